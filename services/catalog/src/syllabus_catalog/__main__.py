@@ -1,0 +1,16 @@
+from pathlib import Path
+
+from syllabus_catalog.settings import Settings
+from syllabus_shared.cli import run_cli
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+if __name__ == "__main__":
+    raise SystemExit(
+        run_cli(
+            service="catalog",
+            app_factory="syllabus_catalog.main:create_app",
+            migrations_dir=MIGRATIONS,
+            settings_factory=Settings,
+        )
+    )

@@ -1,0 +1,117 @@
+"""Catalog API shapes. Validation lives once, in the base classes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class CourseStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    archived = "archived"
+
+
+class Visibility(StrEnum):
+    public = "public"
+    private = "private"
+
+
+class _Input(BaseModel):
+    # Unknown fields are refused: a typo ("stauts") must not be silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class CourseCreate(_Input):
+    title: Title
+    description: LongText = ""
+    learning_objectives: LongText | None = None
+    prerequisites: LongText | None = None
+    visibility: Visibility = Visibility.public
+
+
+class CourseUpdate(_Input):
+    title: Title | None = None
+    description: LongText | None = None
+    learning_objectives: LongText | None = None
+    prerequisites: LongText | None = None
+    visibility: Visibility | None = None
+    status: CourseStatus | None = None
+
+
+class CoursePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    slug: str
+    title: str
+    description: str
+    learning_objectives: str | None
+    prerequisites: str | None
+    status: CourseStatus
+    visibility: Visibility
+    creator_id: uuid.UUID
+    enrollment_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class ModuleCreate(_Input):
+    title: Title
+    description: LongText = ""
+
+
+class ModuleUpdate(_Input):
+    title: Title | None = None
+    description: LongText | None = None
+
+
+class ModulePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    title: str
+    description: str
+    creator_id: uuid.UUID
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class OutlineEntry(BaseModel):
+    """A module's place in a course."""
+
+    module_id: uuid.UUID
+    position: int
+    title: str
+
+
+class AttachModule(_Input):
+    module_id: uuid.UUID
+    position: int | None = Field(default=None, ge=1)
+
+
+class MoveModule(_Input):
+    position: int = Field(ge=1)
+
+
+class ReorderModules(_Input):
+    module_ids: list[uuid.UUID] = Field(max_length=1000)
+
+
+class ModuleUsage(BaseModel):
+    """A course that uses a module, and the module's position in it."""
+
+    course_id: uuid.UUID
+    slug: str
+    title: str
+    status: CourseStatus
+    position: int

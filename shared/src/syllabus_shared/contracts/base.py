@@ -1,0 +1,55 @@
+"""The event envelope (CloudEvents 1.0, structured JSON) and the base of every event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Event(BaseModel):
+    """Base of every integration event's ``data``.
+
+    Subclasses set the class variables; ``subject_id`` names the aggregate instance.
+    Consumers ignore fields they do not know (versions are additive).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    source: ClassVar[str]
+    aggregate: ClassVar[str]
+    name: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+    @classmethod
+    def type_name(cls) -> str:
+        return f"syllabus.{cls.source}.{cls.name}.v{cls.schema_version}"
+
+    @classmethod
+    def subject_suffix(cls) -> str:
+        """NATS subject below the namespace: ``<service>.<aggregate>.<event>``."""
+        return f"{cls.source}.{cls.aggregate}.{cls.name}"
+
+    def subject_id(self) -> uuid.UUID:
+        raise NotImplementedError
+
+
+class Envelope(BaseModel):
+    """CloudEvents 1.0 attributes plus our extensions (``sequence``, ``aggregatetype``, ...)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    specversion: str = "1.0"
+    id: uuid.UUID
+    source: str
+    type: str
+    subject: str
+    time: dt.datetime
+    datacontenttype: str = "application/json"
+    aggregatetype: str
+    sequence: int = Field(ge=1, description="The aggregate's version after this change")
+    correlationid: str | None = None
+    causationid: str | None = None
+    data: dict[str, Any]

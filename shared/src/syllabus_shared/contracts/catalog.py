@@ -1,0 +1,112 @@
+"""Events published by catalog (stream CATALOG, subjects ``catalog.>``).
+
+Events carry the aggregate's state after the change (event-carried state
+transfer), so a consumer applies the newest ``sequence`` it has seen and skips
+stale ones without waiting for gaps. Three aggregates:
+
+- ``course``: the course's own fields; sequence = course ``version``.
+- ``course_outline``: which modules a course uses, in order; its own counter,
+  so an outline change never races a title edit.
+- ``module``: a module's own fields; sequence = module ``version``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel
+
+from syllabus_shared.contracts.base import Event
+
+
+class _CourseEvent(Event):
+    source = "catalog"
+    aggregate = "course"
+    course_id: uuid.UUID
+
+    def subject_id(self) -> uuid.UUID:
+        return self.course_id
+
+
+class _CourseState(_CourseEvent):
+    slug: str
+    title: str
+    status: str  # draft | published | archived
+    visibility: str  # public | private
+    creator_id: uuid.UUID
+
+
+class CourseCreated(_CourseState):
+    name = "CourseCreated"
+
+
+class CourseUpdated(_CourseState):
+    name = "CourseUpdated"
+
+
+class CoursePublished(_CourseState):
+    name = "CoursePublished"
+
+
+class CourseArchived(_CourseState):
+    name = "CourseArchived"
+
+
+class CourseDeleted(_CourseEvent):
+    name = "CourseDeleted"
+
+
+class ModulePlacement(BaseModel):
+    module_id: uuid.UUID
+    position: int
+
+
+class _OutlineEvent(Event):
+    source = "catalog"
+    aggregate = "course_outline"
+    course_id: uuid.UUID
+    modules: list[ModulePlacement]  # the whole order after the change, positions 1..n
+
+    def subject_id(self) -> uuid.UUID:
+        return self.course_id
+
+
+class ModuleAttached(_OutlineEvent):
+    name = "ModuleAttached"
+    module_id: uuid.UUID
+    position: int
+
+
+class ModuleDetached(_OutlineEvent):
+    name = "ModuleDetached"
+    module_id: uuid.UUID
+
+
+class CourseModulesReordered(_OutlineEvent):
+    name = "CourseModulesReordered"
+
+
+class _ModuleEvent(Event):
+    source = "catalog"
+    aggregate = "module"
+    module_id: uuid.UUID
+
+    def subject_id(self) -> uuid.UUID:
+        return self.module_id
+
+
+class _ModuleState(_ModuleEvent):
+    title: str
+    creator_id: uuid.UUID
+
+
+class ModuleCreated(_ModuleState):
+    name = "ModuleCreated"
+
+
+class ModuleUpdated(_ModuleState):
+    name = "ModuleUpdated"
+
+
+class ModuleDeleted(_ModuleEvent):
+    name = "ModuleDeleted"

@@ -1,0 +1,68 @@
+"""Events published by content (stream CONTENT, subjects ``content.>``).
+
+- ``post``: a post's state after the change; sequence = post ``version``.
+- ``module_posts``: the order of a module's posts; its own per-module counter.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel
+
+from syllabus_shared.contracts.base import Event
+
+
+class _PostEvent(Event):
+    source = "content"
+    aggregate = "post"
+    post_id: uuid.UUID
+    module_id: uuid.UUID
+
+    def subject_id(self) -> uuid.UUID:
+        return self.post_id
+
+
+class _PostState(_PostEvent):
+    title: str
+    kind: str  # text | video | link | assignment | quiz
+    status: str  # draft | published
+    position: int
+    max_points: int | None = None
+    creator_id: uuid.UUID
+
+
+class PostCreated(_PostState):
+    name = "PostCreated"
+
+
+class PostUpdated(_PostState):
+    name = "PostUpdated"
+
+
+class PostPublished(_PostState):
+    name = "PostPublished"
+
+
+class PostUnpublished(_PostState):
+    name = "PostUnpublished"
+
+
+class PostDeleted(_PostEvent):
+    name = "PostDeleted"
+
+
+class PostPlacement(BaseModel):
+    post_id: uuid.UUID
+    position: int
+
+
+class ModulePostsReordered(Event):
+    source = "content"
+    aggregate = "module_posts"
+    name = "ModulePostsReordered"
+    module_id: uuid.UUID
+    posts: list[PostPlacement]  # the whole order after the change, positions 1..n
+
+    def subject_id(self) -> uuid.UUID:
+        return self.module_id

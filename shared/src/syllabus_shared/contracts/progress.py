@@ -1,0 +1,61 @@
+"""Events published by progress (stream PROGRESS, subjects ``progress.>``).
+
+- ``enrollment``: sequence = enrollment ``version``; ``status`` is the state after
+  the change, so counters can be kept per enrollment and never drift.
+- ``completion``: one per (user, post) pair; sequence = its ``version``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from syllabus_shared.contracts.base import Event
+
+
+class _EnrollmentEvent(Event):
+    source = "progress"
+    aggregate = "enrollment"
+    enrollment_id: uuid.UUID
+    user_id: uuid.UUID
+    course_id: uuid.UUID
+    status: str  # active | completed | dropped
+
+    def subject_id(self) -> uuid.UUID:
+        return self.enrollment_id
+
+
+class EnrollmentCreated(_EnrollmentEvent):
+    """A new enrollment, or a dropped one reactivated."""
+
+    name = "EnrollmentCreated"
+    enrolled_at: dt.datetime
+
+
+class EnrollmentDropped(_EnrollmentEvent):
+    name = "EnrollmentDropped"
+
+
+class CourseCompleted(_EnrollmentEvent):
+    name = "CourseCompleted"
+    completed_at: dt.datetime
+
+
+class _CompletionEvent(Event):
+    source = "progress"
+    aggregate = "completion"
+    completion_id: uuid.UUID
+    user_id: uuid.UUID
+    post_id: uuid.UUID
+
+    def subject_id(self) -> uuid.UUID:
+        return self.completion_id
+
+
+class PostCompleted(_CompletionEvent):
+    name = "PostCompleted"
+    completed_at: dt.datetime
+
+
+class PostUncompleted(_CompletionEvent):
+    name = "PostUncompleted"

@@ -1,0 +1,123 @@
+"""HTTP conventions: ETags and conditional requests, Idempotency-Key on creates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus_shared.db import Database
+from syllabus_shared.messaging.tables import KernelTables
+from syllabus_shared.problems import Problem, invalid
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _tags(header: str) -> set[str]:
+    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+
+
+def check_if_match(header: str | None, version: int) -> None:
+    """412 when an ``If-Match`` header is given and names another version."""
+    if header is None:
+        return
+    tags = _tags(header)
+    if "*" not in tags and etag(version) not in tags:
+        raise Problem(
+            412,
+            f"the resource is at version {version}; reload it and try again",
+            kind="precondition-failed",
+            current_version=version,
+        )
+
+
+def not_modified(request: Request, version: int) -> Response | None:
+    header = request.headers.get("if-none-match")
+    if header is not None and (etag(version) in _tags(header) or "*" in _tags(header)):
+        return Response(status_code=304, headers={"ETag": etag(version)})
+    return None
+
+
+def versioned(body: Any, version: int, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A JSON response for a single resource, with its ETag."""
+    return JSONResponse(
+        jsonable_encoder(body),
+        status_code=status_code,
+        headers={"ETag": etag(version), **(headers or {})},
+    )
+
+
+MAX_IDEMPOTENCY_KEY = 200
+
+CreateFn = Callable[[AsyncSession], Awaitable[JSONResponse]]
+
+
+async def idempotent(
+    request: Request,
+    db: Database,
+    tables: KernelTables,
+    *,
+    scope: str,
+    body: Any,
+    create: CreateFn,
+) -> JSONResponse:
+    """Run ``create`` once per ``Idempotency-Key``.
+
+    The key is reserved by inserting its row first, inside the same transaction as
+    the create: a concurrent request with the same key blocks on that row and then
+    sees the stored response. Same key + same body → the first response again;
+    same key + another body → 422. Without the header, ``create`` just runs.
+    """
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        async with db.transaction() as session:
+            return await create(session)
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise invalid(["header", "Idempotency-Key"], f"must be 1-{MAX_IDEMPOTENCY_KEY} characters", 400)
+    request_hash = hashlib.sha256(
+        json.dumps(jsonable_encoder(body), sort_keys=True).encode()
+    ).hexdigest()
+    ik = tables.idempotency_keys
+    async with db.transaction() as session:
+        reserved = await session.execute(
+            pg_insert(ik)
+            .values(scope=scope, key=key, request_hash=request_hash)
+            .on_conflict_do_nothing()
+            .returning(ik.c.key)
+        )
+        if reserved.first() is not None:
+            response = await create(session)
+            await session.execute(
+                update(ik)
+                .where(ik.c.scope == scope, ik.c.key == key)
+                .values(
+                    status_code=response.status_code,
+                    body=json.loads(bytes(response.body)),
+                    headers={k: v for k, v in response.headers.items() if k.lower() in ("etag", "location")},
+                )
+            )
+            return response
+        stored = (
+            await session.execute(select(ik).where(ik.c.scope == scope, ik.c.key == key))
+        ).one()
+    if stored.request_hash != request_hash:
+        raise Problem(
+            422,
+            "this Idempotency-Key was already used with a different request body",
+            kind="idempotency-key-reused",
+        )
+    return JSONResponse(
+        stored.body,
+        status_code=stored.status_code,
+        headers={**(stored.headers or {}), "Idempotent-Replayed": "true"},
+    )

@@ -1,0 +1,307 @@
+"""The idempotent consumer runner.
+
+For each message: parse the envelope, then in ONE transaction record the event id
+in the inbox, check the aggregate's ``sequence`` and run the handler; ack only
+after that commit. A redelivered event finds its inbox row and changes nothing;
+an event older than what was applied for its aggregate is skipped (events carry
+the aggregate's state, so the newest wins and gaps need no waiting). A handler
+that keeps failing is retried with backoff and, after ``max_attempts``, written
+to the dead-letter table (replayable) and terminated, so later events still flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus_shared.contracts import STREAMS, Envelope, Event
+from syllabus_shared.db import Database
+from syllabus_shared.messaging.nats_link import NatsLink, ensure_consumer, ensure_stream
+from syllabus_shared.messaging.outbox import causation_var, stream_name, subject_for
+from syllabus_shared.messaging.tables import KernelTables
+from syllabus_shared.observability import Metrics
+
+log = logging.getLogger("syllabus.consumer")
+
+Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+FaultHook = Callable[[str], Awaitable[None]]
+
+
+async def _no_fault(point: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What one durable consumer reads: events of one producing service."""
+
+    name: str  # durable consumer name, e.g. "content-from-catalog"
+    source: str  # producing service, e.g. "catalog"
+    handlers: Mapping[type[Event], Handler] = field(default_factory=dict)
+
+    def handler_for(self, event_type: str) -> tuple[type[Event], Handler] | None:
+        for cls, handler in self.handlers.items():
+            if cls.type_name() == event_type:
+                return cls, handler
+        return None
+
+
+class PoisonMessage(Exception):
+    """The message can never be applied (malformed, unknown shape)."""
+
+
+@dataclass
+class ConsumerOptions:
+    max_attempts: int = 5  # handler failures before dead-lettering
+    server_max_deliver: int = 1000  # bounded; infrastructure outages retry up to this
+    ack_wait: float = 30.0
+    max_ack_pending: int = 1000
+    batch_size: int = 64
+    fetch_timeout: float = 1.0
+    backoff: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        subscription: Subscription,
+        db: Database,
+        tables: KernelTables,
+        nats: NatsLink,
+        *,
+        namespace: str = "",
+        metrics: Metrics | None = None,
+        options: ConsumerOptions | None = None,
+        fault: FaultHook = _no_fault,
+    ) -> None:
+        self.subscription = subscription
+        self.db = db
+        self.tables = tables
+        self.nats = nats
+        self.namespace = namespace
+        self.metrics = metrics
+        self.options = options or ConsumerOptions()
+        self.fault = fault
+        self.stream = stream_name(namespace, STREAMS[subscription.source])
+        self.durable = f"{namespace}_{subscription.name}" if namespace else subscription.name
+        self.subjects = sorted(
+            subject_for(namespace, cls) for cls in subscription.handlers
+        )
+        self.ready = asyncio.Event()
+
+    def consumer_config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_deliver=self.options.server_max_deliver,
+            ack_wait=self.options.ack_wait,
+            max_ack_pending=self.options.max_ack_pending,
+            filter_subjects=self.subjects,
+        )
+
+    async def setup(self) -> Any:
+        await self.nats.wait_connected()
+        js = self.nats.jetstream()
+        source_subjects = [f"{self.namespace}.{self.subscription.source}.>" if self.namespace else f"{self.subscription.source}.>"]
+        await ensure_stream(js, self.stream, source_subjects)
+        await ensure_consumer(js, self.stream, self.consumer_config())
+        return await js.pull_subscribe_bind(self.durable, self.stream)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch and apply until ``stop`` is set; survives NATS and database outages."""
+        delay = 0.2
+        psub: Any = None
+        while not stop.is_set():
+            try:
+                if psub is None:
+                    psub = await self.setup()
+                    self.ready.set()
+                try:
+                    messages = await psub.fetch(self.options.batch_size, timeout=self.options.fetch_timeout)
+                except TimeoutError:
+                    continue  # no messages: not an error
+                for msg in messages:
+                    if stop.is_set():
+                        # Not started: let it be redelivered promptly rather than after AckWait.
+                        with contextlib.suppress(Exception):
+                            await msg.nak()
+                        continue
+                    await self.process(msg)
+                delay = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - broker away or consumer lost: set up again
+                log.warning("consumer %s: %r; retrying in %.1fs", self.durable, exc, delay)
+                psub = None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, 5.0)
+        if psub is not None:
+            with contextlib.suppress(Exception):
+                await psub.unsubscribe()
+
+    async def process(self, msg: Msg) -> str:
+        """Apply one message and ack/nak/term it; returns the outcome."""
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        started = time.perf_counter()
+        try:
+            outcome = await self.apply(msg.data)
+        except PoisonMessage as exc:
+            await self._dead_letter(msg, str(exc), deliveries)
+            await msg.term()
+            outcome = "dead_lettered"
+        except (OperationalError, DBAPIError, OSError) as exc:
+            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
+                outcome = await self._handler_failed(msg, exc, deliveries)
+            else:
+                # Our database is away: not the event's fault, do not count toward dead-lettering.
+                log.warning("consumer %s: database unavailable (%r)", self.durable, exc)
+                await msg.nak(delay=self._backoff(deliveries))
+                outcome = "retry"
+        except Exception as exc:  # noqa: BLE001 - a handler bug: retry, then dead-letter
+            outcome = await self._handler_failed(msg, exc, deliveries)
+        else:
+            await self.fault("consumer.before_ack")
+            await msg.ack()
+        if self.metrics:
+            self.metrics.events_applied.labels(self.durable, outcome).inc()
+            self.metrics.event_apply_seconds.labels(self.durable).observe(time.perf_counter() - started)
+        return outcome
+
+    async def _handler_failed(self, msg: Msg, exc: Exception, deliveries: int) -> str:
+        if deliveries >= self.options.max_attempts:
+            log.error("consumer %s: dead-lettering after %d attempts: %r", self.durable, deliveries, exc)
+            await self._dead_letter(msg, repr(exc), deliveries)
+            await msg.term()
+            return "dead_lettered"
+        log.warning("consumer %s: handler failed (attempt %d): %r", self.durable, deliveries, exc)
+        await msg.nak(delay=self._backoff(deliveries))
+        return "retry"
+
+    def _backoff(self, deliveries: int) -> float:
+        b = self.options.backoff
+        return b[min(deliveries - 1, len(b) - 1)]
+
+    def decode(self, payload: bytes) -> tuple[Envelope, type[Event], Handler, Event]:
+        try:
+            envelope = Envelope.model_validate_json(payload)
+        except ValidationError as exc:
+            raise PoisonMessage(f"malformed envelope: {exc.errors()[:3]}") from exc
+        found = self.subscription.handler_for(envelope.type)
+        if found is None:
+            raise PoisonMessage(f"no handler for {envelope.type}")
+        cls, handler = found
+        try:
+            event = cls.model_validate(envelope.data)
+        except ValidationError as exc:
+            raise PoisonMessage(f"malformed {envelope.type} data: {exc.errors()[:3]}") from exc
+        return envelope, cls, handler, event
+
+    async def apply(self, payload: bytes) -> str:
+        """Apply one serialized envelope exactly once; returns the outcome."""
+        envelope, cls, handler, event = self.decode(payload)
+        token = causation_var.set((str(envelope.id), envelope.correlationid))
+        try:
+            async with self.db.transaction() as session:
+                inserted = await session.execute(
+                    pg_insert(self.tables.inbox)
+                    .values(consumer=self.subscription.name, event_id=envelope.id, event_type=envelope.type)
+                    .on_conflict_do_nothing()
+                    .returning(self.tables.inbox.c.event_id)
+                )
+                if inserted.first() is None:
+                    return "duplicate"
+                if not await advance_sequence(session, self.tables, envelope):
+                    return "stale"
+                await handler(session, event, envelope)
+                await self.fault("consumer.before_commit")
+            return "applied"
+        finally:
+            causation_var.reset(token)
+
+    async def _dead_letter(self, msg: Msg, error: str, deliveries: int) -> None:
+        event_id = event_type = None
+        with contextlib.suppress(Exception):
+            env = Envelope.model_validate_json(msg.data)
+            event_id, event_type = str(env.id), env.type
+        async with self.db.transaction() as session:
+            await session.execute(
+                insert(self.tables.dead_letters).values(
+                    consumer=self.subscription.name,
+                    stream=self.stream,
+                    stream_sequence=msg.metadata.sequence.stream if msg.metadata and msg.metadata.sequence else None,
+                    subject=msg.subject,
+                    event_id=event_id,
+                    event_type=event_type,
+                    payload=msg.data,
+                    error=error[:2000],
+                    deliveries=deliveries,
+                )
+            )
+
+    async def replay_dead_letters(self) -> tuple[int, int]:
+        """Apply every not-yet-replayed dead letter of this consumer again (after a fix).
+
+        Returns (replayed, still_failing). A replayed row is marked, not deleted, for audit.
+        """
+        dl = self.tables.dead_letters
+        async with self.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(dl.c.id, dl.c.payload)
+                    .where(dl.c.consumer == self.subscription.name, dl.c.replayed_at.is_(None))
+                    .order_by(dl.c.id)
+                )
+            ).all()
+        replayed = failing = 0
+        for row in rows:
+            try:
+                await self.apply(row.payload)
+            except Exception as exc:  # noqa: BLE001 - report and keep the row
+                log.warning("dead letter %s still fails: %r", row.id, exc)
+                failing += 1
+                continue
+            async with self.db.transaction() as session:
+                await session.execute(
+                    update(dl).where(dl.c.id == row.id).values(replayed_at=_now())
+                )
+            replayed += 1
+        return replayed, failing
+
+
+def _now() -> Any:
+    from sqlalchemy import func
+
+    return func.now()
+
+
+async def advance_sequence(session: AsyncSession, tables: KernelTables, envelope: Envelope) -> bool:
+    """Record ``envelope.sequence`` for its aggregate if newer; False when stale."""
+    import uuid
+
+    av = tables.aggregate_versions
+    stmt = pg_insert(av).values(
+        aggregate=envelope.aggregatetype,
+        aggregate_id=uuid.UUID(envelope.subject),
+        version=envelope.sequence,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[av.c.aggregate, av.c.aggregate_id],
+        set_={"version": stmt.excluded.version},
+        where=av.c.version < stmt.excluded.version,
+    ).returning(av.c.version)
+    return (await session.execute(stmt)).first() is not None

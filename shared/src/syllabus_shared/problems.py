@@ -1,0 +1,175 @@
+"""RFC 9457 problem details for every error a service returns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://syllabus.dev/problems/"
+log = logging.getLogger("syllabus.problems")
+
+
+class Problem(Exception):
+    """An error the client can act on, rendered as ``application/problem+json``.
+
+    ``kind`` becomes the problem ``type`` URI (``https://syllabus.dev/problems/<kind>``),
+    a stable identifier clients can switch on.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        kind: str | None = None,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.kind = kind or _default_kind(status)
+        self.title = title or HTTPStatus(status).phrase
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def _default_kind(status: int) -> str:
+    return HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
+
+
+def not_found(what: str) -> Problem:
+    return Problem(404, f"{what} not found", kind="not-found")
+
+
+def conflict(detail: str, kind: str = "conflict") -> Problem:
+    return Problem(409, detail, kind=kind)
+
+
+def forbidden(detail: str = "you are not allowed to do this") -> Problem:
+    return Problem(403, detail, kind="forbidden")
+
+
+def invalid(field: Sequence[str | int], message: str, status: int = 422) -> Problem:
+    """A validation problem about one field, shaped like request-validation errors."""
+    return Problem(
+        status,
+        message,
+        kind="validation-error",
+        title="Validation failed",
+        errors=[{"loc": list(field), "field": ".".join(str(p) for p in field), "msg": message}],
+    )
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    title: str | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + (kind or _default_kind(status)),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        loc = [p for p in err.get("loc", ()) if p not in ("body",)] or list(err.get("loc", ()))
+        errors.append(
+            {
+                "loc": list(err.get("loc", ())),
+                "field": ".".join(str(p) for p in loc),
+                "msg": err.get("msg", "invalid"),
+                "type": err.get("type", "value_error"),
+            }
+        )
+    return errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error, including framework and unexpected ones, a problem document."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(
+            exc.status,
+            exc.detail,
+            kind=exc.kind,
+            title=exc.title,
+            instance=request.url.path,
+            headers=exc.headers,
+            **exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        malformed = any(e["type"] in ("json_invalid", "model_attributes_type") for e in errors)
+        status = 400 if malformed else 422
+        fields = ", ".join(sorted({e["field"] for e in errors if e["field"]})) or "request"
+        return problem_response(
+            status,
+            f"invalid input: {fields}",
+            kind="malformed-request" if malformed else "validation-error",
+            title="Malformed request" if malformed else "Validation failed",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(
+            exc.status_code,
+            str(exc.detail) if exc.detail else HTTPStatus(exc.status_code).phrase,
+            instance=request.url.path,
+            headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Database/broker outages are the client's 503, not our 500.
+        if _is_unavailable(exc):
+            log.warning("dependency unavailable: %r", exc)
+            return problem_response(
+                503,
+                "a dependency is unavailable; retry shortly",
+                kind="unavailable",
+                instance=request.url.path,
+                headers={"Retry-After": "2"},
+            )
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500, "internal error", kind="internal-error", instance=request.url.path
+        )
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout | InterfaceError | OperationalError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, ConnectionError | OSError)

@@ -1,0 +1,56 @@
+"""Settings base shared by every service (pydantic-settings, environment only)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every Syllabus service reads from its environment.
+
+    Secrets come from the environment only; nothing here has a production default
+    that could leak (there is no default signing key, no default password).
+    """
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    service_name: str = "service"
+    service_env: Literal["development", "test", "production"] = "development"
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
+    nats_url: str = "nats://127.0.0.1:4222"
+    # Prefix for every subject and stream name, so tests (and several stacks) can
+    # share one NATS server without seeing each other's events. Empty in production.
+    event_namespace: str = ""
+    # Run the outbox relay / event consumers inside this process (turn off to run
+    # them as their own deployments, or in tests that drive them by hand).
+    run_relay: bool = True
+    run_consumers: bool = True
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Access-token verification (every service verifies tokens itself).
+    auth_issuer: str = "syllabus-identity"
+    auth_audience: str = "syllabus"
+    auth_jwks_url: str | None = None
+    # A static JWKS document (JSON) instead of fetching one: for tests and air-gapped runs.
+    auth_jwks_json: str | None = None
+    auth_leeway_seconds: int = 10
+
+    # Read-your-writes: how long a request may wait for a projection to catch up.
+    consistency_wait_seconds: float = Field(default=2.0, ge=0, le=10)
+
+    # Test-only fault injection hook; impossible to enable in production (see validator).
+    fault_injection: bool = False
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> ServiceSettings:
+        if self.service_env == "production" and self.fault_injection:
+            raise ValueError("fault_injection cannot be enabled when service_env=production")
+        if self.service_env == "production" and self.auth_jwks_json is not None:
+            raise ValueError("production must fetch signing keys from auth_jwks_url")
+        return self
