@@ -14,6 +14,7 @@ import enum
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -56,19 +57,29 @@ def unauthorized(detail: str) -> Problem:
     )
 
 
+JwksLoader = Callable[[], Awaitable[dict[str, Any]]]
+
+
 class KeySet:
-    """Public verification keys by ``kid``: a static JWKS or one fetched from identity."""
+    """Public verification keys by ``kid``: a static JWKS or one fetched from identity.
+
+    ``loader`` replaces the HTTP fetch with any coroutine returning a JWKS document
+    (identity reads its own keys from its database); it is called when an unknown
+    ``kid`` appears, like a fetch.
+    """
 
     def __init__(
         self,
         *,
         jwks_url: str | None = None,
         jwks_json: str | None = None,
+        loader: JwksLoader | None = None,
         refetch_interval: float = 5.0,
     ) -> None:
-        if not jwks_url and not jwks_json:
-            raise ValueError("a JWKS URL or a static JWKS document is required")
+        if not jwks_url and not jwks_json and loader is None:
+            raise ValueError("a JWKS URL, a static JWKS document or a loader is required")
         self.jwks_url = jwks_url
+        self._loader = loader
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = 0.0
         self._refetch_interval = refetch_interval
@@ -86,18 +97,24 @@ class KeySet:
     async def key(self, kid: str) -> PyJWK | None:
         if kid in self._keys:
             return self._keys[kid]
-        if self.jwks_url is None:
+        if self.jwks_url is None and self._loader is None:
             return None
         async with self._lock:
             # An unknown kid may be a freshly rotated key: refetch, but not on every
             # request (a flood of forged kids must not become a flood of fetches).
-            if kid not in self._keys and time.monotonic() - self._fetched_at > self._refetch_interval:
+            if (
+                kid not in self._keys
+                and time.monotonic() - self._fetched_at > self._refetch_interval
+            ):
                 await self._fetch()
         return self._keys.get(kid)
 
     async def _fetch(self) -> None:
-        assert self.jwks_url
         self._fetched_at = time.monotonic()
+        if self._loader is not None:
+            self._load(await self._loader())
+            return
+        assert self.jwks_url
         try:
             async with httpx.AsyncClient(timeout=3.0) as client:
                 response = await client.get(self.jwks_url)

@@ -66,7 +66,7 @@ async def _dead_letters(app_factory: str, replay: bool) -> int:
 
     from syllabus_shared.runtime import build_runtime
 
-    module_name, _, attr = app_factory.partition(":")
+    module_name = app_factory.partition(":")[0]
     module = importlib.import_module(module_name)
     settings = module.Settings()
     rt = build_runtime(settings, module.TABLES, module.SUBSCRIPTIONS)

@@ -8,7 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import DateTime, Integer, MetaData, Uuid, func, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from syllabus_shared.ids import new_id
@@ -80,4 +85,3 @@ class Database:
 def libpq_url(url: str) -> str:
     """A SQLAlchemy URL as a plain libpq conninfo URL (for psycopg LISTEN connections)."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
-

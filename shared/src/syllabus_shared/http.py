@@ -48,7 +48,9 @@ def not_modified(request: Request, version: int) -> Response | None:
     return None
 
 
-def versioned(body: Any, version: int, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+def versioned(
+    body: Any, version: int, status_code: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A JSON response for a single resource, with its ETag."""
     return JSONResponse(
         jsonable_encoder(body),
@@ -83,7 +85,9 @@ async def idempotent(
         async with db.transaction() as session:
             return await create(session)
     if not key or len(key) > MAX_IDEMPOTENCY_KEY:
-        raise invalid(["header", "Idempotency-Key"], f"must be 1-{MAX_IDEMPOTENCY_KEY} characters", 400)
+        raise invalid(
+            ["header", "Idempotency-Key"], f"must be 1-{MAX_IDEMPOTENCY_KEY} characters", 400
+        )
     request_hash = hashlib.sha256(
         json.dumps(jsonable_encoder(body), sort_keys=True).encode()
     ).hexdigest()
@@ -103,7 +107,11 @@ async def idempotent(
                 .values(
                     status_code=response.status_code,
                     body=json.loads(bytes(response.body)),
-                    headers={k: v for k, v in response.headers.items() if k.lower() in ("etag", "location")},
+                    headers={
+                        k: v
+                        for k, v in response.headers.items()
+                        if k.lower() in ("etag", "location")
+                    },
                 )
             )
             return response

@@ -14,7 +14,9 @@ from syllabus_shared.problems import Problem, invalid
 Ids = list[uuid.UUID]
 
 
-def insert_at(order: Sequence[uuid.UUID], item: uuid.UUID, position: int | None, field: str = "position") -> Ids:
+def insert_at(
+    order: Sequence[uuid.UUID], item: uuid.UUID, position: int | None, field: str = "position"
+) -> Ids:
     """Insert ``item`` at 1-based ``position`` (default: the end); the rest shift down."""
     n = len(order)
     if position is None:
@@ -26,7 +28,9 @@ def insert_at(order: Sequence[uuid.UUID], item: uuid.UUID, position: int | None,
     return result
 
 
-def move(order: Sequence[uuid.UUID], item: uuid.UUID, position: int, field: str = "position") -> Ids:
+def move(
+    order: Sequence[uuid.UUID], item: uuid.UUID, position: int, field: str = "position"
+) -> Ids:
     """Move ``item`` to 1-based ``position``; the others close up around it."""
     n = len(order)
     if not 1 <= position <= n:
@@ -40,7 +44,9 @@ def remove(order: Sequence[uuid.UUID], item: uuid.UUID) -> Ids:
     return [x for x in order if x != item]
 
 
-def replace_all(order: Sequence[uuid.UUID], wanted: Sequence[uuid.UUID], what: str, field: str) -> Ids:
+def replace_all(
+    order: Sequence[uuid.UUID], wanted: Sequence[uuid.UUID], what: str, field: str
+) -> Ids:
     """A full reorder: ``wanted`` must be exactly the current set (409 otherwise)."""
     if len(set(wanted)) != len(wanted):
         raise invalid(["body", field], f"{field} contains duplicates")

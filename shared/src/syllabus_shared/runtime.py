@@ -92,7 +92,7 @@ async def _own_stream_then_relay(rt: Runtime) -> None:
             await rt.nats.wait_connected()
             await ensure_stream(rt.nats.jetstream(), rt.stream, rt.subjects())
             break
-        except Exception as exc:  # noqa: BLE001 - keep trying while NATS is away
+        except Exception as exc:
             log.warning("cannot ensure stream %s yet: %r", rt.stream, exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(rt.stop.wait(), delay)
@@ -109,11 +109,11 @@ async def start_runtime(rt: Runtime) -> None:
             rt.tasks.append(asyncio.create_task(consumer.run(rt.stop), name=consumer.durable))
 
 
-async def stop_runtime(rt: Runtime, timeout: float = 10.0) -> None:
+async def stop_runtime(rt: Runtime, grace: float = 10.0) -> None:
     """Stop promptly: finish the event in hand, never half-apply one."""
     rt.stop.set()
     if rt.tasks:
-        _, pending = await asyncio.wait(rt.tasks, timeout=timeout)
+        _, pending = await asyncio.wait(rt.tasks, timeout=grace)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -141,7 +141,11 @@ def create_service_app(
     subscriptions: Sequence[Subscription] = (),
     on_startup: Sequence[StartupHook] = (),
     version: str = "0.1.0",
+    root_routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
+    """Build a service's app: ``routers`` under ``/api/v1``, ``root_routers`` at the root
+    (e.g. identity's ``/.well-known/jwks.json``), ``on_startup`` hooks run in the lifespan
+    once the runtime is up (a failing hook stops the runtime again and fails start-up)."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     metrics = Metrics()
 
@@ -159,9 +163,9 @@ def create_service_app(
         else:
             app.state.token_verifier = None
         await start_runtime(rt)
-        for hook in on_startup:
-            await hook(rt)
         try:
+            for hook in on_startup:
+                await hook(rt)
             yield
         finally:
             await stop_runtime(rt)
@@ -171,6 +175,8 @@ def create_service_app(
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     for router in routers:
         app.include_router(router, prefix="/api/v1")
+    for router in root_routers:
+        app.include_router(router)
     app.include_router(operations_router(metrics))
     return app
 
@@ -188,7 +194,7 @@ def operations_router(metrics: Metrics) -> APIRouter:
         try:
             await asyncio.wait_for(rt.db.ping(), 2.0)
             checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - report, don't raise
+        except Exception as exc:
             checks["database"] = f"down: {type(exc).__name__}"
         checks["nats"] = "ok" if rt.nats.connected else "down"
         down = [name for name, state in checks.items() if state != "ok"]

@@ -1,7 +1,8 @@
 from pathlib import Path
 
-from syllabus_catalog.settings import Settings
 from syllabus_shared.cli import run_cli
+
+from syllabus_catalog.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

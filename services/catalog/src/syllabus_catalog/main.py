@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from syllabus_shared.runtime import create_service_app
 
 from syllabus_catalog import routes
 from syllabus_catalog.handlers import SUBSCRIPTIONS
 from syllabus_catalog.models import TABLES
 from syllabus_catalog.settings import Settings
-from syllabus_shared.runtime import create_service_app
 
 __all__ = ["SUBSCRIPTIONS", "TABLES", "Settings", "create_app"]
 

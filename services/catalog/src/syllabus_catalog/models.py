@@ -17,7 +17,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
 from syllabus_shared.db import EntityMixin, new_metadata
 from syllabus_shared.messaging.tables import kernel_tables
 
@@ -86,7 +85,11 @@ class CourseModule(Base):
     __table_args__ = (
         # Deferred, so a reorder can pass through transient duplicates inside its transaction.
         UniqueConstraint(
-            "course_id", "position", name="uq_course_modules_position", deferrable=True, initially="DEFERRED"
+            "course_id",
+            "position",
+            name="uq_course_modules_position",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         CheckConstraint("position >= 1", name="position_positive"),
     )

@@ -7,17 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-
-from syllabus_catalog import schemas, service
+from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus_shared.auth import MaybeUser, Staff
 from syllabus_shared.http import idempotent, not_modified, versioned
 from syllabus_shared.pagination import Page, PageParams, page_of, page_params
 from syllabus_shared.runtime import RuntimeDep
 
+from syllabus_catalog import schemas, service
+
 router = APIRouter()
 Paging = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
-Search = Annotated[str | None, Query(max_length=200)]
+Search = Annotated[str | None, Query(max_length=200), schemas.NoNul]
 
 
 def _course(course: object) -> schemas.CoursePublic:
@@ -32,8 +33,10 @@ def _module(module: object) -> schemas.ModulePublic:
 
 
 @router.post("/courses", status_code=201, response_model=schemas.CoursePublic, tags=["courses"])
-async def create_course(body: schemas.CourseCreate, who: Staff, rt: RuntimeDep, request: Request) -> JSONResponse:
-    async def create(session: service.AsyncSession) -> JSONResponse:
+async def create_course(
+    body: schemas.CourseCreate, who: Staff, rt: RuntimeDep, request: Request
+) -> JSONResponse:
+    async def create(session: AsyncSession) -> JSONResponse:
         course = _course(await service.create_course(session, rt.outbox, who, body))
         return versioned(course, course.version, 201, {"Location": f"/api/v1/courses/{course.id}"})
 
@@ -52,12 +55,16 @@ async def list_courses(
     creator_id: uuid.UUID | None = None,
 ) -> Page[schemas.CoursePublic]:
     async with rt.db.transaction() as session:
-        rows = await service.list_courses(session, who, paging, status=status, q=q, creator_id=creator_id)
+        rows = await service.list_courses(
+            session, who, paging, status=status, q=q, creator_id=creator_id
+        )
     return page_of([_course(r) for r in rows], paging, lambda c: {"id": str(c.id)})
 
 
 @router.get("/courses/{course_id}", response_model=schemas.CoursePublic, tags=["courses"])
-async def get_course(course_id: uuid.UUID, who: MaybeUser, rt: RuntimeDep, request: Request) -> Response:
+async def get_course(
+    course_id: uuid.UUID, who: MaybeUser, rt: RuntimeDep, request: Request
+) -> Response:
     async with rt.db.transaction() as session:
         course = _course(await service.get_visible_course(session, who, course_id))
     return not_modified(request, course.version) or versioned(course, course.version)
@@ -65,15 +72,23 @@ async def get_course(course_id: uuid.UUID, who: MaybeUser, rt: RuntimeDep, reque
 
 @router.patch("/courses/{course_id}", response_model=schemas.CoursePublic, tags=["courses"])
 async def update_course(
-    course_id: uuid.UUID, body: schemas.CourseUpdate, who: Staff, rt: RuntimeDep, if_match: IfMatch = None
+    course_id: uuid.UUID,
+    body: schemas.CourseUpdate,
+    who: Staff,
+    rt: RuntimeDep,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     async with rt.db.transaction() as session:
-        course = _course(await service.update_course(session, rt.outbox, who, course_id, body, if_match))
+        course = _course(
+            await service.update_course(session, rt.outbox, who, course_id, body, if_match)
+        )
     return versioned(course, course.version)
 
 
 @router.delete("/courses/{course_id}", status_code=204, tags=["courses"])
-async def delete_course(course_id: uuid.UUID, who: Staff, rt: RuntimeDep, if_match: IfMatch = None) -> Response:
+async def delete_course(
+    course_id: uuid.UUID, who: Staff, rt: RuntimeDep, if_match: IfMatch = None
+) -> Response:
     async with rt.db.transaction() as session:
         await service.delete_course(session, rt.outbox, who, course_id, if_match)
     return Response(status_code=204)
@@ -82,15 +97,24 @@ async def delete_course(course_id: uuid.UUID, who: Staff, rt: RuntimeDep, if_mat
 # ---------------------------------------------------------------- outline
 
 
-@router.get("/courses/{course_id}/modules", response_model=list[schemas.OutlineEntry], tags=["course modules"])
-async def course_modules(course_id: uuid.UUID, who: MaybeUser, rt: RuntimeDep) -> list[schemas.OutlineEntry]:
+@router.get(
+    "/courses/{course_id}/modules",
+    response_model=list[schemas.OutlineEntry],
+    tags=["course modules"],
+)
+async def course_modules(
+    course_id: uuid.UUID, who: MaybeUser, rt: RuntimeDep
+) -> list[schemas.OutlineEntry]:
     async with rt.db.transaction() as session:
         await service.get_visible_course(session, who, course_id)
         return await service.outline(session, course_id)
 
 
 @router.post(
-    "/courses/{course_id}/modules", status_code=201, response_model=list[schemas.OutlineEntry], tags=["course modules"]
+    "/courses/{course_id}/modules",
+    status_code=201,
+    response_model=list[schemas.OutlineEntry],
+    tags=["course modules"],
 )
 async def attach_module(
     course_id: uuid.UUID, body: schemas.AttachModule, who: Staff, rt: RuntimeDep
@@ -100,7 +124,9 @@ async def attach_module(
 
 
 @router.patch(
-    "/courses/{course_id}/modules/{module_id}", response_model=list[schemas.OutlineEntry], tags=["course modules"]
+    "/courses/{course_id}/modules/{module_id}",
+    response_model=list[schemas.OutlineEntry],
+    tags=["course modules"],
 )
 async def move_module(
     course_id: uuid.UUID, module_id: uuid.UUID, body: schemas.MoveModule, who: Staff, rt: RuntimeDep
@@ -109,7 +135,11 @@ async def move_module(
         return await service.move_module(session, rt.outbox, who, course_id, module_id, body)
 
 
-@router.put("/courses/{course_id}/modules", response_model=list[schemas.OutlineEntry], tags=["course modules"])
+@router.put(
+    "/courses/{course_id}/modules",
+    response_model=list[schemas.OutlineEntry],
+    tags=["course modules"],
+)
 async def reorder_modules(
     course_id: uuid.UUID, body: schemas.ReorderModules, who: Staff, rt: RuntimeDep
 ) -> list[schemas.OutlineEntry]:
@@ -118,7 +148,9 @@ async def reorder_modules(
 
 
 @router.delete("/courses/{course_id}/modules/{module_id}", status_code=204, tags=["course modules"])
-async def detach_module(course_id: uuid.UUID, module_id: uuid.UUID, who: Staff, rt: RuntimeDep) -> Response:
+async def detach_module(
+    course_id: uuid.UUID, module_id: uuid.UUID, who: Staff, rt: RuntimeDep
+) -> Response:
     async with rt.db.transaction() as session:
         await service.detach_module(session, rt.outbox, who, course_id, module_id)
     return Response(status_code=204)
@@ -128,8 +160,10 @@ async def detach_module(course_id: uuid.UUID, module_id: uuid.UUID, who: Staff, 
 
 
 @router.post("/modules", status_code=201, response_model=schemas.ModulePublic, tags=["modules"])
-async def create_module(body: schemas.ModuleCreate, who: Staff, rt: RuntimeDep, request: Request) -> JSONResponse:
-    async def create(session: service.AsyncSession) -> JSONResponse:
+async def create_module(
+    body: schemas.ModuleCreate, who: Staff, rt: RuntimeDep, request: Request
+) -> JSONResponse:
+    async def create(session: AsyncSession) -> JSONResponse:
         module = _module(await service.create_module(session, rt.outbox, who, body))
         return versioned(module, module.version, 201, {"Location": f"/api/v1/modules/{module.id}"})
 
@@ -140,7 +174,11 @@ async def create_module(body: schemas.ModuleCreate, who: Staff, rt: RuntimeDep, 
 
 @router.get("/modules", response_model=Page[schemas.ModulePublic], tags=["modules"])
 async def list_modules(
-    who: Staff, rt: RuntimeDep, paging: Paging, q: Search = None, creator_id: uuid.UUID | None = None
+    who: Staff,
+    rt: RuntimeDep,
+    paging: Paging,
+    q: Search = None,
+    creator_id: uuid.UUID | None = None,
 ) -> Page[schemas.ModulePublic]:
     async with rt.db.transaction() as session:
         rows = await service.list_modules(session, paging, q=q, creator_id=creator_id)
@@ -148,7 +186,9 @@ async def list_modules(
 
 
 @router.get("/modules/{module_id}", response_model=schemas.ModulePublic, tags=["modules"])
-async def get_module(module_id: uuid.UUID, who: Staff, rt: RuntimeDep, request: Request) -> Response:
+async def get_module(
+    module_id: uuid.UUID, who: Staff, rt: RuntimeDep, request: Request
+) -> Response:
     async with rt.db.transaction() as session:
         module = _module(await service.get_module(session, module_id))
     return not_modified(request, module.version) or versioned(module, module.version)
@@ -156,22 +196,34 @@ async def get_module(module_id: uuid.UUID, who: Staff, rt: RuntimeDep, request: 
 
 @router.patch("/modules/{module_id}", response_model=schemas.ModulePublic, tags=["modules"])
 async def update_module(
-    module_id: uuid.UUID, body: schemas.ModuleUpdate, who: Staff, rt: RuntimeDep, if_match: IfMatch = None
+    module_id: uuid.UUID,
+    body: schemas.ModuleUpdate,
+    who: Staff,
+    rt: RuntimeDep,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     async with rt.db.transaction() as session:
-        module = _module(await service.update_module(session, rt.outbox, who, module_id, body, if_match))
+        module = _module(
+            await service.update_module(session, rt.outbox, who, module_id, body, if_match)
+        )
     return versioned(module, module.version)
 
 
 @router.delete("/modules/{module_id}", status_code=204, tags=["modules"])
-async def delete_module(module_id: uuid.UUID, who: Staff, rt: RuntimeDep, if_match: IfMatch = None) -> Response:
+async def delete_module(
+    module_id: uuid.UUID, who: Staff, rt: RuntimeDep, if_match: IfMatch = None
+) -> Response:
     async with rt.db.transaction() as session:
         await service.delete_module(session, rt.outbox, who, module_id, if_match)
     return Response(status_code=204)
 
 
-@router.get("/modules/{module_id}/courses", response_model=Page[schemas.ModuleUsage], tags=["modules"])
-async def module_courses(module_id: uuid.UUID, who: Staff, rt: RuntimeDep) -> Page[schemas.ModuleUsage]:
+@router.get(
+    "/modules/{module_id}/courses", response_model=Page[schemas.ModuleUsage], tags=["modules"]
+)
+async def module_courses(
+    module_id: uuid.UUID, who: Staff, rt: RuntimeDep
+) -> Page[schemas.ModuleUsage]:
     async with rt.db.transaction() as session:
         usage = await service.module_usage(session, who, module_id)
     # A module sits in few courses; one page holds them all.

@@ -7,10 +7,21 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=20_000)]
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it here (422), not in the database (500).
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+]
+LongText = Annotated[str, StringConstraints(max_length=20_000), NoNul]
 
 
 class CourseStatus(StrEnum):

@@ -6,13 +6,11 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
+from enum import Enum
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from syllabus_catalog import schemas
-from syllabus_catalog.models import Course, CourseModule, EnrollmentCount, Module
 from syllabus_shared import ordering
 from syllabus_shared.auth import Principal
 from syllabus_shared.contracts import catalog as ev
@@ -20,6 +18,9 @@ from syllabus_shared.http import check_if_match
 from syllabus_shared.messaging.outbox import Outbox
 from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import Problem, conflict, forbidden, not_found
+
+from syllabus_catalog import schemas
+from syllabus_catalog.models import Course, CourseModule, EnrollmentCount, Module
 
 # draft→published, published→archived, archived→published; anything else is a conflict.
 STATUS_MOVES = {("draft", "published"), ("published", "archived"), ("archived", "published")}
@@ -42,7 +43,9 @@ def _may_edit(who: Principal, creator_id: uuid.UUID) -> bool:
     return who.is_admin or creator_id == who.user_id
 
 
-async def get_visible_course(session: AsyncSession, who: Principal | None, course_id: uuid.UUID) -> Course:
+async def get_visible_course(
+    session: AsyncSession, who: Principal | None, course_id: uuid.UUID
+) -> Course:
     course = await session.scalar(
         select(Course).where(Course.id == course_id, course_visible_to(who))
     )
@@ -166,8 +169,12 @@ async def update_course(
     changes = data.model_dump(exclude_unset=True)
     for required in ("title", "visibility", "status", "description"):
         if required in changes and changes[required] is None:
-            raise Problem(422, f"{required} cannot be null", kind="validation-error",
-                          errors=[{"loc": ["body", required], "field": required, "msg": "cannot be null"}])
+            raise Problem(
+                422,
+                f"{required} cannot be null",
+                kind="validation-error",
+                errors=[{"loc": ["body", required], "field": required, "msg": "cannot be null"}],
+            )
     new_status = changes.pop("status", None)
     event_cls: type[ev._CourseState] = ev.CourseUpdated
     if new_status is not None and new_status != course.status:
@@ -180,7 +187,7 @@ async def update_course(
     elif new_status is None and not changes:
         return course  # nothing to change: no new version, no event
     for name, value in changes.items():
-        setattr(course, name, value.value if isinstance(value, schemas.StrEnum) else value)
+        setattr(course, name, value.value if isinstance(value, Enum) else value)
     course.touch()
     await session.flush()
     await outbox.add(session, _course_state(course, event_cls), sequence=course.version)
@@ -188,12 +195,19 @@ async def update_course(
 
 
 async def delete_course(
-    session: AsyncSession, outbox: Outbox, who: Principal, course_id: uuid.UUID, if_match: str | None
+    session: AsyncSession,
+    outbox: Outbox,
+    who: Principal,
+    course_id: uuid.UUID,
+    if_match: str | None,
 ) -> None:
     course = await _course_for_edit(session, who, course_id)
     check_if_match(if_match, course.version)
     if course.status != "draft":
-        raise conflict(f"only a draft course can be deleted; this one is {course.status}", kind="course-not-draft")
+        raise conflict(
+            f"only a draft course can be deleted; this one is {course.status}",
+            kind="course-not-draft",
+        )
     sequence = course.version + 1
     await session.delete(course)
     await outbox.add(session, ev.CourseDeleted(course_id=course_id), sequence=sequence)
@@ -202,7 +216,9 @@ async def delete_course(
 # ---------------------------------------------------------------- modules
 
 
-async def create_module(session: AsyncSession, outbox: Outbox, who: Principal, data: schemas.ModuleCreate) -> Module:
+async def create_module(
+    session: AsyncSession, outbox: Outbox, who: Principal, data: schemas.ModuleCreate
+) -> Module:
     module = Module(title=data.title, description=data.description, creator_id=who.user_id)
     session.add(module)
     await session.flush()
@@ -236,7 +252,9 @@ async def list_modules(
     after = cursor_uuid(page)
     if after is not None:
         stmt = stmt.where(Module.id < after)
-    return list((await session.scalars(stmt.order_by(Module.id.desc()).limit(page.limit + 1))).all())
+    return list(
+        (await session.scalars(stmt.order_by(Module.id.desc()).limit(page.limit + 1))).all()
+    )
 
 
 async def _module_for_edit(session: AsyncSession, who: Principal, module_id: uuid.UUID) -> Module:
@@ -259,8 +277,12 @@ async def update_module(
     changes = data.model_dump(exclude_unset=True)
     for required in ("title", "description"):
         if required in changes and changes[required] is None:
-            raise Problem(422, f"{required} cannot be null", kind="validation-error",
-                          errors=[{"loc": ["body", required], "field": required, "msg": "cannot be null"}])
+            raise Problem(
+                422,
+                f"{required} cannot be null",
+                kind="validation-error",
+                errors=[{"loc": ["body", required], "field": required, "msg": "cannot be null"}],
+            )
     if not changes:
         return module
     for name, value in changes.items():
@@ -276,7 +298,11 @@ async def update_module(
 
 
 async def delete_module(
-    session: AsyncSession, outbox: Outbox, who: Principal, module_id: uuid.UUID, if_match: str | None
+    session: AsyncSession,
+    outbox: Outbox,
+    who: Principal,
+    module_id: uuid.UUID,
+    if_match: str | None,
 ) -> None:
     module = await _module_for_edit(session, who, module_id)
     check_if_match(if_match, module.version)
@@ -284,13 +310,17 @@ async def delete_module(
         select(func.count()).select_from(CourseModule).where(CourseModule.module_id == module_id)
     )
     if used:
-        raise conflict(f"the module is attached to {used} course(s); detach it first", kind="module-in-use")
+        raise conflict(
+            f"the module is attached to {used} course(s); detach it first", kind="module-in-use"
+        )
     sequence = module.version + 1
     await session.delete(module)
     await outbox.add(session, ev.ModuleDeleted(module_id=module_id), sequence=sequence)
 
 
-async def module_usage(session: AsyncSession, who: Principal, module_id: uuid.UUID) -> list[schemas.ModuleUsage]:
+async def module_usage(
+    session: AsyncSession, who: Principal, module_id: uuid.UUID
+) -> list[schemas.ModuleUsage]:
     await get_module(session, module_id)
     rows = await session.execute(
         select(Course.id, Course.slug, Course.title, Course.status, CourseModule.position)
@@ -299,7 +329,9 @@ async def module_usage(session: AsyncSession, who: Principal, module_id: uuid.UU
         .order_by(Course.id)
     )
     return [
-        schemas.ModuleUsage(course_id=r.id, slug=r.slug, title=r.title, status=r.status, position=r.position)
+        schemas.ModuleUsage(
+            course_id=r.id, slug=r.slug, title=r.title, status=r.status, position=r.position
+        )
         for r in rows
     ]
 
@@ -314,7 +346,10 @@ async def outline(session: AsyncSession, course_id: uuid.UUID) -> list[schemas.O
         .where(CourseModule.course_id == course_id)
         .order_by(CourseModule.position)
     )
-    return [schemas.OutlineEntry(module_id=r.module_id, position=r.position, title=r.title) for r in rows]
+    return [
+        schemas.OutlineEntry(module_id=r.module_id, position=r.position, title=r.title)
+        for r in rows
+    ]
 
 
 async def _current_order(session: AsyncSession, course_id: uuid.UUID) -> list[uuid.UUID]:
@@ -344,7 +379,9 @@ async def _write_order(
     removed = [m for m in old if m not in new]
     if removed:
         await session.execute(
-            delete(CourseModule).where(CourseModule.course_id == course.id, CourseModule.module_id.in_(removed))
+            delete(CourseModule).where(
+                CourseModule.course_id == course.id, CourseModule.module_id.in_(removed)
+            )
         )
     for m, pos in new.items():
         if m not in old:
@@ -373,18 +410,26 @@ async def _write_order(
 
 
 async def attach_module(
-    session: AsyncSession, outbox: Outbox, who: Principal, course_id: uuid.UUID, data: schemas.AttachModule
+    session: AsyncSession,
+    outbox: Outbox,
+    who: Principal,
+    course_id: uuid.UUID,
+    data: schemas.AttachModule,
 ) -> list[schemas.OutlineEntry]:
     course = await _course_for_edit(session, who, course_id)
     # Share-lock the module so it cannot be deleted while we attach it.
-    module = await session.scalar(select(Module).where(Module.id == data.module_id).with_for_update(read=True))
+    module = await session.scalar(
+        select(Module).where(Module.id == data.module_id).with_for_update(read=True)
+    )
     if module is None:
         raise not_found("module")
     before = await _current_order(session, course_id)
     if data.module_id in before:
         raise conflict("the module is already attached to this course", kind="already-attached")
     after = ordering.insert_at(before, data.module_id, data.position)
-    return await _write_order(session, outbox, course, before, after, ev.ModuleAttached, data.module_id)
+    return await _write_order(
+        session, outbox, course, before, after, ev.ModuleAttached, data.module_id
+    )
 
 
 async def move_module(
@@ -406,7 +451,11 @@ async def move_module(
 
 
 async def reorder_modules(
-    session: AsyncSession, outbox: Outbox, who: Principal, course_id: uuid.UUID, data: schemas.ReorderModules
+    session: AsyncSession,
+    outbox: Outbox,
+    who: Principal,
+    course_id: uuid.UUID,
+    data: schemas.ReorderModules,
 ) -> list[schemas.OutlineEntry]:
     course = await _course_for_edit(session, who, course_id)
     before = await _current_order(session, course_id)
@@ -417,30 +466,53 @@ async def reorder_modules(
 
 
 async def detach_module(
-    session: AsyncSession, outbox: Outbox, who: Principal, course_id: uuid.UUID, module_id: uuid.UUID
+    session: AsyncSession,
+    outbox: Outbox,
+    who: Principal,
+    course_id: uuid.UUID,
+    module_id: uuid.UUID,
 ) -> None:
     course = await _course_for_edit(session, who, course_id)
     before = await _current_order(session, course_id)
     if module_id not in before:
         raise not_found("module in this course")
-    await _write_order(session, outbox, course, before, ordering.remove(before, module_id), ev.ModuleDetached, module_id)
+    await _write_order(
+        session,
+        outbox,
+        course,
+        before,
+        ordering.remove(before, module_id),
+        ev.ModuleDetached,
+        module_id,
+    )
 
 
 # ---------------------------------------------------------------- enrollment counts
 
 
-async def record_enrollment(session: AsyncSession, enrollment_id: uuid.UUID, course_id: uuid.UUID, status: str) -> None:
+async def record_enrollment(
+    session: AsyncSession, enrollment_id: uuid.UUID, course_id: uuid.UUID, status: str
+) -> None:
     """Apply an enrollment's latest state and recount its course (idempotent)."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-    stmt = pg_insert(EnrollmentCount).values(enrollment_id=enrollment_id, course_id=course_id, status=status)
+    stmt = pg_insert(EnrollmentCount).values(
+        enrollment_id=enrollment_id, course_id=course_id, status=status
+    )
     await session.execute(
-        stmt.on_conflict_do_update(index_elements=[EnrollmentCount.enrollment_id], set_={"status": status})
+        stmt.on_conflict_do_update(
+            index_elements=[EnrollmentCount.enrollment_id], set_={"status": status}
+        )
     )
     counted = (
         select(func.count())
         .select_from(EnrollmentCount)
-        .where(EnrollmentCount.course_id == course_id, EnrollmentCount.status.in_(("active", "completed")))
+        .where(
+            EnrollmentCount.course_id == course_id,
+            EnrollmentCount.status.in_(("active", "completed")),
+        )
         .scalar_subquery()
     )
-    await session.execute(update(Course).where(Course.id == course_id).values(enrollment_count=counted))
+    await session.execute(
+        update(Course).where(Course.id == course_id).values(enrollment_count=counted)
+    )

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,9 +98,7 @@ class EventConsumer:
         self.fault = fault
         self.stream = stream_name(namespace, STREAMS[subscription.source])
         self.durable = f"{namespace}_{subscription.name}" if namespace else subscription.name
-        self.subjects = sorted(
-            subject_for(namespace, cls) for cls in subscription.handlers
-        )
+        self.subjects = sorted(subject_for(namespace, cls) for cls in subscription.handlers)
         self.ready = asyncio.Event()
 
     def consumer_config(self) -> ConsumerConfig:
@@ -116,7 +115,11 @@ class EventConsumer:
     async def setup(self) -> Any:
         await self.nats.wait_connected()
         js = self.nats.jetstream()
-        source_subjects = [f"{self.namespace}.{self.subscription.source}.>" if self.namespace else f"{self.subscription.source}.>"]
+        source_subjects = [
+            f"{self.namespace}.{self.subscription.source}.>"
+            if self.namespace
+            else f"{self.subscription.source}.>"
+        ]
         await ensure_stream(js, self.stream, source_subjects)
         await ensure_consumer(js, self.stream, self.consumer_config())
         return await js.pull_subscribe_bind(self.durable, self.stream)
@@ -131,7 +134,9 @@ class EventConsumer:
                     psub = await self.setup()
                     self.ready.set()
                 try:
-                    messages = await psub.fetch(self.options.batch_size, timeout=self.options.fetch_timeout)
+                    messages = await psub.fetch(
+                        self.options.batch_size, timeout=self.options.fetch_timeout
+                    )
                 except TimeoutError:
                     continue  # no messages: not an error
                 for msg in messages:
@@ -144,7 +149,7 @@ class EventConsumer:
                 delay = 0.2
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - broker away or consumer lost: set up again
+            except Exception as exc:
                 log.warning("consumer %s: %r; retrying in %.1fs", self.durable, exc, delay)
                 psub = None
                 with contextlib.suppress(TimeoutError):
@@ -165,26 +170,34 @@ class EventConsumer:
             await msg.term()
             outcome = "dead_lettered"
         except (OperationalError, DBAPIError, OSError) as exc:
-            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
+            if (
+                isinstance(exc, DBAPIError)
+                and not exc.connection_invalidated
+                and not isinstance(exc, OperationalError)
+            ):
                 outcome = await self._handler_failed(msg, exc, deliveries)
             else:
                 # Our database is away: not the event's fault, do not count toward dead-lettering.
                 log.warning("consumer %s: database unavailable (%r)", self.durable, exc)
                 await msg.nak(delay=self._backoff(deliveries))
                 outcome = "retry"
-        except Exception as exc:  # noqa: BLE001 - a handler bug: retry, then dead-letter
+        except Exception as exc:
             outcome = await self._handler_failed(msg, exc, deliveries)
         else:
             await self.fault("consumer.before_ack")
             await msg.ack()
         if self.metrics:
             self.metrics.events_applied.labels(self.durable, outcome).inc()
-            self.metrics.event_apply_seconds.labels(self.durable).observe(time.perf_counter() - started)
+            self.metrics.event_apply_seconds.labels(self.durable).observe(
+                time.perf_counter() - started
+            )
         return outcome
 
     async def _handler_failed(self, msg: Msg, exc: Exception, deliveries: int) -> str:
         if deliveries >= self.options.max_attempts:
-            log.error("consumer %s: dead-lettering after %d attempts: %r", self.durable, deliveries, exc)
+            log.error(
+                "consumer %s: dead-lettering after %d attempts: %r", self.durable, deliveries, exc
+            )
             await self._dead_letter(msg, repr(exc), deliveries)
             await msg.term()
             return "dead_lettered"
@@ -213,13 +226,17 @@ class EventConsumer:
 
     async def apply(self, payload: bytes) -> str:
         """Apply one serialized envelope exactly once; returns the outcome."""
-        envelope, cls, handler, event = self.decode(payload)
+        envelope, _, handler, event = self.decode(payload)
         token = causation_var.set((str(envelope.id), envelope.correlationid))
         try:
             async with self.db.transaction() as session:
                 inserted = await session.execute(
                     pg_insert(self.tables.inbox)
-                    .values(consumer=self.subscription.name, event_id=envelope.id, event_type=envelope.type)
+                    .values(
+                        consumer=self.subscription.name,
+                        event_id=envelope.id,
+                        event_type=envelope.type,
+                    )
                     .on_conflict_do_nothing()
                     .returning(self.tables.inbox.c.event_id)
                 )
@@ -243,7 +260,9 @@ class EventConsumer:
                 insert(self.tables.dead_letters).values(
                     consumer=self.subscription.name,
                     stream=self.stream,
-                    stream_sequence=msg.metadata.sequence.stream if msg.metadata and msg.metadata.sequence else None,
+                    stream_sequence=msg.metadata.sequence.stream
+                    if msg.metadata and msg.metadata.sequence
+                    else None,
                     subject=msg.subject,
                     event_id=event_id,
                     event_type=event_type,
@@ -271,37 +290,29 @@ class EventConsumer:
         for row in rows:
             try:
                 await self.apply(row.payload)
-            except Exception as exc:  # noqa: BLE001 - report and keep the row
+            except Exception as exc:
                 log.warning("dead letter %s still fails: %r", row.id, exc)
                 failing += 1
                 continue
             async with self.db.transaction() as session:
                 await session.execute(
-                    update(dl).where(dl.c.id == row.id).values(replayed_at=_now())
+                    update(dl).where(dl.c.id == row.id).values(replayed_at=func.now())
                 )
             replayed += 1
         return replayed, failing
 
 
-def _now() -> Any:
-    from sqlalchemy import func
-
-    return func.now()
-
-
 async def advance_sequence(session: AsyncSession, tables: KernelTables, envelope: Envelope) -> bool:
     """Record ``envelope.sequence`` for its aggregate if newer; False when stale."""
-    import uuid
-
     av = tables.aggregate_versions
-    stmt = pg_insert(av).values(
+    base = pg_insert(av).values(
         aggregate=envelope.aggregatetype,
         aggregate_id=uuid.UUID(envelope.subject),
         version=envelope.sequence,
     )
-    stmt = stmt.on_conflict_do_update(
+    stmt = base.on_conflict_do_update(
         index_elements=[av.c.aggregate, av.c.aggregate_id],
-        set_={"version": stmt.excluded.version},
-        where=av.c.version < stmt.excluded.version,
+        set_={"version": base.excluded.version},
+        where=av.c.version < base.excluded.version,
     ).returning(av.c.version)
     return (await session.execute(stmt)).first() is not None

@@ -55,7 +55,7 @@ class NatsLink:
                 self._connected.set()
                 log.info("connected to NATS at %s", self.url)
                 return
-            except Exception as exc:  # noqa: BLE001 - any failure means "try again later"
+            except Exception as exc:
                 log.warning("NATS not reachable (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -73,8 +73,8 @@ class NatsLink:
     def connected(self) -> bool:
         return self.nc is not None and self.nc.is_connected
 
-    async def wait_connected(self, timeout: float | None = None) -> Client:
-        await asyncio.wait_for(self._connected.wait(), timeout)
+    async def wait_connected(self) -> Client:
+        await self._connected.wait()
         assert self.nc is not None
         return self.nc
 
@@ -89,7 +89,7 @@ class NatsLink:
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await asyncio.wait_for(self.nc.drain(), 5)
-            except Exception:  # noqa: BLE001 - closing anyway
+            except Exception:
                 await self.nc.close()
 
 
@@ -127,5 +127,7 @@ async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerCon
     wanted = (config.max_deliver, config.ack_wait, config.max_ack_pending, config.filter_subjects)
     have = (current.max_deliver, current.ack_wait, current.max_ack_pending, current.filter_subjects)
     if wanted != have:
-        log.warning("consumer %s config drifted (%s != %s); updating", config.durable_name, have, wanted)
+        log.warning(
+            "consumer %s config drifted (%s != %s); updating", config.durable_name, have, wanted
+        )
         await js.add_consumer(stream, config)

@@ -77,8 +77,16 @@ class OutboxRelay:
                 ),
                 return_exceptions=True,
             )
-            sent = [row.id for row, res in zip(rows, results, strict=True) if not isinstance(res, BaseException)]
-            failed = [(row.id, res) for row, res in zip(rows, results, strict=True) if isinstance(res, BaseException)]
+            sent = [
+                row.id
+                for row, res in zip(rows, results, strict=True)
+                if not isinstance(res, BaseException)
+            ]
+            failed = [
+                (row.id, res)
+                for row, res in zip(rows, results, strict=True)
+                if isinstance(res, BaseException)
+            ]
             await self.fault("relay.after_publish")
             if sent:
                 await session.execute(
@@ -94,7 +102,9 @@ class OutboxRelay:
             self.metrics.outbox_published.inc(len(sent))
             self.metrics.outbox_publish_errors.inc(len(failed))
         if failed:
-            raise NatsUnavailable(f"{len(failed)} of {len(rows)} publishes failed: {failed[0][1]!r}")
+            raise NatsUnavailable(
+                f"{len(failed)} of {len(rows)} publishes failed: {failed[0][1]!r}"
+            )
         return len(sent)
 
     async def drain(self) -> int:
@@ -113,7 +123,7 @@ class OutboxRelay:
                     while await self.publish_batch() >= self.batch_size and not stop.is_set():
                         pass
                     delay = 0.1
-                except Exception as exc:  # noqa: BLE001 - NATS or database away: retry with backoff
+                except Exception as exc:
                     log.warning("relay pass failed: %r; retrying in %.1fs", exc, delay)
                     await _sleep_or_stop(stop, delay)
                     delay = min(delay * 2, 5.0)
@@ -148,7 +158,7 @@ class OutboxRelay:
                         self._wake.set()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - polling covers us meanwhile
+            except Exception as exc:
                 log.info("outbox listener lost (%r); polling until it returns", exc)
                 await _sleep_or_stop(stop, delay)
                 delay = min(delay * 2, 10.0)

@@ -34,7 +34,7 @@ def _docker_answers() -> bool:
         client = docker.from_env(timeout=2)
         client.ping()
         return True
-    except Exception:  # noqa: BLE001 - no engine, no client library, no permission: all mean "no"
+    except Exception:
         return False
 
 
@@ -74,7 +74,9 @@ class TestServers:
     def _container_pg(self) -> str:
         from testcontainers.postgres import PostgresContainer
 
-        container = self._stack.enter_context(PostgresContainer("postgres:16-alpine", driver="psycopg"))
+        container = self._stack.enter_context(
+            PostgresContainer("postgres:16-alpine", driver="psycopg")
+        )
         url: str = container.get_connection_url()
         return url
 
@@ -108,8 +110,10 @@ class Databases:
         self._lock = asyncio.Lock()
 
     async def _execute(self, sql: str) -> None:
-        async with await psycopg.AsyncConnection.connect(self.servers.admin_conninfo(), autocommit=True) as conn:
-            await conn.execute(sql)  # type: ignore[arg-type]
+        async with await psycopg.AsyncConnection.connect(
+            self.servers.admin_conninfo(), autocommit=True
+        ) as conn:
+            await conn.execute(sql.encode())
 
     async def template(self, migrations_dir: Path) -> str:
         async with self._lock:

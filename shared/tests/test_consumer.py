@@ -1,0 +1,255 @@
+"""The idempotent consumer runner against real PostgreSQL and NATS (RELIABILITY.md 3-6)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import Column, Integer, Table, Text, Uuid, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conftest import Kernel
+from syllabus_shared.contracts import Envelope
+from syllabus_shared.contracts.catalog import ModuleCreated, ModuleDeleted, ModuleUpdated
+from syllabus_shared.messaging.consumer import ConsumerOptions, EventConsumer, Subscription
+from syllabus_shared.messaging.outbox import subject_for
+
+Handler = Callable[[AsyncSession, ModuleCreated | ModuleUpdated, Envelope], Awaitable[None]]
+
+
+def projection(kernel: Kernel) -> Table:
+    """A consumer-side projection: module titles, plus how often the handler ran."""
+    return kernel.metadata.tables["module_titles"]
+
+
+async def make_projection(kernel: Kernel) -> Table:
+    t = Table(
+        "module_titles",
+        kernel.metadata,
+        Column("module_id", Uuid, primary_key=True),
+        Column("title", Text),
+        Column("applied", Integer, nullable=False),
+    )
+    async with kernel.db.engine.begin() as conn:
+        await conn.run_sync(t.create)
+    return t
+
+
+def consumer(kernel: Kernel, handler: Handler, deleted: Handler | None = None, **options: object) -> EventConsumer:
+    async def on_deleted(session: AsyncSession, event: ModuleDeleted, envelope: Envelope) -> None:
+        t = projection(kernel)
+        await session.execute(t.delete().where(t.c.module_id == event.module_id))
+
+    sub = Subscription(
+        name="test-from-catalog",
+        source="catalog",
+        handlers={ModuleCreated: handler, ModuleUpdated: handler, ModuleDeleted: deleted or on_deleted},
+    )
+    opts = ConsumerOptions(**{"fetch_timeout": 0.2, "backoff": (0.05,), **options})  # type: ignore[arg-type]
+    return EventConsumer(sub, kernel.db, kernel.tables, kernel.nats, namespace=kernel.namespace, options=opts)
+
+
+def upsert_title(kernel: Kernel) -> Handler:
+    async def handle(session: AsyncSession, event: ModuleCreated | ModuleUpdated, envelope: Envelope) -> None:
+        t = projection(kernel)
+        stmt = pg_insert(t).values(module_id=event.module_id, title=event.title, applied=1)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[t.c.module_id], set_={"title": event.title, "applied": t.c.applied + 1}
+            )
+        )
+
+    return handle
+
+
+async def publish(kernel: Kernel, event: ModuleCreated | ModuleUpdated | ModuleDeleted, sequence: int,
+                  *, msg_id: str | None = None, envelope: Envelope | None = None) -> Envelope:
+    envelope = envelope or kernel.outbox.envelope(event, sequence)
+    await kernel.nc.jetstream().publish(
+        subject_for(kernel.namespace, type(event)),
+        envelope.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": msg_id or str(uuid.uuid4())},
+    )
+    return envelope
+
+
+async def run_until(c: EventConsumer, condition: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(c.run(stop))
+    try:
+        for _ in range(int(seconds / 0.05)):
+            if await condition():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("condition not reached in time")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+
+async def rows(kernel: Kernel) -> dict[uuid.UUID, tuple[str, int]]:
+    t = projection(kernel)
+    async with kernel.db.transaction() as s:
+        return {r.module_id: (r.title, r.applied) for r in (await s.execute(select(t))).all()}
+
+
+async def test_event_delivered_three_times_is_applied_once(kernel: Kernel) -> None:
+    await make_projection(kernel)
+    mid, creator = uuid.uuid4(), uuid.uuid4()
+    env = await publish(kernel, ModuleCreated(module_id=mid, title="A", creator_id=creator), 1)
+    # The same event twice more, past the stream's dedupe (as after a window expiry or replay).
+    await publish(kernel, ModuleCreated(module_id=mid, title="A", creator_id=creator), 1, envelope=env)
+    await publish(kernel, ModuleCreated(module_id=mid, title="A", creator_id=creator), 1, envelope=env)
+    later = ModuleUpdated(module_id=mid, title="B", creator_id=creator)
+    await publish(kernel, later, 2)
+    c = consumer(kernel, upsert_title(kernel))
+    await run_until(c, lambda: _title_is(kernel, mid, "B"))
+    assert (await rows(kernel))[mid] == ("B", 2)  # created once + updated once
+
+
+async def _title_is(kernel: Kernel, mid: uuid.UUID, title: str) -> bool:
+    return (await rows(kernel)).get(mid, ("", 0))[0] == title
+
+
+async def test_out_of_order_events_never_regress(kernel: Kernel) -> None:
+    await make_projection(kernel)
+    mid, creator = uuid.uuid4(), uuid.uuid4()
+    await publish(kernel, ModuleUpdated(module_id=mid, title="v3", creator_id=creator), 3)
+    await publish(kernel, ModuleCreated(module_id=mid, title="v1", creator_id=creator), 1)
+    await publish(kernel, ModuleUpdated(module_id=mid, title="v2", creator_id=creator), 2)
+    other = uuid.uuid4()
+    await publish(kernel, ModuleCreated(module_id=other, title="done", creator_id=creator), 1)
+    c = consumer(kernel, upsert_title(kernel))
+    await run_until(c, lambda: _title_is(kernel, other, "done"))
+    assert (await rows(kernel))[mid] == ("v3", 1)
+
+
+async def test_delete_then_late_create_stays_deleted(kernel: Kernel) -> None:
+    await make_projection(kernel)
+    mid, creator, marker = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await publish(kernel, ModuleDeleted(module_id=mid), 2)
+    await publish(kernel, ModuleCreated(module_id=mid, title="zombie", creator_id=creator), 1)
+    await publish(kernel, ModuleCreated(module_id=marker, title="marker", creator_id=creator), 1)
+    c = consumer(kernel, upsert_title(kernel))
+    await run_until(c, lambda: _title_is(kernel, marker, "marker"))
+    assert mid not in await rows(kernel)
+
+
+async def test_failing_handler_is_retried_then_dead_lettered_and_replayable(kernel: Kernel) -> None:
+    await make_projection(kernel)
+    attempts: list[str] = []
+    good = upsert_title(kernel)
+    broken = {"on": True}
+
+    async def flaky(session: AsyncSession, event: ModuleCreated | ModuleUpdated, envelope: Envelope) -> None:
+        if event.title == "poison" and broken["on"]:
+            attempts.append(event.title)
+            raise ValueError("handler bug")
+        await good(session, event, envelope)
+
+    creator = uuid.uuid4()
+    bad, after = uuid.uuid4(), uuid.uuid4()
+    await publish(kernel, ModuleCreated(module_id=bad, title="poison", creator_id=creator), 1)
+    await publish(kernel, ModuleCreated(module_id=after, title="after", creator_id=creator), 1)
+    c = consumer(kernel, flaky, max_attempts=3)
+
+    async def dead_lettered() -> bool:
+        async with kernel.db.transaction() as s:
+            return bool(await s.scalar(select(func.count()).select_from(kernel.tables.dead_letters)))
+
+    await run_until(c, dead_lettered)
+    assert len(attempts) == 3  # retried up to the limit, then parked
+    assert await _title_is(kernel, after, "after")  # later events still apply
+    assert bad not in await rows(kernel)
+    async with kernel.db.transaction() as s:
+        dl = (await s.execute(select(kernel.tables.dead_letters))).one()
+    assert dl.deliveries == 3 and "handler bug" in dl.error and dl.event_type.endswith("ModuleCreated.v1")
+
+    broken["on"] = False  # the fix ships
+    assert await c.replay_dead_letters() == (1, 0)
+    assert (await rows(kernel))[bad] == ("poison", 1)
+    assert await c.replay_dead_letters() == (0, 0)  # replayed rows are marked, not replayed twice
+
+
+async def test_malformed_message_is_dead_lettered_at_once(kernel: Kernel) -> None:
+    await make_projection(kernel)
+    js = kernel.nc.jetstream()
+    await js.publish(f"{kernel.namespace}.catalog.module.ModuleCreated", b"{not json", headers={"Nats-Msg-Id": "x1"})
+    good = uuid.uuid4()
+    await publish(kernel, ModuleCreated(module_id=good, title="fine", creator_id=uuid.uuid4()), 1)
+    c = consumer(kernel, upsert_title(kernel))
+    await run_until(c, lambda: _title_is(kernel, good, "fine"))
+    async with kernel.db.transaction() as s:
+        dl = (await s.execute(select(kernel.tables.dead_letters))).one()
+    assert dl.deliveries == 1 and "malformed envelope" in dl.error
+
+
+async def test_crash_after_commit_before_ack_applies_nothing_twice(kernel: Kernel) -> None:
+    await make_projection(kernel)
+    mid = uuid.uuid4()
+    await publish(kernel, ModuleCreated(module_id=mid, title="once", creator_id=uuid.uuid4()), 1)
+
+    class Crash(BaseException):
+        """Escapes the runner like a killed process would: no ack, no nak."""
+
+    async def crash(point: str) -> None:
+        if point == "consumer.before_ack":
+            raise Crash
+
+    c = consumer(kernel, upsert_title(kernel), ack_wait=1.0)
+    c.fault = crash
+    psub = await c.setup()
+    msgs = await psub.fetch(1, timeout=2)
+    try:
+        await c.process(msgs[0])
+    except Crash:
+        pass
+    assert (await rows(kernel))[mid] == ("once", 1)  # committed, never acked
+    # Redelivered after AckWait to a healthy consumer: the inbox makes it a no-op.
+    healthy = consumer(kernel, upsert_title(kernel), ack_wait=1.0)
+    psub2 = await healthy.setup()
+    redelivered = await psub2.fetch(1, timeout=5)
+    assert redelivered[0].metadata.num_delivered == 2
+    assert await healthy.process(redelivered[0]) == "duplicate"
+    assert (await rows(kernel))[mid] == ("once", 1)
+
+
+async def test_crash_before_commit_applies_once_after_redelivery(kernel: Kernel) -> None:
+    await make_projection(kernel)
+    mid = uuid.uuid4()
+    await publish(kernel, ModuleCreated(module_id=mid, title="once", creator_id=uuid.uuid4()), 1)
+
+    class Crash(BaseException):
+        pass
+
+    async def crash(point: str) -> None:
+        if point == "consumer.before_commit":
+            raise Crash
+
+    c = consumer(kernel, upsert_title(kernel), ack_wait=1.0)
+    c.fault = crash
+    psub = await c.setup()
+    msgs = await psub.fetch(1, timeout=2)
+    try:
+        await c.process(msgs[0])
+    except Crash:
+        pass
+    assert mid not in await rows(kernel)  # rolled back: nothing half-applied
+    healthy = consumer(kernel, upsert_title(kernel), ack_wait=1.0)
+    await run_until(healthy, lambda: _title_is(kernel, mid, "once"))
+    assert (await rows(kernel))[mid] == ("once", 1)
+
+
+async def test_consumer_config_is_created_explicitly_and_corrected(kernel: Kernel) -> None:
+    c = consumer(kernel, upsert_title(kernel), max_ack_pending=50)
+    await c.setup()
+    js = kernel.nc.jetstream()
+    info = await js.consumer_info(c.stream, c.durable)
+    assert info.config.max_deliver == c.options.server_max_deliver
+    assert info.config.max_ack_pending == 50
+    assert str(getattr(info.config.ack_policy, "value", info.config.ack_policy)) == "explicit"
+    changed = consumer(kernel, upsert_title(kernel), max_ack_pending=70)
+    await changed.setup()
+    assert (await js.consumer_info(c.stream, c.durable)).config.max_ack_pending == 70

@@ -1,0 +1,135 @@
+"""Embedded PostgreSQL and NATS: real servers, real round trips, restarts on the same data."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+from pathlib import Path
+
+import nats
+import psycopg
+import pytest
+from nats.js.api import StorageType, StreamConfig
+from syllabus_shared.embedded import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    binary_path,
+    find_free_port,
+)
+
+
+def test_find_free_port_is_bindable() -> None:
+    port = find_free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
+@pytest.mark.parametrize("name", ["nats-server", "caddy"])
+def test_binary_path_finds_packaged_binaries(name: str) -> None:
+    path = binary_path(name)
+    assert os.access(path, os.X_OK)
+    subprocess.run([path, "--version" if name == "nats-server" else "version"], check=True)
+
+
+def test_binary_path_names_the_missing_binary() -> None:
+    with pytest.raises(FileNotFoundError, match="no-such-binary"):
+        binary_path("no-such-binary")
+
+
+def test_postgres_round_trip_and_restart_keeps_data(tmp_path: Path) -> None:
+    pg = EmbeddedPostgres(tmp_path / "pg", fast=True)
+    with pg:
+        assert pg.url == f"postgresql+psycopg://postgres@127.0.0.1:{pg.port}/postgres"
+        with psycopg.connect(pg.dsn, autocommit=True) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.execute("SHOW max_connections").fetchone() == ("300",)
+            assert conn.execute("SHOW fsync").fetchone() == ("off",)
+            conn.execute("CREATE TABLE kept (v text)")
+            conn.execute("INSERT INTO kept VALUES ('before restart')")
+        first_pid, port = pg.pid, pg.port
+    assert pg.pid is None
+
+    assert pg.start() == pg.url
+    try:
+        assert pg.port == port  # same URL after a restart: clients reconnect by themselves
+        assert pg.pid != first_pid
+        with psycopg.connect(pg.dsn) as conn:
+            assert conn.execute("SELECT v FROM kept").fetchall() == [("before restart",)]
+    finally:
+        pg.stop()
+
+
+def test_postgres_recovers_from_kill_and_stale_pid_file(tmp_path: Path) -> None:
+    # Durable settings (not fast): a kill -9 must not lose a committed row.
+    pg = EmbeddedPostgres(tmp_path / "pg")
+    pg.start()
+    try:
+        with psycopg.connect(pg.dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (v int)")
+            conn.execute("INSERT INTO t VALUES (1)")
+        pg.kill()
+        # The PID in the leftover postmaster.pid now belongs to a live, unrelated process
+        # (PIDs are reused quickly in containers): start() must not be fooled by it.
+        pid_file = pg.pgdata / "postmaster.pid"
+        lines = pid_file.read_text().splitlines()
+        pid_file.write_text("\n".join([str(os.getpid()), *lines[1:]]) + "\n")
+        pg.start()
+        with psycopg.connect(pg.dsn) as conn:
+            assert conn.execute("SELECT v FROM t").fetchall() == [(1,)]
+    finally:
+        pg.stop()
+
+
+def _answers_ssl_request(port: int, timeout: float) -> bool:
+    """Send PostgreSQL's SSLRequest; a live postmaster answers one byte at once."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(struct.pack("!ii", 8, 80877103))
+        try:
+            return sock.recv(1) in (b"N", b"S")
+        except TimeoutError:
+            return False
+
+
+def test_postgres_pause_makes_connections_hang_until_resume(tmp_path: Path) -> None:
+    pg = EmbeddedPostgres(tmp_path / "pg", fast=True)
+    with pg:
+        assert pg.port is not None
+        assert _answers_ssl_request(pg.port, timeout=5)
+        pg.pause()
+        try:
+            assert not _answers_ssl_request(pg.port, timeout=0.3)
+        finally:
+            pg.resume()
+        with psycopg.connect(pg.dsn) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+async def test_nats_jetstream_round_trip_and_restart_keeps_stream(tmp_path: Path) -> None:
+    server = EmbeddedNats(tmp_path / "nats")
+    url = server.start()
+    try:
+        assert url == f"nats://127.0.0.1:{server.port}"
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        await js.add_stream(
+            StreamConfig(name="EMBEDDED", subjects=["embedded.>"], storage=StorageType.FILE)
+        )
+        ack = await js.publish("embedded.hello", b"world", headers={"Nats-Msg-Id": "m1"})
+        assert ack.seq == 1
+        sub = await js.pull_subscribe("embedded.>", durable="reader")
+        [msg] = await sub.fetch(1, timeout=5)
+        assert msg.data == b"world"
+        await msg.ack_sync()
+        await nc.drain()
+
+        server.stop()
+        assert server.pid is None
+        assert server.start() == url  # same port after a restart
+        nc = await nats.connect(url)
+        info = await nc.jetstream().stream_info("EMBEDDED")
+        assert info.state.messages == 1
+        await nc.drain()
+    finally:
+        server.stop()

@@ -1,0 +1,127 @@
+"""Outbox and relay against real PostgreSQL and NATS (RELIABILITY.md items 1, 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from conftest import Kernel
+from syllabus_shared.contracts.catalog import ModuleCreated
+from syllabus_shared.faults import InjectedFault
+
+
+def module_created(title: str = "m") -> ModuleCreated:
+    return ModuleCreated(module_id=uuid.uuid4(), title=title, creator_id=uuid.uuid4())
+
+
+async def count(k: Kernel, table: str) -> int:
+    async with k.db.transaction() as s:
+        t = k.widgets if table == "widgets" else k.tables.outbox
+        return int(await s.scalar(select(func.count()).select_from(t)) or 0)
+
+
+async def test_state_and_outbox_commit_together_or_not_at_all(kernel: Kernel) -> None:
+    with pytest.raises(RuntimeError):
+        async with kernel.db.transaction() as s:
+            await s.execute(insert(kernel.widgets).values(id=uuid.uuid4(), name="lost"))
+            await kernel.outbox.add(s, module_created(), sequence=1)
+            raise RuntimeError("failure between the change and the commit")
+    assert await count(kernel, "widgets") == 0
+    assert await count(kernel, "outbox") == 0
+
+    async with kernel.db.transaction() as s:
+        await s.execute(insert(kernel.widgets).values(id=uuid.uuid4(), name="kept"))
+        await kernel.outbox.add(s, module_created(), sequence=1)
+    assert await count(kernel, "widgets") == 1
+    assert await count(kernel, "outbox") == 1
+
+
+async def test_relay_publishes_each_event_once_with_msg_id(kernel: Kernel) -> None:
+    ids = []
+    async with kernel.db.transaction() as s:
+        for i in range(5):
+            ids.append(await kernel.outbox.add(s, module_created(f"m{i}"), sequence=1))
+    assert await kernel.relay().drain() == 5
+    assert await kernel.relay().drain() == 0  # nothing left unpublished
+    msgs = await kernel.stream_messages()
+    assert [m.headers["Nats-Msg-Id"] for m in msgs if m.headers] == [str(i) for i in ids]
+    envelope = json.loads(msgs[0].data)
+    assert envelope["specversion"] == "1.0"
+    assert envelope["type"] == "syllabus.catalog.ModuleCreated.v1"
+    assert envelope["aggregatetype"] == "module" and envelope["sequence"] == 1
+    assert msgs[0].subject == f"{kernel.namespace}.catalog.module.ModuleCreated"
+
+
+async def test_relay_crash_between_publish_and_mark_does_not_duplicate(kernel: Kernel) -> None:
+    async with kernel.db.transaction() as s:
+        for i in range(3):
+            await kernel.outbox.add(s, module_created(f"m{i}"), sequence=1)
+
+    async def crash(point: str) -> None:
+        if point == "relay.after_publish":
+            raise InjectedFault(point)
+
+    with pytest.raises(InjectedFault):
+        await kernel.relay(fault=crash).publish_batch()
+    # Published, but the mark rolled back: the rows are still pending.
+    async with kernel.db.transaction() as s:
+        pending = await s.scalar(
+            select(func.count()).select_from(kernel.tables.outbox).where(kernel.tables.outbox.c.published_at.is_(None))
+        )
+    assert pending == 3
+    assert len(await kernel.stream_messages()) == 3
+
+    assert await kernel.relay().drain() == 3  # the restarted relay publishes again...
+    assert len(await kernel.stream_messages()) == 3  # ...and the stream drops the duplicates
+
+
+async def test_relay_never_skips_a_row_that_commits_late(kernel: Kernel) -> None:
+    early = kernel.db.sessions()
+    await early.begin()
+    late_id = await kernel.outbox.add(early, module_created("late"), sequence=1)  # uncommitted
+    async with kernel.db.transaction() as s:
+        await kernel.outbox.add(s, module_created("quick"), sequence=1)
+    assert await kernel.relay().drain() == 1
+    await early.commit()
+    await early.close()
+    assert await kernel.relay().drain() == 1
+    ids = [m.headers["Nats-Msg-Id"] for m in await kernel.stream_messages() if m.headers]
+    assert str(late_id) in ids and len(ids) == 2
+
+
+async def test_relay_wakes_on_notify_without_polling(kernel: Kernel) -> None:
+    relay = kernel.relay(poll_interval=60.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(0.3)  # let it LISTEN and go idle on an empty outbox
+        async with kernel.db.transaction() as s:
+            await kernel.outbox.add(s, module_created(), sequence=1)
+        for _ in range(100):
+            if await kernel.stream_messages():
+                break
+            await asyncio.sleep(0.02)
+        assert len(await kernel.stream_messages()) == 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+
+async def test_relay_keeps_rows_while_nats_rejects_and_recovers(kernel: Kernel) -> None:
+    # Publishing to a subject no stream captures fails (no responders): rows stay pending.
+    async with kernel.db.transaction() as s:
+        await kernel.outbox.add(s, module_created(), sequence=1)
+    await kernel.nc.jetstream().delete_stream(kernel.stream)
+    with pytest.raises(Exception, match="publishes failed"):
+        await kernel.relay().publish_batch()
+    async with kernel.db.transaction() as s:
+        row = (await s.execute(select(kernel.tables.outbox))).one()
+    assert row.published_at is None and row.attempts == 1 and row.last_error
+    from syllabus_shared.messaging.nats_link import ensure_stream
+
+    await ensure_stream(kernel.nc.jetstream(), kernel.stream, [f"{kernel.namespace}.catalog.>"])
+    assert await kernel.relay().drain() == 1
