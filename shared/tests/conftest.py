@@ -8,7 +8,6 @@ import nats
 import pytest_asyncio
 from nats.aio.client import Client
 from sqlalchemy import Column, MetaData, Table, Text, Uuid
-
 from syllabus_shared.db import Database, new_metadata
 from syllabus_shared.messaging.nats_link import NatsLink, ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, stream_name
@@ -60,7 +59,16 @@ async def kernel(databases: Databases, nats_url: str, namespace: str) -> AsyncIt
     link.start()
     await link.wait_connected()
     nc = await nats.connect(nats_url)
-    k = Kernel(db, metadata, tables, widgets, link, nc, Outbox(tables, source="catalog", namespace=namespace), namespace)
+    k = Kernel(
+        db,
+        metadata,
+        tables,
+        widgets,
+        link,
+        nc,
+        Outbox(tables, source="catalog", namespace=namespace),
+        namespace,
+    )
     await ensure_stream(nc.jetstream(), k.stream, [f"{namespace}.catalog.>"])
     try:
         yield k

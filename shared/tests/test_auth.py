@@ -7,9 +7,7 @@ import datetime as dt
 import json
 import uuid
 
-import jwt
 import pytest
-
 from syllabus_shared.auth import KeySet, Role, TokenVerifier
 from syllabus_shared.problems import Problem
 from syllabus_shared.testing.tokens import TokenFactory
@@ -17,7 +15,9 @@ from syllabus_shared.testing.tokens import TokenFactory
 
 @pytest.fixture
 def verifier(tokens: TokenFactory) -> TokenVerifier:
-    return TokenVerifier(KeySet(jwks_json=tokens.jwks_json), issuer=tokens.issuer, audience=tokens.audience)
+    return TokenVerifier(
+        KeySet(jwks_json=tokens.jwks_json), issuer=tokens.issuer, audience=tokens.audience
+    )
 
 
 async def rejected(verifier: TokenVerifier, token: str) -> Problem:
@@ -28,7 +28,9 @@ async def rejected(verifier: TokenVerifier, token: str) -> Problem:
     return info.value
 
 
-async def test_valid_token_gives_the_principal(tokens: TokenFactory, verifier: TokenVerifier) -> None:
+async def test_valid_token_gives_the_principal(
+    tokens: TokenFactory, verifier: TokenVerifier
+) -> None:
     uid = uuid.uuid4()
     who = await verifier.verify(tokens.token(uid, "instructor"))
     assert who.user_id == uid and who.role is Role.instructor and who.is_staff and not who.is_admin
@@ -39,8 +41,12 @@ async def test_expired_token_is_refused(tokens: TokenFactory, verifier: TokenVer
     assert "expired" in problem.detail
 
 
-@pytest.mark.parametrize(("claim", "value"), [("aud", "someone-else"), ("iss", "evil"), ("role", "superuser")])
-async def test_wrong_claims_are_refused(tokens: TokenFactory, verifier: TokenVerifier, claim: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("claim", "value"), [("aud", "someone-else"), ("iss", "evil"), ("role", "superuser")]
+)
+async def test_wrong_claims_are_refused(
+    tokens: TokenFactory, verifier: TokenVerifier, claim: str, value: str
+) -> None:
     role = value if claim == "role" else "admin"
     extra = {} if claim == "role" else {claim: value}
     await rejected(verifier, tokens.token(role=role, **extra))
@@ -51,32 +57,54 @@ async def test_alg_none_is_refused(tokens: TokenFactory, verifier: TokenVerifier
         return base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
 
     now = int(dt.datetime.now(dt.UTC).timestamp())
-    claims = {"sub": str(uuid.uuid4()), "role": "admin", "iss": tokens.issuer, "aud": tokens.audience,
-              "iat": now, "exp": now + 600}
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "role": "admin",
+        "iss": tokens.issuer,
+        "aud": tokens.audience,
+        "iat": now,
+        "exp": now + 600,
+    }
     token = f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': tokens.kid})}.{b64(claims)}."
     await rejected(verifier, token)
 
 
-async def test_hmac_signed_with_the_public_key_is_refused(tokens: TokenFactory, verifier: TokenVerifier) -> None:
+async def test_hmac_signed_with_the_public_key_is_refused(
+    tokens: TokenFactory, verifier: TokenVerifier
+) -> None:
     from cryptography.hazmat.primitives import serialization
 
     public_pem = tokens.private_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     now = dt.datetime.now(dt.UTC)
-    claims = {"sub": str(uuid.uuid4()), "role": "admin", "iss": tokens.issuer, "aud": tokens.audience,
-              "iat": now, "exp": now + dt.timedelta(minutes=5)}
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "role": "admin",
+        "iss": tokens.issuer,
+        "aud": tokens.audience,
+        "iat": now,
+        "exp": now + dt.timedelta(minutes=5),
+    }
     # PyJWT itself refuses to HMAC with a PEM key, so sign by hand as an attacker would.
     import hashlib
     import hmac
 
-    header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "typ": "JWT", "kid": tokens.kid}).encode()).rstrip(b"=")
-    payload = base64.urlsafe_b64encode(json.dumps(claims, default=lambda d: int(d.timestamp())).encode()).rstrip(b"=")
-    sig = base64.urlsafe_b64encode(hmac.new(public_pem, header + b"." + payload, hashlib.sha256).digest()).rstrip(b"=")
+    header = base64.urlsafe_b64encode(
+        json.dumps({"alg": "HS256", "typ": "JWT", "kid": tokens.kid}).encode()
+    ).rstrip(b"=")
+    payload = base64.urlsafe_b64encode(
+        json.dumps(claims, default=lambda d: int(d.timestamp())).encode()
+    ).rstrip(b"=")
+    sig = base64.urlsafe_b64encode(
+        hmac.new(public_pem, header + b"." + payload, hashlib.sha256).digest()
+    ).rstrip(b"=")
     await rejected(verifier, b".".join([header, payload, sig]).decode())
 
 
-async def test_token_from_another_key_is_refused(tokens: TokenFactory, verifier: TokenVerifier) -> None:
+async def test_token_from_another_key_is_refused(
+    tokens: TokenFactory, verifier: TokenVerifier
+) -> None:
     forger = TokenFactory()
     forger.kid = tokens.kid  # claims to be our key
     await rejected(verifier, forger.token(role="admin"))
@@ -96,12 +124,13 @@ async def test_garbage_is_refused(verifier: TokenVerifier, garbage: str) -> None
     await rejected(verifier, garbage)
 
 
-async def test_keys_are_fetched_from_jwks_url_and_refetched_for_a_new_kid(tokens: TokenFactory) -> None:
+async def test_keys_are_fetched_from_jwks_url_and_refetched_for_a_new_kid(
+    tokens: TokenFactory,
+) -> None:
     import asyncio
 
     import uvicorn
     from fastapi import FastAPI
-
     from syllabus_shared.embedded import find_free_port
 
     current = {"doc": tokens.jwks}
@@ -114,14 +143,17 @@ async def test_keys_are_fetched_from_jwks_url_and_refetched_for_a_new_kid(tokens
         return current["doc"]
 
     port = find_free_port()
-    server = uvicorn.Server(uvicorn.Config(jwks_app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(jwks_app, host="127.0.0.1", port=port, log_level="warning")
+    )
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
             await asyncio.sleep(0.02)
         verifier = TokenVerifier(
             KeySet(jwks_url=f"http://127.0.0.1:{port}/.well-known/jwks.json", refetch_interval=0.0),
-            issuer=tokens.issuer, audience=tokens.audience,
+            issuer=tokens.issuer,
+            audience=tokens.audience,
         )
         await verifier.verify(tokens.token(role="student"))
         await verifier.verify(tokens.token(role="student"))

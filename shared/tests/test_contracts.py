@@ -27,12 +27,30 @@ def test_drift_is_detected(tmp_path: Path) -> None:
 
 def test_every_designed_event_has_a_contract() -> None:
     designed = {
-        "UserRegistered", "UserRoleChanged",
-        "CourseCreated", "CourseUpdated", "CoursePublished", "CourseArchived", "CourseDeleted",
-        "ModuleCreated", "ModuleUpdated", "ModuleDeleted", "ModuleAttached", "ModuleDetached",
+        "UserRegistered",
+        "UserRoleChanged",
+        "CourseCreated",
+        "CourseUpdated",
+        "CoursePublished",
+        "CourseArchived",
+        "CourseDeleted",
+        "ModuleCreated",
+        "ModuleUpdated",
+        "ModuleDeleted",
+        "ModuleAttached",
+        "ModuleDetached",
         "CourseModulesReordered",
-        "PostCreated", "PostUpdated", "PostPublished", "PostUnpublished", "PostDeleted", "ModulePostsReordered",
-        "EnrollmentCreated", "EnrollmentDropped", "PostCompleted", "PostUncompleted", "CourseCompleted",
+        "PostCreated",
+        "PostUpdated",
+        "PostPublished",
+        "PostUnpublished",
+        "PostDeleted",
+        "ModulePostsReordered",
+        "EnrollmentCreated",
+        "EnrollmentDropped",
+        "PostCompleted",
+        "PostUncompleted",
+        "CourseCompleted",
     }
     assert {cls.name for cls in ALL_EVENTS} == designed
     assert len(EVENTS_BY_TYPE) == len(designed)

@@ -10,10 +10,15 @@ import pytest
 import pytest_asyncio
 from fastapi import Depends, FastAPI, Request, Response
 from pydantic import BaseModel, Field
-
 from syllabus_shared.http import check_if_match, not_modified, versioned
 from syllabus_shared.observability import Metrics, RequestContextMiddleware
-from syllabus_shared.pagination import PageParams, decode_cursor, encode_cursor, page_of, page_params
+from syllabus_shared.pagination import (
+    PageParams,
+    decode_cursor,
+    encode_cursor,
+    page_of,
+    page_params,
+)
 from syllabus_shared.problems import Problem, install_problem_handlers
 
 
@@ -75,7 +80,9 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     assert r.json()["status"] == 400
 
 
-async def test_unexpected_errors_are_500_problems_without_internals(client: httpx.AsyncClient) -> None:
+async def test_unexpected_errors_are_500_problems_without_internals(
+    client: httpx.AsyncClient,
+) -> None:
     r = await client.get("/boom")
     assert r.status_code == 500
     assert r.json()["detail"] == "internal error" and "bug" not in r.text
@@ -92,7 +99,9 @@ async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> N
     r = await client.get("/conflict", headers={"X-Request-ID": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123"
     r = await client.get("/conflict", headers={"X-Request-ID": "bad id\twith spaces"})
-    assert r.headers["x-request-id"] != "bad id\twith spaces" and len(r.headers["x-request-id"]) == 32
+    assert (
+        r.headers["x-request-id"] != "bad id\twith spaces" and len(r.headers["x-request-id"]) == 32
+    )
     assert (await client.get("/conflict")).headers["x-request-id"]
 
 
@@ -100,7 +109,9 @@ async def test_cursor_pagination_walks_every_item_once(client: httpx.AsyncClient
     seen: list[int] = []
     cursor = None
     while True:
-        r = await client.get("/things", params={"limit": 3, **({"cursor": cursor} if cursor else {})})
+        r = await client.get(
+            "/things", params={"limit": 3, **({"cursor": cursor} if cursor else {})}
+        )
         assert r.status_code == 200
         seen += r.json()["items"]
         cursor = r.json()["next_cursor"]
@@ -109,8 +120,12 @@ async def test_cursor_pagination_walks_every_item_once(client: httpx.AsyncClient
     assert seen == list(range(1, 8))
 
 
-@pytest.mark.parametrize(("params", "status"), [({"limit": 0}, 422), ({"limit": 101}, 422), ({"cursor": "%%%"}, 400)])
-async def test_bad_page_requests(client: httpx.AsyncClient, params: dict[str, object], status: int) -> None:
+@pytest.mark.parametrize(
+    ("params", "status"), [({"limit": 0}, 422), ({"limit": 101}, 422), ({"cursor": "%%%"}, 400)]
+)
+async def test_bad_page_requests(
+    client: httpx.AsyncClient, params: dict[str, object], status: int
+) -> None:
     r = await client.get("/things", params=params)
     assert r.status_code == status
 

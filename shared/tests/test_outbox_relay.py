@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 from sqlalchemy import func, insert, select
-
-from conftest import Kernel
 from syllabus_shared.contracts.catalog import ModuleCreated
 from syllabus_shared.faults import InjectedFault
+
+from conftest import Kernel
 
 
 def module_created(title: str = "m") -> ModuleCreated:
@@ -70,7 +70,9 @@ async def test_relay_crash_between_publish_and_mark_does_not_duplicate(kernel: K
     # Published, but the mark rolled back: the rows are still pending.
     async with kernel.db.transaction() as s:
         pending = await s.scalar(
-            select(func.count()).select_from(kernel.tables.outbox).where(kernel.tables.outbox.c.published_at.is_(None))
+            select(func.count())
+            .select_from(kernel.tables.outbox)
+            .where(kernel.tables.outbox.c.published_at.is_(None))
         )
     assert pending == 3
     assert len(await kernel.stream_messages()) == 3

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from syllabus_shared.auth import KeySet, TokenVerifier
+from syllabus_shared.consistency import ProjectionWatcher
 from syllabus_shared.contracts import STREAMS
 from syllabus_shared.db import Database
 from syllabus_shared.faults import fault_hook
@@ -46,6 +47,7 @@ class Runtime:
     outbox: Outbox
     metrics: Metrics
     relay: OutboxRelay
+    watcher: ProjectionWatcher
     consumers: list[EventConsumer] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -54,6 +56,10 @@ class Runtime:
     @property
     def stream(self) -> str:
         return stream_name(self.settings.event_namespace, STREAMS[self.settings.service_name])
+
+    async def wait_for_projection(self, check: Callable[[], Awaitable[bool]]) -> bool:
+        """Read-your-writes: wait (bounded by settings) until ``check`` holds."""
+        return await self.watcher.wait_until(check, self.settings.consistency_wait_seconds)
 
     def subjects(self) -> list[str]:
         ns = self.settings.event_namespace
@@ -82,7 +88,8 @@ def build_runtime(
         for sub in subscriptions
     ]
     outbox = Outbox(tables, source=settings.service_name, namespace=settings.event_namespace)
-    return Runtime(settings, db, nats, tables, outbox, metrics, relay, consumers)
+    watcher = ProjectionWatcher(settings.database_url)
+    return Runtime(settings, db, nats, tables, outbox, metrics, relay, watcher, consumers)
 
 
 async def _own_stream_then_relay(rt: Runtime) -> None:
@@ -103,6 +110,8 @@ async def _own_stream_then_relay(rt: Runtime) -> None:
 
 async def start_runtime(rt: Runtime) -> None:
     rt.nats.start()
+    if rt.consumers:
+        rt.watcher.start()
     rt.tasks.append(asyncio.create_task(_own_stream_then_relay(rt), name="relay"))
     if rt.settings.run_consumers:
         for consumer in rt.consumers:
@@ -117,6 +126,7 @@ async def stop_runtime(rt: Runtime, grace: float = 10.0) -> None:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+    await rt.watcher.stop()
     await rt.nats.close()
     await rt.db.dispose()
 

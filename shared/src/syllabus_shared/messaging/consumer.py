@@ -23,11 +23,12 @@ from typing import Any
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus_shared.consistency import NOTIFY_CHANNEL as PROJECTION_CHANNEL
 from syllabus_shared.contracts import STREAMS, Envelope, Event
 from syllabus_shared.db import Database
 from syllabus_shared.messaging.nats_link import NatsLink, ensure_consumer, ensure_stream
@@ -245,6 +246,8 @@ class EventConsumer:
                 if not await advance_sequence(session, self.tables, envelope):
                     return "stale"
                 await handler(session, event, envelope)
+                # Delivered on commit: wakes requests waiting for this projection.
+                await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
                 await self.fault("consumer.before_commit")
             return "applied"
         finally:

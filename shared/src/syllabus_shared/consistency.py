@@ -1,0 +1,99 @@
+"""Read-your-writes across services: a bounded wait on the local projection.
+
+When a request depends on something another service just wrote (a module created
+a moment ago, a course just published) and the local projection does not show it
+yet, the request waits, up to ``consistency_wait_seconds``, for the projection to
+catch up instead of failing. Consumers ``NOTIFY`` after every applied event, so
+a waiting request re-checks as soon as anything lands, in whichever replica
+applied it; a short poll covers a lost notification. No service calls another.
+
+Waiting only makes sense for ids that could still be in flight: UUIDv7 ids carry
+their creation time, so an id minted long ago (or not a v7 at all) is answered at
+once. The wait is on the requester, never on a lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import psycopg
+
+from syllabus_shared.db import libpq_url
+
+log = logging.getLogger("syllabus.consistency")
+
+NOTIFY_CHANNEL = "syllabus_projection"
+IN_FLIGHT_SECONDS = 120.0
+
+
+def recently_minted(value: uuid.UUID, window: float = IN_FLIGHT_SECONDS) -> bool:
+    """True when ``value`` is a UUIDv7 created within ``window`` seconds (or slightly ahead)."""
+    if value.version != 7:
+        return False
+    created_ms = value.int >> 80
+    age = time.time() - created_ms / 1000
+    return -5.0 <= age <= window
+
+
+class ProjectionWatcher:
+    """One LISTEN connection per process; requests wait on it for projection changes."""
+
+    def __init__(self, database_url: str, *, poll_interval: float = 0.1) -> None:
+        self.database_url = database_url
+        self.poll_interval = poll_interval
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="projection-watcher")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def notify_local(self) -> None:
+        """Wake local waiters (the consumer in this process just applied something)."""
+        self._changed.set()
+
+    async def _listen(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    libpq_url(self.database_url), autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    delay = 0.5
+                    async for _ in conn.notifies():
+                        self._changed.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("projection listener lost (%r); polling", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def wait_until(self, check: Callable[[], Awaitable[bool]], timeout: float) -> bool:
+        """Re-run ``check`` whenever the projection changes, until it is true or time is up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._changed.clear()
+            if await check():
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, self.poll_interval))
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
