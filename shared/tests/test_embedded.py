@@ -6,6 +6,7 @@ import os
 import socket
 import struct
 import subprocess
+import time
 from pathlib import Path
 
 import nats
@@ -15,6 +16,7 @@ from nats.js.api import StorageType, StreamConfig
 from syllabus_shared.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
+    _descendants,
     binary_path,
     find_free_port,
 )
@@ -69,7 +71,12 @@ def test_postgres_recovers_from_kill_and_stale_pid_file(tmp_path: Path) -> None:
         with psycopg.connect(pg.dsn, autocommit=True) as conn:
             conn.execute("CREATE TABLE t (v int)")
             conn.execute("INSERT INTO t VALUES (1)")
+        pid = pg.pid
+        assert pid is not None
+        workers = _descendants(pid)
         pg.kill()
+        # Backends lead their own process groups: each must have been killed too.
+        assert _eventually_all(workers, {"Z", "X"})
         # The PID in the leftover postmaster.pid now belongs to a live, unrelated process
         # (PIDs are reused quickly in containers): start() must not be fooled by it.
         pid_file = pg.pgdata / "postmaster.pid"
@@ -92,16 +99,41 @@ def _answers_ssl_request(port: int, timeout: float) -> bool:
             return False
 
 
+def _state(pid: int) -> str:
+    """The one-letter state of a process (T stopped, Z zombie, X gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return "X"
+
+
+def _eventually_all(pids: list[int], states: set[str]) -> bool:
+    """Signals are delivered asynchronously: wait (briefly) for every process to get there."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if all(_state(pid) in states for pid in pids):
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def test_postgres_pause_makes_connections_hang_until_resume(tmp_path: Path) -> None:
     pg = EmbeddedPostgres(tmp_path / "pg", fast=True)
     with pg:
         assert pg.port is not None
         assert _answers_ssl_request(pg.port, timeout=5)
-        pg.pause()
-        try:
-            assert not _answers_ssl_request(pg.port, timeout=0.3)
-        finally:
-            pg.resume()
+        pid = pg.pid
+        assert pid is not None
+        with psycopg.connect(pg.dsn) as idle:  # a backend that must freeze too
+            workers = _descendants(pid)
+            assert len(workers) >= 3
+            pg.pause()
+            try:
+                assert _eventually_all([pid, *workers], {"T"})
+                assert not _answers_ssl_request(pg.port, timeout=0.3)
+            finally:
+                pg.resume()
+            assert idle.execute("SELECT 1").fetchone() == (1,)
         with psycopg.connect(pg.dsn) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
 

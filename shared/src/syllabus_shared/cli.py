@@ -3,19 +3,24 @@
 - ``migrate``: run this service's migrations (a separate step, never at app start).
 - ``serve [--host H] [--port P] [--workers N]``: run the HTTP app (with relay and consumers).
 - ``dead-letters [--replay]``: list this service's dead-lettered events, or replay them.
+- plus any ``extra_commands`` a service adds (identity: ``rotate-keys``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import uvicorn
 from sqlalchemy import func, select
 
 from syllabus_shared.settings import ServiceSettings
+
+# A service's own command: gets the settings, returns the exit status. Its docstring's
+# first line is its help text.
+ServiceCommand = Callable[[ServiceSettings], int]
 
 
 def run_cli(
@@ -25,6 +30,7 @@ def run_cli(
     migrations_dir: Path,
     settings_factory: Callable[[], ServiceSettings],
     argv: Sequence[str] | None = None,
+    extra_commands: Mapping[str, ServiceCommand] | None = None,
 ) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m syllabus_{service}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -35,9 +41,14 @@ def run_cli(
     serve.add_argument("--workers", type=int, default=1)
     dead = sub.add_parser("dead-letters", help="list or replay dead-lettered events")
     dead.add_argument("--replay", action="store_true")
+    extra = dict(extra_commands or {})
+    for name, command in extra.items():
+        sub.add_parser(name, help=(command.__doc__ or "").strip().split("\n")[0])
     args = parser.parse_args(argv)
 
     settings = settings_factory()
+    if args.command in extra:
+        return extra[args.command](settings)
     if args.command == "migrate":
         from syllabus_shared.migrations import upgrade
 

@@ -1,0 +1,459 @@
+"""Identity rules and transactions: accounts, logins, roles. Changes record their events."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import ipaddress
+import math
+import uuid
+from dataclasses import dataclass
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from syllabus_shared.auth import Principal, Role, unauthorized
+from syllabus_shared.contracts import identity as ev
+from syllabus_shared.db import Database
+from syllabus_shared.http import check_if_match
+from syllabus_shared.messaging.outbox import Outbox
+from syllabus_shared.pagination import PageParams, cursor_uuid
+from syllabus_shared.problems import Problem, conflict, forbidden, not_found
+
+from syllabus_identity import schemas
+from syllabus_identity.keys import TokenSigner
+from syllabus_identity.models import LoginFailure, User
+from syllabus_identity.settings import IPNetwork, Settings
+
+# pg_advisory_xact_lock keys (each a constant, so every replica takes the same lock).
+BOOTSTRAP_LOCK = 7_957_537_012
+ROLE_CHANGE_LOCK = 7_957_537_013
+
+
+# ---------------------------------------------------------------- passwords
+
+
+class Passwords:
+    """Argon2id hashing, off the event loop and a few at a time.
+
+    Each hash takes a core and ``password_hash_memory_kib`` of memory for a fraction of a
+    second, so a burst of logins queues here instead of exhausting the machine.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._hasher = PasswordHash(
+            (
+                Argon2Hasher(
+                    time_cost=settings.password_hash_time_cost,
+                    memory_cost=settings.password_hash_memory_kib,
+                    parallelism=settings.password_hash_parallelism,
+                ),
+            )
+        )
+        self._slots = asyncio.Semaphore(settings.password_hash_concurrency)
+        self._decoy: str | None = None
+
+    async def hash(self, password: str) -> str:
+        async with self._slots:
+            return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        """(matches, a new hash when the stored one uses old parameters).
+
+        With no hash (no such account) a decoy is checked, so the answer takes as long
+        as for a real account and timing does not tell which usernames exist.
+        """
+        if password_hash is None:
+            if self._decoy is None:
+                self._decoy = await self.hash(uuid.uuid4().hex)
+            password_hash = self._decoy
+            real = False
+        else:
+            real = True
+        async with self._slots:
+            ok, updated = await asyncio.to_thread(
+                self._hasher.verify_and_update, password, password_hash
+            )
+        return ok and real, updated if real else None
+
+
+@dataclass
+class Identity:
+    """Identity's own runtime parts, built in the lifespan (``Runtime.extras["identity"]``)."""
+
+    settings: Settings
+    passwords: Passwords
+    signer: TokenSigner
+
+    @classmethod
+    def build(cls, settings: Settings) -> Identity:
+        return cls(settings, Passwords(settings), TokenSigner(settings))
+
+
+# ---------------------------------------------------------------- users
+
+
+def _username_is(username: str) -> ColumnElement[bool]:
+    return func.lower(User.username) == username.lower()
+
+
+def _registered(user: User) -> ev.UserRegistered:
+    return ev.UserRegistered(
+        user_id=user.id, username=user.username, display_name=user.display_name, role=user.role
+    )
+
+
+async def _taken(session: AsyncSession, username: str, email: str) -> None:
+    rows = await session.execute(
+        select(User.username, User.email).where(or_(_username_is(username), User.email == email))
+    )
+    for row in rows:
+        if row.username.lower() == username.lower():
+            raise conflict("this username is taken", kind="username-taken")
+        raise conflict("an account with this email exists", kind="email-taken")
+
+
+async def register(
+    session: AsyncSession,
+    outbox: Outbox,
+    data: schemas.UserRegister,
+    password_hash: str,
+    role: Role = Role.student,
+) -> User:
+    """A new account (role ``student`` unless bootstrapping). 409 when the username or email
+    is taken, compared case-insensitively, also against a concurrent registration."""
+    await _taken(session, data.username, data.email)
+    user = User(
+        username=data.username,
+        email=data.email,
+        display_name=data.display_name or data.username,
+        role=role.value,
+        password_hash=password_hash,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError as exc:
+        raise conflict("this username or email is taken", kind="account-exists") from exc
+    await session.refresh(user)
+    await outbox.add(session, _registered(user), sequence=user.version)
+    return user
+
+
+async def caller(session: AsyncSession, who: Principal) -> User:
+    """The account behind a token. Roles are read from here, not from the token: a
+    demoted admin loses admin rights in identity at once, not when the token expires."""
+    user = await session.get(User, who.user_id)
+    if user is None:
+        raise unauthorized("this account no longer exists")
+    return user
+
+
+async def get_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
+    """Admins see anyone, others only themselves (404 otherwise: no probing for ids)."""
+    if actor.id == user_id:
+        return actor
+    user = await session.get(User, user_id) if actor.role == Role.admin else None
+    if user is None:
+        raise not_found("user")
+    return user
+
+
+async def list_users(
+    session: AsyncSession, actor: User, page: PageParams, *, role: Role | None
+) -> list[User]:
+    if actor.role != Role.admin:
+        raise forbidden("only admins may list users")
+    stmt = select(User)
+    if role is not None:
+        stmt = stmt.where(User.role == role.value)
+    after = cursor_uuid(page)
+    if after is not None:
+        stmt = stmt.where(User.id < after)
+    return list((await session.scalars(stmt.order_by(User.id.desc()).limit(page.limit + 1))).all())
+
+
+async def update_user(
+    session: AsyncSession,
+    outbox: Outbox,
+    actor: User,
+    user_id: uuid.UUID,
+    data: schemas.UserUpdate,
+    if_match: str | None,
+) -> User:
+    """Admins change anyone's role and display name; others only their own display name.
+
+    The last admin cannot stop being one (409): role changes are serialized by an
+    advisory lock, so two admins demoting each other at once cannot both succeed.
+    """
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("role", "display_name"):
+        if name in changes and changes[name] is None:
+            raise Problem(
+                422,
+                f"{name} cannot be null",
+                kind="validation-error",
+                title="Validation failed",
+                errors=[{"loc": ["body", name], "field": name, "msg": "cannot be null"}],
+            )
+    if "role" in changes:
+        await session.execute(select(func.pg_advisory_xact_lock(ROLE_CHANGE_LOCK)))
+        await session.refresh(actor)  # its role may have changed while we waited
+    is_admin = actor.role == Role.admin
+    if actor.id != user_id and not is_admin:
+        raise not_found("user")
+    user = await session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None:
+        raise not_found("user")
+    check_if_match(if_match, user.version)
+
+    new_role: Role | None = changes.get("role")
+    previous_role = user.role
+    role_changes = new_role is not None and new_role.value != user.role
+    if role_changes:
+        assert new_role is not None
+        if not is_admin:
+            raise forbidden("only admins may change roles")
+        if user.role == Role.admin:
+            admins = await session.scalar(
+                select(func.count()).select_from(User).where(User.role == Role.admin.value)
+            )
+            if (admins or 0) <= 1:
+                raise conflict("the last admin cannot stop being an admin", kind="last-admin")
+        user.role = new_role.value
+    name_changes = "display_name" in changes and changes["display_name"] != user.display_name
+    if name_changes:
+        user.display_name = changes["display_name"]
+    if not (role_changes or name_changes):
+        return user  # nothing to change: no new version, no event
+    user.touch()
+    await session.flush()
+    if role_changes:
+        await outbox.add(
+            session,
+            ev.UserRoleChanged(user_id=user.id, role=user.role, previous_role=previous_role),
+            sequence=user.version,
+        )
+    return user
+
+
+# ---------------------------------------------------------------- bootstrap admin
+
+
+async def ensure_bootstrap_admin(db: Database, outbox: Outbox, identity: Identity) -> None:
+    """Make the configured admin exist (start-up; idempotent; safe with several replicas).
+
+    Missing: created (``UserRegistered``). Present with another role: promoted
+    (``UserRoleChanged``). Present with another password: given the configured one, so
+    nobody who registered the name first keeps it. Otherwise nothing changes.
+    """
+    settings = identity.settings
+    username = settings.identity_bootstrap_admin_username
+    secret = settings.identity_bootstrap_admin_password
+    email = settings.bootstrap_admin_email
+    if username is None or secret is None or email is None:
+        return
+    password = secret.get_secret_value()
+    async with db.transaction() as session:
+        await session.execute(select(func.pg_advisory_xact_lock(BOOTSTRAP_LOCK)))
+        user = await session.scalar(select(User).where(_username_is(username)).with_for_update())
+        if user is None:
+            if await session.scalar(select(User.id).where(User.email == email)) is not None:
+                raise RuntimeError(
+                    f"cannot create bootstrap admin {username!r}: "
+                    f"{email} belongs to another account"
+                )
+            data = schemas.UserRegister.model_construct(
+                username=username, email=email, password=password, display_name=None
+            )
+            await register(
+                session, outbox, data, await identity.passwords.hash(password), Role.admin
+            )
+            return
+        matches, rehashed = await identity.passwords.verify(password, user.password_hash)
+        if not matches:
+            user.password_hash = await identity.passwords.hash(password)
+        elif rehashed:
+            user.password_hash = rehashed
+        if user.role != Role.admin:
+            previous = user.role
+            user.role = Role.admin.value
+            user.touch()
+            await session.flush()
+            await outbox.add(
+                session,
+                ev.UserRoleChanged(user_id=user.id, role=user.role, previous_role=previous),
+                sequence=user.version,
+            )
+
+
+# ---------------------------------------------------------------- login
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: list[IPNetwork]) -> str:
+    """The address a request came from.
+
+    ``X-Forwarded-For`` is believed only when the peer is a trusted proxy (the gateway);
+    then its hops are read right to left, skipping trusted proxies, and the first other
+    address is the client. Anyone else's ``X-Forwarded-For`` is ignored: a client cannot
+    pick the address its failed logins are counted against.
+    """
+
+    def is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return any(address in network for network in trusted)
+
+    address = peer or "unknown"
+    try:
+        hop = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if not forwarded_for or not is_trusted(hop):
+        return address
+    for entry in reversed(forwarded_for.split(",")):
+        try:
+            hop = ipaddress.ip_address(entry.strip())
+        except ValueError:
+            break
+        address = str(hop)
+        if not is_trusted(hop):
+            break
+    return address
+
+
+def address_bucket(address: str) -> str:
+    """What failed logins are counted against: the address, or for IPv6 its /64 network
+    (one host usually has a whole /64 to pick source addresses from)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _lock_key(text: str) -> int:
+    """A signed 64-bit advisory lock key for ``text``, the same in every process."""
+    return int.from_bytes(
+        hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+class LoginThrottle:
+    """Failed-login limits, counted in identity's database over a sliding window.
+
+    Policy (numbers are settings; defaults in brackets):
+
+    - **Per account, per address**: after ``login_max_failures_per_account`` [5] failures
+      for one account from one address within ``login_failure_window_seconds`` [15 min],
+      that address gets 429 for that account, with ``Retry-After`` (until the oldest
+      counted failure leaves the window).
+    - **Per address**: after ``login_max_failures_per_address`` [20] failures from one
+      address, for any accounts, that address gets 429 for every login.
+    - An address is an IPv4 address or an IPv6 /64 network (``address_bucket``).
+    - A failure is recorded *before* the password is checked and removed when it turns
+      out right, so parallel guesses cannot slip past the count.
+    - A successful login clears the failures of that account from that address: a user who
+      mistyped starts afresh. It does not clear the address's failures against other
+      accounts, so logging into one's own account cannot launder guesses at others.
+
+    Why not lock an account for everybody: then anyone could keep a real user out by
+    failing on purpose. Here an attacker only ever throttles their own address, and every
+    limit lifts by itself when the window passes. While limited, the password is not
+    checked at all, so a correct guess cannot be told from a wrong one.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.window = dt.timedelta(seconds=settings.login_failure_window_seconds)
+        self.per_account = settings.login_max_failures_per_account
+        self.per_address = settings.login_max_failures_per_address
+
+    async def admit(self, session: AsyncSession, account: str, address: str) -> None:
+        """429 when a limit is reached; else record this attempt as a failure for now."""
+        # One attempt at a time per address: the count and the insert cannot interleave.
+        await session.execute(select(func.pg_advisory_xact_lock(_lock_key(f"login:{address}"))))
+        now = await session.scalar(select(func.now()))
+        assert now is not None
+        since = now - self.window
+        # Forget a bounded batch of expired failures (anyone's) on the way.
+        expired = select(LoginFailure.id).where(LoginFailure.failed_at <= since).limit(100)
+        await session.execute(delete(LoginFailure).where(LoginFailure.id.in_(expired)))
+        limits = (
+            (
+                LoginFailure.account == account,
+                self.per_account,
+                "too many failed logins for this account; try again later",
+            ),
+            (None, self.per_address, "too many failed logins from your address; try again later"),
+        )
+        for extra, limit, detail in limits:
+            stmt = select(LoginFailure.failed_at).where(
+                LoginFailure.client_address == address, LoginFailure.failed_at > since
+            )
+            if extra is not None:
+                stmt = stmt.where(extra)
+            # The limit-th most recent failure: while it is in the window, the limit holds.
+            oldest = await session.scalar(
+                stmt.order_by(LoginFailure.failed_at.desc()).offset(limit - 1).limit(1)
+            )
+            if oldest is not None:
+                retry_after = max(1, math.ceil((oldest + self.window - now).total_seconds()))
+                raise Problem(
+                    429,
+                    detail,
+                    kind="too-many-login-failures",
+                    headers={"Retry-After": str(retry_after)},
+                    retry_after=retry_after,
+                )
+        session.add(LoginFailure(account=account, client_address=address, failed_at=now))
+
+    async def succeeded(self, session: AsyncSession, account: str, address: str) -> None:
+        await session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.account == account, LoginFailure.client_address == address
+            )
+        )
+
+
+def invalid_credentials() -> Problem:
+    return Problem(
+        401,
+        "wrong username or password",
+        kind="invalid-credentials",
+        headers={"WWW-Authenticate": 'Bearer realm="syllabus"'},
+    )
+
+
+async def login(
+    db: Database, identity: Identity, identifier: str, password: str, address: str
+) -> schemas.AccessToken:
+    """Check a password and mint an access token (OAuth2 password grant).
+
+    ``identifier`` is a username (any case) or an email address. No database connection
+    is held while the password hash is computed.
+    """
+    throttle = LoginThrottle(identity.settings)
+    address = address_bucket(address)
+    by_email = "@" in identifier
+    async with db.transaction() as session:
+        where = User.email == identifier.lower() if by_email else _username_is(identifier)
+        user = await session.scalar(select(User).where(where))
+        account = f"user:{user.id}" if user else f"name:{identifier.lower()}"
+        await throttle.admit(session, account, address)
+    ok, rehashed = await identity.passwords.verify(password, user.password_hash if user else None)
+    if not ok or user is None:
+        raise invalid_credentials()
+    async with db.transaction() as session:
+        await throttle.succeeded(session, account, address)
+        current = await session.get(User, user.id)
+        if current is None:  # deleted meanwhile
+            raise invalid_credentials()
+        if rehashed:  # not part of the public resource: no new version
+            current.password_hash = rehashed
+        return await identity.signer.issue(session, current)
