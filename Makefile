@@ -8,7 +8,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 RUN := $(UV) run --frozen --no-sync
 
-PACKAGE_TESTS := shared/tests $(wildcard services/*/tests) $(wildcard deploy/local/tests)
+PACKAGE_TESTS := shared/tests $(wildcard services/*/tests) $(wildcard deploy/local/tests) deploy/tests
 
 .PHONY: help install run test lint format unit e2e contracts schemas clean
 
@@ -38,6 +38,7 @@ lint: install
 	$(RUN) mypy shared/src services/*/src deploy/local/src
 	$(RUN) lint-imports
 	$(RUN) python -m syllabus_shared.contracts.export --check contracts/schemas
+	PYTHON=$(PYTHON) deploy/validate.sh
 
 format: install
 	$(RUN) ruff format .

@@ -61,7 +61,14 @@ class ProjectionWatcher:
 
     def notify_local(self) -> None:
         """Wake local waiters (the consumer in this process just applied something)."""
-        self._changed.set()
+        self._signal()
+
+    def _signal(self) -> None:
+        # Wake everyone waiting on this generation; later waits get a fresh event. (One
+        # shared event cleared by each waiter lost wake-ups: a waiter clearing it erased
+        # a change that another waiter, mid-check, had not seen yet.)
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     async def _listen(self) -> None:
         delay = 0.5
@@ -73,7 +80,7 @@ class ProjectionWatcher:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     delay = 0.5
                     async for _ in conn.notifies():
-                        self._changed.set()
+                        self._signal()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -85,14 +92,14 @@ class ProjectionWatcher:
         """Re-run ``check`` whenever the projection changes, until it is true or time is up."""
         deadline = time.monotonic() + timeout
         while True:
-            self._changed.clear()
+            changed = self._changed  # taken before checking: a change during the check wakes us
             if await check():
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, self.poll_interval))
+                await asyncio.wait_for(changed.wait(), min(remaining, self.poll_interval))
 
 
 def utcnow() -> dt.datetime:

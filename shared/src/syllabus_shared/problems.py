@@ -60,13 +60,15 @@ def forbidden(detail: str = "you are not allowed to do this") -> Problem:
 
 
 def invalid(field: Sequence[str | int], message: str, status: int = 422) -> Problem:
-    """A validation problem about one field, shaped like request-validation errors."""
+    """A validation problem about one field, shaped like request-validation errors
+    (``field`` leaves out ``body``, as they do: ``["body", "position"]`` → ``position``)."""
+    named = _field_path(field)
     return Problem(
         status,
         message,
         kind="validation-error",
         title="Validation failed",
-        errors=[{"loc": list(field), "field": ".".join(str(p) for p in field), "msg": message}],
+        errors=[{"loc": list(field), "field": ".".join(str(p) for p in named), "msg": message}],
     )
 
 
@@ -92,14 +94,19 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
+def _field_path(loc: Sequence[str | int]) -> list[str | int]:
+    """A field's path as the client wrote it: without the leading ``body`` (a field that is
+    itself called ``body``, e.g. ``content.body``, keeps its name)."""
+    return list(loc[1:]) if len(loc) > 1 and loc[0] == "body" else list(loc)
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
-        loc = [p for p in err.get("loc", ()) if p not in ("body",)] or list(err.get("loc", ()))
         errors.append(
             {
                 "loc": list(err.get("loc", ())),
-                "field": ".".join(str(p) for p in loc),
+                "field": ".".join(str(p) for p in _field_path(err.get("loc", ()))),
                 "msg": err.get("msg", "invalid"),
                 "type": err.get("type", "value_error"),
             }

@@ -24,7 +24,7 @@ from syllabus_shared.consistency import ProjectionWatcher
 from syllabus_shared.contracts import STREAMS
 from syllabus_shared.db import Database
 from syllabus_shared.faults import fault_hook
-from syllabus_shared.messaging.consumer import EventConsumer, Subscription
+from syllabus_shared.messaging.consumer import ConsumerOptions, EventConsumer, Subscription
 from syllabus_shared.messaging.nats_link import NatsLink, ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, stream_name
 from syllabus_shared.messaging.relay import OutboxRelay
@@ -83,7 +83,14 @@ def build_runtime(
     relay = OutboxRelay(db, tables, nats, metrics=metrics, fault=fault)
     consumers = [
         EventConsumer(
-            sub, db, tables, nats, namespace=settings.event_namespace, metrics=metrics, fault=fault
+            sub,
+            db,
+            tables,
+            nats,
+            namespace=settings.event_namespace,
+            metrics=metrics,
+            fault=fault,
+            options=ConsumerOptions(stream_replicas=settings.nats_stream_replicas),
         )
         for sub in subscriptions
     ]
@@ -97,7 +104,12 @@ async def _own_stream_then_relay(rt: Runtime) -> None:
     while not rt.stop.is_set():
         try:
             await rt.nats.wait_connected()
-            await ensure_stream(rt.nats.jetstream(), rt.stream, rt.subjects())
+            await ensure_stream(
+                rt.nats.jetstream(),
+                rt.stream,
+                rt.subjects(),
+                replicas=rt.settings.nats_stream_replicas,
+            )
             break
         except Exception as exc:
             log.warning("cannot ensure stream %s yet: %r", rt.stream, exc)
@@ -199,7 +211,13 @@ def operations_router(metrics: Metrics) -> APIRouter:
         return {"status": "ok"}
 
     @router.get("/readyz", include_in_schema=False)
-    async def readyz(rt: RuntimeDep) -> JSONResponse:
+    async def readyz(rt: RuntimeDep, only: str | None = None) -> JSONResponse:
+        """Ready when the database and NATS answer; 503 naming what is down.
+
+        ``?only=database`` judges by the database alone: a load balancer's probe,
+        so a NATS outage (during which writes still commit to the outbox and reads
+        work) does not take every replica out of service.
+        """
         checks: dict[str, str] = {}
         try:
             await asyncio.wait_for(rt.db.ping(), 2.0)
@@ -207,7 +225,8 @@ def operations_router(metrics: Metrics) -> APIRouter:
         except Exception as exc:
             checks["database"] = f"down: {type(exc).__name__}"
         checks["nats"] = "ok" if rt.nats.connected else "down"
-        down = [name for name, state in checks.items() if state != "ok"]
+        judged = {only} if only in checks else set(checks)
+        down = [name for name, state in checks.items() if state != "ok" and name in judged]
         if down:
             return problem_response(
                 503,

@@ -26,6 +26,8 @@ class ServiceSettings(BaseSettings):
     # Prefix for every subject and stream name, so tests (and several stacks) can
     # share one NATS server without seeing each other's events. Empty in production.
     event_namespace: str = ""
+    # JetStream replicas for this service's stream (3 on a clustered NATS in production).
+    nats_stream_replicas: int = Field(default=1, ge=1, le=5)
     # Run the outbox relay / event consumers inside this process (turn off to run
     # them as their own deployments, or in tests that drive them by hand).
     run_relay: bool = True

@@ -74,6 +74,7 @@ class ConsumerOptions:
     batch_size: int = 64
     fetch_timeout: float = 1.0
     backoff: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0)
+    stream_replicas: int = 1  # used only if the producer's stream does not exist yet
 
 
 class EventConsumer:
@@ -121,7 +122,9 @@ class EventConsumer:
             if self.namespace
             else f"{self.subscription.source}.>"
         ]
-        await ensure_stream(js, self.stream, source_subjects)
+        await ensure_stream(
+            js, self.stream, source_subjects, replicas=self.options.stream_replicas, update=False
+        )
         await ensure_consumer(js, self.stream, self.consumer_config())
         return await js.pull_subscribe_bind(self.durable, self.stream)
 
@@ -134,12 +137,9 @@ class EventConsumer:
                 if psub is None:
                     psub = await self.setup()
                     self.ready.set()
-                try:
-                    messages = await psub.fetch(
-                        self.options.batch_size, timeout=self.options.fetch_timeout
-                    )
-                except TimeoutError:
-                    continue  # no messages: not an error
+                messages = await self._next_batch(psub)
+                if not messages:
+                    continue
                 for msg in messages:
                     if stop.is_set():
                         # Not started: let it be redelivered promptly rather than after AckWait.
@@ -159,6 +159,25 @@ class EventConsumer:
         if psub is not None:
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
+
+    async def _next_batch(self, psub: Any) -> list[Msg]:
+        """Wait for one message, then take whatever else is already there.
+
+        A lingering ``fetch(n)`` returns only when n messages arrived or it expires,
+        which would hold the first event for up to ``fetch_timeout``; waiting for one
+        and then draining without waiting keeps the lag to milliseconds.
+        """
+        try:
+            first: list[Msg] = await psub.fetch(1, timeout=self.options.fetch_timeout)
+        except TimeoutError:
+            return []  # no messages: not an error
+        if self.options.batch_size <= 1:
+            return first
+        try:
+            more: list[Msg] = await psub.fetch(self.options.batch_size - 1, timeout=0.005)
+        except TimeoutError:
+            more = []
+        return first + more
 
     async def process(self, msg: Msg) -> str:
         """Apply one message and ack/nak/term it; returns the outcome."""

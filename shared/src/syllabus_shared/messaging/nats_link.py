@@ -93,8 +93,19 @@ class NatsLink:
                 await self.nc.close()
 
 
-async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str]) -> None:
-    """Create the stream, or bring an existing one to our configuration."""
+async def ensure_stream(
+    js: JetStreamContext,
+    name: str,
+    subjects: list[str],
+    *,
+    replicas: int = 1,
+    update: bool = True,
+) -> None:
+    """Create the stream, or (``update``) bring an existing one to our configuration.
+
+    The producing service owns its stream's configuration; consumers only create a
+    missing stream (so they can start first) and never reconfigure someone else's.
+    """
     config = StreamConfig(
         name=name,
         subjects=subjects,
@@ -102,14 +113,15 @@ async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str]) ->
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        num_replicas=1,
+        num_replicas=replicas,
     )
     try:
         await js.stream_info(name)
     except NotFoundError:
         await js.add_stream(config)
         return
-    await js.update_stream(config)
+    if update:
+        await js.update_stream(config)
 
 
 async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:

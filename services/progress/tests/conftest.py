@@ -1,0 +1,456 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import nats
+import pytest_asyncio
+from nats.aio.client import Client
+from sqlalchemy import select
+from syllabus_progress.main import create_app
+from syllabus_progress.models import PROJECTION
+from syllabus_progress.settings import Settings
+from syllabus_shared.contracts import Envelope, Event
+from syllabus_shared.contracts import catalog as ce
+from syllabus_shared.contracts import content as pe
+from syllabus_shared.db import new_metadata
+from syllabus_shared.ids import new_id
+from syllabus_shared.messaging.nats_link import ensure_stream
+from syllabus_shared.messaging.outbox import Outbox, stream_name, subject_for
+from syllabus_shared.messaging.tables import kernel_tables
+from syllabus_shared.runtime import Runtime
+from syllabus_shared.testing.plugin import Databases, serve_app
+from syllabus_shared.testing.tokens import TokenFactory
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+API = "/api/v1"
+PROBLEM_JSON = "application/problem+json"
+# The production default: read-your-writes is tested against the real bound (negative
+# paths that wait for it run concurrently in the tests to stay quick).
+CONSISTENCY_WAIT = 2.0
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    timeout: float = 5.0,
+    interval: float = 0.05,
+) -> T:
+    """Poll ``probe`` until ``done(result)`` (bounded); returns the last result either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(interval)
+
+
+def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status
+    return body
+
+
+# ---------------------------------------------------------------- catalog + content, played
+
+
+@dataclass
+class World:
+    """Plays catalog and content: emits their events, with the sequences those services
+    would give them, into this test's namespaced CATALOG and CONTENT streams.
+
+    ``hold=True`` on a builder returns the envelopes instead of publishing them, so a test
+    can deliver them in any order (``deliver``), twice, or not at all.
+    """
+
+    nc: Client
+    namespace: str
+    outboxes: dict[str, Outbox] = field(default_factory=dict)
+    sequences: dict[tuple[str, uuid.UUID], int] = field(default_factory=dict)
+    # The highest sequence delivered per aggregate (what the projection must reach).
+    delivered: dict[tuple[str, uuid.UUID], int] = field(default_factory=dict)
+    courses: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    outlines: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+    modules: dict[uuid.UUID, str] = field(default_factory=dict)
+    posts: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    module_posts: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+    held: list[tuple[type[Event], Envelope]] = field(default_factory=list)
+
+    async def setup(self) -> None:
+        tables = kernel_tables(new_metadata())
+        js = self.nc.jetstream()
+        for source, stream in (("catalog", "CATALOG"), ("content", "CONTENT")):
+            self.outboxes[source] = Outbox(tables, source=source, namespace=self.namespace)
+            await ensure_stream(
+                js, stream_name(self.namespace, stream), [f"{self.namespace}.{source}.>"]
+            )
+
+    # ------------------------------------------------------------ delivery
+
+    async def emit(self, event: Event, *, hold: bool = False) -> Envelope:
+        key = (event.aggregate, event.subject_id())
+        self.sequences[key] = self.sequences.get(key, 0) + 1
+        envelope = self.outboxes[event.source].envelope(event, self.sequences[key])
+        if hold:
+            self.held.append((type(event), envelope))
+        else:
+            await self.deliver([(type(event), envelope)])
+        return envelope
+
+    async def deliver(
+        self, items: Sequence[tuple[type[Event], Envelope]], *, again: bool = False
+    ) -> None:
+        """Publish envelopes as given; ``again`` publishes past the stream's duplicate
+        window (a new Nats-Msg-Id), as a relay re-drive after the window would."""
+        js = self.nc.jetstream()
+        for cls, envelope in items:
+            key = (envelope.aggregatetype, uuid.UUID(envelope.subject))
+            self.delivered[key] = max(self.delivered.get(key, 0), envelope.sequence)
+            msg_id = str(uuid.uuid4()) if again else str(envelope.id)
+            await js.publish(
+                subject_for(self.namespace, cls),
+                envelope.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": msg_id},
+            )
+
+    def take_held(self) -> list[tuple[type[Event], Envelope]]:
+        held, self.held = self.held, []
+        return held
+
+    # ------------------------------------------------------------ catalog
+
+    def _course_event(self, course_id: uuid.UUID, cls: type[ce._CourseState]) -> ce._CourseState:
+        return cls(course_id=course_id, **self.courses[course_id])
+
+    async def course(
+        self,
+        owner: uuid.UUID | None = None,
+        *,
+        status: str = "published",
+        visibility: str = "public",
+        title: str | None = None,
+        hold: bool = False,
+    ) -> uuid.UUID:
+        course_id = new_id()
+        title = title or f"Course {course_id.hex[-6:]}"
+        self.courses[course_id] = {
+            "slug": title.lower().replace(" ", "-"),
+            "title": title,
+            "status": "draft",
+            "visibility": visibility,
+            "creator_id": owner or uuid.uuid4(),
+        }
+        self.outlines[course_id] = []
+        await self.emit(self._course_event(course_id, ce.CourseCreated), hold=hold)
+        if status != "draft":
+            await self.update_course(course_id, status="published", hold=hold)
+        if status == "archived":
+            await self.update_course(course_id, status="archived", hold=hold)
+        return course_id
+
+    async def update_course(
+        self, course_id: uuid.UUID, *, hold: bool = False, **changes: Any
+    ) -> None:
+        state = self.courses[course_id]
+        cls: type[ce._CourseState] = ce.CourseUpdated
+        if changes.get("status", state["status"]) != state["status"]:
+            cls = ce.CoursePublished if changes["status"] == "published" else ce.CourseArchived
+        state.update(changes)
+        await self.emit(self._course_event(course_id, cls), hold=hold)
+
+    async def delete_course(self, course_id: uuid.UUID, *, hold: bool = False) -> None:
+        await self.emit(ce.CourseDeleted(course_id=course_id), hold=hold)
+
+    async def module(self, title: str | None = None, *, hold: bool = False) -> uuid.UUID:
+        module_id = new_id()
+        self.modules[module_id] = title or f"Module {module_id.hex[-6:]}"
+        self.module_posts[module_id] = []
+        await self.emit(
+            ce.ModuleCreated(
+                module_id=module_id, title=self.modules[module_id], creator_id=uuid.uuid4()
+            ),
+            hold=hold,
+        )
+        return module_id
+
+    async def rename_module(self, module_id: uuid.UUID, title: str, *, hold: bool = False) -> None:
+        self.modules[module_id] = title
+        await self.emit(
+            ce.ModuleUpdated(module_id=module_id, title=title, creator_id=uuid.uuid4()), hold=hold
+        )
+
+    async def delete_module(self, module_id: uuid.UUID, *, hold: bool = False) -> None:
+        await self.emit(ce.ModuleDeleted(module_id=module_id), hold=hold)
+
+    def _placements(self, course_id: uuid.UUID) -> list[ce.ModulePlacement]:
+        return [
+            ce.ModulePlacement(module_id=m, position=i + 1)
+            for i, m in enumerate(self.outlines[course_id])
+        ]
+
+    async def attach(
+        self,
+        course_id: uuid.UUID,
+        module_id: uuid.UUID,
+        position: int | None = None,
+        *,
+        hold: bool = False,
+    ) -> None:
+        order = self.outlines[course_id]
+        order.insert((position or len(order) + 1) - 1, module_id)
+        await self.emit(
+            ce.ModuleAttached(
+                course_id=course_id,
+                modules=self._placements(course_id),
+                module_id=module_id,
+                position=order.index(module_id) + 1,
+            ),
+            hold=hold,
+        )
+
+    async def detach(
+        self, course_id: uuid.UUID, module_id: uuid.UUID, *, hold: bool = False
+    ) -> None:
+        self.outlines[course_id].remove(module_id)
+        await self.emit(
+            ce.ModuleDetached(
+                course_id=course_id, modules=self._placements(course_id), module_id=module_id
+            ),
+            hold=hold,
+        )
+
+    async def reorder_modules(
+        self, course_id: uuid.UUID, order: list[uuid.UUID], *, hold: bool = False
+    ) -> None:
+        self.outlines[course_id] = list(order)
+        await self.emit(
+            ce.CourseModulesReordered(course_id=course_id, modules=self._placements(course_id)),
+            hold=hold,
+        )
+
+    # ------------------------------------------------------------ content
+
+    def _post_event(self, post_id: uuid.UUID, cls: type[pe._PostState]) -> pe._PostState:
+        state = self.posts[post_id]
+        position = self.module_posts[state["module_id"]].index(post_id) + 1
+        return cls(post_id=post_id, position=position, **state)
+
+    async def post(
+        self,
+        module_id: uuid.UUID,
+        title: str | None = None,
+        *,
+        kind: str = "text",
+        status: str = "published",
+        position: int | None = None,
+        hold: bool = False,
+    ) -> uuid.UUID:
+        post_id = new_id()
+        self.posts[post_id] = {
+            "module_id": module_id,
+            "title": title or f"Post {post_id.hex[-6:]}",
+            "kind": kind,
+            "status": status,
+            "max_points": 10 if kind in ("assignment", "quiz") else None,
+            "creator_id": uuid.uuid4(),
+        }
+        order = self.module_posts[module_id]
+        order.insert((position or len(order) + 1) - 1, post_id)
+        await self.emit(self._post_event(post_id, pe.PostCreated), hold=hold)
+        return post_id
+
+    async def update_post(self, post_id: uuid.UUID, *, hold: bool = False, **changes: Any) -> None:
+        state = self.posts[post_id]
+        cls: type[pe._PostState] = pe.PostUpdated
+        if changes.get("status", state["status"]) != state["status"]:
+            cls = pe.PostPublished if changes["status"] == "published" else pe.PostUnpublished
+        state.update(changes)
+        await self.emit(self._post_event(post_id, cls), hold=hold)
+
+    async def delete_post(self, post_id: uuid.UUID, *, hold: bool = False) -> None:
+        module_id = self.posts[post_id]["module_id"]
+        self.module_posts[module_id].remove(post_id)
+        await self.emit(pe.PostDeleted(post_id=post_id, module_id=module_id), hold=hold)
+
+    async def reorder_posts(
+        self, module_id: uuid.UUID, order: list[uuid.UUID], *, hold: bool = False
+    ) -> None:
+        self.module_posts[module_id] = list(order)
+        await self.emit(
+            pe.ModulePostsReordered(
+                module_id=module_id,
+                posts=[pe.PostPlacement(post_id=p, position=i + 1) for i, p in enumerate(order)],
+            ),
+            hold=hold,
+        )
+
+    async def course_with(
+        self, modules: int, posts: int, owner: uuid.UUID | None = None, **course: Any
+    ) -> tuple[uuid.UUID, list[uuid.UUID], list[list[uuid.UUID]]]:
+        """A published course of ``modules`` x ``posts`` published posts."""
+        course_id = await self.course(owner, **course)
+        module_ids, post_ids = [], []
+        for i in range(modules):
+            module_id = await self.module(f"M{i + 1}")
+            await self.attach(course_id, module_id)
+            module_ids.append(module_id)
+            post_ids.append([await self.post(module_id, f"P{i + 1}.{j + 1}") for j in range(posts)])
+        return course_id, module_ids, post_ids
+
+
+# ---------------------------------------------------------------- the service
+
+
+@dataclass
+class Progress:
+    client: httpx.AsyncClient
+    runtime: Runtime
+    tokens: TokenFactory
+    settings: Settings
+    world: World
+
+    def as_(self, role: str | None, user_id: uuid.UUID | None = None) -> dict[str, str]:
+        if role is None:
+            return {}
+        return self.tokens.headers(user_id or uuid.uuid4(), role)
+
+    def student(self) -> tuple[uuid.UUID, dict[str, str]]:
+        user_id = uuid.uuid4()
+        return user_id, self.tokens.headers(user_id, "student")
+
+    async def synced(self, timeout: float = 10.0) -> None:
+        """Wait (bounded) until the projection applied every event the world delivered."""
+        av = self.runtime.tables.aggregate_versions
+
+        async def missing() -> list[tuple[str, uuid.UUID, int]]:
+            async with self.runtime.db.transaction() as session:
+                rows = await session.execute(
+                    select(av.c.aggregate, av.c.aggregate_id, av.c.version)
+                )
+                have = {(r.aggregate, r.aggregate_id): r.version for r in rows}
+            return [
+                (agg, aid, seq)
+                for (agg, aid), seq in self.world.delivered.items()
+                if have.get((agg, aid), 0) < seq
+            ]
+
+        left = await eventually(missing, lambda m: not m, timeout=timeout)
+        assert not left, f"projection did not catch up: {left[:5]}"
+
+    async def enroll(self, course_id: uuid.UUID, headers: dict[str, str]) -> httpx.Response:
+        return await self.client.post(f"{API}/courses/{course_id}/enrollments", headers=headers)
+
+    async def complete(self, post_id: uuid.UUID, headers: dict[str, str]) -> httpx.Response:
+        return await self.client.put(f"{API}/me/completions/{post_id}", headers=headers)
+
+    async def doc(self, course_id: uuid.UUID, headers: dict[str, str]) -> dict[str, Any]:
+        r = await self.client.get(f"{API}/me/courses/{course_id}/progress", headers=headers)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    async def doc_until(
+        self,
+        course_id: uuid.UUID,
+        headers: dict[str, str],
+        done: Callable[[dict[str, Any]], bool],
+        timeout: float = 2.0,
+    ) -> dict[str, Any]:
+        """The progress document once ``done`` holds (asserts it does within ``timeout``)."""
+        doc = await eventually(lambda: self.doc(course_id, headers), done, timeout=timeout)
+        assert done(doc), doc
+        return doc
+
+    async def outbox(self) -> list[Any]:
+        ob = self.runtime.tables.outbox
+        async with self.runtime.db.transaction() as session:
+            return list(
+                (await session.execute(select(ob).order_by(ob.c.created_at, ob.c.id))).all()
+            )
+
+    async def projection(self, runtime: Runtime | None = None) -> dict[str, list[tuple[Any, ...]]]:
+        """Every projection row, sorted, table by table (for comparisons)."""
+        rt = runtime or self.runtime
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        async with rt.db.transaction() as session:
+            for model in PROJECTION:
+                table = model.__table__
+                rows = (await session.execute(select(table))).all()
+                out[table.name] = sorted((tuple(r) for r in rows), key=repr)
+        return out
+
+
+def module_ids(doc: dict[str, Any]) -> list[str]:
+    return [m["module_id"] for m in doc["modules"]]
+
+
+def post_ids(doc: dict[str, Any]) -> list[list[str]]:
+    return [[p["post_id"] for p in m["posts"]] for m in doc["modules"]]
+
+
+def ids(values: Sequence[uuid.UUID]) -> list[str]:
+    return [str(v) for v in values]
+
+
+def progress_settings(
+    database_url: str, nats_url: str, namespace: str, tokens: TokenFactory, **overrides: Any
+) -> Settings:
+    return Settings(
+        database_url=database_url,
+        nats_url=nats_url,
+        event_namespace=namespace,
+        auth_jwks_json=tokens.jwks_json,
+        service_env="test",
+        log_json=False,
+        consistency_wait_seconds=CONSISTENCY_WAIT,
+        **overrides,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_progress(
+    databases: Databases, nats_url: str, namespace: str, tokens: TokenFactory
+) -> AsyncIterator[Progress]:
+    settings = progress_settings(await databases.create(MIGRATIONS), nats_url, namespace, tokens)
+    nc = await nats.connect(nats_url)
+    try:
+        world = World(nc, namespace)
+        await world.setup()
+        app = create_app(settings)
+        async with serve_app(app, "http://progress") as client:
+            runtime: Runtime = app.state.runtime
+            # Consumers bound, so nothing a test publishes is missed or slow to arrive.
+            for consumer in runtime.consumers:
+                await asyncio.wait_for(consumer.ready.wait(), 10)
+            yield Progress(client, runtime, tokens, settings, world)
+    finally:
+        await nc.close()
+
+
+@pytest_asyncio.fixture
+async def progress(
+    databases: Databases, nats_url: str, namespace: str, tokens: TokenFactory
+) -> AsyncIterator[Progress]:
+    async with running_progress(databases, nats_url, namespace, tokens) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module")
+async def shared_progress(
+    databases: Databases, nats_url: str, tokens: TokenFactory
+) -> AsyncIterator[Progress]:
+    """One app for a whole test module (each test builds its own courses in it)."""
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    async with running_progress(databases, nats_url, namespace, tokens) as running:
+        yield running

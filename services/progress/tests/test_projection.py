@@ -1,0 +1,243 @@
+"""The course-structure projection under redelivery, duplicates, reordering and any
+interleaving of catalog's and content's events; and rebuilding it from the streams."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from syllabus_progress.handlers import SUBSCRIPTIONS, rebuild
+from syllabus_progress.models import TABLES, CourseModule
+from syllabus_shared.runtime import build_runtime
+from syllabus_shared.testing.plugin import Databases
+from syllabus_shared.testing.tokens import TokenFactory
+
+from conftest import MIGRATIONS, Progress, World, progress_settings
+
+
+async def _scenario(w: World) -> tuple[uuid.UUID, dict[str, uuid.UUID]]:
+    """A course an instructor assembled and reworked; every event held, none delivered.
+
+    Final state: modules [C, A] (B detached); A's posts [a2, a1] (a3 deleted); C's [c1]
+    renamed (c2 unpublished); B's b1 present but detached.
+    """
+    course = await w.course(status="draft", title="Interleaved", hold=True)
+    await w.update_course(course, status="published", hold=True)
+    await w.update_course(course, title="Interleaved, renamed", hold=True)
+    a = await w.module("A (draft title)", hold=True)
+    b = await w.module("B", hold=True)
+    c = await w.module("C", hold=True)
+    await w.rename_module(a, "A", hold=True)
+    for module in (a, b, c):
+        await w.attach(course, module, hold=True)
+    await w.reorder_modules(course, [c, a, b], hold=True)
+    await w.detach(course, b, hold=True)
+    a1 = await w.post(a, "a1", hold=True)
+    a2 = await w.post(a, "a2", kind="video", status="draft", hold=True)
+    a3 = await w.post(a, "a3", hold=True)
+    await w.update_post(a2, status="published", hold=True)
+    await w.delete_post(a3, hold=True)
+    await w.reorder_posts(a, [a2, a1], hold=True)
+    c1 = await w.post(c, "c1 (draft title)", hold=True)
+    c2 = await w.post(c, "c2", hold=True)
+    await w.update_post(c1, title="c1", hold=True)
+    await w.update_post(c2, status="draft", hold=True)
+    b1 = await w.post(b, "b1", hold=True)
+    return course, {"a1": a1, "a2": a2, "c1": c1, "b1": b1}
+
+
+def _normalized(doc: dict[str, Any]) -> list[Any]:
+    """The document with ids replaced by titles (each ordering builds its own ids)."""
+    return [
+        doc["status"],
+        doc["completed_posts"],
+        doc["total_posts"],
+        doc["percent"],
+        [
+            (
+                m["position"],
+                m["title"],
+                m["percent"],
+                [(p["position"], p["title"], p["kind"], p["completed"]) for p in m["posts"]],
+            )
+            for m in doc["modules"]
+        ],
+    ]
+
+
+async def _play(p: Progress, order: str, headers: dict[str, str], rng: random.Random) -> list[Any]:
+    course, posts = await _scenario(p.world)
+    held = p.world.take_held()
+    if order == "reversed":
+        held.reverse()
+    elif order == "shuffled":
+        rng.shuffle(held)
+    elif order == "content first":
+        held.sort(key=lambda item: item[1].source != "content")
+    await p.world.deliver(held)
+    if order in ("shuffled", "content first"):
+        # Every event again (past the stream's dedupe), in another order.
+        await p.world.deliver(rng.sample(held, len(held)), again=True)
+    await p.synced()
+    assert (await p.enroll(course, headers)).status_code == 201
+    assert (await p.complete(posts["a1"], headers)).status_code == 201
+    return _normalized(await p.doc(course, headers))
+
+
+async def test_any_interleaving_gives_the_same_document(shared_progress: Progress) -> None:
+    p = shared_progress
+    _, headers = p.student()
+    rng = random.Random(7)
+    expected = [
+        "active",
+        1,
+        3,
+        33.33,
+        [
+            (1, "C", 0.0, [(1, "c1", "text", False)]),
+            (2, "A", 50.0, [(1, "a2", "video", False), (2, "a1", "text", True)]),
+        ],
+    ]
+    for order in ("as produced", "reversed", "shuffled", "content first"):
+        assert await _play(p, order, headers, rng) == expected, order
+
+
+async def test_missing_rows_never_hide_structure(shared_progress: Progress) -> None:
+    """An outline naming a module we know nothing of yet, posts of a module never created:
+    the module shows (empty title) with its posts."""
+    p = shared_progress
+    w = p.world
+    course = await w.course()
+    module = uuid.uuid4()  # ModuleCreated never arrives
+    w.module_posts[module] = []
+    await w.attach(course, module)
+    post = await w.post(module, "orphan")
+    await p.synced()
+    _, headers = p.student()
+    assert (await p.enroll(course, headers)).status_code == 201
+    doc = await p.doc(course, headers)
+    assert [(m["module_id"], m["title"]) for m in doc["modules"]] == [(str(module), "")]
+    assert doc["modules"][0]["posts"][0]["post_id"] == str(post)
+    assert (await p.complete(post, headers)).status_code == 201
+
+
+async def test_deleted_course_ignores_late_events(shared_progress: Progress) -> None:
+    p = shared_progress
+    w = p.world
+    course = await w.course(status="draft", hold=True)
+    module = await w.module()
+    await w.attach(course, module, hold=True)
+    await w.delete_course(course)  # arrives first
+    await p.synced()
+    # Then the course's creation (stale) and an attach (another aggregate: applied, ignored).
+    await w.deliver(w.take_held())
+    await p.synced()
+    async with p.runtime.db.transaction() as session:
+        rows = (
+            await session.execute(select(CourseModule).where(CourseModule.course_id == course))
+        ).all()
+    assert rows == []
+    _, headers = p.student()
+    assert (await p.enroll(course, headers)).status_code == 404
+
+
+# ---------------------------------------------------------------- rebuild
+
+
+async def _messy_live_projection(p: Progress) -> None:
+    """Live projection built through duplicates, reordering and deletions."""
+    rng = random.Random(11)
+    w = p.world
+    for _ in range(2):
+        await _scenario(w)
+    course, _, _ = await w.course_with(3, 3)
+    draft = await w.course(status="draft")
+    await w.attach(draft, await w.module())
+    await w.delete_course(draft)
+    gone = await w.module("gone")
+    await w.delete_module(gone)
+    held = w.take_held()
+    rng.shuffle(held)
+    await w.deliver(held)
+    await w.deliver(held[: len(held) // 2], again=True)
+    await p.synced()
+    _, headers = p.student()
+    assert (await p.enroll(course, headers)).status_code == 201
+
+
+async def test_rebuild_into_an_empty_projection_equals_the_live_one(
+    progress: Progress, databases: Databases, nats_url: str, tokens: TokenFactory
+) -> None:
+    p = progress
+    await _messy_live_projection(p)
+    live = await p.projection()
+    assert all(live.values())
+
+    settings = progress_settings(
+        await databases.create(MIGRATIONS), nats_url, p.settings.event_namespace, tokens
+    )
+    rt = build_runtime(settings, TABLES, SUBSCRIPTIONS)
+    rt.nats.start()
+    seen: list[tuple[int, int]] = []
+    try:
+        counts = await rebuild(rt, lambda done, total: seen.append((done, total)))
+        rebuilt = await p.projection(rt)
+    finally:
+        await rt.nats.close()
+        await rt.db.dispose()
+    assert rebuilt == live
+    events = sum(p.world.sequences.values())  # one stream message per sequence emitted...
+    duplicates = counts.get("duplicate", 0)
+    assert counts["catalog"] + counts["content"] == events + duplicates  # ...plus re-drives
+    assert seen[0] == (0, seen[-1][1]) and seen[-1][0] == seen[-1][1]
+
+
+async def test_rebuild_in_place_keeps_enrollments_and_the_cli_rebuilds_too(
+    progress: Progress, databases: Databases, nats_url: str, tokens: TokenFactory
+) -> None:
+    p = progress
+    await _messy_live_projection(p)
+    course, _, posts = await p.world.course_with(1, 2)
+    await p.synced()
+    _, headers = p.student()
+    assert (await p.enroll(course, headers)).status_code == 201
+    assert (await p.complete(posts[0][0], headers)).status_code == 201
+    live, doc = await p.projection(), await p.doc(course, headers)
+
+    await rebuild(p.runtime)  # while the service runs
+    assert await p.projection() == live
+    assert await p.doc(course, headers) == doc
+
+    # The command line, into a fresh database.
+    url = await databases.create(MIGRATIONS)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "NATS_URL": nats_url,
+        "EVENT_NAMESPACE": p.settings.event_namespace,
+        "SERVICE_ENV": "test",
+        "LOG_JSON": "false",
+    }
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "syllabus_progress", "rebuild"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "projection rebuilt" in result.stdout
+    assert f"[{'#' * 30}] " in result.stderr, result.stderr  # the bar, full at the end
+    settings = progress_settings(url, nats_url, p.settings.event_namespace, tokens)
+    rt = build_runtime(settings, TABLES, SUBSCRIPTIONS)
+    try:
+        assert await p.projection(rt) == live
+    finally:
+        await rt.db.dispose()
