@@ -1,0 +1,536 @@
+"""Content rules and transactions. Every change records its events in the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from syllabus_shared import ordering
+from syllabus_shared.auth import Principal
+from syllabus_shared.contracts import catalog as ce
+from syllabus_shared.contracts import content as ev
+from syllabus_shared.db import Database
+from syllabus_shared.http import check_if_match
+from syllabus_shared.ids import new_id
+from syllabus_shared.messaging.outbox import Outbox
+from syllabus_shared.pagination import PageParams
+from syllabus_shared.problems import Problem, forbidden, invalid, not_found
+
+from syllabus_content import schemas
+from syllabus_content.models import Completion, CourseModule, KnownCourse, KnownModule, Post
+
+
+class UnknownModule(Problem):
+    """The module is not in the projection (yet): it may have been created a moment ago."""
+
+    def __init__(self, module_id: uuid.UUID) -> None:
+        super().__init__(404, "module not found", kind="not-found")
+        self.module_id = module_id
+
+
+# ---------------------------------------------------------------- visibility
+
+
+def may_edit(who: Principal | None, module: KnownModule) -> bool:
+    """The module's owner and admins write its posts, and see all of them."""
+    return who is not None and (who.is_admin or module.creator_id == who.user_id)
+
+
+def course_visible_to(who: Principal | None) -> ColumnElement[bool]:
+    """Guests and students: published public courses; instructors also their own; admins all."""
+    public = and_(KnownCourse.status == "published", KnownCourse.visibility == "public")
+    if who is None:
+        return public
+    if who.is_admin:
+        return true()
+    return or_(public, KnownCourse.creator_id == who.user_id)
+
+
+async def module_visible(
+    session: AsyncSession, who: Principal | None, module_id: uuid.UUID
+) -> bool:
+    """Whether the module is attached to a (not deleted) course the caller may see."""
+    used = (
+        select(CourseModule.module_id)
+        .join(KnownCourse, KnownCourse.course_id == CourseModule.course_id)
+        .where(
+            CourseModule.module_id == module_id,
+            KnownCourse.deleted.is_(False),
+            course_visible_to(who),
+        )
+    )
+    return bool(await session.scalar(select(exists(used))))
+
+
+async def get_module(
+    session: AsyncSession, module_id: uuid.UUID, *, lock: bool = False
+) -> KnownModule:
+    """The module; :class:`UnknownModule` when content has not heard of it, 404 when deleted."""
+    stmt = select(KnownModule).where(KnownModule.module_id == module_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    module = await session.scalar(stmt)
+    if module is None:
+        raise UnknownModule(module_id)
+    if module.deleted or module.creator_id is None:
+        raise not_found("module")
+    return module
+
+
+class ModuleLookup:
+    """Read-your-writes checks, batched: "has the projection heard of module X yet?"
+
+    Every request waiting for a module re-checks whenever the projection changes; one
+    change wakes them all at once. Their checks are gathered into one query (in a fresh
+    session) instead of one each, so many waiters do not starve the consumer that is
+    about to answer them.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pending: dict[uuid.UUID, list[asyncio.Future[bool]]] = {}
+        self._batch: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()  # strong references while they run
+
+    async def known(self, module_id: uuid.UUID) -> bool:
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(module_id, []).append(answer)
+        if self._batch is None:
+            self._batch = asyncio.create_task(self._answer_batch())
+            self._running.add(self._batch)
+            self._batch.add_done_callback(self._running.discard)
+        return await answer
+
+    async def _answer_batch(self) -> None:
+        await asyncio.sleep(0)  # let the other waiters woken by the same change join
+        pending, self._pending, self._batch = self._pending, {}, None
+        try:
+            async with self.db.transaction() as session:
+                rows = await session.scalars(
+                    select(KnownModule.module_id).where(KnownModule.module_id.in_(pending))
+                )
+                known = set(rows.all())
+        except Exception as exc:
+            for answers in pending.values():
+                for answer in answers:
+                    if not answer.done():
+                        answer.set_exception(exc)
+            return
+        for module_id, answers in pending.items():
+            for answer in answers:
+                if not answer.done():  # a waiter may have gone (client disconnected)
+                    answer.set_result(module_id in known)
+
+
+async def _module_for_edit(
+    session: AsyncSession, who: Principal, module_id: uuid.UUID
+) -> KnownModule:
+    """The module, row-locked: every change of its posts' order is serialised on it.
+
+    Modules are visible to every instructor (catalog's rule), so a non-owner gets 403.
+    """
+    module = await get_module(session, module_id, lock=True)
+    if not may_edit(who, module):
+        raise forbidden("only the module's owner or an admin may change its posts")
+    return module
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def readable_module(
+    session: AsyncSession, who: Principal | None, module_id: uuid.UUID
+) -> tuple[KnownModule, bool]:
+    """The module and whether the caller sees everything in it (drafts, quiz answers)."""
+    module = await get_module(session, module_id)
+    if may_edit(who, module):
+        return module, True
+    if await module_visible(session, who, module_id):
+        return module, False
+    raise not_found("module")
+
+
+async def list_posts(
+    session: AsyncSession, who: Principal | None, module_id: uuid.UUID, page: PageParams
+) -> tuple[list[Post], bool]:
+    """One page of the module's posts by position, and whether answers may be shown."""
+    _, full = await readable_module(session, who, module_id)
+    stmt = select(Post).where(Post.module_id == module_id)
+    if not full:
+        stmt = stmt.where(Post.status == "published")
+    after = _cursor_position(page)
+    if after is not None:
+        stmt = stmt.where(Post.position > after)
+    rows = await session.scalars(stmt.order_by(Post.position).limit(page.limit + 1))
+    return list(rows.all()), full
+
+
+def _cursor_position(page: PageParams) -> int | None:
+    if page.after is None:
+        return None
+    value = page.after.get("position")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise invalid(["query", "cursor"], "cursor is not valid", status=400)
+    return value
+
+
+async def get_post(
+    session: AsyncSession, who: Principal | None, post_id: uuid.UUID
+) -> tuple[Post, bool]:
+    """The post if the caller may see it, and whether they see everything in it."""
+    post = await session.get(Post, post_id)
+    if post is None:
+        raise not_found("post")
+    module = await session.get(KnownModule, post.module_id)
+    if module is not None and may_edit(who, module):
+        return post, True
+    if post.status == "published" and await module_visible(session, who, post.module_id):
+        return post, False
+    raise not_found("post")
+
+
+# ---------------------------------------------------------------- order
+
+
+async def _current_order(session: AsyncSession, module_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.scalars(
+        select(Post.id).where(Post.module_id == module_id).order_by(Post.position)
+    )
+    return list(rows.all())
+
+
+async def _write_order(
+    session: AsyncSession,
+    outbox: Outbox,
+    module: KnownModule,
+    before: Sequence[uuid.UUID],
+    after: Sequence[uuid.UUID],
+) -> None:
+    """Persist a new order (only rows that moved; the caller inserts or deletes the post
+    that came or went) and record ``ModulePostsReordered`` with the whole order."""
+    old = {p: i for i, p in enumerate(before, 1)}
+    moved = [{"id": p, "position": i} for i, p in enumerate(after, 1) if old.get(p, i) != i]
+    if moved:
+        await session.execute(update(Post), moved)  # bulk UPDATE by primary key
+    module.posts_order_version += 1
+    await session.flush()
+    await outbox.add(
+        session,
+        ev.ModulePostsReordered(
+            module_id=module.module_id,
+            posts=[ev.PostPlacement(post_id=p, position=i) for i, p in enumerate(after, 1)],
+        ),
+        sequence=module.posts_order_version,
+    )
+
+
+async def order_entries(
+    session: AsyncSession, module_id: uuid.UUID
+) -> list[schemas.PostOrderEntry]:
+    rows = await session.execute(
+        select(Post.id, Post.position, Post.title, Post.kind, Post.status)
+        .where(Post.module_id == module_id)
+        .order_by(Post.position)
+    )
+    return [
+        schemas.PostOrderEntry(
+            post_id=r.id, position=r.position, title=r.title, kind=r.kind, status=r.status
+        )
+        for r in rows
+    ]
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _post_state(post: Post, event: type[ev._PostState]) -> ev._PostState:
+    max_points = post.content.get("max_points")
+    return event(
+        post_id=post.id,
+        module_id=post.module_id,
+        title=post.title,
+        kind=post.kind,
+        status=post.status,
+        position=post.position,
+        max_points=max_points if isinstance(max_points, int) else None,
+        creator_id=post.creator_id,
+    )
+
+
+async def create_post(
+    session: AsyncSession,
+    outbox: Outbox,
+    who: Principal,
+    module_id: uuid.UUID,
+    data: schemas.PostCreate,
+) -> Post:
+    module = await _module_for_edit(session, who, module_id)
+    before = await _current_order(session, module_id)
+    post_id = new_id()
+    after = ordering.insert_at(before, post_id, data.position)
+    post = Post(
+        id=post_id,
+        module_id=module_id,
+        title=data.title,
+        position=after.index(post_id) + 1,
+        status=data.status.value,
+        kind=data.content.kind,
+        content=data.content.model_dump(mode="json"),
+        creator_id=who.user_id,
+    )
+    session.add(post)
+    await session.flush()
+    await session.refresh(post)
+    await outbox.add(session, _post_state(post, ev.PostCreated), sequence=post.version)
+    await _write_order(session, outbox, module, before, after)
+    return post
+
+
+async def _post_for_edit(
+    session: AsyncSession, who: Principal, post_id: uuid.UUID
+) -> tuple[Post, KnownModule]:
+    """The post and its module, both row-locked (module first, like every order change).
+
+    404 when the caller may not see the post; 403 when they see it but may not change it.
+    """
+    module_id = await session.scalar(select(Post.module_id).where(Post.id == post_id))
+    if module_id is None:
+        raise not_found("post")
+    module = await session.scalar(
+        select(KnownModule).where(KnownModule.module_id == module_id).with_for_update()
+    )
+    post = await session.scalar(select(Post).where(Post.id == post_id).with_for_update())
+    if post is None or module is None:  # deleted while we waited for the lock
+        raise not_found("post")
+    if not may_edit(who, module):
+        if post.status == "published" and await module_visible(session, who, module_id):
+            raise forbidden("only the module's owner or an admin may change its posts")
+        raise not_found("post")
+    return post, module
+
+
+def _not_null(data: schemas.PostUpdate, *names: str) -> None:
+    for name in names:
+        if name in data.model_fields_set and getattr(data, name) is None:
+            raise invalid(["body", name], f"{name} cannot be null")
+
+
+async def update_post(
+    session: AsyncSession,
+    outbox: Outbox,
+    who: Principal,
+    post_id: uuid.UUID,
+    data: schemas.PostUpdate,
+    if_match: str | None,
+) -> Post:
+    """Change title, content (same kind), status and/or position: one post event at most
+    (status changes win: PostPublished/PostUnpublished carry the whole state), plus
+    ModulePostsReordered when the order changed. The position is the module's order,
+    not the post's own state, so a move alone does not bump the post's version."""
+    _not_null(data, "title", "content", "status", "position")
+    post, module = await _post_for_edit(session, who, post_id)
+    check_if_match(if_match, post.version)
+    edited = False
+    if data.title is not None and data.title != post.title:
+        post.title = data.title
+        edited = True
+    if data.content is not None:
+        if data.content.kind != post.kind:
+            raise invalid(
+                ["body", "content", "kind"],
+                f"a {post.kind} post keeps its kind; create a new post for {data.content.kind}",
+            )
+        content = data.content.model_dump(mode="json")
+        if content != post.content:
+            post.content = content
+            edited = True
+    new_status = data.status.value if data.status is not None else post.status
+    status_changed = new_status != post.status
+    post.status = new_status
+    if edited or status_changed:
+        post.touch()
+        await session.flush()
+    if data.position is not None:
+        before = await _current_order(session, module.module_id)
+        after = ordering.move(before, post.id, data.position)
+        if after != before:
+            await _write_order(session, outbox, module, before, after)
+            await session.refresh(post)
+    if status_changed:
+        event: type[ev._PostState] = (
+            ev.PostPublished if new_status == "published" else ev.PostUnpublished
+        )
+        await outbox.add(session, _post_state(post, event), sequence=post.version)
+    elif edited:
+        await outbox.add(session, _post_state(post, ev.PostUpdated), sequence=post.version)
+    return post
+
+
+async def delete_post(
+    session: AsyncSession,
+    outbox: Outbox,
+    who: Principal,
+    post_id: uuid.UUID,
+    if_match: str | None,
+) -> None:
+    post, module = await _post_for_edit(session, who, post_id)
+    check_if_match(if_match, post.version)
+    before = await _current_order(session, module.module_id)
+    await outbox.add(
+        session,
+        ev.PostDeleted(post_id=post.id, module_id=post.module_id),
+        sequence=post.version + 1,
+    )
+    await session.delete(post)
+    await session.flush()
+    await _write_order(session, outbox, module, before, ordering.remove(before, post_id))
+
+
+async def reorder_posts(
+    session: AsyncSession,
+    outbox: Outbox,
+    who: Principal,
+    module_id: uuid.UUID,
+    data: schemas.ReorderPosts,
+) -> list[schemas.PostOrderEntry]:
+    module = await _module_for_edit(session, who, module_id)
+    before = await _current_order(session, module_id)
+    after = ordering.replace_all(before, data.post_ids, "module's posts", "post_ids")
+    if after != before:
+        await _write_order(session, outbox, module, before, after)
+    return await order_entries(session, module_id)
+
+
+# ---------------------------------------------------------------- catalog projection
+
+
+async def record_module(session: AsyncSession, event: ce._ModuleState) -> None:
+    """A module's latest state (newer than anything applied: the consumer checks)."""
+    stmt = pg_insert(KnownModule).values(
+        module_id=event.module_id, creator_id=event.creator_id, title=event.title
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[KnownModule.module_id],
+            # A tombstone stays one: nothing newer than a deletion exists for a module.
+            set_={"creator_id": event.creator_id, "title": event.title},
+        )
+    )
+
+
+async def forget_module(session: AsyncSession, outbox: Outbox, module_id: uuid.UUID) -> int:
+    """Catalog deleted the module: tombstone it and delete its posts, each with PostDeleted.
+
+    Returns how many posts went. Runs in the consumer's transaction, so the deletions
+    and their events commit together (or not at all).
+    """
+    stmt = pg_insert(KnownModule).values(module_id=module_id, deleted=True)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=[KnownModule.module_id], set_={"deleted": True})
+    )
+    module = await session.scalar(
+        select(KnownModule)
+        .where(KnownModule.module_id == module_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert module is not None
+    posts = list(
+        (
+            await session.scalars(
+                select(Post)
+                .where(Post.module_id == module_id)
+                .order_by(Post.position)
+                .with_for_update()
+            )
+        ).all()
+    )
+    if not posts:
+        return 0
+    for post in posts:
+        await outbox.add(
+            session,
+            ev.PostDeleted(post_id=post.id, module_id=module_id),
+            sequence=post.version + 1,
+        )
+    await session.execute(delete(Post).where(Post.module_id == module_id))
+    await _write_order(session, outbox, module, [p.id for p in posts], [])
+    return len(posts)
+
+
+async def record_course(session: AsyncSession, event: ce._CourseState) -> None:
+    values = {
+        "status": event.status,
+        "visibility": event.visibility,
+        "creator_id": event.creator_id,
+    }
+    stmt = pg_insert(KnownCourse).values(course_id=event.course_id, **values)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=[KnownCourse.course_id], set_=values)
+    )
+
+
+async def forget_course(session: AsyncSession, course_id: uuid.UUID) -> None:
+    """Tombstone the course (so a late outline event is ignored) and drop its links."""
+    stmt = pg_insert(KnownCourse).values(course_id=course_id, deleted=True)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=[KnownCourse.course_id], set_={"deleted": True})
+    )
+    await session.execute(delete(CourseModule).where(CourseModule.course_id == course_id))
+
+
+async def record_outline(session: AsyncSession, event: ce._OutlineEvent) -> None:
+    """Replace the course's modules with the event's whole list (unless the course is gone)."""
+    deleted = await session.scalar(
+        select(KnownCourse.deleted).where(KnownCourse.course_id == event.course_id)
+    )
+    if deleted:
+        return
+    await session.execute(delete(CourseModule).where(CourseModule.course_id == event.course_id))
+    if event.modules:
+        await session.execute(
+            pg_insert(CourseModule)
+            .values(
+                [
+                    {"course_id": event.course_id, "module_id": m.module_id, "position": m.position}
+                    for m in event.modules
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+
+
+# ---------------------------------------------------------------- completion counts
+
+
+async def record_completion(
+    session: AsyncSession, completion_id: uuid.UUID, post_id: uuid.UUID, completed: bool
+) -> None:
+    """Apply a completion's latest state and recount its post (idempotent, never +1/-1)."""
+    # Lock the post first, so the count below starts after any concurrent recount
+    # committed (a statement's snapshot is taken when it starts).
+    await session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
+    stmt = pg_insert(Completion).values(
+        completion_id=completion_id, post_id=post_id, completed=completed
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Completion.completion_id], set_={"completed": completed}
+        )
+    )
+    counted = (
+        select(func.count())
+        .select_from(Completion)
+        .where(Completion.post_id == post_id, Completion.completed.is_(True))
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(Post)
+        .where(Post.id == post_id)
+        .values(completion_count=counted)
+        .execution_options(synchronize_session=False)
+    )
