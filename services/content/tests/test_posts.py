@@ -29,7 +29,7 @@ async def test_create_and_read_each_kind(content: Content, kind: str) -> None:
     assert post["completion_count"] == 0
     assert post["version"] == 1
     assert post["content"]["kind"] == kind
-    assert r.headers["etag"] == '"1"'
+    assert r.headers["etag"] == '"1.1-0"'  # version 1, position 1, no completions
     assert r.headers["location"] == f"/api/v1/posts/{post['id']}"
     assert uuid.UUID(post["id"]).version == 7
     if kind == "assignment":
@@ -44,7 +44,7 @@ async def test_create_and_read_each_kind(content: Content, kind: str) -> None:
     )
     assert r.status_code == 200
     assert r.json() == post
-    assert r.headers["etag"] == '"1"'
+    assert r.headers["etag"] == '"1.1-0"'  # version 1, position 1, no completions
 
 
 async def test_create_at_position_and_default_at_end(content: Content) -> None:
@@ -108,7 +108,7 @@ async def test_patch_title_content_status_position(content: Content) -> None:
     assert r.json()["title"] == "Renamed"
     assert r.json()["content"]["max_points"] == 20
     assert r.json()["version"] == 2
-    assert r.headers["etag"] == '"2"'
+    assert r.headers["etag"] == f'"2.{r.json()["position"]}-0"'
 
     r = await content.client.patch(url, json={"status": "published"}, headers=headers)
     assert (r.json()["status"], r.json()["version"]) == ("published", 3)
@@ -142,15 +142,26 @@ async def test_if_match_and_if_none_match(content: Content) -> None:
     headers = content.as_("instructor", owner)
     post = await content.post(module_id, owner)
     url = f"{API}/posts/{post['id']}"
-    r = await content.client.get(url, headers={**headers, "If-None-Match": '"1"'})
+    first = await content.client.get(url, headers=headers)
+    r = await content.client.get(url, headers={**headers, "If-None-Match": first.headers["etag"]})
     assert r.status_code == 304
+    # A neighbour inserted before it moves it: a new representation, a new tag...
+    await content.post(module_id, owner, position=1)
+    r = await content.client.get(url, headers={**headers, "If-None-Match": first.headers["etag"]})
+    assert r.status_code == 200
+    assert r.json()["position"] == 2
+    # ...but not an edit: the tag it had still satisfies If-Match.
+    r = await content.client.patch(
+        url, json={"title": "y"}, headers={**headers, "If-Match": first.headers["etag"]}
+    )
+    assert r.status_code == 200
+    r = await content.client.patch(url, json={"title": "x"}, headers={**headers, "If-Match": '"2"'})
+    assert r.status_code == 200
     r = await content.client.patch(url, json={"title": "x"}, headers={**headers, "If-Match": '"7"'})
     assert_problem(r, 412)
-    r = await content.client.patch(url, json={"title": "x"}, headers={**headers, "If-Match": '"1"'})
-    assert r.status_code == 200
     r = await content.client.delete(url, headers={**headers, "If-Match": '"1"'})
     assert_problem(r, 412)
-    r = await content.client.delete(url, headers={**headers, "If-Match": '"2"'})
+    r = await content.client.delete(url, headers={**headers, "If-Match": '"3"'})
     assert r.status_code == 204
 
 

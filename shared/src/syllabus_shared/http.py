@@ -19,12 +19,24 @@ from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.problems import Problem, invalid
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
+def etag(version: int, derived: int | str | None = None) -> str:
+    """The entity tag of a resource: ``"<version>"``, or ``"<version>.<derived>"``.
+
+    ``derived`` is a counter kept from other services' events (``enrollment_count``,
+    ``completion_count``): it changes the representation, so it changes the tag
+    (a conditional GET never answers 304 with a stale count), but it is not an edit,
+    so ``If-Match`` judges by ``version`` alone and a student enrolling never makes
+    an instructor's edit fail with 412.
+    """
+    return f'"{version}"' if derived is None else f'"{version}.{derived}"'
 
 
 def _tags(header: str) -> set[str]:
     return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+
+
+def _version_of(tag: str) -> str:
+    return tag.strip('"').split(".", 1)[0]
 
 
 def check_if_match(header: str | None, version: int) -> None:
@@ -32,7 +44,7 @@ def check_if_match(header: str | None, version: int) -> None:
     if header is None:
         return
     tags = _tags(header)
-    if "*" not in tags and etag(version) not in tags:
+    if "*" not in tags and str(version) not in {_version_of(t) for t in tags}:
         raise Problem(
             412,
             f"the resource is at version {version}; reload it and try again",
@@ -41,21 +53,29 @@ def check_if_match(header: str | None, version: int) -> None:
         )
 
 
-def not_modified(request: Request, version: int) -> Response | None:
+def not_modified(
+    request: Request, version: int, derived: int | str | None = None
+) -> Response | None:
+    tag = etag(version, derived)
     header = request.headers.get("if-none-match")
-    if header is not None and (etag(version) in _tags(header) or "*" in _tags(header)):
-        return Response(status_code=304, headers={"ETag": etag(version)})
+    if header is not None and (tag in _tags(header) or "*" in _tags(header)):
+        return Response(status_code=304, headers={"ETag": tag})
     return None
 
 
 def versioned(
-    body: Any, version: int, status_code: int = 200, headers: dict[str, str] | None = None
+    body: Any,
+    version: int,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    *,
+    derived: int | str | None = None,
 ) -> JSONResponse:
     """A JSON response for a single resource, with its ETag."""
     return JSONResponse(
         jsonable_encoder(body),
         status_code=status_code,
-        headers={"ETag": etag(version), **(headers or {})},
+        headers={"ETag": etag(version, derived), **(headers or {})},
     )
 
 

@@ -38,7 +38,13 @@ async def create_course(
 ) -> JSONResponse:
     async def create(session: AsyncSession) -> JSONResponse:
         course = _course(await service.create_course(session, rt.outbox, who, body))
-        return versioned(course, course.version, 201, {"Location": f"/api/v1/courses/{course.id}"})
+        return versioned(
+            course,
+            course.version,
+            201,
+            {"Location": f"/api/v1/courses/{course.id}"},
+            derived=course.enrollment_count,
+        )
 
     return await idempotent(
         request, rt.db, rt.tables, scope=f"{who.user_id}:POST /courses", body=body, create=create
@@ -67,7 +73,9 @@ async def get_course(
 ) -> Response:
     async with rt.db.transaction() as session:
         course = _course(await service.get_visible_course(session, who, course_id))
-    return not_modified(request, course.version) or versioned(course, course.version)
+    return not_modified(request, course.version, course.enrollment_count) or versioned(
+        course, course.version, derived=course.enrollment_count
+    )
 
 
 @router.patch("/courses/{course_id}", response_model=schemas.CoursePublic, tags=["courses"])
@@ -82,7 +90,7 @@ async def update_course(
         course = _course(
             await service.update_course(session, rt.outbox, who, course_id, body, if_match)
         )
-    return versioned(course, course.version)
+    return versioned(course, course.version, derived=course.enrollment_count)
 
 
 @router.delete("/courses/{course_id}", status_code=204, tags=["courses"])

@@ -109,6 +109,12 @@ def _course_state(course: Course, cls: type[ev._CourseState]) -> ev._CourseState
 async def create_course(
     session: AsyncSession, outbox: Outbox, who: Principal, data: schemas.CourseCreate
 ) -> Course:
+    # Creates of one title take turns choosing a slug (the lock ends with the transaction),
+    # so a burst of them cannot exhaust the retries below; those remain for the rare
+    # collision across titles ("Intro 2" vs the second "Intro").
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtext(f"course-slug:{slugify(data.title)}")))
+    )
     for _ in range(5):
         slug = await _free_slug(session, data.title)
         course = Course(
@@ -176,6 +182,8 @@ async def update_course(
                 errors=[{"loc": ["body", required], "field": required, "msg": "cannot be null"}],
             )
     new_status = changes.pop("status", None)
+    if new_status == course.status:
+        new_status = None  # already there: not a move, and no change on its own
     event_cls: type[ev._CourseState] = ev.CourseUpdated
     if new_status is not None and new_status != course.status:
         if (course.status, new_status) not in STATUS_MOVES:
@@ -513,6 +521,9 @@ async def record_enrollment(
         )
         .scalar_subquery()
     )
+    # Not an edit, so no new version: the ETag carries the count (http.etag's ``derived``).
     await session.execute(
-        update(Course).where(Course.id == course_id).values(enrollment_count=counted)
+        update(Course)
+        .where(Course.id == course_id, Course.enrollment_count != counted)
+        .values(enrollment_count=counted)
     )

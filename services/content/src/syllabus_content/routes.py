@@ -52,6 +52,11 @@ async def _once_module_known(
     return await run()
 
 
+def _derived(post: Post) -> str:
+    """What changes a post's representation without an edit: its place and its count."""
+    return f"{post.position}-{post.completion_count}"
+
+
 @router.post("/modules/{module_id}/posts", status_code=201, response_model=schemas.PostPublic)
 async def create_post(
     module_id: uuid.UUID,
@@ -67,6 +72,7 @@ async def create_post(
             post.version,
             201,
             {"Location": f"/api/v1/posts/{post.id}"},
+            derived=_derived(post),
         )
 
     async def run() -> JSONResponse:
@@ -113,7 +119,9 @@ async def get_post(
     async with rt.db.transaction() as session:
         post, full = await service.get_post(session, who, post_id)
         body = _post(post, answers=full)
-    return not_modified(request, post.version) or versioned(body, post.version)
+    return not_modified(request, post.version, _derived(post)) or versioned(
+        body, post.version, derived=_derived(post)
+    )
 
 
 @router.patch("/posts/{post_id}", response_model=schemas.PostPublic)
@@ -127,7 +135,7 @@ async def update_post(
     async with rt.db.transaction() as session:
         post = await service.update_post(session, rt.outbox, who, post_id, body, if_match)
         view = _post(post, answers=True)
-    return versioned(view, post.version)
+    return versioned(view, post.version, derived=_derived(post))
 
 
 @router.delete("/posts/{post_id}", status_code=204)
