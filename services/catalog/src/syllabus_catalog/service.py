@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from enum import Enum
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus_shared import ordering
@@ -502,8 +503,10 @@ async def record_enrollment(
     session: AsyncSession, enrollment_id: uuid.UUID, course_id: uuid.UUID, status: str
 ) -> None:
     """Apply an enrollment's latest state and recount its course (idempotent)."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
+    # Lock the course first, so the count below starts after any concurrent recount
+    # committed (with two replicas, two statements' snapshots could each miss the
+    # other's enrollment row).
+    await session.execute(select(Course.id).where(Course.id == course_id).with_for_update())
     stmt = pg_insert(EnrollmentCount).values(
         enrollment_id=enrollment_id, course_id=course_id, status=status
     )
