@@ -10,13 +10,18 @@ RUN := $(UV) run --frozen --no-sync
 
 PACKAGE_TESTS := shared/tests $(wildcard services/*/tests) $(wildcard deploy/local/tests) deploy/tests
 
-.PHONY: help install run test lint format unit e2e contracts schemas clean
+.PHONY: help install run test lint format unit e2e contracts schemas openapi bench clean
 
 help:
 	@echo "make run     - the whole stack on 127.0.0.1:$${GATEWAY_PORT:-8000} (embedded PostgreSQL/NATS unless DATABASE_URL/NATS_URL)"
 	@echo "make test    - lint, then every test against real PostgreSQL and NATS"
 	@echo "make lint    - ruff, mypy, import contracts, event-schema drift"
+	@echo "make unit    - each package's own tests (services alone, real PostgreSQL and NATS)"
+	@echo "make contracts - event pacts, HTTP routes vs OpenAPI, database boundaries"
+	@echo "make e2e     - the whole stack (make run's way) driven through the gateway"
 	@echo "make schemas - re-export event JSON Schemas into contracts/schemas"
+	@echo "make openapi - re-write the merged public OpenAPI document contracts/openapi.json"
+	@echo "make bench   - throughput/latency vs same-run baselines -> bench/results/latest.{json,md} (ARGS=--quick)"
 	@echo "make clean   - stop nothing, delete local data (.data/)"
 
 $(UV):
@@ -38,6 +43,7 @@ lint: install
 	$(RUN) mypy shared/src services/*/src deploy/local/src
 	$(RUN) lint-imports
 	$(RUN) python -m syllabus_shared.contracts.export --check contracts/schemas
+	$(RUN) python -m syllabus_shared.contracts.pacts contracts/pacts contracts/schemas
 	PYTHON=$(PYTHON) deploy/validate.sh
 
 format: install
@@ -51,13 +57,25 @@ unit: install
 		echo "== $$dir"; $(RUN) pytest -q $$dir; \
 	done
 
-e2e: install
-	@if ls tests-e2e/test_*.py >/dev/null 2>&1; then $(RUN) pytest -q tests-e2e; else echo "no e2e tests yet"; fi
+# Consumer-driven event pacts, gateway routes vs each service's OpenAPI, the checked-in
+# merged OpenAPI document, database-role isolation (docs/contracts.md).
+contracts: install
+	$(RUN) pytest -q contracts/tests
 
-test: lint unit e2e
+e2e: install
+	$(RUN) pytest -q tests-e2e
+
+test: lint unit contracts e2e
 
 schemas: install
 	$(RUN) python -m syllabus_shared.contracts.export contracts/schemas
+
+openapi: install
+	$(RUN) python contracts/tests/public_api.py
+
+# Starts its own stack on free ports; uses wrk when installed, else bench/loadgen.py.
+bench: install
+	$(RUN) python bench/run.py $(ARGS)
 
 clean:
 	rm -rf .data

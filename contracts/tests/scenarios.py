@@ -1,0 +1,168 @@
+"""Producer scenarios: each service's real API and service code emitting every event it
+publishes, chained the way the running system chains them (catalog's events feed
+content and progress, content's feed progress, progress's feed catalog and content).
+
+The envelopes are read from each producer's outbox, byte for byte what its relay
+would publish, and each consumer applies them through its real consumer runner.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from conftest import ADMIN, API, Service
+
+
+@dataclass
+class Captured:
+    """What the producers emitted and what the consumers made of it."""
+
+    payloads: dict[str, list[bytes]] = field(default_factory=dict)  # producer → envelopes
+    outcomes: list[tuple[str, str, str]] = field(default_factory=list)  # consumer svc, type, out
+    errors: dict[str, str] = field(default_factory=dict)  # producer → why its scenario stopped
+
+    def envelopes(self, producer: str | None = None) -> list[dict[str, Any]]:
+        names = [producer] if producer else list(self.payloads)
+        return [json.loads(p) for name in names for p in self.payloads[name]]
+
+    def samples(self) -> dict[str, list[dict[str, Any]]]:
+        """Event type → the ``data`` of every envelope of that type."""
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for envelope in self.envelopes():
+            out[envelope["type"]].append(envelope["data"])
+        return dict(out)
+
+
+async def identity_scenario(identity: Service, world: World) -> None:
+    """UserRegistered, UserRoleChanged."""
+    name = f"c_{uuid.uuid4().hex[:10]}"
+    r = await identity.client.post(
+        f"{API}/auth/register",
+        json={"username": name, "email": f"{name}@example.com", "password": "pw-contract-1"},
+    )
+    assert r.status_code == 201, r.text
+    user_id = r.json()["id"]
+    r = await identity.client.post(
+        f"{API}/auth/token", data={"username": ADMIN[0], "password": ADMIN[1]}
+    )
+    assert r.status_code == 200, r.text
+    admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    r = await identity.client.patch(
+        f"{API}/users/{user_id}", json={"role": "instructor"}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+
+
+@dataclass
+class World:
+    """Ids the chained scenarios share."""
+
+    instructor: tuple[uuid.UUID, str] = field(default_factory=lambda: (uuid.uuid4(), "instructor"))
+    course_id: str = ""
+    module_id: str = ""
+    post_ids: list[str] = field(default_factory=list)
+
+
+async def catalog_scenario(catalog: Service, world: World) -> None:
+    """Every catalog event; ends with one published course using one module."""
+    me = world.instructor
+    course = await catalog.call("POST", "/courses", me, 201, json={"title": "Contract course"})
+    cid = course["id"]
+    await catalog.call("PATCH", f"/courses/{cid}", me, 200, json={"title": "Contract course 2"})
+    for status in ("published", "archived", "published"):
+        await catalog.call("PATCH", f"/courses/{cid}", me, 200, json={"status": status})
+    modules = [
+        (await catalog.call("POST", "/modules", me, 201, json={"title": f"M{i}"}))["id"]
+        for i in range(3)
+    ]
+    await catalog.call("PATCH", f"/modules/{modules[0]}", me, 200, json={"title": "M0 renamed"})
+    for module_id in modules[:2]:
+        await catalog.call(
+            "POST", f"/courses/{cid}/modules", me, 201, json={"module_id": module_id}
+        )
+    await catalog.call(
+        "PUT", f"/courses/{cid}/modules", me, 200, json={"module_ids": modules[1::-1]}
+    )
+    await catalog.call("DELETE", f"/courses/{cid}/modules/{modules[1]}", me, 204)
+    await catalog.call("DELETE", f"/modules/{modules[2]}", me, 204)
+    doomed = await catalog.call("POST", "/courses", me, 201, json={"title": "Short-lived"})
+    await catalog.call("DELETE", f"/courses/{doomed['id']}", me, 204)
+    world.course_id, world.module_id = cid, modules[0]
+
+
+async def content_scenario(content: Service, world: World) -> None:
+    """Every content event; ends with two published posts (one quiz with points)."""
+    me, mid = world.instructor, world.module_id
+    text = {"kind": "text", "body": "Hello"}
+    quiz = {
+        "kind": "quiz",
+        "questions": [{"prompt": "1+1?", "choices": ["1", "2"], "answer_index": 1}],
+        "max_points": 5,
+    }
+    first = await content.call(
+        "POST", f"/modules/{mid}/posts", me, 201, json={"title": "P1", "content": text}
+    )
+    await content.call("PATCH", f"/posts/{first['id']}", me, 200, json={"title": "P1 renamed"})
+    await content.call("PATCH", f"/posts/{first['id']}", me, 200, json={"status": "published"})
+    second = await content.call(
+        "POST",
+        f"/modules/{mid}/posts",
+        me,
+        201,
+        json={"title": "Quiz", "content": quiz, "status": "published"},
+    )
+    third = await content.call(
+        "POST", f"/modules/{mid}/posts", me, 201, json={"title": "P3", "content": text}
+    )
+    await content.call("PATCH", f"/posts/{third['id']}", me, 200, json={"status": "published"})
+    await content.call("PATCH", f"/posts/{third['id']}", me, 200, json={"status": "draft"})
+    order = [third["id"], second["id"], first["id"]]
+    await content.call("PUT", f"/modules/{mid}/posts", me, 200, json={"post_ids": order})
+    await content.call("DELETE", f"/posts/{third['id']}", me, 204)
+    world.post_ids = [first["id"], second["id"]]
+
+
+async def progress_scenario(progress: Service, world: World) -> None:
+    """Every progress event: enroll, complete, uncomplete, finish the course, drop."""
+    cid = world.course_id
+    finisher = (uuid.uuid4(), "student")
+    await progress.call("POST", f"/courses/{cid}/enrollments", finisher, 201)
+    first, second = world.post_ids
+    await progress.call("PUT", f"/me/completions/{first}", finisher, 201)
+    await progress.call("DELETE", f"/me/completions/{first}", finisher, 204)
+    for post_id in (first, second):
+        await progress.call("PUT", f"/me/completions/{post_id}", finisher, 201)
+    quitter = (uuid.uuid4(), "student")
+    await progress.call("POST", f"/courses/{cid}/enrollments", quitter, 201)
+    await progress.call("DELETE", f"/courses/{cid}/enrollments/me", quitter, 204)
+
+
+async def run_all(services: dict[str, Service]) -> Captured:
+    """Run every producer scenario, feeding each consumer what it subscribes to.
+
+    A scenario that stops (a consumer upstream broke, an API changed) is recorded, and
+    whatever its producer emitted until then is still verified against the pacts.
+    """
+    captured = Captured()
+    world = World()
+    scenarios = [
+        ("identity", identity_scenario, ()),
+        ("catalog", catalog_scenario, ("content", "progress")),
+        ("content", content_scenario, ("progress",)),
+        ("progress", progress_scenario, ("catalog", "content")),
+    ]
+    for producer, scenario, consumers in scenarios:
+        try:
+            await scenario(services[producer], world)
+        except Exception as exc:
+            captured.errors[producer] = f"{type(exc).__name__}: {exc}"
+        payloads = await services[producer].outbox()
+        captured.payloads[producer] = payloads
+        for name in consumers:
+            for event_type, outcome in await services[name].feed(payloads):
+                captured.outcomes.append((name, event_type, outcome))
+    return captured
