@@ -1,0 +1,250 @@
+"""Start the stack for the bench, and the fixtures it measures (through the public API).
+
+PostgreSQL and NATS are started here (the same embedded servers as ``make run``) and
+handed to the devstack as DATABASE_URL/NATS_URL, so the bench can reach both directly
+and PostgreSQL runs with ``track_commit_timestamp`` on (exact commit times for the event
+lag). Everything else is the devstack unchanged: every service, the sidecar and Caddy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from syllabus_shared.embedded import EmbeddedNats, EmbeddedPostgres, find_free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN = ("bench_admin", "bench-admin-password-1")
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    gateway: str = ""
+    services: dict[str, str] = field(default_factory=dict)  # name -> direct base URL
+    pg: EmbeddedPostgres | None = None
+    nats: EmbeddedNats | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    started_in: float = 0.0
+
+    @property
+    def pg_url(self) -> str:
+        assert self.pg is not None
+        return self.pg.url
+
+    def db_url(self, database: str) -> str:
+        assert self.pg is not None
+        return self.pg.url_for(database)
+
+    @property
+    def nats_url(self) -> str:
+        assert self.nats is not None
+        return self.nats.url
+
+    def pids(self) -> dict[str, int]:
+        """Service name -> pid of its process (read from /proc: children of the runner)."""
+        found: dict[str, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmd = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            for i, part in enumerate(cmd[:-1]):
+                if part == b"-m" and cmd[i + 1].startswith(b"syllabus_") and b"serve" in cmd:
+                    found[cmd[i + 1].decode().removeprefix("syllabus_")] = int(entry.name)
+        return found
+
+
+def start(data_dir: Path, log: Any = print) -> Stack:
+    t0 = time.monotonic()
+    stack = Stack(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stack.pg = EmbeddedPostgres(
+        data_dir / "postgres",
+        log_path=data_dir / "postgres.log",
+        settings={"track_commit_timestamp": "on"},
+        die_with_parent=True,
+    )
+    stack.pg.start()
+    stack.nats = EmbeddedNats(
+        data_dir / "nats", log_path=data_dir / "nats.log", die_with_parent=True
+    )
+    stack.nats.start()
+    port = find_free_port()
+    env = {
+        **os.environ,
+        "GATEWAY_PORT": str(port),
+        "DATABASE_URL": stack.pg.url,
+        "NATS_URL": stack.nats.url,
+        "IDENTITY_BOOTSTRAP_ADMIN_USERNAME": ADMIN[0],
+        "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN[1],
+        "LOG_LEVEL": "WARNING",
+    }
+    out = (data_dir / "devstack.out").open("wb")
+    stack.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "syllabus_devstack",
+            "--data-dir",
+            str(data_dir / "stack"),
+            "run",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    stack.gateway = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    text = ""
+    while time.monotonic() < deadline:
+        if stack.proc.poll() is not None:
+            stop(stack)
+            raise RuntimeError(
+                f"devstack exited:\n{(data_dir / 'devstack.out').read_text()[-3000:]}"
+            )
+        text = (data_dir / "devstack.out").read_text(errors="replace")
+        if "Ctrl-C stops everything" in text:
+            break
+        time.sleep(0.2)
+    else:
+        stop(stack)
+        raise RuntimeError(f"devstack not up in time:\n{text[-3000:]}")
+    for name, url in re.findall(
+        r"^\s+(identity|catalog|content|progress)\s+(http://\S+)", text, re.M
+    ):
+        stack.services[name] = url
+    stack.started_in = time.monotonic() - t0
+    log(f"stack up in {stack.started_in:.1f}s: gateway {stack.gateway}, {stack.services}")
+    return stack
+
+
+def stop(stack: Stack) -> None:
+    if stack.proc is not None and stack.proc.poll() is None:
+        stack.proc.send_signal(signal.SIGTERM)
+        try:
+            stack.proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(stack.proc.pid, signal.SIGKILL)
+            stack.proc.wait()
+    if stack.nats is not None:
+        stack.nats.stop()
+    if stack.pg is not None:
+        stack.pg.stop()
+
+
+# ---------------------------------------------------------------- API fixtures
+
+
+class Api:
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=base, timeout=30.0)
+
+    def call(
+        self, method: str, path: str, token: str | None = None, expect: int = 200, **kw: Any
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        r = self.http.request(method, path, headers=headers, **kw)
+        if r.status_code != expect:
+            raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
+        return r.json() if r.content else None
+
+    def token(self, username: str, password: str) -> str:
+        body = self.call(
+            "POST", "/api/v1/auth/token", data={"username": username, "password": password}
+        )
+        return str(body["access_token"])
+
+    def user(self, admin: str, role: str = "student") -> tuple[str, str]:
+        name = f"b{role[:3]}_{uuid.uuid4().hex[:10]}"
+        password = "pw-" + uuid.uuid4().hex
+        user = self.call(
+            "POST",
+            "/api/v1/auth/register",
+            expect=201,
+            json={"username": name, "email": f"{name}@example.com", "password": password},
+        )
+        if role != "student":
+            self.call("PATCH", f"/api/v1/users/{user['id']}", admin, json={"role": role})
+        return str(user["id"]), self.token(name, password)
+
+
+@dataclass
+class Fixtures:
+    admin: str
+    instructor: str
+    course_id: str
+    module_ids: list[str]
+    post_ids: list[str]
+    students: list[tuple[str, str]]  # (user id, token), each enrolled in the course
+    lag_courses: list[tuple[str, str]]  # (course id, module id) pairs for attach/detach
+
+
+def build(
+    api: Api, *, students: int, modules: int, posts_per_module: int, lag_pairs: int
+) -> Fixtures:
+    admin = api.token(*ADMIN)
+    _, instructor = api.user(admin, "instructor")
+    course = api.call(
+        "POST",
+        "/api/v1/courses",
+        instructor,
+        expect=201,
+        json={"title": "Bench course", "description": "x"},
+    )
+    module_ids, post_ids = [], []
+    for m in range(modules):
+        module = api.call(
+            "POST", "/api/v1/modules", instructor, expect=201, json={"title": f"Module {m}"}
+        )
+        module_ids.append(module["id"])
+        for p in range(posts_per_module):
+            post = api.call(
+                "POST",
+                f"/api/v1/modules/{module['id']}/posts",
+                instructor,
+                expect=201,
+                json={
+                    "title": f"Post {m}.{p}",
+                    "content": {"kind": "text", "body": "lorem ipsum " * 20},
+                    "status": "published",
+                },
+            )
+            post_ids.append(post["id"])
+        api.call(
+            "POST",
+            f"/api/v1/courses/{course['id']}/modules",
+            instructor,
+            expect=201,
+            json={"module_id": module["id"]},
+        )
+    api.call("PATCH", f"/api/v1/courses/{course['id']}", instructor, json={"status": "published"})
+    enrolled = []
+    for _ in range(students):
+        user_id, token = api.user(admin)
+        api.call("POST", f"/api/v1/courses/{course['id']}/enrollments", token, expect=201)
+        enrolled.append((user_id, token))
+    pairs = []
+    for i in range(lag_pairs):
+        c = api.call(
+            "POST", "/api/v1/courses", instructor, expect=201, json={"title": f"Lag course {i}"}
+        )
+        m = api.call(
+            "POST", "/api/v1/modules", instructor, expect=201, json={"title": f"Lag module {i}"}
+        )
+        pairs.append((c["id"], m["id"]))
+    return Fixtures(admin, instructor, course["id"], module_ids, post_ids, enrolled, pairs)
