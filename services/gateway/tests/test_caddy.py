@@ -301,3 +301,28 @@ def _assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
     assert body["status"] == status
     assert str(body["type"]).startswith("https://syllabus.dev/problems/")
     return dict(body)
+
+
+def test_with_tracing_caddy_opens_the_gateway_span_and_forwards_it(
+    routes: list[Route], progress: ServedApp, tmp_path: Path
+) -> None:
+    def render(port: int) -> str:
+        return render_caddyfile(
+            routes,
+            {"progress": [progress.url]},
+            listen_port=port,
+            log_file=tmp_path / "caddy.log",
+            tracing=True,
+        )
+
+    assert "tracing {" in render(8000)
+    assert "tracing" not in render_caddyfile(routes, {"progress": [progress.url]})
+    trace_id, client_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    with run_caddy(render, tmp_path) as caddy:
+        response = httpx.get(
+            f"{caddy.url}/api/v1/me/enrollments",
+            headers={"traceparent": f"00-{trace_id}-{client_span}-01"},
+        )
+    version, forwarded_trace, parent, _ = response.json()["traceparent"].split("-")
+    assert (version, forwarded_trace) == ("00", trace_id)  # the same trace...
+    assert parent != client_span  # ...continued by Caddy's own span

@@ -57,7 +57,7 @@ class EntityMixin:
 class Database:
     """An async engine and session factory for one service's database."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 0) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
             url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import json
 import logging
 import re
@@ -11,7 +12,8 @@ import time
 import uuid
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from opentelemetry import trace
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -39,6 +41,10 @@ class JsonFormatter(logging.Formatter):
         rid = request_id_var.get()
         if rid:
             entry["request_id"] = rid
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = format(span.trace_id, "032x")
+            entry["span_id"] = format(span.span_id, "016x")
         for key in ("event_id", "event_type", "subject", "status", "method", "path", "ms"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
@@ -96,6 +102,49 @@ class Metrics:
             ["consumer"],
             registry=self.registry,
         )
+        # Backlog and lag: sampled (outbox by the relay, lag by each consumer).
+        self.outbox_depth = Gauge(
+            "outbox_depth", "Unpublished outbox rows (sampled by the relay)", registry=self.registry
+        )
+        self._outbox_oldest: float | None = None
+        self.outbox_oldest_age = Gauge(
+            "outbox_oldest_age_seconds",
+            "Age of the oldest unpublished outbox row (0 when none)",
+            registry=self.registry,
+        )
+        self.outbox_oldest_age.set_function(self._oldest_age)
+        self.consumer_lag = Gauge(
+            "consumer_lag_messages",
+            "Messages in the stream not yet delivered to the durable consumer (num_pending)",
+            ["consumer"],
+            registry=self.registry,
+        )
+        self.consumer_ack_pending = Gauge(
+            "consumer_ack_pending_messages",
+            "Messages delivered to the durable consumer and not yet acknowledged",
+            ["consumer"],
+            registry=self.registry,
+        )
+        self.events_redelivered = Counter(
+            "events_redelivered_total",
+            "Consumed messages that were a redelivery (delivered more than once)",
+            ["consumer"],
+            registry=self.registry,
+        )
+        self.dead_letters = Counter(
+            "dead_letters_total",
+            "Events written to the dead-letter table",
+            ["consumer"],
+            registry=self.registry,
+        )
+
+    def set_outbox_backlog(self, depth: int, oldest: dt.datetime | None) -> None:
+        self.outbox_depth.set(depth)
+        self._outbox_oldest = oldest.timestamp() if oldest is not None else None
+
+    def _oldest_age(self) -> float:
+        oldest = self._outbox_oldest
+        return max(0.0, time.time() - oldest) if oldest is not None else 0.0
 
 
 class RequestContextMiddleware:

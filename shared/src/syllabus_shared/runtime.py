@@ -32,6 +32,7 @@ from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.observability import Metrics, RequestContextMiddleware, configure_logging
 from syllabus_shared.problems import install_problem_handlers, problem_response
 from syllabus_shared.settings import ServiceSettings
+from syllabus_shared.tracing import Tracing, setup_tracing
 
 log = logging.getLogger("syllabus.runtime")
 
@@ -52,6 +53,7 @@ class Runtime:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    tracing: Tracing = field(default_factory=Tracing)
 
     @property
     def stream(self) -> str:
@@ -71,8 +73,11 @@ def build_runtime(
     tables: KernelTables,
     subscriptions: Sequence[Subscription] = (),
     metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
 ) -> Runtime:
     metrics = metrics or Metrics()
+    tracing = tracing or Tracing()
+    tracer = tracing.tracer
     db = Database(
         settings.database_url,
         pool_size=settings.database_pool_size,
@@ -80,7 +85,7 @@ def build_runtime(
     )
     nats = NatsLink(settings.nats_url, name=settings.service_name)
     fault = fault_hook(settings.fault_injection)
-    relay = OutboxRelay(db, tables, nats, metrics=metrics, fault=fault)
+    relay = OutboxRelay(db, tables, nats, metrics=metrics, fault=fault, tracer=tracer)
     consumers = [
         EventConsumer(
             sub,
@@ -91,12 +96,17 @@ def build_runtime(
             metrics=metrics,
             fault=fault,
             options=ConsumerOptions(stream_replicas=settings.nats_stream_replicas),
+            tracer=tracer,
         )
         for sub in subscriptions
     ]
-    outbox = Outbox(tables, source=settings.service_name, namespace=settings.event_namespace)
+    outbox = Outbox(
+        tables, source=settings.service_name, namespace=settings.event_namespace, tracer=tracer
+    )
     watcher = ProjectionWatcher(settings.database_url)
-    return Runtime(settings, db, nats, tables, outbox, metrics, relay, watcher, consumers)
+    return Runtime(
+        settings, db, nats, tables, outbox, metrics, relay, watcher, consumers, tracing=tracing
+    )
 
 
 async def _own_stream_then_relay(rt: Runtime) -> None:
@@ -170,10 +180,11 @@ def create_service_app(
     once the runtime is up (a failing hook stops the runtime again and fails start-up)."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     metrics = Metrics()
+    tracing = setup_tracing(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = build_runtime(settings, tables, subscriptions, metrics)
+        rt = build_runtime(settings, tables, subscriptions, metrics, tracing)
         app.state.runtime = rt
         if settings.auth_jwks_url or settings.auth_jwks_json:
             app.state.token_verifier = TokenVerifier(
@@ -191,8 +202,15 @@ def create_service_app(
             yield
         finally:
             await stop_runtime(rt)
+            await asyncio.to_thread(tracing.flush)
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        telemetry=tracing.fastapi_telemetry(),
+    )
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     for router in routers:

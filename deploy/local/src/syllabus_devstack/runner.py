@@ -397,6 +397,8 @@ class Runner:
                 upstreams,
                 listen_port=self.options.gateway_port,
                 log_file=self.logs / "caddy.log",
+                # The services trace when OTEL_EXPORTER=otlp (passed through): so does Caddy.
+                tracing=os.environ.get("OTEL_EXPORTER", "none").lower() == "otlp",
             )
         )
         env = service_env(

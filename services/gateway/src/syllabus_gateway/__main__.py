@@ -44,6 +44,7 @@ def _caddyfile(args: argparse.Namespace) -> str:
         listen_port=args.port,
         log_file=Path(args.log_file) if args.log_file else None,
         admin=args.admin,
+        tracing=args.tracing,
     )
 
 
@@ -63,6 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     caddy.add_argument("--port", type=int, default=8000)
     caddy.add_argument("--log-file", default=None)
     caddy.add_argument("--admin", default=None, help="admin API address (default: off)")
+    caddy.add_argument(
+        "--tracing",
+        action="store_true",
+        help="a gateway span per request (OpenTelemetry; OTEL_EXPORTER_OTLP_* configure it)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "serve":

@@ -10,6 +10,10 @@ Kubernetes pass service DNS names. What the rendered Caddy does, in order:
    header pass through untouched;
 4. turns its own failures (no route, upstream down, timeout, service not in this stack)
    into RFC 9457 ``application/problem+json`` documents.
+
+With ``tracing=True`` Caddy also opens a ``gateway`` span per request (its ``tracing``
+directive: OpenTelemetry, exported as the standard ``OTEL_EXPORTER_OTLP_*`` variables
+say) and forwards its own ``traceparent``, so the services' spans are its children.
 """
 
 from __future__ import annotations
@@ -125,6 +129,7 @@ def render_caddyfile(
     dial_timeout: float = 2.0,
     response_header_timeout: float = 60.0,
     retry_after_seconds: int = 5,
+    tracing: bool = False,
 ) -> str:
     """Render a Caddyfile that serves ``routes`` on ``listen_host:listen_port``.
 
@@ -132,7 +137,8 @@ def render_caddyfile(
     several instances are load-balanced round-robin with passive health checks. Routes
     naming a service absent from ``upstreams`` answer 503. ``admin`` is the admin API's
     address (keep it on loopback) or ``None`` to turn the admin API off. ``log_file``
-    receives Caddy's JSON logs (runtime and access); ``None`` logs to stderr.
+    receives Caddy's JSON logs (runtime and access); ``None`` logs to stderr. ``tracing``
+    turns on Caddy's OpenTelemetry span per request (see the module docstring).
     """
     for name in upstreams:
         if not _NAME.match(name):
@@ -154,6 +160,7 @@ def render_caddyfile(
         log_file=log_file,
         max_body_bytes=max_body_bytes,
         retry_after_seconds=retry_after_seconds,
+        tracing=tracing,
     )
     return "\n".join(out) + "\n"
 
@@ -222,6 +229,7 @@ def _site(
     log_file: Path | None,
     max_body_bytes: int,
     retry_after_seconds: int,
+    tracing: bool = False,
 ) -> list[str]:
     lines = [f"http://:{listen_port} {{", f"\tbind {listen_host}"]
     lines += _log_block(log_file, "\t")
@@ -245,6 +253,7 @@ def _site(
     lines += [
         "",
         "\troute {",
+        *(["\t\ttracing {", "\t\t\tspan gateway", "\t\t}"] if tracing else []),
         "\t\trequest_header @request_id_missing X-Request-ID {http.request.uuid}",
         "\t\theader {",
         # Deferred, so it overwrites whatever an upstream echoed (no duplicate header).

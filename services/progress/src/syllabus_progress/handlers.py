@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus_shared.contracts import Envelope
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
-from syllabus_shared.messaging.consumer import EventConsumer, PoisonMessage, Subscription
+from syllabus_shared.messaging.consumer import EventConsumer, Subscription
 from syllabus_shared.messaging.nats_link import ensure_stream
 from syllabus_shared.runtime import Runtime, build_runtime
 from syllabus_shared.settings import ServiceSettings
@@ -291,11 +291,10 @@ async def rebuild(rt: Runtime, progress: Progress | None = None) -> dict[str, in
                     messages = await psub.fetch(256, timeout=5.0)
                 except TimeoutError:
                     break  # the stream dropped messages (limits) since we counted
-                for msg in messages:
-                    try:
-                        outcome = await consumer.apply(msg.data)
-                    except PoisonMessage:
-                        outcome = "malformed"  # dead-lettered when it arrived live
+                # One transaction per fetched batch: a replay is otherwise bound by commits.
+                # A malformed message (dead-lettered when it arrived live) is "malformed".
+                outcomes = await consumer.apply_batch([msg.data for msg in messages])
+                for msg, outcome in zip(messages, outcomes, strict=True):
                     counts[outcome] += 1
                     counts[consumer.subscription.source] += 1
                     done += 1

@@ -52,4 +52,8 @@ class Envelope(BaseModel):
     sequence: int = Field(ge=1, description="The aggregate's version after this change")
     correlationid: str | None = None
     causationid: str | None = None
+    # CloudEvents distributed-tracing extension: the W3C trace context the event was
+    # created in (absent when the producer does not trace).
+    traceparent: str | None = Field(default=None, description="W3C traceparent")
+    tracestate: str | None = Field(default=None, description="W3C tracestate")
     data: dict[str, Any]

@@ -7,6 +7,11 @@ an event older than what was applied for its aggregate is skipped (events carry
 the aggregate's state, so the newest wins and gaps need no waiting). A handler
 that keeps failing is retried with backoff and, after ``max_attempts``, written
 to the dead-letter table (replayable) and terminated, so later events still flow.
+
+Each message is applied in an ``apply <Event>`` span (when tracing) whose parent is the
+trace context in the message headers (the relay's ``publish`` span), and feeds the lag,
+redelivery and dead-letter metrics; the lag is also sampled from the consumer's info
+every ``lag_interval`` seconds, so it stays true while nothing is delivered.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -35,6 +42,7 @@ from syllabus_shared.messaging.nats_link import NatsLink, ensure_consumer, ensur
 from syllabus_shared.messaging.outbox import causation_var, stream_name, subject_for
 from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.observability import Metrics
+from syllabus_shared.tracing import context_from, envelope_trace_headers
 
 log = logging.getLogger("syllabus.consumer")
 
@@ -75,6 +83,7 @@ class ConsumerOptions:
     fetch_timeout: float = 1.0
     backoff: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0)
     stream_replicas: int = 1  # used only if the producer's stream does not exist yet
+    lag_interval: float = 5.0  # how often the consumer's info is read for the lag gauges
 
 
 class EventConsumer:
@@ -89,6 +98,7 @@ class EventConsumer:
         metrics: Metrics | None = None,
         options: ConsumerOptions | None = None,
         fault: FaultHook = _no_fault,
+        tracer: Tracer | None = None,
     ) -> None:
         self.subscription = subscription
         self.db = db
@@ -98,6 +108,8 @@ class EventConsumer:
         self.metrics = metrics
         self.options = options or ConsumerOptions()
         self.fault = fault
+        self.tracer = tracer
+        self._next_lag_sample = 0.0
         self.stream = stream_name(namespace, STREAMS[subscription.source])
         self.durable = f"{namespace}_{subscription.name}" if namespace else subscription.name
         self.subjects = sorted(subject_for(namespace, cls) for cls in subscription.handlers)
@@ -138,6 +150,7 @@ class EventConsumer:
                     psub = await self.setup()
                     self.ready.set()
                 messages = await self._next_batch(psub)
+                await self._sample_lag(psub)
                 if not messages:
                     continue
                 for msg in messages:
@@ -179,8 +192,51 @@ class EventConsumer:
             more = []
         return first + more
 
+    async def _sample_lag(self, psub: Any) -> None:
+        now = time.monotonic()
+        if self.metrics is None or now < self._next_lag_sample:
+            return
+        self._next_lag_sample = now + self.options.lag_interval
+        try:
+            info = await psub.consumer_info()
+        except Exception as exc:  # a metric is not worth failing the loop for
+            log.debug("consumer %s: no consumer info: %r", self.durable, exc)
+            return
+        self.metrics.consumer_lag.labels(self.durable).set(info.num_pending or 0)
+        self.metrics.consumer_ack_pending.labels(self.durable).set(info.num_ack_pending or 0)
+
     async def process(self, msg: Msg) -> str:
         """Apply one message and ack/nak/term it; returns the outcome."""
+        if self.metrics is not None and msg.reply:
+            meta = msg.metadata
+            self.metrics.consumer_lag.labels(self.durable).set(meta.num_pending)
+            if meta.num_delivered > 1:
+                self.metrics.events_redelivered.labels(self.durable).inc()
+        if self.tracer is None:
+            return await self._process(msg)
+        with self.tracer.start_as_current_span(
+            f"apply {msg.subject.rsplit('.', 1)[-1]}",
+            context=self._trace_parent(msg),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": self.durable,
+            },
+        ) as span:
+            outcome = await self._process(msg)
+            span.set_attribute("syllabus.outcome", outcome)
+            if outcome in ("retry", "dead_lettered"):
+                span.set_status(StatusCode.ERROR, outcome)
+            return outcome
+
+    @staticmethod
+    def _trace_parent(msg: Msg) -> Context | None:
+        """The relay's span from the headers, else the producer's from the envelope."""
+        return context_from(msg.headers) or context_from(envelope_trace_headers(msg.data))
+
+    async def _process(self, msg: Msg) -> str:
         deliveries = msg.metadata.num_delivered if msg.metadata else 1
         started = time.perf_counter()
         try:
@@ -247,27 +303,76 @@ class EventConsumer:
     async def apply(self, payload: bytes) -> str:
         """Apply one serialized envelope exactly once; returns the outcome."""
         envelope, _, handler, event = self.decode(payload)
-        token = causation_var.set((str(envelope.id), envelope.correlationid))
-        try:
-            async with self.db.transaction() as session:
-                inserted = await session.execute(
-                    pg_insert(self.tables.inbox)
-                    .values(
-                        consumer=self.subscription.name,
-                        event_id=envelope.id,
-                        event_type=envelope.type,
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(self.tables.inbox.c.event_id)
-                )
-                if inserted.first() is None:
-                    return "duplicate"
-                if not await advance_sequence(session, self.tables, envelope):
-                    return "stale"
-                await handler(session, event, envelope)
+        async with self.db.transaction() as session:
+            outcome = await self._apply_in(session, envelope, handler, event)
+            if outcome == "applied":
                 # Delivered on commit: wakes requests waiting for this projection.
                 await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
                 await self.fault("consumer.before_commit")
+        return outcome
+
+    async def apply_batch(self, payloads: Sequence[bytes]) -> list[str]:
+        """Apply many serialized envelopes in ONE transaction (a replay's fast path).
+
+        Each event goes through exactly what :meth:`apply` does, in order (inbox, sequence
+        check, handler), but the batch commits once: a replay is bounded by commits
+        otherwise. If anything in the batch fails, the whole transaction rolls back and the
+        batch is applied again one event at a time with :meth:`apply`, so the outcome and
+        the errors are the same as event by event. A malformed payload's outcome is
+        ``"malformed"`` (it is skipped; :meth:`apply` would raise ``PoisonMessage``).
+        """
+        decoded: list[tuple[Envelope, Handler, Event] | None] = []
+        for payload in payloads:
+            try:
+                envelope, _, handler, event = self.decode(payload)
+            except PoisonMessage:
+                decoded.append(None)
+            else:
+                decoded.append((envelope, handler, event))
+        outcomes: list[str] = []
+        try:
+            async with self.db.transaction() as session:
+                for item in decoded:
+                    if item is None:
+                        outcomes.append("malformed")
+                        continue
+                    envelope, handler, event = item
+                    outcomes.append(await self._apply_in(session, envelope, handler, event))
+                if "applied" in outcomes:
+                    await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
+                await self.fault("consumer.before_commit")
+        except (OperationalError, OSError):
+            raise  # the database is away: the caller retries, nothing was applied
+        except Exception as exc:
+            log.info("consumer %s: batch failed (%r); one event at a time", self.durable, exc)
+            outcomes = []
+            for payload in payloads:
+                try:
+                    outcomes.append(await self.apply(payload))
+                except PoisonMessage:
+                    outcomes.append("malformed")
+        return outcomes
+
+    async def _apply_in(
+        self, session: AsyncSession, envelope: Envelope, handler: Handler, event: Event
+    ) -> str:
+        token = causation_var.set((str(envelope.id), envelope.correlationid))
+        try:
+            inserted = await session.execute(
+                pg_insert(self.tables.inbox)
+                .values(
+                    consumer=self.subscription.name,
+                    event_id=envelope.id,
+                    event_type=envelope.type,
+                )
+                .on_conflict_do_nothing()
+                .returning(self.tables.inbox.c.event_id)
+            )
+            if inserted.first() is None:
+                return "duplicate"
+            if not await advance_sequence(session, self.tables, envelope):
+                return "stale"
+            await handler(session, event, envelope)
             return "applied"
         finally:
             causation_var.reset(token)
@@ -293,6 +398,8 @@ class EventConsumer:
                     deliveries=deliveries,
                 )
             )
+        if self.metrics:
+            self.metrics.dead_letters.labels(self.durable).inc()
 
     async def replay_dead_letters(self) -> tuple[int, int]:
         """Apply every not-yet-replayed dead letter of this consumer again (after a fix).

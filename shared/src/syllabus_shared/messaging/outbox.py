@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from contextvars import ContextVar
 
+from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,8 +14,11 @@ from syllabus_shared.contracts import Envelope, Event
 from syllabus_shared.ids import new_id
 from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.observability import request_id_var
+from syllabus_shared.tracing import TRACEPARENT, TRACESTATE, current_trace_headers
 
 NOTIFY_CHANNEL = "syllabus_outbox"
+# Envelopes of producers that do not trace carry no trace attributes at all.
+_UNTRACED: set[str] = {TRACEPARENT, TRACESTATE}
 # The event being handled, so events it causes name it as their cause.
 causation_var: ContextVar[tuple[str, str | None] | None] = ContextVar("causation", default=None)
 
@@ -30,14 +34,23 @@ def stream_name(namespace: str, stream: str) -> str:
 class Outbox:
     """Adds events to a service's outbox table inside the caller's transaction."""
 
-    def __init__(self, tables: KernelTables, *, source: str, namespace: str = "") -> None:
+    def __init__(
+        self,
+        tables: KernelTables,
+        *,
+        source: str,
+        namespace: str = "",
+        tracer: Tracer | None = None,
+    ) -> None:
         self.tables = tables
         self.source = source
         self.namespace = namespace
+        self.tracer = tracer
 
     def envelope(self, event: Event, sequence: int) -> Envelope:
         cause = causation_var.get()
         correlation = cause[1] if cause else request_id_var.get()
+        trace_context = current_trace_headers()
         return Envelope(
             id=new_id(),
             source=self.source,
@@ -48,6 +61,8 @@ class Outbox:
             sequence=sequence,
             correlationid=correlation,
             causationid=cause[0] if cause else None,
+            traceparent=trace_context.get(TRACEPARENT),
+            tracestate=trace_context.get(TRACESTATE),
             data=event.model_dump(mode="json"),
         )
 
@@ -55,6 +70,25 @@ class Outbox:
         """Record ``event`` (the aggregate now at ``sequence``); it is published after commit."""
         if event.source != self.source:
             raise ValueError(f"{self.source} cannot publish {event.type_name()}")
+        if self.tracer is None:
+            return await self._add(session, event, sequence)
+        with self.tracer.start_as_current_span(
+            f"outbox.add {event.name}",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "create",
+                "messaging.destination.name": subject_for(self.namespace, type(event)),
+                "syllabus.event.type": event.type_name(),
+                "syllabus.aggregate.id": str(event.subject_id()),
+                "syllabus.aggregate.sequence": sequence,
+            },
+        ) as span:
+            event_id = await self._add(session, event, sequence)
+            span.set_attribute("messaging.message.id", str(event_id))
+            return event_id
+
+    async def _add(self, session: AsyncSession, event: Event, sequence: int) -> uuid.UUID:
         envelope = self.envelope(event, sequence)
         await session.execute(
             insert(self.tables.outbox).values(
@@ -63,7 +97,9 @@ class Outbox:
                 event_type=envelope.type,
                 aggregate_id=envelope.subject,
                 sequence=sequence,
-                payload=envelope.model_dump_json().encode(),
+                payload=envelope.model_dump_json(
+                    exclude=_UNTRACED if envelope.traceparent is None else None
+                ).encode(),
             )
         )
         # Delivered on commit only, so the relay wakes exactly when there is work.

@@ -5,6 +5,9 @@
 - Publishes with ``Nats-Msg-Id`` = event id: a re-publish after a crash between
   publish and mark is dropped by the stream's duplicate window.
 - Wakes on ``LISTEN/NOTIFY`` and polls as a fallback; backs off while NATS is down.
+- Carries each envelope's trace context to the message headers (``traceparent``), through
+  a ``publish <subject>`` span when tracing; samples the backlog (``outbox_depth``,
+  ``outbox_oldest_age_seconds``) at most once per ``backlog_interval``.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import psycopg
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from sqlalchemy import func, select, update
 
 from syllabus_shared.db import Database, libpq_url
@@ -22,6 +27,7 @@ from syllabus_shared.messaging.nats_link import NatsLink, NatsUnavailable
 from syllabus_shared.messaging.outbox import NOTIFY_CHANNEL
 from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.observability import Metrics
+from syllabus_shared.tracing import context_from, envelope_trace_headers, headers_for
 
 log = logging.getLogger("syllabus.relay")
 
@@ -44,6 +50,8 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 1.0,
         fault: FaultHook = _no_fault,
+        tracer: Tracer | None = None,
+        backlog_interval: float = 1.0,
     ) -> None:
         self.db = db
         self.tables = tables
@@ -52,6 +60,9 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.fault = fault
+        self.tracer = tracer
+        self.backlog_interval = backlog_interval
+        self._next_backlog_sample = 0.0
         self._wake = asyncio.Event()
 
     async def publish_batch(self) -> int:
@@ -70,13 +81,25 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
+            spans: list[Span | None] = []
+            headers: list[dict[str, str]] = []
+            for row in rows:
+                span, trace_headers = self._trace(row.id, row.subject, row.payload)
+                spans.append(span)
+                headers.append({"Nats-Msg-Id": str(row.id), **trace_headers})
             results = await asyncio.gather(
                 *(
-                    js.publish(row.subject, row.payload, headers={"Nats-Msg-Id": str(row.id)})
-                    for row in rows
+                    js.publish(row.subject, row.payload, headers=h)
+                    for row, h in zip(rows, headers, strict=True)
                 ),
                 return_exceptions=True,
             )
+            for span, res in zip(spans, results, strict=True):
+                if span is not None:
+                    if isinstance(res, BaseException):
+                        span.record_exception(res)
+                        span.set_status(StatusCode.ERROR, type(res).__name__)
+                    span.end()
             sent = [
                 row.id
                 for row, res in zip(rows, results, strict=True)
@@ -107,6 +130,43 @@ class OutboxRelay:
             )
         return len(sent)
 
+    def _trace(
+        self, row_id: object, subject: str, payload: bytes
+    ) -> tuple[Span | None, dict[str, str]]:
+        """The trace headers to publish with (and the publish span, when tracing)."""
+        trace_headers = envelope_trace_headers(payload)
+        if self.tracer is None:
+            return None, trace_headers
+        span = self.tracer.start_span(
+            f"publish {subject}",
+            context=context_from(trace_headers),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": subject,
+                "messaging.message.id": str(row_id),
+            },
+        )
+        return span, headers_for(span)
+
+    async def sample_backlog(self, *, force: bool = False) -> None:
+        """Update the backlog gauges (one indexed query), at most once per interval."""
+        now = time.monotonic()
+        if self.metrics is None or (now < self._next_backlog_sample and not force):
+            return
+        self._next_backlog_sample = now + self.backlog_interval
+        ob = self.tables.outbox
+        async with self.db.transaction() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(ob.c.created_at)).where(
+                        ob.c.published_at.is_(None)
+                    )
+                )
+            ).one()
+        self.metrics.set_outbox_backlog(count, oldest)
+
     async def drain(self) -> int:
         """Publish until nothing is pending (used by tests and on shutdown)."""
         total = 0
@@ -119,6 +179,10 @@ class OutboxRelay:
         delay = 0.1
         try:
             while not stop.is_set():
+                try:
+                    await self.sample_backlog()
+                except Exception as exc:
+                    log.debug("cannot sample the outbox backlog: %r", exc)
                 try:
                     while await self.publish_batch() >= self.batch_size and not stop.is_set():
                         pass
