@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import Column, Integer, Table, Text, Uuid, func, select
+from sqlalchemy import Column, Integer, Table, Text, Uuid, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus_shared.contracts import Envelope
@@ -203,6 +203,53 @@ async def test_failing_handler_is_retried_then_dead_lettered_and_replayable(kern
     assert await c.replay_dead_letters() == (1, 0)
     assert (await rows(kernel))[bad] == ("poison", 1)
     assert await c.replay_dead_letters() == (0, 0)  # replayed rows are marked, not replayed twice
+
+
+async def test_a_fetched_batch_commits_once_and_a_failure_stays_its_own(kernel: Kernel) -> None:
+    """The live path applies a fetch in one transaction; when one event's handler fails,
+    the others apply one by one and the failing one is failed once, as if alone."""
+    await make_projection(kernel)
+    creator = uuid.uuid4()
+    a, b, c_id, bad = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await publish(kernel, ModuleCreated(module_id=a, title="a1", creator_id=creator), 1)
+    await publish(kernel, ModuleCreated(module_id=b, title="b1", creator_id=creator), 1)
+    await publish(kernel, ModuleUpdated(module_id=a, title="a2", creator_id=creator), 2)
+    c = consumer(kernel, upsert_title(kernel))
+    psub = await c.setup()
+    msgs = await psub.fetch(3, timeout=2)
+    assert await c.process_batch(msgs) == ["applied", "applied", "applied"]
+    assert (await rows(kernel))[a] == ("a2", 2)
+    async with kernel.db.transaction() as s:
+        transactions = await s.scalar(
+            select(func.count(func.distinct(text("xmin::text")))).select_from(kernel.tables.inbox)
+        )
+    assert transactions == 1  # one commit for the three
+
+    calls: list[str] = []
+    good = upsert_title(kernel)
+
+    async def flaky(
+        session: AsyncSession, event: ModuleCreated | ModuleUpdated, envelope: Envelope
+    ) -> None:
+        calls.append(event.title)
+        if event.title == "poison":
+            raise ValueError("handler bug")
+        await good(session, event, envelope)
+
+    first = await publish(kernel, ModuleCreated(module_id=c_id, title="c1", creator_id=creator), 1)
+    await publish(kernel, ModuleCreated(module_id=bad, title="poison", creator_id=creator), 1)
+    await publish(kernel, ModuleUpdated(module_id=b, title="b2", creator_id=creator), 2)
+    await publish(
+        kernel, ModuleCreated(module_id=c_id, title="c1", creator_id=creator), 1, envelope=first
+    )
+    await publish(kernel, ModuleUpdated(module_id=a, title="stale", creator_id=creator), 1)
+    c2 = consumer(kernel, flaky)
+    msgs = await psub.fetch(5, timeout=2)
+    assert await c2.process_batch(msgs) == ["applied", "retry", "applied", "duplicate", "stale"]
+    assert calls.count("poison") == 1  # failed once, not re-run alone
+    assert (await rows(kernel))[b] == ("b2", 2) and bad not in await rows(kernel)
+    redelivered = await psub.fetch(1, timeout=2)  # nak'd with backoff: back it comes
+    assert redelivered[0].metadata.num_delivered == 2
 
 
 async def test_malformed_message_is_dead_lettered_at_once(kernel: Kernel) -> None:

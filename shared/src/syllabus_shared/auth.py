@@ -14,6 +14,7 @@ import enum
 import json
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -94,6 +95,10 @@ class KeySet:
                 keys[jwk["kid"]] = PyJWK(jwk, algorithm="ES256")
         self._keys = keys
 
+    def loaded(self, kid: str) -> PyJWK | None:
+        """The key for ``kid`` as loaded now, never fetching."""
+        return self._keys.get(kid)
+
     async def key(self, kid: str) -> PyJWK | None:
         if kid in self._keys:
             return self._keys[kid]
@@ -129,14 +134,56 @@ class KeySet:
             ) from exc
 
 
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    kid: str
+    key: PyJWK  # the key that verified it: the entry is dropped once that key is
+    until: float  # exp + leeway: when jwt.decode would start refusing it
+
+
 class TokenVerifier:
-    def __init__(self, keys: KeySet, *, issuer: str, audience: str, leeway: int = 10) -> None:
+    """Verifies access tokens; remembers verified ones (by their exact string) until they
+    expire, so a client's repeated requests cost one signature check, not one each.
+
+    A remembered token is accepted only while the key that verified it is still the one
+    loaded for its ``kid`` (a refetched JWKS without that key drops it) and until its
+    ``exp`` plus leeway, exactly when :func:`jwt.decode` would start refusing it. At most
+    ``cache_size`` tokens are kept (least recently used dropped first); failures are
+    never remembered.
+    """
+
+    def __init__(
+        self,
+        keys: KeySet,
+        *,
+        issuer: str,
+        audience: str,
+        leeway: int = 10,
+        cache_size: int = 10_000,
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self.cache_size = cache_size
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None:
+            if time.time() < hit.until and self.keys.loaded(hit.kid) is hit.key:
+                self._verified.move_to_end(token)
+                return hit.principal
+            del self._verified[token]
+        principal, verified = await self._verify(token)
+        if self.cache_size > 0:
+            self._verified[token] = verified
+            if len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, _Verified]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -159,11 +206,13 @@ class TokenVerifier:
                 leeway=self.leeway,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-            return Principal(user_id=uuid.UUID(claims["sub"]), role=Role(claims["role"]))
+            principal = Principal(user_id=uuid.UUID(claims["sub"]), role=Role(claims["role"]))
+            until = float(claims["exp"]) + self.leeway
         except jwt.ExpiredSignatureError as exc:
             raise unauthorized("token expired") from exc
-        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
             raise unauthorized("invalid access token") from exc
+        return principal, _Verified(principal, kid, key, until)
 
 
 def _bearer(request: Request) -> str | None:

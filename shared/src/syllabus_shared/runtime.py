@@ -82,6 +82,7 @@ def build_runtime(
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        ping_after_idle=settings.database_ping_after_idle_seconds,
     )
     nats = NatsLink(settings.nats_url, name=settings.service_name)
     fault = fault_hook(settings.fault_injection)
@@ -153,7 +154,8 @@ async def stop_runtime(rt: Runtime, grace: float = 10.0) -> None:
     await rt.db.dispose()
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a thread hop per request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

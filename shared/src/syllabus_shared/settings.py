@@ -24,6 +24,10 @@ class ServiceSettings(BaseSettings):
     # no longer opens and closes a connection per request (docs/performance.md).
     database_pool_size: int = 20
     database_max_overflow: int = 0
+    # A pooled connection unused for longer than this is pinged before use (a database
+    # restart costs no request); one used more recently is not (a round trip per
+    # transaction saved). 0: ping on every checkout (SQLAlchemy's ``pool_pre_ping``).
+    database_ping_after_idle_seconds: float = Field(default=1.0, ge=0)
     nats_url: str = "nats://127.0.0.1:4222"
     # Prefix for every subject and stream name, so tests (and several stacks) can
     # share one NATS server without seeing each other's events. Empty in production.

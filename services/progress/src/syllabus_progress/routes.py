@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus_shared.auth import CurrentUser, Student
 from syllabus_shared.http import idempotent, versioned
@@ -101,11 +102,12 @@ async def uncomplete_post(post_id: uuid.UUID, who: Student, rt: RuntimeDep) -> R
 @router.get(
     "/me/courses/{course_id}/progress", response_model=schemas.CourseProgress, tags=["progress"]
 )
-async def my_course_progress(
-    course_id: uuid.UUID, who: CurrentUser, rt: RuntimeDep
-) -> schemas.CourseProgress:
-    async with rt.db.transaction() as session:
-        return await service.course_progress(session, who, course_id)
+async def my_course_progress(course_id: uuid.UUID, who: CurrentUser, rt: RuntimeDep) -> Response:
+    # One statement on an autocommit connection; the document is serialized once, as built
+    # (``response_model`` documents it: returning a Response skips validating it again).
+    async with rt.db.read() as conn:
+        document = await service.progress_document(conn, who, course_id)
+    return Response(to_json(document), media_type="application/json")
 
 
 @router.get(

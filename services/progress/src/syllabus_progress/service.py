@@ -12,12 +12,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import LateralFromClause
 from syllabus_shared.auth import Principal
 from syllabus_shared.consistency import recently_minted
@@ -91,54 +103,6 @@ def _enrollment_counts() -> LateralFromClause:
     )
 
 
-def _structure(course_id: uuid.UUID, user_id: uuid.UUID) -> Select[*tuple[Any, ...]]:
-    """The course's modules and counted posts in order, with the user's completions.
-
-    One statement whatever the course's size. Modules follow the outline; posts follow
-    their module's ``module_posts`` order when listed there, else their own ``position``
-    after the listed ones (a post event can arrive before the reorder event). Missing
-    rows never hide anything: a module without a ``modules`` row shows with an empty title.
-    """
-    unlisted = ModulePost.position.is_(None)
-    return (
-        select(
-            CourseModule.module_id,
-            func.coalesce(Module.title, "").label("module_title"),
-            Post.post_id,
-            Post.title,
-            Post.kind,
-            Completion.id.label("completion_id"),
-            Completion.completed_at,
-        )
-        .select_from(CourseModule)
-        .outerjoin(Module, Module.module_id == CourseModule.module_id)
-        .outerjoin(Post, and_(Post.module_id == CourseModule.module_id, _post_counts()))
-        .outerjoin(
-            ModulePost,
-            and_(
-                ModulePost.module_id == Post.module_id,
-                ModulePost.post_id == Post.post_id,
-            ),
-        )
-        .outerjoin(
-            Completion,
-            and_(
-                Completion.post_id == Post.post_id,
-                Completion.user_id == user_id,
-                Completion.completed.is_(True),
-            ),
-        )
-        .where(CourseModule.course_id == course_id, _module_present())
-        .order_by(
-            CourseModule.position,
-            CourseModule.module_id,
-            unlisted,
-            func.coalesce(ModulePost.position, Post.position),
-            Post.post_id,
-        )
-    )
-
-
 # ---------------------------------------------------------------- read-your-writes
 
 
@@ -177,36 +141,43 @@ async def settle_post(rt: Runtime, who: Principal, post_id: uuid.UUID) -> None:
     """
 
     async def settled() -> bool:
-        async with rt.db.transaction() as session:
-            post = await session.get(Post, post_id)
-            if post is None:
-                return not recently_minted(post_id)
-            if post.deleted:
-                return True
-            if post.status != "published":
-                return False
-            enrolled = await session.scalar(
-                select(
-                    exists().where(
-                        Enrollment.user_id == who.user_id, Enrollment.status.in_(ENROLLED)
-                    )
-                )
-            )
-            if not enrolled:
-                return True
-            return bool(await session.scalar(select(_containing(who.user_id, post.module_id))))
+        # One statement (one snapshot), so no transaction: the post, and whether the caller
+        # is enrolled anywhere and in a course containing the post's module.
+        async with rt.db.read() as conn:
+            post = (
+                await conn.execute(_SETTLE_POST, {"post_id": post_id, "user_id": who.user_id})
+            ).first()
+        if post is None:
+            return not recently_minted(post_id)
+        if post.deleted:
+            return True
+        if post.status != "published":
+            return False
+        return not post.enrolled or bool(post.containing)
 
     await rt.wait_for_projection(settled)
 
 
-def _containing(user_id: uuid.UUID, module_id: uuid.UUID) -> Any:
-    """EXISTS: the user is enrolled (active/completed) in a course that contains the module."""
-    return exists().where(
-        Enrollment.user_id == user_id,
-        Enrollment.status.in_(ENROLLED),
-        CourseModule.course_id == Enrollment.course_id,
-        CourseModule.module_id == module_id,
-    )
+def _settle_post_statement() -> Select[*tuple[Any, ...]]:
+    user_id: BindParameter[uuid.UUID] = bindparam("user_id")
+    return select(
+        Post.deleted,
+        Post.status,
+        exists()
+        .where(Enrollment.user_id == user_id, Enrollment.status.in_(ENROLLED))
+        .label("enrolled"),
+        exists()
+        .where(
+            Enrollment.user_id == user_id,
+            Enrollment.status.in_(ENROLLED),
+            CourseModule.course_id == Enrollment.course_id,
+            CourseModule.module_id == Post.module_id,
+        )
+        .label("containing"),
+    ).where(Post.post_id == bindparam("post_id"))
+
+
+_SETTLE_POST = _settle_post_statement()
 
 
 # ---------------------------------------------------------------- enrollments
@@ -478,64 +449,145 @@ async def uncomplete_post(
 # ---------------------------------------------------------------- progress views
 
 
+def _document_statement() -> Select[*tuple[Any, ...]]:
+    """The whole progress document in ONE statement: the enrollment, and LATERAL to it the
+    course's modules and counted posts in order, with the user's completions.
+
+    Modules follow the outline; posts follow their module's ``module_posts`` order when
+    listed there, else their own ``position`` after the listed ones (a post event can arrive
+    before the reorder event). Missing rows never hide anything: a module without a
+    ``modules`` row shows with an empty title.
+
+    No enrollment: no row. An enrollment in a course without modules: one row whose module
+    columns are NULL. One statement is one snapshot, so it needs no transaction. Built once
+    (bound parameters ``user_id`` and ``course_id``): building a select of this size costs
+    more Python than running it.
+    """
+    e = cast(Table, Enrollment.__table__)
+    unlisted = ModulePost.position.is_(None)
+    structure = (
+        select(
+            CourseModule.position.label("module_position"),
+            CourseModule.module_id,
+            func.coalesce(Module.title, "").label("module_title"),
+            Post.post_id,
+            Post.title,
+            Post.kind,
+            Completion.id.label("completion_id"),
+            Completion.completed_at,
+            unlisted.label("unlisted"),
+            func.coalesce(ModulePost.position, Post.position).label("post_position"),
+        )
+        .select_from(CourseModule)
+        .outerjoin(Module, Module.module_id == CourseModule.module_id)
+        .outerjoin(Post, and_(Post.module_id == CourseModule.module_id, _post_counts()))
+        .outerjoin(
+            ModulePost,
+            and_(ModulePost.module_id == Post.module_id, ModulePost.post_id == Post.post_id),
+        )
+        .outerjoin(
+            Completion,
+            and_(
+                Completion.post_id == Post.post_id,
+                Completion.user_id == e.c.user_id,
+                Completion.completed.is_(True),
+            ),
+        )
+        .where(CourseModule.course_id == e.c.course_id, _module_present())
+        .lateral("structure")
+    )
+    s = structure.c
+    return (
+        select(
+            e.c.status,
+            s.module_id,
+            s.module_title,
+            s.post_id,
+            s.title,
+            s.kind,
+            s.completion_id,
+            s.completed_at,
+        )
+        .select_from(e)
+        .outerjoin(structure, true())
+        .where(e.c.user_id == bindparam("user_id"), e.c.course_id == bindparam("course_id"))
+        .order_by(s.module_position, s.module_id, s.unlisted, s.post_position, s.post_id)
+    )
+
+
+_DOCUMENT = _document_statement()
+
+
+async def progress_document(
+    conn: AsyncConnection, who: Principal, course_id: uuid.UUID
+) -> dict[str, Any]:
+    """The progress document (``schemas.CourseProgress``) as plain data: one statement.
+
+    Built as dicts, not models: the route serializes it once, without validating it again.
+    """
+    rows = (await conn.execute(_DOCUMENT, {"user_id": who.user_id, "course_id": course_id})).all()
+    if not rows:
+        raise not_found("enrollment")
+    modules: list[dict[str, Any]] = []
+    module: dict[str, Any] = {}
+    posts: list[dict[str, Any]] = []
+    next_post_id: uuid.UUID | None = None
+    done = total = 0
+    for row in rows:
+        if row.module_id is None:
+            continue  # enrolled in a course without modules
+        if not modules or module["module_id"] != row.module_id:
+            posts = []
+            module = {
+                "module_id": row.module_id,
+                "position": len(modules) + 1,
+                "title": row.module_title,
+                "completed_posts": 0,
+                "total_posts": 0,
+                "percent": 0.0,
+                "posts": posts,
+            }
+            modules.append(module)
+        if row.post_id is None:
+            continue  # a module without counted posts
+        completed = row.completion_id is not None
+        posts.append(
+            {
+                "post_id": row.post_id,
+                "position": len(posts) + 1,
+                "title": row.title,
+                "kind": row.kind,
+                "completed": completed,
+                "completed_at": row.completed_at if completed else None,
+            }
+        )
+        module["total_posts"] += 1
+        if completed:
+            module["completed_posts"] += 1
+        elif next_post_id is None:
+            next_post_id = row.post_id
+    for m in modules:
+        m["percent"] = percent(m["completed_posts"], m["total_posts"])
+        done += m["completed_posts"]
+        total += m["total_posts"]
+    return {
+        "course_id": course_id,
+        "user_id": who.user_id,
+        "status": schemas.EnrollmentStatus(rows[0].status).value,
+        "completed_posts": done,
+        "total_posts": total,
+        "percent": percent(done, total),
+        "next_post_id": next_post_id,
+        "modules": modules,
+    }
+
+
 async def course_progress(
     session: AsyncSession, who: Principal, course_id: uuid.UUID
 ) -> schemas.CourseProgress:
-    """The progress document: two statements (the enrollment; structure + completions)."""
-    enrollment = await session.scalar(
-        select(Enrollment).where(
-            Enrollment.user_id == who.user_id, Enrollment.course_id == course_id
-        )
-    )
-    if enrollment is None:
-        raise not_found("enrollment")
-    modules: list[schemas.ModuleProgress] = []
-    next_post_id: uuid.UUID | None = None
-    for row in await session.execute(_structure(course_id, who.user_id)):
-        if not modules or modules[-1].module_id != row.module_id:
-            modules.append(
-                schemas.ModuleProgress(
-                    module_id=row.module_id,
-                    position=len(modules) + 1,
-                    title=row.module_title,
-                    completed_posts=0,
-                    total_posts=0,
-                    percent=0.0,
-                    posts=[],
-                )
-            )
-        if row.post_id is None:
-            continue  # a module without counted posts
-        module = modules[-1]
-        completed = row.completion_id is not None
-        module.posts.append(
-            schemas.PostProgress(
-                post_id=row.post_id,
-                position=len(module.posts) + 1,
-                title=row.title,
-                kind=row.kind,
-                completed=completed,
-                completed_at=row.completed_at if completed else None,
-            )
-        )
-        module.total_posts += 1
-        module.completed_posts += completed
-        if not completed and next_post_id is None:
-            next_post_id = row.post_id
-    for module in modules:
-        module.percent = percent(module.completed_posts, module.total_posts)
-    done = sum(m.completed_posts for m in modules)
-    total = sum(m.total_posts for m in modules)
-    return schemas.CourseProgress(
-        course_id=course_id,
-        user_id=who.user_id,
-        status=schemas.EnrollmentStatus(enrollment.status),
-        completed_posts=done,
-        total_posts=total,
-        percent=percent(done, total),
-        next_post_id=next_post_id,
-        modules=modules,
-    )
+    """The progress document as a model (the route serves :func:`progress_document`)."""
+    document = await progress_document(await session.connection(), who, course_id)
+    return schemas.CourseProgress.model_validate(document)
 
 
 async def roster(

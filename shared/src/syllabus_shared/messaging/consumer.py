@@ -7,6 +7,8 @@ an event older than what was applied for its aggregate is skipped (events carry
 the aggregate's state, so the newest wins and gaps need no waiting). A handler
 that keeps failing is retried with backoff and, after ``max_attempts``, written
 to the dead-letter table (replayable) and terminated, so later events still flow.
+The messages of one fetch are applied in one transaction (``process_batch``: one commit,
+then their acks); if that fails, each is processed alone, as above.
 
 Each message is applied in an ``apply <Event>`` span (when tracing) whose parent is the
 trace context in the message headers (the relay's ``publish`` span), and feeds the lag,
@@ -27,10 +29,23 @@ from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Text,
+    Uuid,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,6 +129,7 @@ class EventConsumer:
         self.durable = f"{namespace}_{subscription.name}" if namespace else subscription.name
         self.subjects = sorted(subject_for(namespace, cls) for cls in subscription.handlers)
         self.ready = asyncio.Event()
+        self._record = record_statement(tables)
 
     def consumer_config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -153,13 +169,13 @@ class EventConsumer:
                 await self._sample_lag(psub)
                 if not messages:
                     continue
-                for msg in messages:
-                    if stop.is_set():
-                        # Not started: let it be redelivered promptly rather than after AckWait.
+                if stop.is_set():
+                    # Not started: let them be redelivered promptly rather than after AckWait.
+                    for msg in messages:
                         with contextlib.suppress(Exception):
                             await msg.nak()
-                        continue
-                    await self.process(msg)
+                    continue
+                await self.process_batch(messages)
                 delay = 0.2
             except asyncio.CancelledError:
                 raise
@@ -205,13 +221,128 @@ class EventConsumer:
         self.metrics.consumer_lag.labels(self.durable).set(info.num_pending or 0)
         self.metrics.consumer_ack_pending.labels(self.durable).set(info.num_ack_pending or 0)
 
-    async def process(self, msg: Msg) -> str:
-        """Apply one message and ack/nak/term it; returns the outcome."""
+    def _observe_delivery(self, msg: Msg) -> None:
         if self.metrics is not None and msg.reply:
             meta = msg.metadata
             self.metrics.consumer_lag.labels(self.durable).set(meta.num_pending)
             if meta.num_delivered > 1:
                 self.metrics.events_redelivered.labels(self.durable).inc()
+
+    async def process_batch(self, msgs: Sequence[Msg]) -> list[str]:
+        """Apply fetched messages in ONE transaction, then ack each; returns the outcomes.
+
+        Each message goes through exactly what :meth:`process` does (inbox, sequence check,
+        handler), in fetch order, but they share one transaction, one ``NOTIFY`` and one
+        commit, and every ack follows that commit: a consumer that has fallen behind
+        catches up in bulk instead of paying a commit and its round trips per event.
+
+        If anything fails, the transaction rolls back and the messages are processed one at
+        a time with :meth:`process`, so retries, backoff and dead-lettering are exactly those
+        of single messages; the message whose handler failed is not run a second time: it is
+        failed (nak with backoff, or dead-lettered after ``max_attempts``) with that error,
+        as :meth:`process` would have. A malformed message is processed alone (dead-lettered).
+        """
+        if len(msgs) <= 1:
+            return [await self.process(msg) for msg in msgs]
+        batch: list[tuple[Msg, Envelope, Handler, Event]] = []
+        alone: list[Msg] = []
+        for msg in msgs:
+            try:
+                envelope, _, handler, event = self.decode(msg.data)
+            except PoisonMessage:
+                alone.append(msg)
+            else:
+                batch.append((msg, envelope, handler, event))
+        outcomes: dict[int, str] = {}
+        if len(batch) == 1:
+            alone.insert(0, batch.pop()[0])
+        if batch:
+            await self._apply_batch_of(batch, outcomes)
+        for msg in alone:
+            outcomes[id(msg)] = await self.process(msg)
+        return [outcomes[id(msg)] for msg in msgs]
+
+    async def _apply_batch_of(
+        self, batch: Sequence[tuple[Msg, Envelope, Handler, Event]], outcomes: dict[int, str]
+    ) -> None:
+        started = time.perf_counter()
+        spans: dict[int, Span] = {}
+        current: Msg | None = None
+        try:
+            async with self.db.transaction() as session:
+                for msg, envelope, handler, event in batch:
+                    current = msg
+                    span = self._start_span(msg)
+                    if span is None:
+                        outcome = await self._apply_in(session, envelope, handler, event)
+                    else:
+                        spans[id(msg)] = span
+                        with trace.use_span(span, end_on_exit=False):
+                            outcome = await self._apply_in(session, envelope, handler, event)
+                    outcomes[id(msg)] = outcome
+                current = None
+                if "applied" in outcomes.values():
+                    await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
+                await self.fault("consumer.before_commit")
+        except Exception as exc:
+            log.info("consumer %s: batch failed (%r); one event at a time", self.durable, exc)
+            failed = current if current is not None and not _database_away(exc) else None
+            for msg, *_ in batch:
+                span = spans.pop(id(msg), None)
+                if msg is not failed:
+                    if span is not None:
+                        span.set_attribute("syllabus.outcome", "rolled_back")
+                        span.end()
+                    outcomes[id(msg)] = await self.process(msg)
+                    continue
+                # Its handler failed just as it would have alone (the events before it
+                # were applied, in the same transaction): fail it with that error.
+                self._observe_delivery(msg)
+                started_alone = time.perf_counter()
+                deliveries = msg.metadata.num_delivered if msg.metadata else 1
+                outcome = await self._handler_failed(msg, exc, deliveries)
+                outcomes[id(msg)] = outcome
+                if span is not None:
+                    span.set_attribute("syllabus.outcome", outcome)
+                    span.set_status(StatusCode.ERROR, outcome)
+                    span.end()
+                if self.metrics:
+                    self.metrics.events_applied.labels(self.durable, outcome).inc()
+                    self.metrics.event_apply_seconds.labels(self.durable).observe(
+                        time.perf_counter() - started_alone
+                    )
+            return
+        share = (time.perf_counter() - started) / len(batch)
+        for msg, *_ in batch:
+            span = spans.pop(id(msg), None)
+            if span is not None:
+                span.set_attribute("syllabus.outcome", outcomes[id(msg)])
+                span.end()
+            self._observe_delivery(msg)
+            await self.fault("consumer.before_ack")
+            await msg.ack()
+            if self.metrics:
+                self.metrics.events_applied.labels(self.durable, outcomes[id(msg)]).inc()
+                self.metrics.event_apply_seconds.labels(self.durable).observe(share)
+
+    def _start_span(self, msg: Msg) -> Span | None:
+        if self.tracer is None:
+            return None
+        return self.tracer.start_span(
+            f"apply {msg.subject.rsplit('.', 1)[-1]}",
+            context=self._trace_parent(msg),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": self.durable,
+            },
+        )
+
+    async def process(self, msg: Msg) -> str:
+        """Apply one message and ack/nak/term it; returns the outcome."""
+        self._observe_delivery(msg)
         if self.tracer is None:
             return await self._process(msg)
         with self.tracer.start_as_current_span(
@@ -358,19 +489,23 @@ class EventConsumer:
     ) -> str:
         token = causation_var.set((str(envelope.id), envelope.correlationid))
         try:
-            inserted = await session.execute(
-                pg_insert(self.tables.inbox)
-                .values(
-                    consumer=self.subscription.name,
-                    event_id=envelope.id,
-                    event_type=envelope.type,
+            # The inbox row and the sequence check in one statement (one round trip).
+            row = (
+                await session.execute(
+                    self._record,
+                    {
+                        "consumer": self.subscription.name,
+                        "event_id": envelope.id,
+                        "event_type": envelope.type,
+                        "aggregate": envelope.aggregatetype,
+                        "aggregate_id": uuid.UUID(envelope.subject),
+                        "version": envelope.sequence,
+                    },
                 )
-                .on_conflict_do_nothing()
-                .returning(self.tables.inbox.c.event_id)
-            )
-            if inserted.first() is None:
+            ).one()
+            if not row.recorded:
                 return "duplicate"
-            if not await advance_sequence(session, self.tables, envelope):
+            if not row.advanced:
                 return "stale"
             await handler(session, event, envelope)
             return "applied"
@@ -429,6 +564,55 @@ class EventConsumer:
                 )
             replayed += 1
         return replayed, failing
+
+
+def _database_away(exc: BaseException) -> bool:
+    """Our database is unreachable (not the event's fault), as :meth:`EventConsumer._process`
+    tells it: such a failure never counts toward dead-lettering."""
+    if isinstance(exc, (OperationalError, OSError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def record_statement(tables: KernelTables) -> Select[tuple[int, int]]:
+    """Record an event in the inbox and, only if it was not there yet, advance its
+    aggregate's sequence if newer: ONE statement (what the inbox insert followed by
+    :func:`advance_sequence` does in two). Returns ``recorded`` (0: a duplicate) and
+    ``advanced`` (0: stale). Parameters: consumer, event_id, event_type, aggregate,
+    aggregate_id, version."""
+    inbox, av = tables.inbox, tables.aggregate_versions
+    recorded = (
+        pg_insert(inbox)
+        .values(
+            consumer=bindparam("consumer"),
+            event_id=bindparam("event_id"),
+            event_type=bindparam("event_type"),
+        )
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+        .cte("recorded")
+    )
+    newer = pg_insert(av).from_select(
+        ["aggregate", "aggregate_id", "version"],
+        select(
+            bindparam("aggregate", type_=Text),
+            bindparam("aggregate_id", type_=Uuid),
+            bindparam("version", type_=BigInteger),
+        ).where(exists(select(recorded.c.event_id))),
+    )
+    advanced = (
+        newer.on_conflict_do_update(
+            index_elements=[av.c.aggregate, av.c.aggregate_id],
+            set_={"version": newer.excluded.version},
+            where=av.c.version < newer.excluded.version,
+        )
+        .returning(av.c.version)
+        .cte("advanced")
+    )
+    return select(
+        select(func.count()).select_from(recorded).scalar_subquery().label("recorded"),
+        select(func.count()).select_from(advanced).scalar_subquery().label("advanced"),
+    )
 
 
 async def advance_sequence(session: AsyncSession, tables: KernelTables, envelope: Envelope) -> bool:

@@ -7,7 +7,7 @@ import uuid
 from contextvars import ContextVar
 
 from opentelemetry.trace import SpanKind, Tracer
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus_shared.contracts import Envelope, Event
@@ -91,7 +91,8 @@ class Outbox:
     async def _add(self, session: AsyncSession, event: Event, sequence: int) -> uuid.UUID:
         envelope = self.envelope(event, sequence)
         await session.execute(
-            insert(self.tables.outbox).values(
+            insert(self.tables.outbox)
+            .values(
                 id=envelope.id,
                 subject=subject_for(self.namespace, type(event)),
                 event_type=envelope.type,
@@ -101,7 +102,8 @@ class Outbox:
                     exclude=_UNTRACED if envelope.traceparent is None else None
                 ).encode(),
             )
+            # The relay's wake-up, in the same statement (one round trip less per event):
+            # delivered on commit only, so the relay wakes exactly when there is work.
+            .returning(func.pg_notify(NOTIFY_CHANNEL, ""))
         )
-        # Delivered on commit only, so the relay wakes exactly when there is work.
-        await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
         return envelope.id

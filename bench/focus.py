@@ -1,0 +1,212 @@
+"""A focused bench: only #2 (framework ceiling) and #3 (event lag) of ``run.py``, on a
+stack of its own, for quick before/after comparisons while working on the request path.
+
+    python bench/focus.py [--repeats 2] [--sections ceiling,lag] [--hold 600] [--out f.json]
+
+``--hold N`` keeps the stack up for N seconds after the fixtures (and writes the URLs,
+pids and tokens to ``--out``) so a profiler can be attached (``py-spy record --pid``).
+To measure other code on the same machine, run it with ``PYTHONPATH`` pointing at another
+copy of the sources: services inherit ``PYTHONPATH`` from the devstack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import drivers
+import events
+import psycopg
+import run
+import stack as stackmod
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--duration", type=float, default=3.0)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--lag-rate", type=float, default=200.0)
+    ap.add_argument("--lag-duration", type=float, default=5.0)
+    ap.add_argument("--sections", default="ceiling,lag")
+    ap.add_argument("--hold", type=float, default=0.0)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    sections = set(args.sections.split(","))
+    data_dir = Path(tempfile.mkdtemp(prefix="syllabus-focus-"))
+    st = stackmod.start(data_dir, run.say)
+    out: dict[str, Any] = {}
+    try:
+        api = stackmod.Api(st.gateway)
+        conns = args.connections
+        fx = stackmod.build(api, students=conns, modules=5, posts_per_module=4, lag_pairs=conns)
+        progress, catalog = st.services["progress"], st.services["catalog"]
+        auth = [{"Authorization": f"Bearer {tok}"} for _, tok in fx.students]
+        doc = [[("GET", f"/api/v1/me/courses/{fx.course_id}/progress", h, None)] for h in auth]
+        post = fx.post_ids[0]
+        write = [
+            [
+                ("PUT", f"/api/v1/me/completions/{post}", h, None),
+                ("DELETE", f"/api/v1/me/completions/{post}", h, None),
+            ]
+            for h in auth
+        ]
+        if args.hold:
+            info = {
+                "progress": progress,
+                "catalog": catalog,
+                "pids": st.pids(),
+                "course": fx.course_id,
+                "post": post,
+                "tokens": [t for _, t in fx.students],
+                "instructor": fx.instructor,
+                "lag_courses": fx.lag_courses,
+            }
+            if args.out:
+                args.out.write_text(json.dumps(info, indent=2))
+            run.say(
+                f"holding {args.hold:g}s: {json.dumps({k: info[k] for k in ('progress', 'pids')})}"
+            )
+            time.sleep(args.hold)
+            return 0
+        if "ceiling" in sections:
+            runs = run.interleaved(
+                {
+                    "healthz": (progress, [[("GET", "/healthz", {}, None)]]),
+                    "document": (progress, doc),
+                    "complete": (progress, write),
+                },
+                args.repeats,
+                "wrk",
+                conns,
+                args.duration,
+                1.0,
+            )
+            out["ceiling"] = {k: run.summarize(v) for k, v in runs.items()}
+            out["ceiling"]["ratio_document"] = run.ratios(runs["document"], runs["healthz"])
+            out["ceiling"]["ratio_complete"] = run.ratios(runs["complete"], runs["healthz"])
+        if "relay" in sections:
+            relay = asyncio.run(events.relay_throughput(st, 5000, args.repeats))
+            out["relay"] = {k: [round(x) for x in v] for k, v in relay.items()}
+            run.say(f"  relay: {out['relay']}")
+        if "rebuild" in sections:
+            n = asyncio.run(events.publish_history(st.nats_url, "benchrb", 100))
+            db_url = events.prepare_rebuild_db(st)
+            out["rebuild"] = []
+            for _ in range(args.repeats):
+                total, took = asyncio.run(events.raw_consume(st.nats_url, "benchrb"))
+                counts, rb_took = asyncio.run(events.timed_rebuild(db_url, st.nats_url, "benchrb"))
+                replayed = counts.get("catalog", 0) + counts.get("content", 0)
+                out["rebuild"].append(
+                    {
+                        "events": n,
+                        "rebuild_eps": round(replayed / rb_took),
+                        "raw_eps": round(total / took),
+                    }
+                )
+                run.say(f"  rebuild: {out['rebuild'][-1]}")
+        if "lag" in sections:
+            events.install_commit_probes(st, ["syllabus_catalog", "syllabus_progress"])
+            outline = [
+                [
+                    (
+                        "POST",
+                        f"/api/v1/courses/{c}/modules",
+                        {"Authorization": f"Bearer {fx.instructor}"},
+                        {"module_id": m},
+                    ),
+                    (
+                        "DELETE",
+                        f"/api/v1/courses/{c}/modules/{m}",
+                        {"Authorization": f"Bearer {fx.instructor}"},
+                        None,
+                    ),
+                ]
+                for c, m in fx.lag_courses
+            ]
+            out["lag"] = []
+            for _ in range(args.repeats):
+                since = events.db_now(st)
+                results: dict[str, Any] = {}
+
+                def drive(
+                    name: str, base: str, scripts: Any, results: dict[str, Any] = results
+                ) -> None:
+                    results[name] = drivers.run_python(
+                        base, scripts, conns // 2, args.lag_duration, 0.0, rate=args.lag_rate / 2
+                    )
+
+                threads = [
+                    threading.Thread(target=drive, args=("outline", catalog, outline)),
+                    threading.Thread(target=drive, args=("complete", progress, write)),
+                ]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                until = events.db_now(st)
+                time.sleep(1.5)
+                rep: dict[str, Any] = {"rps": {k: v["rps"] for k, v in results.items()}}
+                for name, (producer, consumer_db, consumer, etype) in {
+                    "ModuleAttached": (
+                        "syllabus_catalog",
+                        "syllabus_progress",
+                        "progress-from-catalog",
+                        "syllabus.catalog.ModuleAttached.v1",
+                    ),
+                    "PostCompleted": (
+                        "syllabus_progress",
+                        "syllabus_content",
+                        "content-from-progress",
+                        "syllabus.progress.PostCompleted.v1",
+                    ),
+                }.items():
+                    xs, miss = events.commit_lags(
+                        st, producer, consumer_db, consumer, etype, since, until
+                    )
+                    rep[name] = {
+                        "p50_ms": run.pct(xs, 50),
+                        "p99_ms": run.pct(xs, 99),
+                        "n": len(xs),
+                        "missing": miss,
+                    }
+                    # Stage: producer commit -> the relay took the row (``published_at``
+                    # is the relay transaction's start); the rest is NATS + the consumer.
+                    with psycopg.connect(events.libpq(st.db_url(producer))) as conn:
+                        relay = [
+                            float(r[0]) * 1000
+                            for r in conn.execute(
+                                "SELECT extract(epoch FROM o.published_at"
+                                " - pg_xact_commit_timestamp((b.xid %% 4294967296)::text::xid))"
+                                " FROM outbox o JOIN bench_outbox_xid b USING (id)"
+                                " WHERE o.event_type = %s AND o.created_at BETWEEN %s AND %s"
+                                " AND o.published_at IS NOT NULL",
+                                (etype, since, until),
+                            ).fetchall()
+                            if r[0] is not None
+                        ]
+                    rep[name]["relay_p50_ms"] = run.pct(relay, 50)
+                    rep[name]["relay_p99_ms"] = run.pct(relay, 99)
+                run.say(f"  lag: {json.dumps(rep)}")
+                out["lag"].append(rep)
+    finally:
+        stackmod.stop(st)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(json.dumps(out, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
