@@ -10,7 +10,8 @@ RUN := $(UV) run --frozen --no-sync
 
 PACKAGE_TESTS := shared/tests $(wildcard services/*/tests) $(wildcard deploy/local/tests) deploy/tests
 
-.PHONY: help install run test lint format unit e2e contracts schemas openapi bench clean
+.PHONY: help install run test lint format unit e2e contracts schemas openapi bench clean \
+	reliability-short reliability chaos fuzz check-consistency
 
 help:
 	@echo "make run     - the whole stack on 127.0.0.1:$${GATEWAY_PORT:-8000} (embedded PostgreSQL/NATS unless DATABASE_URL/NATS_URL)"
@@ -22,6 +23,10 @@ help:
 	@echo "make schemas - re-export event JSON Schemas into contracts/schemas"
 	@echo "make openapi - re-write the merged public OpenAPI document contracts/openapi.json"
 	@echo "make bench   - throughput/latency vs same-run baselines -> bench/results/latest.{json,md} (ARGS=--quick)"
+	@echo "make reliability - every fault test incl. the slow ones (NATS away > 2 min; tests-reliability/)"
+	@echo "make chaos   - workload + nemesis, heal, drain, check (ARGS=\"--duration 150 --seed N\"; < 5 min)"
+	@echo "make fuzz    - long schemathesis run against the gateway, every role (ARGS=\"--fuzz-examples 60\")"
+	@echo "make check-consistency - compare every projection with its owners (a running make run stack)"
 	@echo "make clean   - stop nothing, delete local data (.data/)"
 
 $(UV):
@@ -65,7 +70,24 @@ contracts: install
 e2e: install
 	$(RUN) pytest -q tests-e2e
 
-test: lint unit contracts e2e
+# Fault tests with real processes (docs/reliability.md): the short share of make test,
+# everything (incl. NATS away > 2 min), the chaos run, long fuzzing, the checker alone.
+reliability-short: install
+	$(RUN) pytest -q -m "not slow" tests-reliability
+
+reliability: install
+	$(RUN) pytest -q tests-reliability $(ARGS)
+
+chaos: install
+	$(RUN) python tests-reliability/chaos.py $(ARGS)
+
+fuzz: install
+	$(RUN) pytest -q tests-reliability/test_4_fuzz.py --fuzz-examples 60 $(ARGS)
+
+check-consistency: install
+	$(RUN) python tests-reliability/checker.py --data-dir .data $(ARGS)
+
+test: lint unit contracts e2e reliability-short
 
 schemas: install
 	$(RUN) python -m syllabus_shared.contracts.export contracts/schemas

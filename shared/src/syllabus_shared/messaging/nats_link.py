@@ -14,6 +14,7 @@ from nats.js.errors import NotFoundError
 log = logging.getLogger("syllabus.nats")
 
 DUPLICATE_WINDOW_SECONDS = 120.0
+PING_INTERVAL_SECONDS = 10
 
 
 class NatsUnavailable(RuntimeError):
@@ -47,6 +48,10 @@ class NatsLink:
                     max_reconnect_attempts=-1,  # nats-py gives up after ~2 min by default
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
+                    # A frozen broker (no RST, no FIN) shows only as unanswered pings: the
+                    # default (every 2 min, 2 outstanding) hid it from /readyz for minutes.
+                    ping_interval=PING_INTERVAL_SECONDS,
+                    max_outstanding_pings=2,
                     allow_reconnect=True,
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnect,

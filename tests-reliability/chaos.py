@@ -1,0 +1,465 @@
+"""Chaos run (``make chaos``): workload + nemesis, then heal, drain and check.
+
+Modelled on Jepsen's NATS analysis: a workload of instructors and students through the
+gateway records every operation; meanwhile a nemesis kills and restarts nats-server,
+pauses it, kills (SIGKILL) and stops (SIGTERM) services, whose processes carry the outbox
+relays and the consumers, arms the test-only fault points (the process kills itself after a
+publish, before an ack or before a commit), pauses PostgreSQL servers and kills catalog's
+own one. Then everything is healed, the pipeline drains, and the checker compares every
+projection with its owners and the workload's acknowledged writes with everything.
+
+    .venv/bin/python tests-reliability/chaos.py [--duration 150] [--seed N] [--report out.json]
+
+Prints operations attempted/acknowledged, faults injected and the checker's lines; exits 1
+when anything was lost or unexpected (or the pipeline did not drain), 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import checker
+from harness import Instance, ReliabilityStack, StartupError
+from workload import Workload
+
+FAULT_POINTS = (
+    "relay.after_publish=kill",
+    "consumer.before_ack=kill",
+    "consumer.before_commit=kill",
+)
+ALL_FAULTS = (
+    "kill-nats",
+    "pause-nats",
+    "kill-service",
+    "term-service",
+    "inject",
+    "pause-postgres",
+    "kill-postgres",
+)
+EVENT_SERVICES = ("catalog", "content", "progress")
+
+
+@dataclass
+class Nemesis:
+    stack: ReliabilityStack
+    rng: random.Random
+    interval: tuple[float, float] = (3.0, 6.0)
+    kinds: tuple[str, ...] = ALL_FAULTS
+    nats_down: tuple[float, float] = (1.0, 5.0)  # how long nats-server stays killed/paused
+    injected: Counter[str] = field(default_factory=Counter)
+    log: list[str] = field(default_factory=list)
+    busy: set[int] = field(default_factory=set)  # ids of instances the nemesis is handling
+    started: float = field(default_factory=time.monotonic)
+    self_kills: int = 0
+
+    def note(self, text: str) -> None:
+        self.log.append(f"{time.monotonic() - self.started:7.1f}s {text}")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if not self.kinds:
+            return
+        next_at = time.monotonic() + self.rng.uniform(*self.interval)
+        while not stop.is_set():
+            # Faults start on a schedule (start to start), whatever each one lasts.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), max(0.0, next_at - time.monotonic()))
+            if stop.is_set():
+                break
+            next_at = time.monotonic() + self.rng.uniform(*self.interval)
+            kind = self.rng.choice(self.kinds)
+            try:
+                await getattr(self, kind.replace("-", "_"))()
+                self.injected[kind] += 1
+            except Exception as exc:  # a fault that could not be injected is reported
+                self.note(f"{kind} failed: {exc!r}")
+
+    async def _hold(self, low: float, high: float) -> float:
+        seconds = self.rng.uniform(low, high)
+        await asyncio.sleep(seconds)
+        return seconds
+
+    async def kill_nats(self) -> None:
+        await asyncio.to_thread(self.stack.nats.kill)
+        held = await self._hold(*self.nats_down)
+        await asyncio.to_thread(self.stack.nats.start)
+        self.note(f"nats killed (SIGKILL), restarted after {held:.1f}s")
+
+    async def pause_nats(self) -> None:
+        self.stack.nats.pause()
+        held = await self._hold(*self.nats_down)
+        self.stack.nats.resume()
+        self.note(f"nats paused (SIGSTOP) for {held:.1f}s")
+
+    def _pick(self) -> Instance | None:
+        candidates = [
+            i
+            for i in self.stack.stage.instances
+            if i.service in EVENT_SERVICES and id(i) not in self.busy and i.child.returncode is None
+        ]
+        return self.rng.choice(candidates) if candidates else None
+
+    async def kill_service(self) -> None:
+        instance = self._pick()
+        if instance is None:
+            return
+        self.busy.add(id(instance))
+        try:
+            await self.stack.kill(instance)
+            held = await self._hold(0.2, 2.0)
+            await self.stack.restart(instance, ready="/healthz")
+            self.note(f"{instance.child.name} killed (SIGKILL), restarted after {held:.1f}s")
+        finally:
+            self.busy.discard(id(instance))
+
+    async def term_service(self) -> None:
+        instance = self._pick()
+        if instance is None:
+            return
+        self.busy.add(id(instance))
+        try:
+            code, took = await self.stack.term(instance)
+            await self.stack.restart(instance, ready="/healthz")
+            self.note(f"{instance.child.name} SIGTERM: exit {code} in {took:.1f}s, restarted")
+        finally:
+            self.busy.discard(id(instance))
+
+    async def inject(self) -> None:
+        instance = self._pick()
+        if instance is None:
+            return
+        point = self.rng.choice(FAULT_POINTS)
+        self.busy.add(id(instance))
+        try:
+            await self.stack.term(instance)
+            try:
+                await self.stack.restart(instance, faults=point, ready="/healthz")
+                self.note(f"{instance.child.name} restarted with SYLLABUS_FAULTS={point}")
+            except StartupError:
+                self.note(f"{instance.child.name} armed with {point}: fired while starting")
+        finally:
+            self.busy.discard(id(instance))
+        # The supervisor restarts it (unarmed) once the fault point has killed it.
+
+    async def pause_postgres(self) -> None:
+        name = self.rng.choice(["main", *self.stack.own_pg])
+        pg = self.stack.stage.pg if name == "main" else self.stack.own_pg[name]
+        assert pg is not None
+        pg.pause()
+        held = await self._hold(0.5, 3.0)
+        pg.resume()
+        self.note(f"postgres ({name}) paused (SIGSTOP) for {held:.1f}s")
+
+    async def kill_postgres(self) -> None:
+        if not self.stack.own_pg:
+            return await self.pause_postgres()
+        name = self.rng.choice(list(self.stack.own_pg))
+        pg = self.stack.own_pg[name]
+        await asyncio.to_thread(pg.kill)
+        held = await self._hold(0.5, 3.0)
+        await asyncio.to_thread(pg.start)
+        self.note(f"postgres ({name}'s own) killed (SIGKILL), restarted after {held:.1f}s")
+
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Restart any service process that died on its own (armed fault points), like an
+        orchestrator would, unarmed."""
+        while not stop.is_set():
+            for instance in list(self.stack.stage.instances):
+                if id(instance) in self.busy or instance.child.returncode is None:
+                    continue
+                code = instance.child.returncode
+                self.busy.add(id(instance))
+                try:
+                    if code == -9:
+                        self.self_kills += 1
+                    await self.stack.restart(instance, ready="/healthz")
+                    self.note(f"{instance.child.name} had exited ({code}); restarted unarmed")
+                except Exception as exc:
+                    self.note(f"restarting {instance.child.name} failed: {exc!r}")
+                finally:
+                    self.busy.discard(id(instance))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.3)
+
+
+async def heal(stack: ReliabilityStack) -> None:
+    """Undo every fault: resume paused servers, start stopped ones, restart dead processes
+    (unarmed), and wait until every service is ready."""
+    servers = [stack.stage.pg, stack.stage.nats, *stack.own_pg.values()]
+    for server in servers:
+        assert server is not None
+        if server.running and server._paused:
+            server.resume()
+        if not server.running:
+            await asyncio.to_thread(server.start)
+    for instance in stack.stage.instances:
+        armed = instance.child.env.get("FAULT_INJECTION") == "true"
+        if instance.child.returncode is None and armed:
+            await stack.term(instance)
+        if instance.child.returncode is not None:
+            await stack.restart(instance, ready="/healthz")
+    async with httpx.AsyncClient(timeout=5) as client:
+        for instance in stack.stage.instances:
+            await instance.child.wait_http_ready(f"{instance.url}/readyz", 60, client)
+
+
+async def drain(stack: ReliabilityStack, timeout: float) -> tuple[checker.Report, float, bool]:
+    """Wait until no outbox row is unpublished and every projection equals its owners."""
+    started = time.monotonic()
+    urls = stack.database_urls()
+    while True:
+        snap = await asyncio.to_thread(checker.load, urls)
+        report = checker.check_projections(snap)
+        converged = report.ok and not any(snap.unpublished.values())
+        elapsed = time.monotonic() - started
+        if converged or elapsed > timeout:
+            return report, elapsed, converged
+        await asyncio.sleep(0.5)
+
+
+@dataclass
+class ChaosResult:
+    seconds: float
+    attempted: int
+    acknowledged: int
+    failed: int
+    indeterminate: int
+    faults: Counter[str]
+    self_kills: int
+    projections: checker.Report
+    history: checker.Report
+    drained_in: float
+    converged: bool
+    nemesis_log: list[str]
+    op_stats: dict[str, int]
+    statuses: dict[str, int]
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.converged and self.projections.ok and self.history.ok
+
+    def lines(self) -> list[str]:
+        faults = " ".join(f"{k}={v}" for k, v in sorted(self.faults.items()))
+        return [
+            f"operations: attempted={self.attempted} acknowledged={self.acknowledged} "
+            f"failed={self.failed} indeterminate={self.indeterminate}",
+            f"faults injected: {sum(self.faults.values())} ({faults}; "
+            f"fault points fired={self.self_kills})",
+            f"drain: {'converged' if self.converged else 'NOT converged'} "
+            f"in {self.drained_in:.1f}s (phases: "
+            + " ".join(f"{k}={v:.1f}s" for k, v in self.phases.items())
+            + ")",
+            f"projections: {self.projections.line()}",
+            f"history: {self.history.line()} recovered={self.history.recovered}",
+            f"checker: lost={self.projections.lost + self.history.lost} "
+            f"unexpected={self.projections.unexpected + self.history.unexpected} "
+            f"checked={self.projections.checked + self.history.checked}",
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 1),
+            "attempted": self.attempted,
+            "acknowledged": self.acknowledged,
+            "failed": self.failed,
+            "indeterminate": self.indeterminate,
+            "faults": dict(self.faults),
+            "faults_total": sum(self.faults.values()),
+            "fault_points_fired": self.self_kills,
+            "drained_in": round(self.drained_in, 1),
+            "converged": self.converged,
+            "projections": {
+                "lost": self.projections.lost,
+                "unexpected": self.projections.unexpected,
+                "checked": self.projections.checked,
+            },
+            "history": {
+                "lost": self.history.lost,
+                "unexpected": self.history.unexpected,
+                "checked": self.history.checked,
+                "recovered": self.history.recovered,
+            },
+            "op_stats": self.op_stats,
+            "statuses": self.statuses,
+            "phases": {k: round(v, 1) for k, v in self.phases.items()},
+            "nemesis": self.nemesis_log,
+        }
+
+
+async def chaos(
+    stack: ReliabilityStack,
+    *,
+    duration: float,
+    instructors: int = 3,
+    students: int = 6,
+    seed: int | None = None,
+    interval: tuple[float, float] = (3.0, 6.0),
+    kinds: tuple[str, ...] = ALL_FAULTS,
+    drain_timeout: float = 120.0,
+    nats_down: tuple[float, float] = (1.0, 5.0),
+    say: Callable[[str], None] = lambda _: None,
+) -> ChaosResult:
+    rng = random.Random(seed)
+    phases: dict[str, float] = {}
+    mark = time.monotonic()
+    say(f"users: {instructors} instructors, {students} students")
+    authors = list(
+        await asyncio.gather(*(stack.user("instructor", "chaos") for _ in range(instructors)))
+    )
+    learners = list(
+        await asyncio.gather(*(stack.user("student", "chaos") for _ in range(students)))
+    )
+    workload = Workload(stack.gateway_url, authors, learners, seed=rng.randrange(1 << 30))
+    nemesis = Nemesis(stack, random.Random(rng.randrange(1 << 30)), interval, kinds, nats_down)
+    stop = asyncio.Event()
+    started = time.monotonic()
+    tasks: list[asyncio.Task[Any]] = [
+        asyncio.create_task(workload.run(stop)),
+        asyncio.create_task(nemesis.run(stop)),
+        asyncio.create_task(nemesis.supervise(stop)),
+    ]
+    say(f"workload and nemesis for {duration:.0f}s")
+    try:
+        done, _ = await asyncio.wait(tasks, timeout=duration, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()  # a crashed workload or nemesis is a failed run
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    seconds = time.monotonic() - started
+    phases["setup"] = started - mark
+    phases["faults"] = seconds
+    say("healing")
+    mark = time.monotonic()
+    await heal(stack)
+    phases["heal"] = time.monotonic() - mark
+    say("draining")
+    projections, drained_in, converged = await drain(stack, drain_timeout)
+    phases["drain"] = drained_in
+    snap = await asyncio.to_thread(checker.load, stack.database_urls())
+    history = checker.check_history(workload.model, snap)
+    if converged:
+        projections = checker.check_projections(snap)
+    stats = workload.model.stats
+    return ChaosResult(
+        seconds=seconds,
+        attempted=stats["attempted"],
+        acknowledged=stats["ok"],
+        failed=stats["fail"],
+        indeterminate=stats["info"],
+        faults=nemesis.injected,
+        self_kills=nemesis.self_kills,
+        projections=projections,
+        history=history,
+        drained_in=drained_in,
+        converged=converged,
+        nemesis_log=nemesis.log,
+        op_stats=dict(stats),
+        statuses=dict(workload.model.statuses),
+        phases=phases,
+    )
+
+
+def _print(text: str) -> None:
+    print(f"chaos | {text}", flush=True)
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="chaos-"))
+    started = time.monotonic()
+    stack = ReliabilityStack(data_dir)
+    _print(f"starting the stack in {data_dir}")
+    code = 1
+    try:
+        await stack.up()
+        for _ in range(args.progress_replicas - 1):
+            await stack.add_replica("progress")
+        _print(
+            f"stack up in {time.monotonic() - started:.1f}s "
+            f"(gateway {stack.gateway_url}, {len(stack.stage.instances)} service processes)"
+        )
+        kinds = tuple(args.faults.split(",")) if args.faults else ALL_FAULTS
+        unknown = set(kinds) - set(ALL_FAULTS)
+        if unknown:
+            raise SystemExit(f"unknown fault kinds: {sorted(unknown)}")
+        result = await chaos(
+            stack,
+            duration=args.duration,
+            instructors=args.instructors,
+            students=args.students,
+            seed=args.seed,
+            interval=(args.interval * 0.6, args.interval * 1.4),
+            kinds=kinds,
+            drain_timeout=args.drain_timeout,
+            say=_print,
+        )
+        if args.verbose or not result.ok:
+            for line in result.nemesis_log:
+                _print(f"nemesis {line}")
+            _print(f"HTTP statuses: {dict(sorted(result.statuses.items()))}")
+            print(result.projections.table())
+            print(result.history.table())
+            for sample in [*result.projections.samples, *result.history.samples]:
+                _print(f"  {sample}")
+        for line in result.lines():
+            _print(line)
+        total = time.monotonic() - started
+        _print(f"{'VALID' if result.ok else 'INVALID'} run in {total:.0f}s (seed {args.seed})")
+        if args.report:
+            Path(args.report).write_text(  # noqa: ASYNC240 - once, at the end
+                json.dumps(
+                    {**result.as_dict(), "total_seconds": round(total, 1), "seed": args.seed},
+                    indent=2,
+                )
+            )
+        code = 0 if result.ok else 1
+    finally:
+        await stack.down()
+        if not args.data_dir and not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        elif code:
+            _print(f"logs kept in {data_dir / 'logs'}")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="chaos.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=150.0, help="workload seconds")
+    parser.add_argument("--interval", type=float, default=4.5, help="mean seconds between faults")
+    parser.add_argument("--instructors", type=int, default=3)
+    parser.add_argument("--students", type=int, default=6)
+    parser.add_argument("--progress-replicas", type=int, default=2)
+    parser.add_argument("--faults", default="", help=f"comma-separated subset of {ALL_FAULTS}")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--drain-timeout", type=float, default=120.0)
+    parser.add_argument("--data-dir", default=None, help="default: a temporary directory")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir (logs)")
+    parser.add_argument("--report", default=None, help="write the figures as JSON here")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1 << 30)
+    logging.basicConfig(level=logging.WARNING)
+    return asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""RELIABILITY items 10-13 (checker, rebuild, replicas, SIGTERM mid-batch) and the rule that
+production settings cannot enable fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from syllabus_shared.faults import fault_hook
+from syllabus_shared.settings import ServiceSettings
+
+import checker
+from chaos import chaos
+from harness import ROOT, ReliabilityStack, eventually, libpq
+
+from conftest import World, settle, versioned_history
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+CHECKER = Path(__file__).resolve().parent / "checker.py"
+
+
+# ---------------------------------------------------------------- 10
+
+
+def _checker_cli(stack: ReliabilityStack) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(CHECKER),
+            "--database-url",
+            libpq(stack.pg_url),
+            "--catalog-url",
+            libpq(stack.db_url("catalog")),
+            "-v",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_10_checker_reports_lost_and_unexpected(
+    stack: ReliabilityStack, world: World
+) -> None:
+    report = await settle(stack)
+    assert report.checked > 10
+    cli = _checker_cli(stack)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert cli.stdout.strip().splitlines()[-1] == report.line()
+
+    # Break projections the ways a bug would: a wrong value, a missing row, an extra row.
+    ghost = uuid.uuid4()
+    enrollment = await stack.query("catalog", "SELECT * FROM enrollment_projection LIMIT 1")
+    await stack.query(
+        "content",
+        "UPDATE modules SET title = 'tampered' WHERE module_id = %s",
+        (uuid.UUID(world.module),),
+    )
+    await stack.query(
+        "catalog",
+        "DELETE FROM enrollment_projection WHERE enrollment_id = %s",
+        (enrollment[0]["enrollment_id"],),
+    )
+    await stack.query(
+        "progress", "INSERT INTO courses (course_id, title) VALUES (%s, 'ghost')", (ghost,)
+    )
+    try:
+        broken = checker.check_projections(
+            await asyncio.to_thread(checker.load, stack.database_urls())
+        )
+        assert (broken.lost, broken.unexpected) == (2, 1), broken.samples
+        assert broken.per_check["content.modules <- catalog.modules"]["lost"] == 1
+        assert broken.per_check["catalog.enrollment_projection <- progress"]["lost"] == 1
+        assert broken.per_check["progress.courses <- catalog.courses"]["unexpected"] == 1
+        cli = _checker_cli(stack)
+        assert cli.returncode == 1
+        assert cli.stdout.strip().splitlines()[-1].startswith("lost=2 unexpected=1 ")
+    finally:
+        title = await stack.scalar(
+            "catalog", "SELECT title FROM modules WHERE id = %s", (uuid.UUID(world.module),)
+        )
+        await stack.query(
+            "content",
+            "UPDATE modules SET title = %s WHERE module_id = %s",
+            (title, uuid.UUID(world.module)),
+        )
+        row = enrollment[0]
+        await stack.query(
+            "catalog",
+            "INSERT INTO enrollment_projection (enrollment_id, course_id, status)"
+            " VALUES (%s, %s, %s)",
+            (row["enrollment_id"], row["course_id"], row["status"]),
+        )
+        await stack.query("progress", "DELETE FROM courses WHERE course_id = %s", (ghost,))
+    await settle(stack)
+
+
+# ---------------------------------------------------------------- 11
+
+
+async def test_11_rebuild_from_the_streams_equals_the_live_projection(
+    stack: ReliabilityStack, world: World
+) -> None:
+    await versioned_history(stack, world)
+    await settle(stack)
+    progress = stack.instance("progress")
+    await stack.term(progress)  # consumers paused while the projection is rebuilt
+    try:
+        live = _progress_projection(await asyncio.to_thread(checker.load, stack.database_urls()))
+        env = {**progress.child.env, "FAULT_INJECTION": "false"}
+        env.pop("SYLLABUS_FAULTS", None)
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "syllabus_progress", "rebuild"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "projection rebuilt" in result.stdout
+        rebuilt = _progress_projection(await asyncio.to_thread(checker.load, stack.database_urls()))
+        assert sum(len(rows) for rows in live.values()) > 10
+        assert rebuilt == live
+    finally:
+        await stack.restart(progress)
+    await settle(stack)
+
+
+def _progress_projection(snap: checker.Snapshot) -> dict[str, list[tuple[str, ...]]]:
+    return {
+        table: sorted(tuple(str(v) for v in r.values()) for r in snap.rows("progress", table))
+        for table in ("courses", "course_modules", "modules", "posts", "module_posts")
+    }
+
+
+# ---------------------------------------------------------------- 12
+
+
+async def test_12_two_replicas_share_the_durable_consumers(
+    stack: ReliabilityStack, world: World
+) -> None:
+    await settle(stack)
+    replica = await stack.add_replica("progress")
+    try:
+        result = await chaos(stack, duration=5, instructors=2, students=3, seed=12, kinds=())
+        assert result.ok, result.projections.samples + result.history.samples
+        per_replica = []
+        for instance in stack.instances("progress"):
+            per_replica.append(
+                await stack.applied(instance, "progress-from-catalog")
+                + await stack.applied(instance, "progress-from-content")
+            )
+        assert all(n > 0 for n in per_replica), f"work not shared: {per_replica}"
+    finally:
+        await stack.remove(replica)
+    await settle(stack)
+
+
+# ---------------------------------------------------------------- 13
+
+
+async def test_13_sigterm_mid_batch_applies_whole_events_and_exits_promptly(
+    stack: ReliabilityStack, world: World
+) -> None:
+    await settle(stack)
+    progress = stack.instance("progress")
+    async with stack.client(world.instructor) as c:
+        modules = [
+            (await c.post("/api/v1/modules", json={"title": f"batch {i}"})).json()["id"]
+            for i in range(4)
+        ]
+    await settle(stack)
+    await stack.term(progress)
+    renames = 400
+
+    async def rename(i: int) -> None:
+        async with stack.client(world.instructor) as c:
+            for j in range(i, renames, 8):
+                module = modules[j % len(modules)]
+                r = await c.patch(f"/api/v1/modules/{module}", json={"title": f"title #{j}"})
+                assert r.status_code == 200, r.text
+
+    await asyncio.gather(*(rename(i) for i in range(8)))
+    inbox = "SELECT count(*) FROM inbox WHERE consumer = 'progress-from-catalog'"
+    before = await stack.scalar("progress", inbox)
+    await stack.restart(progress, ready=None)  # watch the backlog from the first event
+
+    async def applying() -> bool:  # the first batch committed: SIGTERM at once
+        return bool(await stack.scalar("progress", inbox) > before)
+
+    await eventually(applying, 30, 0.005, "progress applying the backlog")
+    code, took = await stack.term(progress)
+    applied = await stack.scalar("progress", inbox) - before
+    assert code in (0, -15), code  # uvicorn re-raises the signal after a graceful stop
+    assert took < 5.0, f"took {took:.1f}s to stop"
+    assert applied < renames, "the backlog was gone before SIGTERM: nothing was mid-batch"
+
+    # No half-applied event: each module's projected title is exactly the one its event
+    # at the recorded version carried (change, inbox and version commit together).
+    for module in modules:
+        version = await stack.scalar(
+            "progress",
+            "SELECT version FROM aggregate_versions WHERE aggregate = 'module'"
+            " AND aggregate_id = %s",
+            (uuid.UUID(module),),
+        )
+        payload = await stack.scalar(
+            "catalog",
+            "SELECT payload FROM outbox WHERE aggregate_id = %s AND sequence = %s",
+            (module, version),
+        )
+        title = await stack.scalar(
+            "progress", "SELECT title FROM modules WHERE module_id = %s", (uuid.UUID(module),)
+        )
+        assert title == json.loads(payload)["data"]["title"]
+    await stack.restart(progress)
+    await settle(stack)
+    assert await stack.scalar("progress", inbox) - before == renames  # each exactly once
+
+
+# ---------------------------------------------------------------- the hook is test-only
+
+
+async def test_production_settings_refuse_fault_injection() -> None:
+    with pytest.raises(ValidationError, match="fault_injection cannot be enabled"):
+        ServiceSettings(service_env="production", fault_injection=True)
+    assert ServiceSettings(service_env="test", fault_injection=True).fault_injection
+
+    # Without the setting, SYLLABUS_FAULTS does nothing.
+    os.environ["SYLLABUS_FAULTS"] = "relay.after_publish=raise"
+    try:
+        await fault_hook(False)("relay.after_publish")
+        with pytest.raises(RuntimeError):
+            await fault_hook(True)("relay.after_publish")
+    finally:
+        del os.environ["SYLLABUS_FAULTS"]
+
+    # A service process started that way refuses to start at all.
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "SERVICE_ENV": "production",
+        "FAULT_INJECTION": "true",
+        "SYLLABUS_FAULTS": "relay.after_publish=kill",
+        "AUTH_JWKS_URL": "http://127.0.0.1:9/.well-known/jwks.json",
+        "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/none",
+    }
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "syllabus_catalog", "serve", "--port", "9"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "fault_injection cannot be enabled" in result.stdout + result.stderr

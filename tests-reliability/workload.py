@@ -1,0 +1,498 @@
+"""A workload of instructors and students through the gateway, with a Jepsen-style history.
+
+Each user is one sequential client. Every operation is recorded as ``ok`` (2xx: the write
+was acknowledged), ``fail`` (4xx: refused, nothing written) or ``info`` (timeout, connection
+error, 5xx: it may or may not have happened). The :class:`Model` keeps, per entity, the
+state its last acknowledged write left; an entity touched by an indeterminate operation is
+``uncertain`` from then on (a request that timed out may still commit later), and is then
+only held to "its value is one somebody wrote". ``checker.check_history`` compares the model
+with the databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+Entity = Any
+
+
+@dataclass
+class Model:
+    prefix: str
+    users: list[str] = field(default_factory=list)
+    courses: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    modules: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    posts: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    links: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    enrollments: dict[tuple[str, uuid.UUID], str] = field(default_factory=dict)
+    completions: dict[tuple[str, uuid.UUID], bool] = field(default_factory=dict)
+    uncertain: set[Entity] = field(default_factory=set)
+    written: dict[Entity, set[str]] = field(default_factory=dict)
+    indeterminate_titles: set[str] = field(default_factory=set)
+    attempted_pairs: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    stats: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    def wrote(self, entity: Entity, title: str) -> None:
+        self.written.setdefault(entity, set()).add(title)
+
+    @property
+    def attempted(self) -> int:
+        return self.stats["attempted"]
+
+    @property
+    def acknowledged(self) -> int:
+        return self.stats["ok"]
+
+
+class Outcome:
+    OK = "ok"
+    FAIL = "fail"
+    INFO = "info"
+
+
+@dataclass
+class Result:
+    outcome: str
+    status: int | None
+    body: Any = None
+
+
+@dataclass
+class Author:
+    """An instructor and what they own (as far as acknowledged writes tell)."""
+
+    user: Any
+    courses: list[uuid.UUID] = field(default_factory=list)
+    modules: list[uuid.UUID] = field(default_factory=list)
+    posts: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)  # module → posts
+
+
+class Workload:
+    """Instructors build courses, students enroll and complete posts, until ``stop``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        instructors: list[Any],
+        students: list[Any],
+        *,
+        prefix: str | None = None,
+        seed: int | None = None,
+        timeout: float = 8.0,
+        think: tuple[float, float] = (0.01, 0.06),
+    ) -> None:
+        self.base_url = base_url
+        self.model = Model(prefix or f"w{uuid.uuid4().hex[:6]}")
+        self.model.users = [s.id for s in students] + [i.id for i in instructors]
+        self.authors = [Author(i) for i in instructors]
+        self.students = students
+        self.rng = random.Random(seed)
+        self.timeout = timeout
+        self.think = think
+        self.counter = 0
+        # What students can see: published courses and, per module, acknowledged posts.
+        self.published: set[uuid.UUID] = set()
+        self.enrolled: dict[str, set[uuid.UUID]] = {s.id: set() for s in students}
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def title(self, kind: str) -> str:
+        self.counter += 1
+        return f"{self.model.prefix}-{kind}-{self.counter}"
+
+    async def call(
+        self, client: httpx.AsyncClient, op: str, method: str, url: str, **kwargs: Any
+    ) -> Result:
+        self.model.stats["attempted"] += 1
+        self.model.stats[f"{op}:attempted"] += 1
+        try:
+            r = await client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            self.model.stats["info"] += 1
+            self.model.statuses[type(exc).__name__] += 1
+            return Result(Outcome.INFO, None)
+        self.model.statuses[str(r.status_code)] += 1
+        if r.status_code < 300:
+            self.model.stats["ok"] += 1
+            self.model.stats[f"{op}:ok"] += 1
+            body = r.json() if r.content and "json" in r.headers.get("content-type", "") else None
+            return Result(Outcome.OK, r.status_code, body)
+        if r.status_code >= 500:
+            self.model.stats["info"] += 1
+            return Result(Outcome.INFO, r.status_code)
+        self.model.stats["fail"] += 1
+        return Result(Outcome.FAIL, r.status_code)
+
+    async def run(self, stop: asyncio.Event) -> Model:
+        workers = [self._author_loop(a, stop) for a in self.authors]
+        workers += [self._student_loop(s, stop) for s in self.students]
+        await asyncio.gather(*workers)
+        return self.model
+
+    async def _loop(
+        self,
+        user: Any,
+        stop: asyncio.Event,
+        ops: list[tuple[int, Callable[[httpx.AsyncClient], Awaitable[None]]]],
+    ) -> None:
+        weights = [w for w, _ in ops]
+        actions = [a for _, a in ops]
+        async with httpx.AsyncClient(
+            base_url=self.base_url, headers=user.headers, timeout=self.timeout
+        ) as client:
+            while not stop.is_set():
+                action = self.rng.choices(actions, weights)[0]
+                before = self.model.stats["info"]
+                await action(client)
+                # Back off after an indeterminate answer (a service restarting answers 502
+                # at once): a client that spins would only inflate the counts.
+                backoff = 0.3 if self.model.stats["info"] > before else 0.0
+                await asyncio.sleep(backoff + self.rng.uniform(*self.think))
+
+    # -- instructors -------------------------------------------------------------------
+
+    async def _author_loop(self, a: Author, stop: asyncio.Event) -> None:
+        ops: list[tuple[int, Callable[[httpx.AsyncClient], Awaitable[None]]]] = [
+            (6, lambda c: self.create_course(c, a)),
+            (7, lambda c: self.create_module(c, a)),
+            (10, lambda c: self.attach(c, a)),
+            (20, lambda c: self.create_post(c, a)),
+            (8, lambda c: self.edit_post(c, a)),
+            (3, lambda c: self.delete_post(c, a)),
+            (3, lambda c: self.reorder_posts(c, a)),
+            (10, lambda c: self.publish_course(c, a)),
+            (4, lambda c: self.rename_course(c, a)),
+            (4, lambda c: self.rename_module(c, a)),
+            (2, lambda c: self.delete_draft_course(c, a)),
+            (2, lambda c: self.delete_unused_module(c, a)),
+        ]
+        await self._loop(a.user, stop, ops)
+
+    def _uncertain(self, *entities: Entity) -> None:
+        self.model.uncertain.update(entities)
+
+    async def create_course(self, c: httpx.AsyncClient, a: Author) -> None:
+        title = self.title("course")
+        res = await self.call(c, "create_course", "POST", "/api/v1/courses", json={"title": title})
+        if res.outcome == Outcome.OK:
+            cid = uuid.UUID(res.body["id"])
+            self.model.courses[cid] = {"title": title, "status": "draft"}
+            self.model.wrote(cid, title)
+            a.courses.append(cid)
+        elif res.outcome == Outcome.INFO:
+            self.model.indeterminate_titles.add(title)
+
+    async def create_module(self, c: httpx.AsyncClient, a: Author) -> None:
+        title = self.title("module")
+        res = await self.call(c, "create_module", "POST", "/api/v1/modules", json={"title": title})
+        if res.outcome == Outcome.OK:
+            mid = uuid.UUID(res.body["id"])
+            self.model.modules[mid] = {"title": title}
+            self.model.wrote(mid, title)
+            a.modules.append(mid)
+            a.posts[mid] = []
+        elif res.outcome == Outcome.INFO:
+            self.model.indeterminate_titles.add(title)
+
+    async def attach(self, c: httpx.AsyncClient, a: Author) -> None:
+        pairs = [
+            (cid, mid)
+            for cid in a.courses[-4:]
+            for mid in a.modules[-4:]
+            if (cid, mid) not in self.model.links
+        ]
+        if not pairs:
+            return await self.create_module(c, a)
+        cid, mid = self.rng.choice(pairs)
+        res = await self.call(
+            c, "attach", "POST", f"/api/v1/courses/{cid}/modules", json={"module_id": str(mid)}
+        )
+        if res.outcome == Outcome.OK:
+            self.model.links.add((cid, mid))
+        elif res.outcome == Outcome.INFO:
+            self.model.links.add((cid, mid))
+            self._uncertain((cid, mid), mid)
+
+    async def create_post(self, c: httpx.AsyncClient, a: Author) -> None:
+        if not a.modules:
+            return await self.create_module(c, a)
+        mid = self.rng.choice(a.modules[-5:])
+        title = self.title("post")
+        status = "published" if self.rng.random() < 0.75 else "draft"
+        if self.rng.random() < 0.3:
+            content: dict[str, Any] = {
+                "kind": "assignment",
+                "instructions": "do it",
+                "max_points": self.rng.randint(1, 100),
+            }
+        else:
+            content = {"kind": "text", "body": f"body of {title}"}
+        res = await self.call(
+            c,
+            "create_post",
+            "POST",
+            f"/api/v1/modules/{mid}/posts",
+            json={"title": title, "status": status, "content": content},
+        )
+        if res.outcome == Outcome.OK:
+            pid = uuid.UUID(res.body["id"])
+            self.model.posts[pid] = {
+                "title": title,
+                "status": status,
+                "module_id": mid,
+                "deleted": False,
+            }
+            self.model.wrote(pid, title)
+            a.posts.setdefault(mid, []).append(pid)
+        elif res.outcome == Outcome.INFO:
+            self.model.indeterminate_titles.add(title)
+            self._uncertain(("order", mid))
+
+    def _live_posts(self, a: Author) -> list[uuid.UUID]:
+        return [
+            p
+            for posts in a.posts.values()
+            for p in posts
+            if not self.model.posts.get(p, {}).get("deleted", True)
+        ]
+
+    async def edit_post(self, c: httpx.AsyncClient, a: Author) -> None:
+        live = self._live_posts(a)
+        if not live:
+            return await self.create_post(c, a)
+        pid = self.rng.choice(live)
+        state = self.model.posts[pid]
+        if self.rng.random() < 0.5:
+            body: dict[str, Any] = {"title": self.title("post")}
+            self.model.wrote(pid, body["title"])
+        else:
+            body = {"status": "draft" if state["status"] == "published" else "published"}
+        res = await self.call(c, "edit_post", "PATCH", f"/api/v1/posts/{pid}", json=body)
+        if res.outcome == Outcome.OK:
+            state.update(body)
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(pid)
+
+    async def delete_post(self, c: httpx.AsyncClient, a: Author) -> None:
+        live = self._live_posts(a)
+        if not live:
+            return
+        pid = self.rng.choice(live)
+        res = await self.call(c, "delete_post", "DELETE", f"/api/v1/posts/{pid}")
+        if res.outcome == Outcome.OK:
+            self.model.posts[pid]["deleted"] = True
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(pid)
+
+    async def reorder_posts(self, c: httpx.AsyncClient, a: Author) -> None:
+        modules = [m for m, posts in a.posts.items() if len(posts) > 1]
+        if not modules:
+            return
+        mid = self.rng.choice(modules)
+        ids = [str(p) for p in a.posts[mid] if not self.model.posts[p]["deleted"]]
+        self.rng.shuffle(ids)
+        await self.call(
+            c, "reorder_posts", "PUT", f"/api/v1/modules/{mid}/posts", json={"post_ids": ids}
+        )
+
+    async def publish_course(self, c: httpx.AsyncClient, a: Author) -> None:
+        linked = {cid for cid, _ in self.model.links}
+        drafts = [
+            cid
+            for cid in a.courses
+            if self.model.courses.get(cid, {}).get("status") in ("draft", "archived")
+            and cid in linked
+        ]
+        published = [
+            cid for cid in a.courses if self.model.courses.get(cid, {}).get("status") == "published"
+        ]
+        if drafts:
+            cid, status = self.rng.choice(drafts), "published"
+        elif published and self.rng.random() < 0.2:
+            cid, status = self.rng.choice(published), "archived"
+        else:
+            return await self.attach(c, a)
+        res = await self.call(
+            c, "publish_course", "PATCH", f"/api/v1/courses/{cid}", json={"status": status}
+        )
+        if res.outcome == Outcome.OK:
+            self.model.courses[cid]["status"] = status
+            if status == "published":
+                self.published.add(cid)
+            else:
+                self.published.discard(cid)
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(cid)
+            self.published.add(cid)
+
+    async def rename_course(self, c: httpx.AsyncClient, a: Author) -> None:
+        live = [cid for cid in a.courses if cid in self.model.courses]
+        if not live:
+            return await self.create_course(c, a)
+        cid = self.rng.choice(live)
+        title = self.title("course")
+        self.model.wrote(cid, title)
+        res = await self.call(
+            c, "rename_course", "PATCH", f"/api/v1/courses/{cid}", json={"title": title}
+        )
+        if res.outcome == Outcome.OK:
+            self.model.courses[cid]["title"] = title
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(cid)
+
+    async def rename_module(self, c: httpx.AsyncClient, a: Author) -> None:
+        live = [mid for mid in a.modules if mid in self.model.modules]
+        if not live:
+            return await self.create_module(c, a)
+        mid = self.rng.choice(live)
+        title = self.title("module")
+        self.model.wrote(mid, title)
+        res = await self.call(
+            c, "rename_module", "PATCH", f"/api/v1/modules/{mid}", json={"title": title}
+        )
+        if res.outcome == Outcome.OK:
+            self.model.modules[mid]["title"] = title
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(mid)
+
+    async def delete_draft_course(self, c: httpx.AsyncClient, a: Author) -> None:
+        linked = {cid for cid, _ in self.model.links}
+        drafts = [
+            cid
+            for cid in a.courses
+            if self.model.courses.get(cid, {}).get("status") == "draft"
+            and cid not in linked
+            and cid not in self.model.uncertain
+        ]
+        if not drafts:
+            return await self.create_course(c, a)
+        cid = self.rng.choice(drafts)
+        res = await self.call(c, "delete_course", "DELETE", f"/api/v1/courses/{cid}")
+        if res.outcome == Outcome.OK:
+            self.model.courses.pop(cid)
+            a.courses.remove(cid)
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(cid)
+
+    async def delete_unused_module(self, c: httpx.AsyncClient, a: Author) -> None:
+        used = {mid for _, mid in self.model.links}
+        unused = [
+            mid
+            for mid in a.modules
+            if mid not in used and mid in self.model.modules and mid not in self.model.uncertain
+        ]
+        if not unused:
+            return await self.create_module(c, a)
+        mid = self.rng.choice(unused)
+        res = await self.call(c, "delete_module", "DELETE", f"/api/v1/modules/{mid}")
+        if res.outcome == Outcome.OK:
+            self.model.modules.pop(mid)
+            a.modules.remove(mid)
+            for pid in a.posts.pop(mid, []):
+                # Content deletes the module's posts when it hears of the deletion.
+                self.model.posts[pid]["deleted"] = True
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(mid, *a.posts.get(mid, []))
+
+    # -- students ----------------------------------------------------------------------
+
+    async def _student_loop(self, s: Any, stop: asyncio.Event) -> None:
+        ops: list[tuple[int, Callable[[httpx.AsyncClient], Awaitable[None]]]] = [
+            (12, lambda c: self.enroll(c, s)),
+            (40, lambda c: self.complete(c, s)),
+            (8, lambda c: self.uncomplete(c, s)),
+            (2, lambda c: self.drop(c, s)),
+            (12, lambda c: self.read_progress(c, s)),
+            (5, lambda c: self.browse(c, s)),
+        ]
+        await self._loop(s, stop, ops)
+
+    async def enroll(self, c: httpx.AsyncClient, s: Any) -> None:
+        choices = [cid for cid in self.published if cid not in self.enrolled[s.id]]
+        if not choices:
+            return await self.browse(c, s)
+        cid = self.rng.choice(choices)
+        self.model.attempted_pairs.add((s.id, cid))
+        res = await self.call(c, "enroll", "POST", f"/api/v1/courses/{cid}/enrollments")
+        if res.outcome == Outcome.OK:
+            self.model.enrollments[(s.id, cid)] = "active"
+            self.enrolled[s.id].add(cid)
+        elif res.outcome == Outcome.INFO:
+            self._uncertain((s.id, cid))
+            self.enrolled[s.id].add(cid)
+        elif res.status == 409:
+            self.enrolled[s.id].add(cid)  # already enrolled (e.g. after an indeterminate try)
+
+    def _completable(self, s: Any) -> list[uuid.UUID]:
+        modules = {mid for cid, mid in self.model.links if cid in self.enrolled[s.id]}
+        return [
+            pid
+            for pid, p in self.model.posts.items()
+            if p["module_id"] in modules and p["status"] == "published" and not p["deleted"]
+        ]
+
+    async def complete(self, c: httpx.AsyncClient, s: Any) -> None:
+        posts = self._completable(s)
+        if not posts:
+            return await self.enroll(c, s)
+        pid = self.rng.choice(posts[-30:])
+        self.model.attempted_pairs.add((s.id, pid))
+        res = await self.call(c, "complete", "PUT", f"/api/v1/me/completions/{pid}")
+        if res.outcome == Outcome.OK:
+            self.model.completions[(s.id, pid)] = True
+        elif res.outcome == Outcome.INFO:
+            self._uncertain((s.id, pid))
+
+    async def uncomplete(self, c: httpx.AsyncClient, s: Any) -> None:
+        done = [p for (u, p), v in self.model.completions.items() if u == s.id and v]
+        if not done:
+            return await self.complete(c, s)
+        pid = self.rng.choice(done)
+        res = await self.call(c, "uncomplete", "DELETE", f"/api/v1/me/completions/{pid}")
+        if res.outcome == Outcome.OK:
+            self.model.completions[(s.id, pid)] = False
+        elif res.outcome == Outcome.INFO:
+            self._uncertain((s.id, pid))
+
+    async def drop(self, c: httpx.AsyncClient, s: Any) -> None:
+        mine = [
+            cid for (u, cid), st in self.model.enrollments.items() if u == s.id and st == "active"
+        ]
+        if not mine:
+            return
+        cid = self.rng.choice(mine)
+        res = await self.call(c, "drop", "DELETE", f"/api/v1/courses/{cid}/enrollments/me")
+        if res.outcome == Outcome.OK:
+            self.model.enrollments[(s.id, cid)] = "dropped"
+            self.enrolled[s.id].discard(cid)
+        elif res.outcome == Outcome.INFO:
+            self._uncertain((s.id, cid))
+
+    async def read_progress(self, c: httpx.AsyncClient, s: Any) -> None:
+        if not self.enrolled[s.id]:
+            return await self.browse(c, s)
+        cid = self.rng.choice(sorted(self.enrolled[s.id]))
+        await self.call(c, "read_progress", "GET", f"/api/v1/me/courses/{cid}/progress")
+
+    async def browse(self, c: httpx.AsyncClient, s: Any) -> None:
+        await self.call(c, "browse", "GET", "/api/v1/courses", params={"limit": 20})
+
+
+async def run_for(workload: Workload, seconds: float) -> Model:
+    stop = asyncio.Event()
+    task = asyncio.create_task(workload.run(stop))
+    started = time.monotonic()
+    while time.monotonic() - started < seconds and not task.done():
+        await asyncio.sleep(0.1)
+    stop.set()
+    return await task
