@@ -14,7 +14,6 @@ import httpx
 from conftest import Stack
 
 API = "/api/v1"
-PROBLEM_JSON = "application/problem+json"
 
 CONTENT: dict[str, dict[str, Any]] = {
     "text": {"kind": "text", "body": "# Notes\n\nRead this."},
@@ -100,17 +99,6 @@ def actor(stack: Stack, role: str | None) -> Actor:
         return Actor("", stack.client())
     user_id, token = stack.user(role)
     return Actor(user_id, stack.client(token))
-
-
-def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
-    """``r`` is an RFC 9457 problem with ``status``; with ``field``, ``errors`` names it."""
-    assert r.status_code == status, f"{r.request.method} {r.request.url}: {r.status_code} {r.text}"
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    if field is not None:
-        assert field in {e.get("field") for e in body.get("errors", [])}, body
-    return body
 
 
 def expected_progress(

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from journey import CONTENT, Actor, actor, assert_problem, within
+from journey import CONTENT, Actor, actor, within
+from syllabus_shared.testing.asserts import assert_problem
 
 from conftest import Stack
 

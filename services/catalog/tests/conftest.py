@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +20,6 @@ from syllabus_shared.testing.tokens import TokenFactory
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 API = "/api/v1"
-PROBLEM_JSON = "application/problem+json"
 
 T = TypeVar("T")
 
@@ -116,33 +114,6 @@ class Catalog:
             return list(
                 (await session.execute(select(ob).order_by(ob.c.created_at, ob.c.id))).all()
             )
-
-
-def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
-    """``r`` is an RFC 9457 problem with ``status``; with ``field``, ``errors`` names it."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert {"type", "title", "detail"} <= body.keys()
-    if field is not None:
-        assert field in {e["field"] for e in body["errors"]}, body
-    return body
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    done: Callable[[T], bool],
-    timeout: float = 5.0,
-    interval: float = 0.05,
-) -> T:
-    """Poll ``probe`` until ``done(result)`` (bounded); returns the last result either way."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if done(result) or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(interval)
 
 
 @contextlib.asynccontextmanager

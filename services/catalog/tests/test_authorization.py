@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from syllabus_catalog import schemas, service
 from syllabus_catalog.models import Course, Module
 from syllabus_shared.auth import Principal, Role
+from syllabus_shared.testing.asserts import assert_problem
 from syllabus_shared.testing.tokens import TokenFactory
 
-from conftest import API, Catalog, assert_problem
+from conftest import API, Catalog
 
 ROLES = ("guest", "student", "owner", "other", "admin")
 

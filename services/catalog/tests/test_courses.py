@@ -10,8 +10,9 @@ import uuid
 from typing import Any
 
 import pytest
+from syllabus_shared.testing.asserts import assert_problem
 
-from conftest import API, Catalog, assert_problem
+from conftest import API, Catalog
 
 
 def _ids(items: list[dict[str, Any]]) -> set[str]:

@@ -14,8 +14,9 @@ from syllabus_shared.contracts import Envelope
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.messaging.nats_link import ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, subject_for
+from syllabus_shared.testing.asserts import eventually
 
-from conftest import API, Catalog, eventually
+from conftest import API, Catalog
 
 
 class Progress:

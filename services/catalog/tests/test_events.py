@@ -10,8 +10,9 @@ from typing import Any
 
 import nats
 from syllabus_shared.contracts import EVENTS_BY_TYPE, Envelope
+from syllabus_shared.testing.asserts import assert_problem, eventually
 
-from conftest import API, Catalog, assert_problem, eventually
+from conftest import API, Catalog
 
 CLOUDEVENTS_FIELDS = {
     "specversion",

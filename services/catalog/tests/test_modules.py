@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
+from syllabus_shared.testing.asserts import assert_problem
 
-from conftest import API, Catalog, assert_problem
+from conftest import API, Catalog
 
 
 async def _module_ids(catalog: Catalog, **params: Any) -> list[str]:

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,12 +22,12 @@ from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.ids import new_id
 from syllabus_shared.messaging.outbox import Outbox, stream_name, subject_for
 from syllabus_shared.runtime import Runtime
+from syllabus_shared.testing.asserts import eventually
 from syllabus_shared.testing.plugin import Databases, serve_app
 from syllabus_shared.testing.tokens import TokenFactory
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 API = "/api/v1"
-PROBLEM_JSON = "application/problem+json"
 
 T = TypeVar("T")
 
@@ -53,34 +52,6 @@ CONTENT_OF_EACH_KIND: dict[str, dict[str, Any]] = {
     },
     "quiz": QUIZ,
 }
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    done: Callable[[T], bool],
-    timeout: float = 5.0,
-    interval: float = 0.03,
-) -> T:
-    """Poll ``probe`` until ``done(result)`` (bounded); returns the last result either way."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if done(result) or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(interval)
-
-
-def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
-    """``r`` is an RFC 9457 problem with ``status``; with ``field``, ``errors`` names it."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert {"type", "title", "detail"} <= body.keys()
-    if field is not None:
-        fields = {e["field"] for e in body["errors"]}
-        assert field in fields, body
-    return body
 
 
 @dataclass

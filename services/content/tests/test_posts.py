@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from syllabus_shared.testing.asserts import assert_problem
 
-from conftest import API, CONTENT_OF_EACH_KIND, QUIZ, TEXT, Content, assert_problem
+from conftest import API, CONTENT_OF_EACH_KIND, QUIZ, TEXT, Content
 
 
 @pytest.mark.parametrize("kind", list(CONTENT_OF_EACH_KIND))

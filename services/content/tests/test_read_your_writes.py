@@ -11,8 +11,9 @@ import uuid
 import httpx
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.ids import new_id
+from syllabus_shared.testing.asserts import assert_problem
 
-from conftest import API, TEXT, Content, assert_problem
+from conftest import API, TEXT, Content
 
 
 async def _created_later(

@@ -6,8 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
+from syllabus_shared.testing.asserts import assert_problem
 
-from conftest import API, QUIZ, Content, assert_problem
+from conftest import API, QUIZ, Content
 
 VIDEO = {"kind": "video", "url": "https://example.com/v.mp4"}
 LINK = {"kind": "link", "url": "https://example.com/"}

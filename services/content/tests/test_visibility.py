@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from syllabus_shared.contracts import catalog as ce
+from syllabus_shared.testing.asserts import assert_problem, eventually
 
-from conftest import API, QUIZ, Content, assert_problem, eventually
+from conftest import API, QUIZ, Content
 
 
 @dataclass

@@ -25,7 +25,6 @@ from syllabus_shared.testing.plugin import Databases, serve_app
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 API = "/api/v1"
-PROBLEM_JSON = "application/problem+json"
 ADMIN_USERNAME = "root_admin"
 ADMIN_PASSWORD = "admin-password-1"
 PASSWORD = "correct horse battery"
@@ -141,19 +140,6 @@ class Identity:
         key = serialization.load_pem_private_key(row.private_key_pem.encode(), password=None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         return row.kid, key
-
-
-def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
-    """``r`` is an RFC 9457 problem with ``status``; with ``field``, ``errors`` names it."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert {"type", "title", "detail"} <= body.keys()
-    if field is not None:
-        fields = {e["field"] for e in body["errors"]}
-        assert field in fields, body
-    return body
 
 
 def claims_of(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

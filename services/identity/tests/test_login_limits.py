@@ -5,9 +5,10 @@ import ipaddress
 
 import httpx
 from syllabus_identity.service import address_bucket, client_address
+from syllabus_shared.testing.asserts import assert_problem
 from syllabus_shared.testing.plugin import Databases
 
-from conftest import API, PASSWORD, Identity, assert_problem, running_identity
+from conftest import API, PASSWORD, Identity, running_identity
 
 WRONG = "not the password"
 

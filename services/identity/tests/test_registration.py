@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from syllabus_identity.models import User
+from syllabus_shared.testing.asserts import assert_problem
 
-from conftest import API, Identity, assert_problem
+from conftest import API, Identity
 
 
 def _body(**overrides: Any) -> dict[str, Any]:

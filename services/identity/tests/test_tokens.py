@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import update
 from syllabus_identity import keys
 from syllabus_identity.models import SigningKey
+from syllabus_shared.testing.asserts import assert_problem
 
-from conftest import API, PASSWORD, Identity, assert_problem, claims_of
+from conftest import API, PASSWORD, Identity, claims_of
 
 
 def _b64(data: bytes) -> str:

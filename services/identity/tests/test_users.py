@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import func, select, update
 from syllabus_identity.models import SigningKey, User
+from syllabus_shared.testing.asserts import assert_problem
 from syllabus_shared.testing.plugin import Databases
 
 from conftest import (
@@ -15,7 +16,6 @@ from conftest import (
     MIGRATIONS,
     PASSWORD,
     Identity,
-    assert_problem,
     claims_of,
     running_identity,
 )

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,40 +25,17 @@ from syllabus_shared.messaging.nats_link import ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, stream_name, subject_for
 from syllabus_shared.messaging.tables import kernel_tables
 from syllabus_shared.runtime import Runtime
+from syllabus_shared.testing.asserts import eventually
 from syllabus_shared.testing.plugin import Databases, serve_app
 from syllabus_shared.testing.tokens import TokenFactory
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 API = "/api/v1"
-PROBLEM_JSON = "application/problem+json"
 # The production default: read-your-writes is tested against the real bound (negative
 # paths that wait for it run concurrently in the tests to stay quick).
 CONSISTENCY_WAIT = 2.0
 
 T = TypeVar("T")
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    done: Callable[[T], bool],
-    timeout: float = 5.0,
-    interval: float = 0.05,
-) -> T:
-    """Poll ``probe`` until ``done(result)`` (bounded); returns the last result either way."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if done(result) or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(interval)
-
-
-def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    return body
 
 
 # ---------------------------------------------------------------- catalog + content, played

@@ -9,8 +9,9 @@ import uuid
 from typing import Any
 
 from syllabus_shared.messaging.outbox import stream_name
+from syllabus_shared.testing.asserts import assert_problem, eventually
 
-from conftest import API, CONSISTENCY_WAIT, Progress, assert_problem, eventually
+from conftest import API, CONSISTENCY_WAIT, Progress
 
 
 async def test_complete_then_again_then_unmark(shared_progress: Progress) -> None:

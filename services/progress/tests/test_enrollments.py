@@ -6,7 +6,9 @@ import asyncio
 import time
 import uuid
 
-from conftest import API, CONSISTENCY_WAIT, Progress, assert_problem
+from syllabus_shared.testing.asserts import assert_problem
+
+from conftest import API, CONSISTENCY_WAIT, Progress
 
 
 async def test_enroll_in_a_published_public_course(shared_progress: Progress) -> None:

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import event
+from syllabus_shared.testing.asserts import assert_problem
 
-from conftest import API, Progress, assert_problem, ids, module_ids, post_ids
+from conftest import API, Progress, ids, module_ids, post_ids
 
 STRUCTURE_CHANGE_SLA = 2.0  # API.md: progress views reflect structure changes within 2 s
 
