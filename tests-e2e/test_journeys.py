@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from journey import Actor, actor, comparable, expected_progress, settles, within
-from syllabus_shared.testing.asserts import eventually
 
-from conftest import Stack
+from conftest import Stack, eventually
 
 
 def _enroll_soon(student: Actor, course_id: str) -> dict[str, Any]:
