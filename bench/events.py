@@ -32,6 +32,22 @@ from syllabus_shared.messaging.outbox import Outbox, subject_for
 from syllabus_shared.messaging.relay import OutboxRelay
 from syllabus_shared.messaging.tables import kernel_tables
 
+# The two pipelines whose lag is measured: event -> (producer db, consumer db, consumer, type).
+LAG_PIPELINES: dict[str, tuple[str, str, str, str]] = {
+    "ModuleAttached": (
+        "syllabus_catalog",
+        "syllabus_progress",
+        "progress-from-catalog",
+        "syllabus.catalog.ModuleAttached.v1",
+    ),
+    "PostCompleted": (
+        "syllabus_progress",
+        "syllabus_content",
+        "content-from-progress",
+        "syllabus.progress.PostCompleted.v1",
+    ),
+}
+
 # ---------------------------------------------------------------- commit → projection lag
 
 TRIGGER = """

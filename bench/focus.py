@@ -51,23 +51,15 @@ def main() -> int:
         conns = args.connections
         fx = stackmod.build(api, students=conns, modules=5, posts_per_module=4, lag_pairs=conns)
         progress, catalog = st.services["progress"], st.services["catalog"]
-        auth = [{"Authorization": f"Bearer {tok}"} for _, tok in fx.students]
-        doc = [[("GET", f"/api/v1/me/courses/{fx.course_id}/progress", h, None)] for h in auth]
-        post = fx.post_ids[0]
-        write = [
-            [
-                ("PUT", f"/api/v1/me/completions/{post}", h, None),
-                ("DELETE", f"/api/v1/me/completions/{post}", h, None),
-            ]
-            for h in auth
-        ]
+        doc = stackmod.document_scripts(fx)
+        write = stackmod.completion_scripts(fx)
         if args.hold:
             info = {
                 "progress": progress,
                 "catalog": catalog,
                 "pids": st.pids(),
                 "course": fx.course_id,
-                "post": post,
+                "post": fx.post_ids[0],
                 "tokens": [t for _, t in fx.students],
                 "instructor": fx.instructor,
                 "lag_courses": fx.lag_courses,
@@ -117,23 +109,7 @@ def main() -> int:
                 run.say(f"  rebuild: {out['rebuild'][-1]}")
         if "lag" in sections:
             events.install_commit_probes(st, ["syllabus_catalog", "syllabus_progress"])
-            outline = [
-                [
-                    (
-                        "POST",
-                        f"/api/v1/courses/{c}/modules",
-                        {"Authorization": f"Bearer {fx.instructor}"},
-                        {"module_id": m},
-                    ),
-                    (
-                        "DELETE",
-                        f"/api/v1/courses/{c}/modules/{m}",
-                        {"Authorization": f"Bearer {fx.instructor}"},
-                        None,
-                    ),
-                ]
-                for c, m in fx.lag_courses
-            ]
+            outline = stackmod.outline_scripts(fx)
             out["lag"] = []
             for _ in range(args.repeats):
                 since = events.db_now(st)
@@ -157,20 +133,7 @@ def main() -> int:
                 until = events.db_now(st)
                 time.sleep(1.5)
                 rep: dict[str, Any] = {"rps": {k: v["rps"] for k, v in results.items()}}
-                for name, (producer, consumer_db, consumer, etype) in {
-                    "ModuleAttached": (
-                        "syllabus_catalog",
-                        "syllabus_progress",
-                        "progress-from-catalog",
-                        "syllabus.catalog.ModuleAttached.v1",
-                    ),
-                    "PostCompleted": (
-                        "syllabus_progress",
-                        "syllabus_content",
-                        "content-from-progress",
-                        "syllabus.progress.PostCompleted.v1",
-                    ),
-                }.items():
+                for name, (producer, consumer_db, consumer, etype) in events.LAG_PIPELINES.items():
                     xs, miss = events.commit_lags(
                         st, producer, consumer_db, consumer, etype, since, until
                     )

@@ -302,16 +302,8 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
     say(
         "2. framework ceiling: progress document / mark complete vs /healthz on the progress service"
     )
-    auth = [{"Authorization": f"Bearer {tok}"} for _, tok in fx.students]
-    doc = [[("GET", f"/api/v1/me/courses/{fx.course_id}/progress", h, None)] for h in auth]
-    post = fx.post_ids[0]
-    write = [
-        [
-            ("PUT", f"/api/v1/me/completions/{post}", h, None),
-            ("DELETE", f"/api/v1/me/completions/{post}", h, None),
-        ]
-        for h in auth
-    ]
+    doc = stackmod.document_scripts(fx)
+    write = stackmod.completion_scripts(fx)
     trivial = [[("GET", "/healthz", {}, None)]]
     runs = interleaved(
         {
@@ -336,23 +328,7 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
     # 3. Event lag
     say(f"3. event lag at {args.lag_rate:g} events/s (half outline, half completion events)")
     events.install_commit_probes(stack, ["syllabus_catalog", "syllabus_progress"])
-    lag_scripts_outline = [
-        [
-            (
-                "POST",
-                f"/api/v1/courses/{c}/modules",
-                {"Authorization": f"Bearer {fx.instructor}"},
-                {"module_id": m},
-            ),
-            (
-                "DELETE",
-                f"/api/v1/courses/{c}/modules/{m}",
-                {"Authorization": f"Bearer {fx.instructor}"},
-                None,
-            ),
-        ]
-        for c, m in fx.lag_courses
-    ]
+    lag_scripts_outline = stackmod.outline_scripts(fx)
     lag = {"ModuleAttached": [], "PostCompleted": [], "raw": []}  # type: dict[str, list[float]]
     lag_runs: dict[str, list[dict[str, Any]]] = {
         "ModuleAttached": [],
@@ -384,20 +360,7 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
             t.join()
         until = events.db_now(stack)
         time.sleep(1.5)  # let the last events land
-        for name, (producer, consumer_db, consumer, etype) in {
-            "ModuleAttached": (
-                "syllabus_catalog",
-                "syllabus_progress",
-                "progress-from-catalog",
-                "syllabus.catalog.ModuleAttached.v1",
-            ),
-            "PostCompleted": (
-                "syllabus_progress",
-                "syllabus_content",
-                "content-from-progress",
-                "syllabus.progress.PostCompleted.v1",
-            ),
-        }.items():
+        for name, (producer, consumer_db, consumer, etype) in events.LAG_PIPELINES.items():
             xs, miss = events.commit_lags(
                 stack, producer, consumer_db, consumer, etype, since, until
             )

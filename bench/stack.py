@@ -194,6 +194,42 @@ class Fixtures:
     lag_courses: list[tuple[str, str]]  # (course id, module id) pairs for attach/detach
 
 
+def document_scripts(fx: Fixtures) -> list[list[tuple[str, str, dict[str, str], Any]]]:
+    """Each student reads their progress document (the hottest read)."""
+    return [
+        [("GET", f"/api/v1/me/courses/{fx.course_id}/progress", _auth(tok), None)]
+        for _, tok in fx.students
+    ]
+
+
+def completion_scripts(fx: Fixtures) -> list[list[tuple[str, str, dict[str, str], Any]]]:
+    """Each student marks the first post complete, then unmarks it (the hottest write)."""
+    post = fx.post_ids[0]
+    return [
+        [
+            ("PUT", f"/api/v1/me/completions/{post}", _auth(tok), None),
+            ("DELETE", f"/api/v1/me/completions/{post}", _auth(tok), None),
+        ]
+        for _, tok in fx.students
+    ]
+
+
+def outline_scripts(fx: Fixtures) -> list[list[tuple[str, str, dict[str, str], Any]]]:
+    """The instructor attaches, then detaches, a module per lag course (ModuleAttached load)."""
+    h = _auth(fx.instructor)
+    return [
+        [
+            ("POST", f"/api/v1/courses/{c}/modules", h, {"module_id": m}),
+            ("DELETE", f"/api/v1/courses/{c}/modules/{m}", h, None),
+        ]
+        for c, m in fx.lag_courses
+    ]
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def build(
     api: Api, *, students: int, modules: int, posts_per_module: int, lag_pairs: int
 ) -> Fixtures:
