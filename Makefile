@@ -8,7 +8,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 RUN := $(UV) run --frozen --no-sync
 
-PACKAGE_TESTS := shared/tests $(wildcard services/*/tests) $(wildcard deploy/local/tests) deploy/tests
+PACKAGE_TESTS := shared/tests devkit/tests $(wildcard services/*/tests) $(wildcard deploy/local/tests) deploy/tests
 
 .PHONY: help install run test lint format unit e2e contracts schemas openapi bench clean \
 	reliability-short reliability chaos fuzz check-consistency
@@ -45,10 +45,10 @@ run: install
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy shared/src services/*/src deploy/local/src
+	$(RUN) mypy shared/src devkit/src services/*/src deploy/local/src
 	$(RUN) lint-imports
 	$(RUN) python -m syllabus_shared.contracts.export --check contracts/schemas
-	$(RUN) python -m syllabus_shared.contracts.pacts contracts/pacts contracts/schemas
+	$(RUN) python -m syllabus_devkit.pacts contracts/pacts contracts/schemas
 	PYTHON=$(PYTHON) deploy/validate.sh
 
 format: install

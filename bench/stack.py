@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from syllabus_shared.embedded import EmbeddedNats, EmbeddedPostgres, find_free_port
+from syllabus_devkit.embedded import EmbeddedNats, EmbeddedPostgres, find_free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = ("bench_admin", "bench-admin-password-1")

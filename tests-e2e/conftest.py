@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from syllabus_shared.embedded import find_free_port
+from syllabus_devkit.embedded import find_free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = ("e2e_admin", "e2e-admin-password")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from journey import CONTENT, Actor, actor, within
-from syllabus_shared.testing.asserts import assert_problem
+from syllabus_devkit.testing.asserts import assert_problem
 
 from conftest import Stack
 

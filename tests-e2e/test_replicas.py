@@ -26,7 +26,7 @@ import pytest
 import test_journeys
 from journey import actor, comparable, expected_progress, settles, within
 from prometheus_client.parser import text_string_to_metric_families
-from syllabus_shared.embedded import find_free_port
+from syllabus_devkit.embedded import find_free_port
 
 from conftest import ADMIN, ROOT, Stack, _tail
 

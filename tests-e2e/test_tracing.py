@@ -31,6 +31,8 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from sqlalchemy import select
 from syllabus_content.main import create_app as create_content
 from syllabus_content.settings import Settings as ContentSettings
+from syllabus_devkit.testing.plugin import Databases, serve_app
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_progress.main import create_app as create_progress
 from syllabus_progress.settings import Settings as ProgressSettings
 from syllabus_shared.contracts import Event
@@ -42,8 +44,6 @@ from syllabus_shared.messaging.nats_link import ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, stream_name, subject_for
 from syllabus_shared.messaging.tables import kernel_tables
 from syllabus_shared.runtime import Runtime
-from syllabus_shared.testing.plugin import Databases, serve_app
-from syllabus_shared.testing.tokens import TokenFactory
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"

@@ -7,7 +7,7 @@ Built on the local runner (``syllabus_devstack``): the same processes ``make run
   paused, killed and restarted while the others keep theirs (RELIABILITY item 9);
 - ``kill`` (SIGKILL), ``term`` (SIGTERM), ``restart`` (optionally with test-only fault
   injection: ``FAULT_INJECTION=true`` + ``SYLLABUS_FAULTS``), extra replicas;
-- NATS and PostgreSQL ``kill``/``start``/``pause``/``resume`` (``syllabus_shared.embedded``);
+- NATS and PostgreSQL ``kill``/``start``/``pause``/``resume`` (``syllabus_devkit.embedded``);
 - users and tokens through the gateway, direct SQL on each service's database (this is a
   test-only tool: services themselves never read each other's databases).
 
@@ -36,6 +36,7 @@ from psycopg.rows import dict_row
 from syllabus_devstack.processes import Child, StartupError
 
 __all__ = ["Instance", "ReliabilityStack", "StartupError", "User"]
+from syllabus_devkit.embedded import EmbeddedNats, EmbeddedPostgres, find_free_port
 from syllabus_devstack.runner import (
     Instance,
     Options,
@@ -45,7 +46,6 @@ from syllabus_devstack.runner import (
     service_env,
 )
 from syllabus_devstack.stack import ServiceSpec, find_repo_root, load_stack
-from syllabus_shared.embedded import EmbeddedNats, EmbeddedPostgres, find_free_port
 
 log = logging.getLogger("reliability.harness")
 

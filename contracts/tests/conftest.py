@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
+from syllabus_devkit.testing.plugin import Databases, serve_app
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_shared.messaging.consumer import EventConsumer
 from syllabus_shared.runtime import Runtime
-from syllabus_shared.testing.plugin import Databases, serve_app
-from syllabus_shared.testing.tokens import TokenFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from syllabus_shared.testing import plugin
+from syllabus_devkit.testing import plugin
 
 from conftest import ROOT, SERVICES
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from syllabus_devkit.pacts import Expectation, Pact, load_pacts, minimal_event
+from syllabus_devkit.testing.plugin import Databases
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_shared.contracts import EVENTS_BY_TYPE, Envelope
-from syllabus_shared.contracts.pacts import Expectation, Pact, load_pacts, minimal_event
 from syllabus_shared.ids import new_id
 from syllabus_shared.messaging.consumer import Subscription
-from syllabus_shared.testing.plugin import Databases
-from syllabus_shared.testing.tokens import TokenFactory
 
 from conftest import PACTS_DIR, SERVICES, Service, running
 

@@ -14,18 +14,18 @@ from contextlib import AsyncExitStack
 import pytest
 import pytest_asyncio
 from scenarios import Captured, run_all
-from syllabus_shared.contracts import EVENTS_BY_TYPE, Envelope
-from syllabus_shared.contracts import content as content_events
-from syllabus_shared.contracts.export import drift, schemas
-from syllabus_shared.contracts.pacts import (
+from syllabus_devkit.pacts import (
     Pact,
     check_samples,
     check_schema,
     load_pacts,
     verify_schemas,
 )
-from syllabus_shared.testing.plugin import Databases
-from syllabus_shared.testing.tokens import TokenFactory
+from syllabus_devkit.testing.plugin import Databases
+from syllabus_devkit.testing.tokens import TokenFactory
+from syllabus_shared.contracts import EVENTS_BY_TYPE, Envelope
+from syllabus_shared.contracts import content as content_events
+from syllabus_shared.contracts.export import drift, schemas
 
 from conftest import PACTS_DIR, SCHEMAS_DIR, SERVICES, Service, running
 

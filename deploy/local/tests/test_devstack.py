@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from syllabus_devkit.embedded import find_free_port
 from syllabus_devstack.runner import database_url, libpq_url, service_env
 from syllabus_devstack.stack import load_stack, module_runnable
-from syllabus_shared.embedded import find_free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from syllabus_catalog.main import create_app
 from syllabus_catalog.models import CourseModule
 from syllabus_catalog.settings import Settings
+from syllabus_devkit.testing.plugin import Databases, serve_app
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_shared.runtime import Runtime
-from syllabus_shared.testing.plugin import Databases, serve_app
-from syllabus_shared.testing.tokens import TokenFactory
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 API = "/api/v1"

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 from syllabus_catalog import schemas, service
 from syllabus_catalog.models import Course, Module
+from syllabus_devkit.testing.asserts import assert_problem
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_shared.auth import Principal, Role
-from syllabus_shared.testing.asserts import assert_problem
-from syllabus_shared.testing.tokens import TokenFactory
 
 from conftest import API, Catalog
 

@@ -10,11 +10,11 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from syllabus_devkit.testing.asserts import eventually
 from syllabus_shared.contracts import Envelope
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.messaging.nats_link import ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, subject_for
-from syllabus_shared.testing.asserts import eventually
 
 from conftest import API, Catalog
 

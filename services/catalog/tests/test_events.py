@@ -9,8 +9,8 @@ from collections import defaultdict
 from typing import Any
 
 import nats
+from syllabus_devkit.testing.asserts import assert_problem, eventually
 from syllabus_shared.contracts import EVENTS_BY_TYPE, Envelope
-from syllabus_shared.testing.asserts import assert_problem, eventually
 
 from conftest import API, Catalog
 

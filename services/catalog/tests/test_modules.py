@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from syllabus_shared.testing.asserts import assert_problem
+from syllabus_devkit.testing.asserts import assert_problem
 
 from conftest import API, Catalog
 

@@ -17,14 +17,14 @@ from sqlalchemy import func, select
 from syllabus_content.main import create_app
 from syllabus_content.models import CourseModule, KnownCourse, KnownModule, Post
 from syllabus_content.settings import Settings
+from syllabus_devkit.testing.asserts import eventually
+from syllabus_devkit.testing.plugin import Databases, serve_app
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_shared.contracts import Envelope, Event
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.ids import new_id
 from syllabus_shared.messaging.outbox import Outbox, stream_name, subject_for
 from syllabus_shared.runtime import Runtime
-from syllabus_shared.testing.asserts import eventually
-from syllabus_shared.testing.plugin import Databases, serve_app
-from syllabus_shared.testing.tokens import TokenFactory
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 API = "/api/v1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from syllabus_shared.testing.asserts import assert_problem
+from syllabus_devkit.testing.asserts import assert_problem
 
 from conftest import API, CONTENT_OF_EACH_KIND, QUIZ, TEXT, Content
 

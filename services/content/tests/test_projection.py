@@ -9,10 +9,10 @@ import uuid
 
 from sqlalchemy import select
 from syllabus_content.models import Completion, KnownModule, Post
+from syllabus_devkit.testing.asserts import assert_problem, eventually
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.ids import new_id
-from syllabus_shared.testing.asserts import assert_problem, eventually
 
 from conftest import API, QUIZ, Content, about_module
 

@@ -9,9 +9,9 @@ import time
 import uuid
 
 import httpx
+from syllabus_devkit.testing.asserts import assert_problem
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.ids import new_id
-from syllabus_shared.testing.asserts import assert_problem
 
 from conftest import API, TEXT, Content
 

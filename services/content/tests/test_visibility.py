@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from syllabus_devkit.testing.asserts import assert_problem, eventually
 from syllabus_shared.contracts import catalog as ce
-from syllabus_shared.testing.asserts import assert_problem, eventually
 
 from conftest import API, QUIZ, Content
 

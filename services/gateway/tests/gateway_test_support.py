@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
-from syllabus_shared.embedded import binary_path, find_free_port
+from syllabus_devkit.embedded import binary_path, find_free_port
 
 
 class ServedApp:

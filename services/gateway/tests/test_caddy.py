@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 from gateway_test_support import RunningCaddy, ServedApp, make_service, run_caddy, served
+from syllabus_devkit.embedded import binary_path, find_free_port
 from syllabus_gateway.caddyfile import Route, load_routes, match_route, render_caddyfile
 from syllabus_gateway.main import create_app
 from syllabus_gateway.settings import GatewaySettings
-from syllabus_shared.embedded import binary_path, find_free_port
 
 ROUTES_FILE = Path(__file__).resolve().parents[3] / "deploy" / "gateway" / "routes.toml"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -185,6 +185,6 @@ def test_merge_renames_security_schemes_and_nested_refs() -> None:
 
 
 def _closed_port() -> int:
-    from syllabus_shared.embedded import find_free_port
+    from syllabus_devkit.embedded import find_free_port
 
     return find_free_port()

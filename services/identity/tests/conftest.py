@@ -16,12 +16,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from sqlalchemy import select
+from syllabus_devkit.testing.plugin import Databases, serve_app
 from syllabus_identity.main import create_app
 from syllabus_identity.models import SigningKey
 from syllabus_identity.settings import Settings
 from syllabus_shared.messaging.nats_link import ensure_stream
 from syllabus_shared.runtime import Runtime
-from syllabus_shared.testing.plugin import Databases, serve_app
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 API = "/api/v1"

@@ -4,9 +4,9 @@ import asyncio
 import ipaddress
 
 import httpx
+from syllabus_devkit.testing.asserts import assert_problem
+from syllabus_devkit.testing.plugin import Databases
 from syllabus_identity.service import address_bucket, client_address
-from syllabus_shared.testing.asserts import assert_problem
-from syllabus_shared.testing.plugin import Databases
 
 from conftest import API, PASSWORD, Identity, running_identity
 

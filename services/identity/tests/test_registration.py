@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from syllabus_devkit.testing.asserts import assert_problem
 from syllabus_identity.models import User
-from syllabus_shared.testing.asserts import assert_problem
 
 from conftest import API, Identity
 

@@ -15,9 +15,9 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import update
+from syllabus_devkit.testing.asserts import assert_problem
 from syllabus_identity import keys
 from syllabus_identity.models import SigningKey
-from syllabus_shared.testing.asserts import assert_problem
 
 from conftest import API, PASSWORD, Identity, claims_of
 

@@ -5,9 +5,9 @@ import contextlib
 import uuid
 
 from sqlalchemy import func, select, update
+from syllabus_devkit.testing.asserts import assert_problem
+from syllabus_devkit.testing.plugin import Databases
 from syllabus_identity.models import SigningKey, User
-from syllabus_shared.testing.asserts import assert_problem
-from syllabus_shared.testing.plugin import Databases
 
 from conftest import (
     ADMIN_PASSWORD,

@@ -13,6 +13,9 @@ import nats
 import pytest_asyncio
 from nats.aio.client import Client
 from sqlalchemy import select
+from syllabus_devkit.testing.asserts import eventually
+from syllabus_devkit.testing.plugin import Databases, serve_app
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_progress.main import create_app
 from syllabus_progress.models import PROJECTION
 from syllabus_progress.settings import Settings
@@ -25,9 +28,6 @@ from syllabus_shared.messaging.nats_link import ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, stream_name, subject_for
 from syllabus_shared.messaging.tables import kernel_tables
 from syllabus_shared.runtime import Runtime
-from syllabus_shared.testing.asserts import eventually
-from syllabus_shared.testing.plugin import Databases, serve_app
-from syllabus_shared.testing.tokens import TokenFactory
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 API = "/api/v1"

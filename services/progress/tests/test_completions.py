@@ -8,8 +8,8 @@ import time
 import uuid
 from typing import Any
 
+from syllabus_devkit.testing.asserts import assert_problem, eventually
 from syllabus_shared.messaging.outbox import stream_name
-from syllabus_shared.testing.asserts import assert_problem, eventually
 
 from conftest import API, CONSISTENCY_WAIT, Progress
 

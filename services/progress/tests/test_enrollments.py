@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 
-from syllabus_shared.testing.asserts import assert_problem
+from syllabus_devkit.testing.asserts import assert_problem
 
 from conftest import API, CONSISTENCY_WAIT, Progress
 

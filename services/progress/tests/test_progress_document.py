@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import event
-from syllabus_shared.testing.asserts import assert_problem
+from syllabus_devkit.testing.asserts import assert_problem
 
 from conftest import API, Progress, ids, module_ids, post_ids
 

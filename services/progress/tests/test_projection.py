@@ -12,11 +12,11 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from syllabus_devkit.testing.plugin import Databases
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_progress.handlers import SUBSCRIPTIONS, rebuild
 from syllabus_progress.models import TABLES, CourseModule
 from syllabus_shared.runtime import build_runtime
-from syllabus_shared.testing.plugin import Databases
-from syllabus_shared.testing.tokens import TokenFactory
 
 from conftest import MIGRATIONS, Progress, World, progress_settings
 

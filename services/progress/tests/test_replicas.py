@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 
 import nats
 from sqlalchemy import func, select
+from syllabus_devkit.testing.plugin import Databases, serve_app
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_progress.main import create_app
 from syllabus_shared.runtime import Runtime
-from syllabus_shared.testing.plugin import Databases, serve_app
-from syllabus_shared.testing.tokens import TokenFactory
 
 from conftest import MIGRATIONS, Progress, World, ids, module_ids, post_ids, progress_settings
 

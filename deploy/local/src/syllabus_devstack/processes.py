@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 import httpx
-from syllabus_shared.embedded import parent_death_signal
+from syllabus_devkit.embedded import parent_death_signal
 
 T = TypeVar("T")
 _COLORS = ("36", "32", "35", "33", "34", "96", "92", "95", "93", "94")

@@ -27,8 +27,8 @@ import httpx
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
+from syllabus_devkit.embedded import EmbeddedNats, EmbeddedPostgres, binary_path, find_free_port
 from syllabus_gateway.caddyfile import load_routes, render_caddyfile
-from syllabus_shared.embedded import EmbeddedNats, EmbeddedPostgres, binary_path, find_free_port
 
 from syllabus_devstack.processes import Child, Console, StartupError, gather_or_cancel
 from syllabus_devstack.stack import ServiceSpec, Stack

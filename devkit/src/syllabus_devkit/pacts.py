@@ -351,7 +351,7 @@ def minimal_event(pact: Pact, event_type: str) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m syllabus_shared.contracts.pacts [PACTS_DIR [SCHEMAS_DIR]]``."""
+    """``python -m syllabus_devkit.pacts [PACTS_DIR [SCHEMAS_DIR]]``."""
     pacts_dir = Path(argv[0]) if argv else Path("contracts/pacts")
     schemas_dir = Path(argv[1]) if len(argv) > 1 else Path("contracts/schemas")
     problems = verify_schemas(load_pacts(pacts_dir), schemas_dir)

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 import pytest_asyncio
 
-from syllabus_shared.testing.tokens import TokenFactory
+from syllabus_devkit.testing.tokens import TokenFactory
 
 
 def _docker_answers() -> bool:
@@ -56,7 +56,7 @@ class TestServers:
         self.pg_url = self.pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
 
     def _embedded_pg(self) -> str:
-        from syllabus_shared.embedded import EmbeddedPostgres
+        from syllabus_devkit.embedded import EmbeddedPostgres
 
         self.embedded_pg = EmbeddedPostgres(self.tmp / "pg", fast=True)
         url: str = self.embedded_pg.start()
@@ -64,7 +64,7 @@ class TestServers:
         return url
 
     def _embedded_nats(self) -> str:
-        from syllabus_shared.embedded import EmbeddedNats
+        from syllabus_devkit.embedded import EmbeddedNats
 
         self.embedded_nats = EmbeddedNats(self.tmp / "nats")
         url: str = self.embedded_nats.start()

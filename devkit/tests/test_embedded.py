@@ -13,7 +13,7 @@ import nats
 import psycopg
 import pytest
 from nats.js.api import StorageType, StreamConfig
-from syllabus_shared.embedded import (
+from syllabus_devkit.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
     _descendants,

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
-
 from syllabus_shared.problems import PROBLEM_MEDIA_TYPE
 
 T = TypeVar("T")

@@ -72,7 +72,7 @@ def binary_path(name: str) -> str:
     if found is None:
         raise FileNotFoundError(
             f"{name!r} not found next to {sys.executable} nor on PATH; "
-            "install the embedded extra: syllabus-shared[embedded]"
+            "install syllabus-devkit (the workspace dev group has it)"
         )
     return found
 
@@ -84,7 +84,7 @@ def postgres_bin_dir() -> Path:
     """
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the pgserver package is not installed (syllabus-shared[embedded])")
+        raise FileNotFoundError("the pgserver package is not installed (syllabus-devkit)")
     bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
     if not (bin_dir / "postgres").exists():
         raise FileNotFoundError(f"no PostgreSQL binaries in {bin_dir}")
