@@ -24,6 +24,7 @@ from syllabus_gateway.settings import GatewaySettings
 ROOT = Path(__file__).resolve().parents[2]
 ROUTES_TOML = ROOT / "deploy" / "gateway" / "routes.toml"
 PUBLIC_ROUTES = ROOT / "contracts" / "http" / "public-routes.txt"
+NOT_YET_SERVED = ROOT / "contracts" / "http" / "not-yet-served.txt"
 OPENAPI_JSON = ROOT / "contracts" / "openapi.json"
 SERVICES = ("identity", "catalog", "content", "progress")
 _PARAM = re.compile(r"\{([^}/]+)\}")
@@ -49,17 +50,28 @@ class PublicRoute:
         return f"{self.method} {self.path}"
 
 
+def _route_lines(path: Path) -> list[list[str]]:
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return [line.split() for line in lines if line and not line.startswith("#")]
+
+
+def _route(method: str, target: str) -> PublicRoute:
+    path_part, _, query = target.partition("?")
+    return PublicRoute(method.upper(), path_part, tuple(q for q in query.split("&") if q))
+
+
 def load_public_routes(path: Path = PUBLIC_ROUTES) -> list[PublicRoute]:
-    routes = []
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        method, _, target = line.partition(" ")
-        path_part, _, query = target.partition("?")
-        routes.append(
-            PublicRoute(method.upper(), path_part, tuple(q for q in query.split("&") if q))
-        )
+    return [_route(method, target) for method, target, *_ in _route_lines(path)]
+
+
+def load_not_yet_served(path: Path = NOT_YET_SERVED) -> dict[PublicRoute, str]:
+    """not-yet-served.txt: API.md routes no service serves yet → the issue that will."""
+    routes = {}
+    for fields in _route_lines(path):
+        if len(fields) != 3:
+            raise ValueError(f"{path.name}: want 'METHOD path issue', got {' '.join(fields)!r}")
+        method, target, issue = fields
+        routes[_route(method, target)] = issue
     return routes
 
 
