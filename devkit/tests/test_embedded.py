@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import stat
 import struct
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,12 +16,14 @@ import nats
 import psycopg
 import pytest
 from nats.js.api import StorageType, StreamConfig
+from syllabus_devkit import embedded
 from syllabus_devkit.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
     _descendants,
     binary_path,
     find_free_port,
+    postgres_bin_dir,
 )
 
 
@@ -61,6 +66,55 @@ def test_postgres_round_trip_and_restart_keeps_data(tmp_path: Path) -> None:
             assert conn.execute("SELECT v FROM kept").fetchall() == [("before restart",)]
     finally:
         pg.stop()
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="only root runs PostgreSQL as another (unprivileged) user"
+)
+def test_postgres_as_root_with_the_install_under_a_private_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `git clone` into /root/src/syllabus (/root is 0700), then `make test` as root: the
+    # PostgreSQL binaries sit in .venv under a directory the unprivileged server user
+    # cannot traverse. The same layout here, a hard-linked copy of the real install tree.
+    home = tmp_path / "root"
+    home.mkdir(mode=0o700)
+    home.chmod(0o700)
+    site = home / "src/syllabus/.venv/lib/python3/site-packages"
+    real_site = postgres_bin_dir().parent.parent.parent
+    for name in ("pgserver/pginstall", "pgserver.libs"):  # libs: the binaries' rpath
+        if (real_site / name).exists():
+            shutil.copytree(
+                real_site / name, site / name, symlinks=True, copy_function=_link_or_copy
+            )
+    install = site / "pgserver/pginstall"
+    monkeypatch.setattr(embedded, "postgres_bin_dir", lambda: install / "bin")
+    # Where the reachable copy of the install goes: this test's own, removed afterwards.
+    cache = Path(tempfile.mkdtemp(prefix="syllabus-test-pginstall-", dir="/tmp"))
+    cache.chmod(0o755)
+    monkeypatch.setenv("SYLLABUS_PG_INSTALL_CACHE", str(cache))
+    data_dir = Path(tempfile.mkdtemp(prefix="syllabus-test-pgdata-", dir="/tmp"))
+    try:
+        pg = EmbeddedPostgres(data_dir / "pg", fast=True)
+        with pg, psycopg.connect(pg.dsn, autocommit=True) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        # Made to work without opening up the private directory, from one cached copy.
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700
+        [copy] = cache.glob("pginstall-*")
+        marker_mtime = (copy / ".syllabus-complete").stat().st_mtime_ns
+        with pg:  # a restart reuses the copy
+            assert [*cache.glob("pginstall-*")] == [copy]
+            assert (copy / ".syllabus-complete").stat().st_mtime_ns == marker_mtime
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def test_postgres_recovers_from_kill_and_stale_pid_file(tmp_path: Path) -> None:

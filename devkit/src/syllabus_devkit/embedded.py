@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import hashlib
 import importlib.util
 import logging
 import os
@@ -42,6 +43,9 @@ log = logging.getLogger("syllabus.embedded")
 # (the same name the pgserver package uses, so both can share a machine).
 PG_SYSTEM_USER = "pgserver"
 PG_SUPERUSER = "postgres"
+# Where, as root, a copy of the PostgreSQL install goes when PG_SYSTEM_USER cannot reach
+# the original (default: the temp dir); see _reachable_bin_dir.
+PG_INSTALL_CACHE_ENV = "SYLLABUS_PG_INSTALL_CACHE"
 # sun_path is 108 bytes on Linux (104 on macOS), including the trailing NUL.
 _MAX_SOCKET_PATH = 100
 _ADDRESS_IN_USE = ("address already in use", "could not bind")
@@ -369,6 +373,142 @@ def _ensure_readable_tree(root: Path) -> None:
                 file.chmod(fmode | extra)
 
 
+def _runs_as(bin_dir: Path, user: pwd.struct_passwd) -> bool:
+    """Whether ``user`` can execute the PostgreSQL binaries in ``bin_dir``.
+
+    Asked of the kernel itself (``--version`` run as that user) rather than computed from
+    permission bits, so ACLs, group membership and mount options all count.
+    """
+    for name in ("initdb", "postgres"):
+        try:
+            result = subprocess.run(  # noqa: S603 - fixed argv
+                [str(bin_dir / name), "--version"],
+                capture_output=True,
+                check=False,
+                cwd="/",
+                user=user.pw_uid,
+                group=user.pw_gid,
+                extra_groups=[],
+                timeout=30,
+            )
+        except OSError:  # EACCES on exec: a parent directory it cannot traverse
+            return False
+        if result.returncode != 0:
+            return False
+    return True
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """Hard-link (no extra space, instant) where the file system allows it, else copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _file_count(root: Path) -> int:
+    return sum(len(filenames) for _dirpath, _dirnames, filenames in os.walk(root))
+
+
+def _install_cache_root() -> Path:
+    """The root-owned directory holding copies of PostgreSQL installs (created 0755).
+
+    Refuses a directory someone else could have planted or could write to: root runs
+    what is in it (as the server user) and must not be handed someone else's binaries.
+    """
+    root = Path(
+        os.environ.get(PG_INSTALL_CACHE_ENV) or Path(tempfile.gettempdir()) / "syllabus-pginstall"
+    ).absolute()
+    with contextlib.suppress(FileExistsError):
+        root.mkdir(mode=0o755, parents=True)
+    info = root.lstat()
+    if (
+        not stat.S_ISDIR(info.st_mode)
+        or info.st_uid != os.geteuid()
+        or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    ):
+        raise RuntimeError(
+            f"{root} must be a directory owned by uid {os.geteuid()} and writable by it "
+            f"alone (it holds PostgreSQL binaries); remove it or set {PG_INSTALL_CACHE_ENV}"
+        )
+    root.chmod(0o755)
+    return root
+
+
+def _install_copy(install: Path) -> Path:
+    """A copy of the PostgreSQL install tree in the cache, made once per installation.
+
+    pgserver's wheel keeps the shared libraries its binaries need beside the package
+    (``site-packages/pgserver.libs``, found through ``$ORIGIN/../../../pgserver.libs``),
+    so the copy keeps that layout: ``<copy>/pgserver/pginstall`` and
+    ``<copy>/pgserver.libs``. Keyed by the install's real path and its ``postgres``
+    binary (size, mtime), so a new pgserver version gets a new copy. Built in a scratch
+    directory and renamed into place; used only while it holds as many files as its
+    marker says (a temp cleaner may have pruned it), otherwise rebuilt.
+    """
+    install = install.resolve()
+    package = install.parent
+    libs = package.parent / f"{package.name}.libs"
+    binary = (install / "bin" / "postgres").stat()
+    identity = f"{install}\0{binary.st_size}\0{binary.st_mtime_ns}".encode()
+    root = _install_cache_root()
+    target = root / f"pginstall-{hashlib.sha256(identity).hexdigest()[:16]}"
+    marker = target / ".syllabus-complete"
+    copied = target / package.name / install.name
+
+    def complete() -> bool:
+        with contextlib.suppress(OSError, ValueError):
+            return int(marker.read_text()) == _file_count(target) - 1
+        return False
+
+    if complete():
+        return copied
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=root))
+    try:
+        tree = scratch / "copy"
+        shutil.copytree(
+            install, tree / package.name / install.name, symlinks=True, copy_function=_link_or_copy
+        )
+        if libs.is_dir():
+            shutil.copytree(libs, tree / libs.name, symlinks=True, copy_function=_link_or_copy)
+        _ensure_readable_tree(tree)
+        (tree / marker.name).write_text(str(_file_count(tree)))
+        tree.chmod(0o755)
+        try:
+            tree.rename(target)
+        except OSError:
+            # Another process may just have put a complete copy there; else replace it.
+            if complete():
+                return copied
+            shutil.rmtree(target, ignore_errors=True)
+            tree.rename(target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    log.info("copied the PostgreSQL install %s to %s for %s", install, target, PG_SYSTEM_USER)
+    return copied
+
+
+def _reachable_bin_dir(bin_dir: Path, user: pwd.struct_passwd) -> Path:
+    """``bin_dir``, or a copy of its install tree that ``user`` can run from.
+
+    As root, PostgreSQL runs as an unprivileged user, which cannot reach binaries below a
+    private directory: a repository cloned into ``/root/src/...`` (``/root`` is 0700)
+    keeps pgserver's install in ``.venv`` there. Rather than open up the user's private
+    directories, the install tree (relocatable: it finds ``lib``/``share`` relative to
+    its binaries) is hard-linked or copied into a 0755 cache directory, once per
+    installation.
+    """
+    if _runs_as(bin_dir, user):
+        return bin_dir
+    copy = _install_copy(bin_dir.parent) / bin_dir.name
+    if not _runs_as(copy, user):
+        raise RuntimeError(
+            f"user {user.pw_name!r} can run PostgreSQL neither from {bin_dir} nor from its "
+            f"copy in {copy}; set {PG_INSTALL_CACHE_ENV} to a directory it can reach"
+        )
+    return copy
+
+
 def _chown_tree(path: Path, user: pwd.struct_passwd) -> None:
     for dirpath, dirnames, filenames in os.walk(path):
         os.chown(dirpath, user.pw_uid, user.pw_gid)
@@ -386,7 +526,8 @@ class EmbeddedPostgres(_ManagedServer):
 
     ``fast=True`` turns off fsync, synchronous_commit and full_page_writes: only for
     throwaway test servers, never for data you keep. When running as root, the server runs
-    as the unprivileged system user :data:`PG_SYSTEM_USER` (PostgreSQL refuses root).
+    as the unprivileged system user :data:`PG_SYSTEM_USER` (PostgreSQL refuses root), from
+    a copy of the install when that user cannot reach the original (:func:`_reachable_bin_dir`).
     """
 
     name = "postgres"
@@ -444,6 +585,7 @@ class EmbeddedPostgres(_ManagedServer):
         bin_dir = postgres_bin_dir()
         if user is not None:
             _ensure_readable_tree(bin_dir.parent)
+            bin_dir = _reachable_bin_dir(bin_dir, user)
             _ensure_traversable(self.data_dir)
             os.chown(self.data_dir, user.pw_uid, user.pw_gid)
         self._initdb(bin_dir, user)
