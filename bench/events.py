@@ -2,7 +2,7 @@
 """Event-path measurements: commit→projection lag, relay and rebuild throughput, each with
 its raw JetStream baseline on the same NATS server, in the same run.
 
-The kernel's own pieces (``OutboxRelay``, ``handlers.rebuild``) are driven here in the
+The kernel's own pieces (``OutboxRelay``, ``replay.replay``) are driven here in the
 bench process against throwaway databases and namespaced streams on the stack's own
 PostgreSQL and NATS, so the running services never see these events.
 """
@@ -387,19 +387,19 @@ def prepare_rebuild_db(stack: Stack) -> str:
 
 
 async def timed_rebuild(db_url: str, nats_url: str, ns: str) -> tuple[dict[str, int], float]:
-    from syllabus_progress.handlers import SUBSCRIPTIONS, rebuild
-    from syllabus_progress.models import TABLES
+    from syllabus_progress.main import SERVICE
     from syllabus_progress.settings import Settings
-    from syllabus_shared.runtime import build_runtime
+    from syllabus_shared.messaging.replay import replay
 
     settings = Settings(
         database_url=db_url, nats_url=nats_url, event_namespace=ns, log_level="WARNING"
     )
-    rt = build_runtime(settings, TABLES, SUBSCRIPTIONS)
+    rt = SERVICE.runtime(settings)
+    assert SERVICE.projection is not None
     rt.nats.start()
     try:
         t0 = time.perf_counter()
-        counts = await rebuild(rt)
+        counts = await replay(rt, SERVICE.projection)
         took = time.perf_counter() - t0
     finally:
         await rt.nats.close()

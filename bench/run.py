@@ -184,21 +184,23 @@ async def count_statements(db_url: str, user_id: str, course_id: str) -> tuple[i
     """Statements one progress document takes (the service's own function, counted with a
     SQLAlchemy cursor listener as its test does) and the posts it returned."""
     from sqlalchemy import event
-    from syllabus_progress import service
+    from syllabus_progress import views
+    from syllabus_progress.models import TABLES
     from syllabus_shared.auth import Principal, Role
     from syllabus_shared.db import Database
+    from syllabus_shared.messaging.outbox import Outbox
+    from syllabus_shared.unit_of_work import UnitOfWork
 
     db = Database(db_url)
     seen: list[str] = []
     event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
     try:
-        async with db.transaction() as session:
-            seen.clear()
-            doc = await service.course_progress(
-                session,
-                Principal(user_id=uuid.UUID(user_id), role=Role.student),
-                uuid.UUID(course_id),
-            )
+        seen.clear()
+        doc = await views.course_progress(
+            UnitOfWork(db, Outbox(TABLES, source="progress")),
+            Principal(user_id=uuid.UUID(user_id), role=Role.student),
+            uuid.UUID(course_id),
+        )
         return len(seen), doc.total_posts
     finally:
         await db.dispose()

@@ -119,7 +119,7 @@ async def test_11_rebuild_from_the_streams_equals_the_live_projection(
         env.pop("SYLLABUS_FAULTS", None)
         result = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "syllabus_progress", "rebuild"],
+            [sys.executable, "-m", "syllabus_progress", "replay"],
             env=env,
             cwd=ROOT,
             capture_output=True,

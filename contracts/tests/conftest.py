@@ -76,7 +76,7 @@ class Service:
             event_type = json.loads(payload)["type"]
             for consumer in self.consumers_for(event_type):
                 try:
-                    outcome = await consumer.apply(payload)
+                    [outcome] = await consumer.apply_payloads([payload])
                 except Exception as exc:
                     outcome = f"failed: {exc!r}"
                 outcomes.append((event_type, outcome))

@@ -21,9 +21,9 @@ import pytest_asyncio
 from syllabus_devkit.pacts import Expectation, Pact, load_pacts, minimal_event
 from syllabus_devkit.testing.plugin import Databases
 from syllabus_devkit.testing.tokens import TokenFactory
-from syllabus_shared.contracts import EVENTS_BY_TYPE, Envelope
-from syllabus_shared.ids import new_id
+from syllabus_shared.contracts import EVENTS_BY_TYPE
 from syllabus_shared.messaging.consumer import Subscription
+from syllabus_shared.unit_of_work import UnitOfWork
 
 from conftest import PACTS_DIR, SERVICES, Service, running
 
@@ -127,23 +127,15 @@ async def handler_problems(pact: Pact, service: Service, subscription: Subscript
     for event_type in sorted(pact.events):
         found = subscription.handler_for(event_type)
         assert found is not None, event_type
-        cls, handler = found
+        _, handler = found
         data = minimal_event(pact, event_type)
         reads: set[str] = set()
         event = PactView(data, "", pact, event_type, reads)
-        envelope = Envelope(
-            id=new_id(),
-            source=cls.source,
-            type=event_type,
-            subject=str(uuid.uuid4()),
-            time=dt.datetime.now(dt.UTC),
-            aggregatetype=cls.aggregate,
-            sequence=1,
-            data=data,
-        )
         try:
             async with service.runtime.db.transaction() as session:
-                await handler(session, event, envelope)
+                # As the consumer runs it: a unit of work joined to its transaction.
+                rt = service.runtime
+                await handler(UnitOfWork.joining(rt.db, rt.outbox, session), event)
         except UnlistedRead as exc:
             problems.append(str(exc))
             continue

@@ -166,7 +166,7 @@ def test_adding_fields_to_a_schema_passes() -> None:
         assert check_schema(pact, POST_CREATED, schema) == []
 
 
-class _PostCreatedWithoutKind(content_events._PostEvent):
+class _PostCreatedWithoutKind(content_events.PostEvent):
     """An in-test copy of PostCreated with ``kind`` deleted."""
 
     name = "PostCreated"

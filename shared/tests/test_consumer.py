@@ -9,15 +9,15 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Column, Integer, Table, Text, Uuid, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus_shared.contracts import Envelope
 from syllabus_shared.contracts.catalog import ModuleCreated, ModuleDeleted, ModuleUpdated
 from syllabus_shared.messaging.consumer import ConsumerOptions, EventConsumer, Subscription
 from syllabus_shared.messaging.outbox import subject_for
+from syllabus_shared.unit_of_work import UnitOfWork
 
 from conftest import Kernel
 
-Handler = Callable[[AsyncSession, ModuleCreated | ModuleUpdated, Envelope], Awaitable[None]]
+Handler = Callable[[UnitOfWork, ModuleCreated | ModuleUpdated], Awaitable[None]]
 
 
 def projection(kernel: Kernel) -> Table:
@@ -41,9 +41,9 @@ async def make_projection(kernel: Kernel) -> Table:
 def consumer(
     kernel: Kernel, handler: Handler, deleted: Handler | None = None, **options: object
 ) -> EventConsumer:
-    async def on_deleted(session: AsyncSession, event: ModuleDeleted, envelope: Envelope) -> None:
+    async def on_deleted(uow: UnitOfWork, event: ModuleDeleted) -> None:
         t = projection(kernel)
-        await session.execute(t.delete().where(t.c.module_id == event.module_id))
+        await uow.session.execute(t.delete().where(t.c.module_id == event.module_id))
 
     sub = Subscription(
         name="test-from-catalog",
@@ -56,17 +56,15 @@ def consumer(
     )
     opts = ConsumerOptions(**{"fetch_timeout": 0.2, "backoff": (0.05,), **options})  # type: ignore[arg-type]
     return EventConsumer(
-        sub, kernel.db, kernel.tables, kernel.nats, namespace=kernel.namespace, options=opts
+        sub, kernel.db, kernel.outbox, kernel.nats, namespace=kernel.namespace, options=opts
     )
 
 
 def upsert_title(kernel: Kernel) -> Handler:
-    async def handle(
-        session: AsyncSession, event: ModuleCreated | ModuleUpdated, envelope: Envelope
-    ) -> None:
+    async def handle(uow: UnitOfWork, event: ModuleCreated | ModuleUpdated) -> None:
         t = projection(kernel)
         stmt = pg_insert(t).values(module_id=event.module_id, title=event.title, applied=1)
-        await session.execute(
+        await uow.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[t.c.module_id],
                 set_={"title": event.title, "applied": t.c.applied + 1},
@@ -167,13 +165,11 @@ async def test_failing_handler_is_retried_then_dead_lettered_and_replayable(kern
     good = upsert_title(kernel)
     broken = {"on": True}
 
-    async def flaky(
-        session: AsyncSession, event: ModuleCreated | ModuleUpdated, envelope: Envelope
-    ) -> None:
+    async def flaky(uow: UnitOfWork, event: ModuleCreated | ModuleUpdated) -> None:
         if event.title == "poison" and broken["on"]:
             attempts.append(event.title)
             raise ValueError("handler bug")
-        await good(session, event, envelope)
+        await good(uow, event)
 
     creator = uuid.uuid4()
     bad, after = uuid.uuid4(), uuid.uuid4()
@@ -228,13 +224,11 @@ async def test_a_fetched_batch_commits_once_and_a_failure_stays_its_own(kernel: 
     calls: list[str] = []
     good = upsert_title(kernel)
 
-    async def flaky(
-        session: AsyncSession, event: ModuleCreated | ModuleUpdated, envelope: Envelope
-    ) -> None:
+    async def flaky(uow: UnitOfWork, event: ModuleCreated | ModuleUpdated) -> None:
         calls.append(event.title)
         if event.title == "poison":
             raise ValueError("handler bug")
-        await good(session, event, envelope)
+        await good(uow, event)
 
     first = await publish(kernel, ModuleCreated(module_id=c_id, title="c1", creator_id=creator), 1)
     await publish(kernel, ModuleCreated(module_id=bad, title="poison", creator_id=creator), 1)
@@ -286,14 +280,14 @@ async def test_crash_after_commit_before_ack_applies_nothing_twice(kernel: Kerne
     psub = await c.setup()
     msgs = await psub.fetch(1, timeout=2)
     with contextlib.suppress(Crash):
-        await c.process(msgs[0])
+        await c.process_batch(msgs[:1])
     assert (await rows(kernel))[mid] == ("once", 1)  # committed, never acked
     # Redelivered after AckWait to a healthy consumer: the inbox makes it a no-op.
     healthy = consumer(kernel, upsert_title(kernel), ack_wait=1.0)
     psub2 = await healthy.setup()
     redelivered = await psub2.fetch(1, timeout=5)
     assert redelivered[0].metadata.num_delivered == 2
-    assert await healthy.process(redelivered[0]) == "duplicate"
+    assert await healthy.process_batch(redelivered[:1]) == ["duplicate"]
     assert (await rows(kernel))[mid] == ("once", 1)
 
 
@@ -314,7 +308,7 @@ async def test_crash_before_commit_applies_once_after_redelivery(kernel: Kernel)
     psub = await c.setup()
     msgs = await psub.fetch(1, timeout=2)
     with contextlib.suppress(Crash):
-        await c.process(msgs[0])
+        await c.process_batch(msgs[:1])
     assert mid not in await rows(kernel)  # rolled back: nothing half-applied
     healthy = consumer(kernel, upsert_title(kernel), ack_wait=1.0)
     await run_until(healthy, lambda: _title_is(kernel, mid, "once"))

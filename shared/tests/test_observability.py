@@ -14,13 +14,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from syllabus_shared.contracts import Envelope
 from syllabus_shared.contracts.catalog import ModuleCreated, ModuleUpdated
 from syllabus_shared.messaging.outbox import Outbox
 from syllabus_shared.observability import JsonFormatter, Metrics
 from syllabus_shared.settings import ServiceSettings
 from syllabus_shared.tracing import setup_tracing
+from syllabus_shared.unit_of_work import UnitOfWork
 from test_consumer import consumer, make_projection, publish, run_until, upsert_title
 
 from conftest import Kernel
@@ -159,9 +158,7 @@ async def test_running_relay_keeps_the_backlog_gauges_current(kernel: Kernel) ->
 async def test_consumer_counts_redeliveries_dead_letters_and_lag(kernel: Kernel) -> None:
     await make_projection(kernel)
 
-    async def failing(
-        session: AsyncSession, event: ModuleCreated | ModuleUpdated, envelope: Envelope
-    ) -> None:
+    async def failing(uow: UnitOfWork, event: ModuleCreated | ModuleUpdated) -> None:
         if event.title == "bad":
             raise ValueError("handler bug")
 

@@ -168,10 +168,10 @@ async def _world(catalog: Catalog, owner: uuid.UUID, case: Case) -> dict[str, st
     """
     who = Principal(user_id=owner, role=Role.instructor)
     rt = catalog.runtime
-    async with rt.db.transaction() as session:
+    uow = rt.unit_of_work()
+    async with uow:  # the service functions below join this one transaction
         course = await service.create_course(
-            session,
-            rt.outbox,
+            uow,
             who,
             schemas.CourseCreate(
                 title=f"Matrix {uuid.uuid4().hex[:8]}",
@@ -181,22 +181,17 @@ async def _world(catalog: Catalog, owner: uuid.UUID, case: Case) -> dict[str, st
         steps = {"draft": [], "published": ["published"], "archived": ["published", "archived"]}
         for step in steps[case.status]:
             await service.update_course(
-                session,
-                rt.outbox,
+                uow,
                 who,
                 course.id,
                 schemas.CourseUpdate(status=schemas.CourseStatus(step)),
             )
         modules = [
-            await service.create_module(
-                session, rt.outbox, who, schemas.ModuleCreate(title=f"M{i}")
-            )
+            await service.create_module(uow, who, schemas.ModuleCreate(title=f"M{i}"))
             for i in range(3)
         ]
         for m in modules[:2]:
-            await service.attach_module(
-                session, rt.outbox, who, course.id, schemas.AttachModule(module_id=m.id)
-            )
+            await service.attach_module(uow, who, course.id, schemas.AttachModule(module_id=m.id))
     return {
         "course": str(course.id),
         "m0": str(modules[0].id),

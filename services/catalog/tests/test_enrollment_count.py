@@ -30,7 +30,7 @@ class Progress:
 
     def envelope(
         self,
-        cls: type[pe._EnrollmentEvent],
+        cls: type[pe.EnrollmentEvent],
         enrollment_id: uuid.UUID,
         course_id: str,
         sequence: int,
@@ -64,7 +64,7 @@ class Progress:
 
     async def send(
         self,
-        cls: type[pe._EnrollmentEvent],
+        cls: type[pe.EnrollmentEvent],
         enrollment_id: uuid.UUID,
         course_id: str,
         sequence: int,

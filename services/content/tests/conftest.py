@@ -139,7 +139,7 @@ class Content:
     @staticmethod
     def course_state(
         course_id: uuid.UUID, owner: uuid.UUID, status: str, visibility: str = "public"
-    ) -> ce._CourseState:
+    ) -> ce.CourseState:
         cls = {
             "draft": ce.CourseCreated,
             "published": ce.CoursePublished,

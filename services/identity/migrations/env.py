@@ -1,4 +1,4 @@
-from syllabus_identity.models import Base
+from syllabus_identity.models import METADATA
 from syllabus_shared.migrations import run_env
 
-run_env(Base.metadata)
+run_env(METADATA)

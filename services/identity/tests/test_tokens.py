@@ -233,7 +233,7 @@ async def test_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key(
     old_token = await identity.token(user["username"])
     old_kid = claims_of(old_token)[0]["kid"]
 
-    new_kid = await keys.rotate_signing_key(identity.runtime.db, identity.settings)
+    new_kid = await keys.rotate_signing_key(identity.runtime.unit_of_work(), identity.settings)
     assert new_kid != old_kid
     new_token = await identity.token(user["username"])
     assert claims_of(new_token)[0]["kid"] == new_kid

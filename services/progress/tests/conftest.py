@@ -106,7 +106,7 @@ class World:
 
     # ------------------------------------------------------------ catalog
 
-    def _course_event(self, course_id: uuid.UUID, cls: type[ce._CourseState]) -> ce._CourseState:
+    def _course_event(self, course_id: uuid.UUID, cls: type[ce.CourseState]) -> ce.CourseState:
         return cls(course_id=course_id, **self.courses[course_id])
 
     async def course(
@@ -139,7 +139,7 @@ class World:
         self, course_id: uuid.UUID, *, hold: bool = False, **changes: Any
     ) -> None:
         state = self.courses[course_id]
-        cls: type[ce._CourseState] = ce.CourseUpdated
+        cls: type[ce.CourseState] = ce.CourseUpdated
         if changes.get("status", state["status"]) != state["status"]:
             cls = ce.CoursePublished if changes["status"] == "published" else ce.CourseArchived
         state.update(changes)
@@ -217,7 +217,7 @@ class World:
 
     # ------------------------------------------------------------ content
 
-    def _post_event(self, post_id: uuid.UUID, cls: type[pe._PostState]) -> pe._PostState:
+    def _post_event(self, post_id: uuid.UUID, cls: type[pe.PostState]) -> pe.PostState:
         state = self.posts[post_id]
         position = self.module_posts[state["module_id"]].index(post_id) + 1
         return cls(post_id=post_id, position=position, **state)
@@ -248,7 +248,7 @@ class World:
 
     async def update_post(self, post_id: uuid.UUID, *, hold: bool = False, **changes: Any) -> None:
         state = self.posts[post_id]
-        cls: type[pe._PostState] = pe.PostUpdated
+        cls: type[pe.PostState] = pe.PostUpdated
         if changes.get("status", state["status"]) != state["status"]:
             cls = pe.PostPublished if changes["status"] == "published" else pe.PostUnpublished
         state.update(changes)

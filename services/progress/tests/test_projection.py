@@ -1,11 +1,13 @@
 """The course-structure projection under redelivery, duplicates, reordering and any
-interleaving of catalog's and content's events; and rebuilding it from the streams."""
+interleaving of catalog's and content's events; and replaying it from the streams (the
+kernel's ``replay`` of the declared projection)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import random
+import re
 import subprocess
 import sys
 import uuid
@@ -14,9 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from syllabus_devkit.testing.plugin import Databases
 from syllabus_devkit.testing.tokens import TokenFactory
-from syllabus_progress.handlers import SUBSCRIPTIONS, rebuild
-from syllabus_progress.models import TABLES, CourseModule
-from syllabus_shared.runtime import build_runtime
+from syllabus_progress.main import SERVICE
+from syllabus_progress.models import CourseModule
+from syllabus_shared.messaging.replay import replay
 
 from conftest import MIGRATIONS, Progress, World, progress_settings
 
@@ -147,7 +149,7 @@ async def test_deleted_course_ignores_late_events(shared_progress: Progress) -> 
     assert (await p.enroll(course, headers)).status_code == 404
 
 
-# ---------------------------------------------------------------- rebuild
+# ---------------------------------------------------------------- replay
 
 
 async def _messy_live_projection(p: Progress) -> None:
@@ -171,7 +173,7 @@ async def _messy_live_projection(p: Progress) -> None:
     assert (await p.enroll(course, headers)).status_code == 201
 
 
-async def test_rebuild_into_an_empty_projection_equals_the_live_one(
+async def test_replay_into_an_empty_projection_equals_the_live_one(
     progress: Progress, databases: Databases, nats_url: str, tokens: TokenFactory
 ) -> None:
     p = progress
@@ -182,11 +184,14 @@ async def test_rebuild_into_an_empty_projection_equals_the_live_one(
     settings = progress_settings(
         await databases.create(MIGRATIONS), nats_url, p.settings.event_namespace, tokens
     )
-    rt = build_runtime(settings, TABLES, SUBSCRIPTIONS)
+    rt = SERVICE.runtime(settings)
     rt.nats.start()
     seen: list[tuple[int, int]] = []
+    assert SERVICE.projection is not None
     try:
-        counts = await rebuild(rt, lambda done, total: seen.append((done, total)))
+        counts = await replay(
+            rt, SERVICE.projection, lambda done, total: seen.append((done, total))
+        )
         rebuilt = await p.projection(rt)
     finally:
         await rt.nats.close()
@@ -198,7 +203,7 @@ async def test_rebuild_into_an_empty_projection_equals_the_live_one(
     assert seen[0] == (0, seen[-1][1]) and seen[-1][0] == seen[-1][1]
 
 
-async def test_rebuild_in_place_keeps_enrollments_and_the_cli_rebuilds_too(
+async def test_replay_in_place_keeps_enrollments_and_the_cli_replays_too(
     progress: Progress, databases: Databases, nats_url: str, tokens: TokenFactory
 ) -> None:
     p = progress
@@ -210,7 +215,8 @@ async def test_rebuild_in_place_keeps_enrollments_and_the_cli_rebuilds_too(
     assert (await p.complete(posts[0][0], headers)).status_code == 201
     live, doc = await p.projection(), await p.doc(course, headers)
 
-    await rebuild(p.runtime)  # while the service runs
+    assert SERVICE.projection is not None
+    await replay(p.runtime, SERVICE.projection)  # while the service runs
     assert await p.projection() == live
     assert await p.doc(course, headers) == doc
 
@@ -226,7 +232,7 @@ async def test_rebuild_in_place_keeps_enrollments_and_the_cli_rebuilds_too(
     }
     result = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "syllabus_progress", "rebuild"],
+        [sys.executable, "-m", "syllabus_progress", "replay"],
         env=env,
         capture_output=True,
         text=True,
@@ -234,9 +240,13 @@ async def test_rebuild_in_place_keeps_enrollments_and_the_cli_rebuilds_too(
     )
     assert result.returncode == 0, result.stderr
     assert "projection rebuilt" in result.stdout
-    assert f"[{'#' * 30}] " in result.stderr, result.stderr  # the bar, full at the end
+    # Not a terminal: summary lines, the last one with every event done.
+    summaries = re.findall(r"^progress: replaying: (\d+)/(\d+) events", result.stderr, re.M)
+    assert summaries, result.stderr
+    done, total = summaries[-1]
+    assert done == total != "0", result.stderr
     settings = progress_settings(url, nats_url, p.settings.event_namespace, tokens)
-    rt = build_runtime(settings, TABLES, SUBSCRIPTIONS)
+    rt = SERVICE.runtime(settings)
     try:
         assert await p.projection(rt) == live
     finally:

@@ -1,89 +1,94 @@
-"""The same command line for every service: ``python -m syllabus_<name> <command>``.
+"""The same command line for every service, read from its declaration:
+``python -m syllabus_<name> <command>``.
 
 - ``migrate``: run this service's migrations (a separate step, never at app start).
-- ``serve [--host H] [--port P] [--workers N]``: run the HTTP app (with relay and consumers).
+- ``serve [--host H] [--port P]``: run the HTTP app (with relay and consumers). One
+  process per replica: scale by running more of them (they share durable consumers).
 - ``dead-letters [--replay]``: list this service's dead-lettered events, or replay them.
-- plus any ``extra_commands`` a service adds (identity: ``rotate-keys``).
+- ``replay``: (services that keep a projection) drop it and replay its streams.
+- plus the service's own ``commands`` (identity: ``rotate-keys``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import uvicorn
 from sqlalchemy import func, select
 
+from syllabus_shared.messaging.replay import Projection, ReplayProgress, replay
+from syllabus_shared.runtime import Runtime
 from syllabus_shared.settings import ServiceSettings
 
-# A service's own command: gets the settings, returns the exit status. Its docstring's
-# first line is its help text.
-ServiceCommand = Callable[[ServiceSettings], int]
+if TYPE_CHECKING:
+    from syllabus_shared.declaration import ServiceDeclaration
+
+S = TypeVar("S", bound=ServiceSettings)
 
 
-def run_cli(
-    *,
-    service: str,
-    app_factory: str,
-    migrations_dir: Path,
-    settings_factory: Callable[[], ServiceSettings],
-    argv: Sequence[str] | None = None,
-    extra_commands: Mapping[str, ServiceCommand] | None = None,
-) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m syllabus_{service}")
+def run_cli(service: ServiceDeclaration[S], argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m syllabus_{service.name}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations")
     serve = sub.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
     dead = sub.add_parser("dead-letters", help="list or replay dead-lettered events")
     dead.add_argument("--replay", action="store_true")
-    extra = dict(extra_commands or {})
-    for name, command in extra.items():
+    if service.projection is not None:
+        sub.add_parser("replay", help="drop the projection and replay the streams it is built from")
+    for name, command in service.commands.items():
         sub.add_parser(name, help=(command.__doc__ or "").strip().split("\n")[0])
     args = parser.parse_args(argv)
 
-    settings = settings_factory()
-    if args.command in extra:
-        return extra[args.command](settings)
+    settings = service.settings()
+    if args.command in service.commands:
+        return service.commands[args.command](settings)
     if args.command == "migrate":
         from syllabus_shared.migrations import upgrade
 
-        upgrade(migrations_dir, settings.database_url)
-        print(f"{service}: migrations applied")
+        upgrade(service.migrations, settings.database_url)
+        print(f"{service.name}: migrations applied")
         return 0
     if args.command == "serve":
         uvicorn.run(
-            app_factory,
-            factory=True,
+            service.create_app(settings),
             host=args.host,
             port=args.port,
-            workers=args.workers,
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=10,
         )
         return 0
+    rt = service.runtime(settings)
     if args.command == "dead-letters":
-        return asyncio.run(_dead_letters(app_factory, args.replay))
+        return asyncio.run(_dead_letters(rt, args.replay))
+    if args.command == "replay" and service.projection is not None:
+        return asyncio.run(_replay(rt, service.projection))
     return 2
 
 
-async def _dead_letters(app_factory: str, replay: bool) -> int:
-    import importlib
+async def _replay(rt: Runtime, projection: Projection) -> int:
+    name = rt.settings.service_name
+    rt.nats.start()
+    try:
+        with ReplayProgress(f"{name}: replaying") as progress:
+            counts = await replay(rt, projection, progress)
+    finally:
+        await rt.nats.close()
+        await rt.db.dispose()
+    summary = " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no events"
+    print(f"{name}: projection rebuilt ({summary})")
+    return 0
 
-    from syllabus_shared.runtime import build_runtime
 
-    module_name = app_factory.partition(":")[0]
-    module = importlib.import_module(module_name)
-    settings = module.Settings()
-    rt = build_runtime(settings, module.TABLES, module.SUBSCRIPTIONS)
+async def _dead_letters(rt: Runtime, replay_them: bool) -> int:
     dl = rt.tables.dead_letters
     try:
-        if replay:
+        if replay_them:
             for consumer in rt.consumers:
                 done, failing = await consumer.replay_dead_letters()
                 print(f"{consumer.subscription.name}: replayed={done} still_failing={failing}")

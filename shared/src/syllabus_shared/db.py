@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
 from syllabus_shared.ids import new_id
 
@@ -38,6 +39,35 @@ def utcnow() -> dt.datetime:
 def new_metadata() -> MetaData:
     """Each service owns its own MetaData (its own database, its own migrations)."""
     return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Entity(SQLModel):
+    """SQLModel fields every entity table has: a UUIDv7 key, audit timestamps and an
+    optimistic-concurrency ``version``. A table model inherits it beside its service's
+    own table base (which carries the service's MetaData)::
+
+        class Course(CatalogTable, Entity, table=True): ...
+    """
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now()},
+        nullable=False,
+    )
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now()},
+        nullable=False,
+    )
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"}, nullable=False)
+
+    def touch(self) -> None:
+        """Record a change: bump ``version`` and ``updated_at``."""
+        self.version += 1
+        self.updated_at = utcnow()
 
 
 class EntityMixin:

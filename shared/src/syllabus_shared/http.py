@@ -12,11 +12,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus_shared.db import Database
-from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.problems import Problem, invalid
+from syllabus_shared.unit_of_work import UnitOfWork
 
 
 def etag(version: int, derived: int | str | None = None) -> str:
@@ -81,29 +79,33 @@ def versioned(
 
 MAX_IDEMPOTENCY_KEY = 200
 
-CreateFn = Callable[[AsyncSession], Awaitable[JSONResponse]]
+CreateFn = Callable[[], Awaitable[JSONResponse]]
 
 
 async def idempotent(
     request: Request,
-    db: Database,
-    tables: KernelTables,
+    uow: UnitOfWork,
     *,
     scope: str,
     body: Any,
     create: CreateFn,
 ) -> JSONResponse:
-    """Run ``create`` once per ``Idempotency-Key``.
+    """Run ``create`` once per ``Idempotency-Key``, inside ``uow``'s transaction.
 
-    The key is reserved by inserting its row first, inside the same transaction as
-    the create: a concurrent request with the same key blocks on that row and then
-    sees the stored response. Same key + same body → the first response again;
-    same key + another body → 422. Without the header, ``create`` just runs.
+    ``create`` calls a service function that opens ``uow`` too: it joins this
+    transaction, so the key, the new state and its events commit together. The key
+    is reserved by inserting its row first, inside the same transaction as the create:
+    a concurrent request with the same key blocks on that row and then sees the
+    stored response. Same key + same body → the first response again;
+    same key + another body → 422. Without the header, ``create`` just runs. (With a key,
+    a read-your-writes wait inside ``create`` happens in the open transaction: it holds a
+    pooled connection for at most the consistency bound.)
     """
     key = request.headers.get("idempotency-key")
     if key is None:
-        async with db.transaction() as session:
-            return await create(session)
+        # No key to record: ``create``'s service function opens the unit of work itself
+        # (after any read-your-writes wait, which then holds no connection).
+        return await create()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY:
         raise invalid(
             ["header", "Idempotency-Key"], f"must be 1-{MAX_IDEMPOTENCY_KEY} characters", 400
@@ -111,8 +113,9 @@ async def idempotent(
     request_hash = hashlib.sha256(
         json.dumps(jsonable_encoder(body), sort_keys=True).encode()
     ).hexdigest()
-    ik = tables.idempotency_keys
-    async with db.transaction() as session:
+    ik = uow.tables.idempotency_keys
+    async with uow:
+        session = uow.session
         reserved = await session.execute(
             pg_insert(ik)
             .values(scope=scope, key=key, request_hash=request_hash)
@@ -120,7 +123,7 @@ async def idempotent(
             .returning(ik.c.key)
         )
         if reserved.first() is not None:
-            response = await create(session)
+            response = await create()
             await session.execute(
                 update(ik)
                 .where(ik.c.scope == scope, ik.c.key == key)

@@ -1,9 +1,10 @@
-"""The service app factory: one shape for every service.
+"""The running service: what a process holds while it serves, and how it starts and stops.
 
-A service's ``main.py`` calls :func:`create_service_app` with its settings, its
-tables, routers and subscriptions; everything else (database, NATS, relay,
-consumers, token verification, problems, request ids, metrics, health) is here.
-Nothing is built at import time: the lifespan builds it from the settings.
+A service declares itself once (:class:`~syllabus_shared.declaration.ServiceDeclaration`);
+the declaration builds a :class:`Runtime` from its settings (database, NATS, relay,
+consumers, projection watcher, the service's own typed parts) in the app's lifespan or
+in a CLI command. Nothing is built at import time. Routes reach the runtime through
+typed dependencies: ``RuntimeDep``, ``UnitOfWorkDep`` and ``part(SomeClass)``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -29,12 +30,15 @@ from syllabus_shared.messaging.nats_link import NatsLink, ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, stream_name
 from syllabus_shared.messaging.relay import OutboxRelay
 from syllabus_shared.messaging.tables import KernelTables
-from syllabus_shared.observability import Metrics, RequestContextMiddleware, configure_logging
-from syllabus_shared.problems import install_problem_handlers, problem_response
+from syllabus_shared.observability import Metrics
+from syllabus_shared.problems import problem_response
 from syllabus_shared.settings import ServiceSettings
-from syllabus_shared.tracing import Tracing, setup_tracing
+from syllabus_shared.tracing import Tracing
+from syllabus_shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger("syllabus.runtime")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,16 +56,29 @@ class Runtime:
     consumers: list[EventConsumer] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
     tracing: Tracing = field(default_factory=Tracing)
+    token_verifier: TokenVerifier | None = None
+    parts: dict[type[Any], Any] = field(default_factory=dict)
+
+    def part(self, cls: type[T]) -> T:
+        """The service's own runtime part of type ``cls`` (built by its declaration)."""
+        try:
+            return cast(T, self.parts[cls])
+        except KeyError:
+            raise LookupError(f"{self.settings.service_name} has no {cls.__name__}") from None
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A fresh, unopened unit of work (``async with`` opens its transaction)."""
+        return UnitOfWork(
+            self.db,
+            self.outbox,
+            watcher=self.watcher,
+            wait_seconds=self.settings.consistency_wait_seconds,
+        )
 
     @property
     def stream(self) -> str:
         return stream_name(self.settings.event_namespace, STREAMS[self.settings.service_name])
-
-    async def wait_for_projection(self, check: Callable[[], Awaitable[bool]]) -> bool:
-        """Read-your-writes: wait (bounded by settings) until ``check`` holds."""
-        return await self.watcher.wait_until(check, self.settings.consistency_wait_seconds)
 
     def subjects(self) -> list[str]:
         ns = self.settings.event_namespace
@@ -87,11 +104,14 @@ def build_runtime(
     nats = NatsLink(settings.nats_url, name=settings.service_name)
     fault = fault_hook(settings.fault_injection)
     relay = OutboxRelay(db, tables, nats, metrics=metrics, fault=fault, tracer=tracer)
+    outbox = Outbox(
+        tables, source=settings.service_name, namespace=settings.event_namespace, tracer=tracer
+    )
     consumers = [
         EventConsumer(
             sub,
             db,
-            tables,
+            outbox,
             nats,
             namespace=settings.event_namespace,
             metrics=metrics,
@@ -101,9 +121,6 @@ def build_runtime(
         )
         for sub in subscriptions
     ]
-    outbox = Outbox(
-        tables, source=settings.service_name, namespace=settings.event_namespace, tracer=tracer
-    )
     watcher = ProjectionWatcher(settings.database_url)
     return Runtime(
         settings, db, nats, tables, outbox, metrics, relay, watcher, consumers, tracing=tracing
@@ -162,65 +179,36 @@ async def get_runtime(request: Request) -> Runtime:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
-StartupHook = Callable[[Runtime], Awaitable[None]]
+
+async def get_unit_of_work(request: Request) -> UnitOfWork:
+    runtime: Runtime = request.app.state.runtime
+    return runtime.unit_of_work()
 
 
-def create_service_app(
-    *,
-    settings: ServiceSettings,
-    tables: KernelTables,
-    title: str,
-    description: str,
-    routers: Sequence[APIRouter],
-    subscriptions: Sequence[Subscription] = (),
-    on_startup: Sequence[StartupHook] = (),
-    version: str = "0.1.0",
-    root_routers: Sequence[APIRouter] = (),
-) -> FastAPI:
-    """Build a service's app: ``routers`` under ``/api/v1``, ``root_routers`` at the root
-    (e.g. identity's ``/.well-known/jwks.json``), ``on_startup`` hooks run in the lifespan
-    once the runtime is up (a failing hook stops the runtime again and fails start-up)."""
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    metrics = Metrics()
-    tracing = setup_tracing(settings)
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = build_runtime(settings, tables, subscriptions, metrics, tracing)
-        app.state.runtime = rt
-        if settings.auth_jwks_url or settings.auth_jwks_json:
-            app.state.token_verifier = TokenVerifier(
-                KeySet(jwks_url=settings.auth_jwks_url, jwks_json=settings.auth_jwks_json),
-                issuer=settings.auth_issuer,
-                audience=settings.auth_audience,
-                leeway=settings.auth_leeway_seconds,
-            )
-        else:
-            app.state.token_verifier = None
-        await start_runtime(rt)
-        try:
-            for hook in on_startup:
-                await hook(rt)
-            yield
-        finally:
-            await stop_runtime(rt)
-            await asyncio.to_thread(tracing.flush)
 
-    app = FastAPI(
-        title=title,
-        description=description,
-        version=version,
-        lifespan=lifespan,
-        telemetry=tracing.fastapi_telemetry(),
+def part(cls: type[T]) -> Any:
+    """A dependency on the service's runtime part ``cls``:
+    ``Lookup = Annotated[ModuleLookup, part(ModuleLookup)]``."""
+
+    async def get(request: Request) -> T:
+        runtime: Runtime = request.app.state.runtime
+        return runtime.part(cls)
+
+    return Depends(get)
+
+
+def token_verifier(settings: ServiceSettings) -> TokenVerifier | None:
+    """Verifies access tokens against the configured JWKS (None: the service has its own)."""
+    if not (settings.auth_jwks_url or settings.auth_jwks_json):
+        return None
+    return TokenVerifier(
+        KeySet(jwks_url=settings.auth_jwks_url, jwks_json=settings.auth_jwks_json),
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        leeway=settings.auth_leeway_seconds,
     )
-    install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    for router in routers:
-        app.include_router(router, prefix="/api/v1")
-    for router in root_routers:
-        app.include_router(router)
-    app.include_router(operations_router(metrics))
-    return app
 
 
 def operations_router(metrics: Metrics) -> APIRouter:

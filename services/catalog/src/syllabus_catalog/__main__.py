@@ -1,17 +1,4 @@
-from pathlib import Path
-
-from syllabus_shared.cli import run_cli
-
-from syllabus_catalog.settings import Settings
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+from syllabus_catalog.main import SERVICE
 
 if __name__ == "__main__":
-    raise SystemExit(
-        run_cli(
-            service="catalog",
-            app_factory="syllabus_catalog.main:create_app",
-            migrations_dir=MIGRATIONS,
-            settings_factory=Settings,
-        )
-    )
+    raise SystemExit(SERVICE.main())

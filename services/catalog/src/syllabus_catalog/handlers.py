@@ -1,29 +1,21 @@
-"""Events catalog consumes: progress's enrollment events, for each course's enrollment_count."""
+"""Events catalog consumes, each mapped to the service function that applies it."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from syllabus_shared.contracts import Envelope
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.messaging.consumer import Subscription
 
 from syllabus_catalog import service
 
-
-async def on_enrollment(
-    session: AsyncSession, event: pe._EnrollmentEvent, envelope: Envelope
-) -> None:
-    await service.record_enrollment(session, event.enrollment_id, event.course_id, event.status)
-
-
 SUBSCRIPTIONS = [
+    # Each course's enrollment_count, from progress's enrollment events.
     Subscription(
         name="catalog-from-progress",
         source="progress",
         handlers={
-            pe.EnrollmentCreated: on_enrollment,
-            pe.EnrollmentDropped: on_enrollment,
-            pe.CourseCompleted: on_enrollment,
+            pe.EnrollmentCreated: service.record_enrollment,
+            pe.EnrollmentDropped: service.record_enrollment,
+            pe.CourseCompleted: service.record_enrollment,
         },
     )
 ]

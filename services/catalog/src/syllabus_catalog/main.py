@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from syllabus_shared.runtime import create_service_app
+from pathlib import Path
+
+from syllabus_shared.declaration import ServiceDeclaration
 
 from syllabus_catalog import routes
 from syllabus_catalog.handlers import SUBSCRIPTIONS
-from syllabus_catalog.models import TABLES
+from syllabus_catalog.models import METADATA, TABLES
 from syllabus_catalog.settings import Settings
 
-__all__ = ["SUBSCRIPTIONS", "TABLES", "Settings", "create_app"]
+SERVICE = ServiceDeclaration(
+    name="catalog",
+    title="Syllabus catalog",
+    description="Courses, reusable modules, and each course's order of modules.",
+    settings=Settings,
+    metadata=METADATA,
+    tables=TABLES,
+    migrations=Path(__file__).resolve().parents[2] / "migrations",
+    routers=[routes.router],
+    subscriptions=SUBSCRIPTIONS,
+)
 
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
-        settings=settings or Settings(),
-        tables=TABLES,
-        title="Syllabus catalog",
-        description="Courses, reusable modules, and each course's order of modules.",
-        routers=[routes.router],
-        subscriptions=SUBSCRIPTIONS,
-    )
+# The ASGI app factory (``uvicorn --factory syllabus_catalog.main:create_app``).
+create_app = SERVICE.create_app

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import (
-    CheckConstraint,
-    Computed,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    Uuid,
-)
+from sqlalchemy import CheckConstraint, Column, Computed, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from syllabus_shared.db import EntityMixin, new_metadata
+from sqlmodel import Field, SQLModel
+from syllabus_shared.db import Entity, new_metadata
 from syllabus_shared.messaging.tables import kernel_tables
 
 
-class Base(DeclarativeBase):
+class CatalogTable(SQLModel):
+    """The base of catalog's tables: carries catalog's own MetaData."""
+
     metadata = new_metadata()
 
 
-TABLES = kernel_tables(Base.metadata)
+METADATA = CatalogTable.metadata
+TABLES = kernel_tables(METADATA)
 
 SEARCH_EXPR = (
     "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
@@ -33,23 +26,13 @@ SEARCH_EXPR = (
 )
 
 
-class Course(EntityMixin, Base):
+def _search_column() -> Column[str]:
+    """Full-text search over title and description, computed by PostgreSQL (GIN-indexed)."""
+    return Column(TSVECTOR, Computed(SEARCH_EXPR, persisted=True), nullable=False)
+
+
+class Course(CatalogTable, Entity, table=True):
     __tablename__ = "courses"
-
-    slug: Mapped[str] = mapped_column(String(220), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="", server_default="")
-    learning_objectives: Mapped[str | None] = mapped_column(Text)
-    prerequisites: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
-    visibility: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
-    creator_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    # Kept from progress's enrollment events (active + completed).
-    enrollment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # The outline (which modules, in which order) is its own event aggregate.
-    outline_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    search: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_EXPR, persisted=True))
-
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'published', 'archived')", name="status"),
         CheckConstraint("visibility IN ('public', 'private')", name="visibility"),
@@ -57,31 +40,40 @@ class Course(EntityMixin, Base):
         Index("ix_courses_status_visibility", "status", "visibility"),
     )
 
+    slug: str = Field(sa_type=String(220), unique=True)
+    title: str = Field(sa_type=String(200))
+    description: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    learning_objectives: str | None = Field(default=None, sa_type=Text)
+    prerequisites: str | None = Field(default=None, sa_type=Text)
+    status: str = Field(
+        default="draft", sa_type=String(16), sa_column_kwargs={"server_default": "draft"}
+    )
+    visibility: str = Field(
+        default="public", sa_type=String(16), sa_column_kwargs={"server_default": "public"}
+    )
+    creator_id: uuid.UUID = Field(index=True)
+    # Kept from progress's enrollment events (active + completed).
+    enrollment_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The outline (which modules, in which order) is its own event aggregate.
+    outline_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Computed by the database: None on a new object until it is inserted and read back.
+    search: str | None = Field(default=None, sa_column=_search_column())
 
-class Module(EntityMixin, Base):
+
+class Module(CatalogTable, Entity, table=True):
     __tablename__ = "modules"
-
-    title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="", server_default="")
-    creator_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    search: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_EXPR, persisted=True))
-
     __table_args__ = (Index("ix_modules_search", "search", postgresql_using="gin"),)
 
+    title: str = Field(sa_type=String(200))
+    description: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    creator_id: uuid.UUID = Field(index=True)
+    search: str | None = Field(default=None, sa_column=_search_column())
 
-class CourseModule(Base):
+
+class CourseModule(CatalogTable, table=True):
     """A module's place in one course. Positions are 1..n per course."""
 
     __tablename__ = "course_modules"
-
-    course_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
-    )
-    module_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("modules.id", ondelete="RESTRICT"), primary_key=True, index=True
-    )
-    position: Mapped[int] = mapped_column(Integer)
-
     __table_args__ = (
         # Deferred, so a reorder can pass through transient duplicates inside its transaction.
         UniqueConstraint(
@@ -94,12 +86,18 @@ class CourseModule(Base):
         CheckConstraint("position >= 1", name="position_positive"),
     )
 
+    course_id: uuid.UUID = Field(foreign_key="courses.id", ondelete="CASCADE", primary_key=True)
+    module_id: uuid.UUID = Field(
+        foreign_key="modules.id", ondelete="RESTRICT", primary_key=True, index=True
+    )
+    position: int
 
-class EnrollmentCount(Base):
+
+class EnrollmentCount(CatalogTable, table=True):
     """Progress's enrollments, one row each, so counts survive redelivery and reordering."""
 
     __tablename__ = "enrollment_projection"
 
-    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    course_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    enrollment_id: uuid.UUID = Field(primary_key=True)
+    course_id: uuid.UUID = Field(index=True)
+    status: str = Field(sa_type=String(16))

@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus_shared.auth import MaybeUser, Staff
 from syllabus_shared.http import idempotent, not_modified, versioned
 from syllabus_shared.pagination import Page, PageParams, page_of, page_params
-from syllabus_shared.runtime import RuntimeDep
+from syllabus_shared.runtime import UnitOfWorkDep
 
 from syllabus_catalog import schemas, service
 
@@ -34,10 +33,10 @@ def _module(module: object) -> schemas.ModulePublic:
 
 @router.post("/courses", status_code=201, response_model=schemas.CoursePublic, tags=["courses"])
 async def create_course(
-    body: schemas.CourseCreate, who: Staff, rt: RuntimeDep, request: Request
+    body: schemas.CourseCreate, who: Staff, uow: UnitOfWorkDep, request: Request
 ) -> JSONResponse:
-    async def create(session: AsyncSession) -> JSONResponse:
-        course = _course(await service.create_course(session, rt.outbox, who, body))
+    async def create() -> JSONResponse:
+        course = _course(await service.create_course(uow, who, body))
         return versioned(
             course,
             course.version,
@@ -47,32 +46,28 @@ async def create_course(
         )
 
     return await idempotent(
-        request, rt.db, rt.tables, scope=f"{who.user_id}:POST /courses", body=body, create=create
+        request, uow, scope=f"{who.user_id}:POST /courses", body=body, create=create
     )
 
 
 @router.get("/courses", response_model=Page[schemas.CoursePublic], tags=["courses"])
 async def list_courses(
     who: MaybeUser,
-    rt: RuntimeDep,
+    uow: UnitOfWorkDep,
     paging: Paging,
     status: schemas.CourseStatus | None = None,
     q: Search = None,
     creator_id: uuid.UUID | None = None,
 ) -> Page[schemas.CoursePublic]:
-    async with rt.db.transaction() as session:
-        rows = await service.list_courses(
-            session, who, paging, status=status, q=q, creator_id=creator_id
-        )
+    rows = await service.list_courses(uow, who, paging, status=status, q=q, creator_id=creator_id)
     return page_of([_course(r) for r in rows], paging, lambda c: {"id": str(c.id)})
 
 
 @router.get("/courses/{course_id}", response_model=schemas.CoursePublic, tags=["courses"])
 async def get_course(
-    course_id: uuid.UUID, who: MaybeUser, rt: RuntimeDep, request: Request
+    course_id: uuid.UUID, who: MaybeUser, uow: UnitOfWorkDep, request: Request
 ) -> Response:
-    async with rt.db.transaction() as session:
-        course = _course(await service.get_visible_course(session, who, course_id))
+    course = _course(await service.get_course(uow, who, course_id))
     return not_modified(request, course.version, course.enrollment_count) or versioned(
         course, course.version, derived=course.enrollment_count
     )
@@ -83,22 +78,18 @@ async def update_course(
     course_id: uuid.UUID,
     body: schemas.CourseUpdate,
     who: Staff,
-    rt: RuntimeDep,
+    uow: UnitOfWorkDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    async with rt.db.transaction() as session:
-        course = _course(
-            await service.update_course(session, rt.outbox, who, course_id, body, if_match)
-        )
+    course = _course(await service.update_course(uow, who, course_id, body, if_match))
     return versioned(course, course.version, derived=course.enrollment_count)
 
 
 @router.delete("/courses/{course_id}", status_code=204, tags=["courses"])
 async def delete_course(
-    course_id: uuid.UUID, who: Staff, rt: RuntimeDep, if_match: IfMatch = None
+    course_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep, if_match: IfMatch = None
 ) -> Response:
-    async with rt.db.transaction() as session:
-        await service.delete_course(session, rt.outbox, who, course_id, if_match)
+    await service.delete_course(uow, who, course_id, if_match)
     return Response(status_code=204)
 
 
@@ -111,11 +102,9 @@ async def delete_course(
     tags=["course modules"],
 )
 async def course_modules(
-    course_id: uuid.UUID, who: MaybeUser, rt: RuntimeDep
+    course_id: uuid.UUID, who: MaybeUser, uow: UnitOfWorkDep
 ) -> list[schemas.OutlineEntry]:
-    async with rt.db.transaction() as session:
-        await service.get_visible_course(session, who, course_id)
-        return await service.outline(session, course_id)
+    return await service.course_outline(uow, who, course_id)
 
 
 @router.post(
@@ -125,10 +114,9 @@ async def course_modules(
     tags=["course modules"],
 )
 async def attach_module(
-    course_id: uuid.UUID, body: schemas.AttachModule, who: Staff, rt: RuntimeDep
+    course_id: uuid.UUID, body: schemas.AttachModule, who: Staff, uow: UnitOfWorkDep
 ) -> list[schemas.OutlineEntry]:
-    async with rt.db.transaction() as session:
-        return await service.attach_module(session, rt.outbox, who, course_id, body)
+    return await service.attach_module(uow, who, course_id, body)
 
 
 @router.patch(
@@ -137,10 +125,13 @@ async def attach_module(
     tags=["course modules"],
 )
 async def move_module(
-    course_id: uuid.UUID, module_id: uuid.UUID, body: schemas.MoveModule, who: Staff, rt: RuntimeDep
+    course_id: uuid.UUID,
+    module_id: uuid.UUID,
+    body: schemas.MoveModule,
+    who: Staff,
+    uow: UnitOfWorkDep,
 ) -> list[schemas.OutlineEntry]:
-    async with rt.db.transaction() as session:
-        return await service.move_module(session, rt.outbox, who, course_id, module_id, body)
+    return await service.move_module(uow, who, course_id, module_id, body)
 
 
 @router.put(
@@ -149,18 +140,16 @@ async def move_module(
     tags=["course modules"],
 )
 async def reorder_modules(
-    course_id: uuid.UUID, body: schemas.ReorderModules, who: Staff, rt: RuntimeDep
+    course_id: uuid.UUID, body: schemas.ReorderModules, who: Staff, uow: UnitOfWorkDep
 ) -> list[schemas.OutlineEntry]:
-    async with rt.db.transaction() as session:
-        return await service.reorder_modules(session, rt.outbox, who, course_id, body)
+    return await service.reorder_modules(uow, who, course_id, body)
 
 
 @router.delete("/courses/{course_id}/modules/{module_id}", status_code=204, tags=["course modules"])
 async def detach_module(
-    course_id: uuid.UUID, module_id: uuid.UUID, who: Staff, rt: RuntimeDep
+    course_id: uuid.UUID, module_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep
 ) -> Response:
-    async with rt.db.transaction() as session:
-        await service.detach_module(session, rt.outbox, who, course_id, module_id)
+    await service.detach_module(uow, who, course_id, module_id)
     return Response(status_code=204)
 
 
@@ -169,36 +158,34 @@ async def detach_module(
 
 @router.post("/modules", status_code=201, response_model=schemas.ModulePublic, tags=["modules"])
 async def create_module(
-    body: schemas.ModuleCreate, who: Staff, rt: RuntimeDep, request: Request
+    body: schemas.ModuleCreate, who: Staff, uow: UnitOfWorkDep, request: Request
 ) -> JSONResponse:
-    async def create(session: AsyncSession) -> JSONResponse:
-        module = _module(await service.create_module(session, rt.outbox, who, body))
+    async def create() -> JSONResponse:
+        module = _module(await service.create_module(uow, who, body))
         return versioned(module, module.version, 201, {"Location": f"/api/v1/modules/{module.id}"})
 
     return await idempotent(
-        request, rt.db, rt.tables, scope=f"{who.user_id}:POST /modules", body=body, create=create
+        request, uow, scope=f"{who.user_id}:POST /modules", body=body, create=create
     )
 
 
 @router.get("/modules", response_model=Page[schemas.ModulePublic], tags=["modules"])
 async def list_modules(
     who: Staff,
-    rt: RuntimeDep,
+    uow: UnitOfWorkDep,
     paging: Paging,
     q: Search = None,
     creator_id: uuid.UUID | None = None,
 ) -> Page[schemas.ModulePublic]:
-    async with rt.db.transaction() as session:
-        rows = await service.list_modules(session, paging, q=q, creator_id=creator_id)
+    rows = await service.list_modules(uow, paging, q=q, creator_id=creator_id)
     return page_of([_module(r) for r in rows], paging, lambda m: {"id": str(m.id)})
 
 
 @router.get("/modules/{module_id}", response_model=schemas.ModulePublic, tags=["modules"])
 async def get_module(
-    module_id: uuid.UUID, who: Staff, rt: RuntimeDep, request: Request
+    module_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep, request: Request
 ) -> Response:
-    async with rt.db.transaction() as session:
-        module = _module(await service.get_module(session, module_id))
+    module = _module(await service.get_module(uow, module_id))
     return not_modified(request, module.version) or versioned(module, module.version)
 
 
@@ -207,22 +194,18 @@ async def update_module(
     module_id: uuid.UUID,
     body: schemas.ModuleUpdate,
     who: Staff,
-    rt: RuntimeDep,
+    uow: UnitOfWorkDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    async with rt.db.transaction() as session:
-        module = _module(
-            await service.update_module(session, rt.outbox, who, module_id, body, if_match)
-        )
+    module = _module(await service.update_module(uow, who, module_id, body, if_match))
     return versioned(module, module.version)
 
 
 @router.delete("/modules/{module_id}", status_code=204, tags=["modules"])
 async def delete_module(
-    module_id: uuid.UUID, who: Staff, rt: RuntimeDep, if_match: IfMatch = None
+    module_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep, if_match: IfMatch = None
 ) -> Response:
-    async with rt.db.transaction() as session:
-        await service.delete_module(session, rt.outbox, who, module_id, if_match)
+    await service.delete_module(uow, who, module_id, if_match)
     return Response(status_code=204)
 
 
@@ -230,9 +213,8 @@ async def delete_module(
     "/modules/{module_id}/courses", response_model=Page[schemas.ModuleUsage], tags=["modules"]
 )
 async def module_courses(
-    module_id: uuid.UUID, who: Staff, rt: RuntimeDep
+    module_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep
 ) -> Page[schemas.ModuleUsage]:
-    async with rt.db.transaction() as session:
-        usage = await service.module_usage(session, who, module_id)
+    usage = await service.module_usage(uow, who, module_id)
     # A module sits in few courses; one page holds them all.
     return Page[schemas.ModuleUsage](items=usage, next_cursor=None)

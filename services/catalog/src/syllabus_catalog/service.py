@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from enum import Enum
@@ -12,47 +10,48 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true, upd
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from syllabus_shared import ordering
 from syllabus_shared.auth import Principal
 from syllabus_shared.contracts import catalog as ev
+from syllabus_shared.contracts import progress as pe
 from syllabus_shared.http import check_if_match
-from syllabus_shared.messaging.outbox import Outbox
 from syllabus_shared.pagination import PageParams, cursor_uuid
-from syllabus_shared.problems import Problem, conflict, forbidden, not_found
+from syllabus_shared.problems import conflict, forbidden, not_found
+from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_catalog import schemas
 from syllabus_catalog.models import Course, CourseModule, EnrollmentCount, Module
-
-# draft→published, published→archived, archived→published; anything else is a conflict.
-STATUS_MOVES = {("draft", "published"), ("published", "archived"), ("archived", "published")}
-
+from syllabus_catalog.rules import free_slug, may_edit, require_present, slugify, status_move
 
 # ---------------------------------------------------------------- visibility
 
 
 def course_visible_to(who: Principal | None) -> ColumnElement[bool]:
     """Guests and students: published public courses; instructors also their own; admins all."""
-    public = and_(Course.status == "published", Course.visibility == "public")
+    public = and_(col(Course.status) == "published", col(Course.visibility) == "public")
     if who is None:
         return public
     if who.is_admin:
         return true()
-    return or_(public, Course.creator_id == who.user_id)
+    return or_(public, col(Course.creator_id) == who.user_id)
 
 
-def _may_edit(who: Principal, creator_id: uuid.UUID) -> bool:
-    return who.is_admin or creator_id == who.user_id
-
-
-async def get_visible_course(
+async def _visible_course(
     session: AsyncSession, who: Principal | None, course_id: uuid.UUID
 ) -> Course:
     course = await session.scalar(
-        select(Course).where(Course.id == course_id, course_visible_to(who))
+        select(Course).where(col(Course.id) == course_id, course_visible_to(who))
     )
     if course is None:
         raise not_found("course")
     return course
+
+
+async def get_course(uow: UnitOfWork, who: Principal | None, course_id: uuid.UUID) -> Course:
+    """The course, 404 when the caller may not see it."""
+    async with uow:
+        return await _visible_course(uow.session, who, course_id)
 
 
 async def _course_for_edit(session: AsyncSession, who: Principal, course_id: uuid.UUID) -> Course:
@@ -61,11 +60,11 @@ async def _course_for_edit(session: AsyncSession, who: Principal, course_id: uui
     404 when the caller may not see it; 403 when they see it but may not change it.
     """
     course = await session.scalar(
-        select(Course).where(Course.id == course_id, course_visible_to(who)).with_for_update()
+        select(Course).where(col(Course.id) == course_id, course_visible_to(who)).with_for_update()
     )
     if course is None:
         raise not_found("course")
-    if not _may_edit(who, course.creator_id):
+    if not may_edit(who, course.creator_id):
         raise forbidden("only the course's owner or an admin may change it")
     return course
 
@@ -73,30 +72,17 @@ async def _course_for_edit(session: AsyncSession, who: Principal, course_id: uui
 # ---------------------------------------------------------------- courses
 
 
-def slugify(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].strip("-")
-    return slug or "course"
-
-
 async def _free_slug(session: AsyncSession, title: str) -> str:
     base = slugify(title)
-    taken = set(
-        (
-            await session.scalars(
-                select(Course.slug).where(or_(Course.slug == base, Course.slug.like(f"{base}-%")))
-            )
-        ).all()
+    taken = await session.scalars(
+        select(col(Course.slug)).where(
+            or_(col(Course.slug) == base, col(Course.slug).like(f"{base}-%"))
+        )
     )
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
+    return free_slug(base, taken.all())
 
 
-def _course_state(course: Course, cls: type[ev._CourseState]) -> ev._CourseState:
+def _course_state(course: Course, cls: type[ev.CourseState]) -> ev.CourseState:
     return cls(
         course_id=course.id,
         slug=course.slug,
@@ -107,41 +93,41 @@ def _course_state(course: Course, cls: type[ev._CourseState]) -> ev._CourseState
     )
 
 
-async def create_course(
-    session: AsyncSession, outbox: Outbox, who: Principal, data: schemas.CourseCreate
-) -> Course:
-    # Creates of one title take turns choosing a slug (the lock ends with the transaction),
-    # so a burst of them cannot exhaust the retries below; those remain for the rare
-    # collision across titles ("Intro 2" vs the second "Intro").
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtext(f"course-slug:{slugify(data.title)}")))
-    )
-    for _ in range(5):
-        slug = await _free_slug(session, data.title)
-        course = Course(
-            slug=slug,
-            title=data.title,
-            description=data.description,
-            learning_objectives=data.learning_objectives,
-            prerequisites=data.prerequisites,
-            visibility=data.visibility.value,
-            status="draft",
-            creator_id=who.user_id,
+async def create_course(uow: UnitOfWork, who: Principal, data: schemas.CourseCreate) -> Course:
+    async with uow:
+        session = uow.session
+        # Creates of one title take turns choosing a slug (the lock ends with the transaction),
+        # so a burst of them cannot exhaust the retries below; those remain for the rare
+        # collision across titles ("Intro 2" vs the second "Intro").
+        await session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtext(f"course-slug:{slugify(data.title)}")))
         )
-        try:
-            async with session.begin_nested():  # a concurrent create may take the same slug
-                session.add(course)
-                await session.flush()
-        except IntegrityError:
-            continue
-        await session.refresh(course)
-        await outbox.add(session, _course_state(course, ev.CourseCreated), sequence=course.version)
-        return course
-    raise conflict("could not find a free slug for this title; try again")
+        for _ in range(5):
+            slug = await _free_slug(session, data.title)
+            course = Course(
+                slug=slug,
+                title=data.title,
+                description=data.description,
+                learning_objectives=data.learning_objectives,
+                prerequisites=data.prerequisites,
+                visibility=data.visibility.value,
+                status="draft",
+                creator_id=who.user_id,
+            )
+            try:
+                async with session.begin_nested():  # a concurrent create may take the same slug
+                    session.add(course)
+                    await session.flush()
+            except IntegrityError:
+                continue
+            await session.refresh(course)
+            await uow.publish(_course_state(course, ev.CourseCreated), sequence=course.version)
+            return course
+        raise conflict("could not find a free slug for this title; try again")
 
 
 async def list_courses(
-    session: AsyncSession,
+    uow: UnitOfWork,
     who: Principal | None,
     page: PageParams,
     *,
@@ -149,99 +135,90 @@ async def list_courses(
     q: str | None,
     creator_id: uuid.UUID | None,
 ) -> list[Course]:
-    stmt = select(Course).where(course_visible_to(who))
-    if status is not None:
-        stmt = stmt.where(Course.status == status.value)
-    if creator_id is not None:
-        stmt = stmt.where(Course.creator_id == creator_id)
-    if q:
-        stmt = stmt.where(Course.search.bool_op("@@")(func.websearch_to_tsquery("english", q)))
-    after = cursor_uuid(page)
-    if after is not None:
-        stmt = stmt.where(Course.id < after)
-    stmt = stmt.order_by(Course.id.desc()).limit(page.limit + 1)
-    return list((await session.scalars(stmt)).all())
+    async with uow:
+        session = uow.session
+        stmt = select(Course).where(course_visible_to(who))
+        if status is not None:
+            stmt = stmt.where(col(Course.status) == status.value)
+        if creator_id is not None:
+            stmt = stmt.where(col(Course.creator_id) == creator_id)
+        if q:
+            stmt = stmt.where(
+                col(Course.search).bool_op("@@")(func.websearch_to_tsquery("english", q))
+            )
+        after = cursor_uuid(page)
+        if after is not None:
+            stmt = stmt.where(col(Course.id) < after)
+        stmt = stmt.order_by(col(Course.id).desc()).limit(page.limit + 1)
+        return list((await session.scalars(stmt)).all())
 
 
 async def update_course(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     who: Principal,
     course_id: uuid.UUID,
     data: schemas.CourseUpdate,
     if_match: str | None = None,
 ) -> Course:
-    course = await _course_for_edit(session, who, course_id)
-    check_if_match(if_match, course.version)
-    changes = data.model_dump(exclude_unset=True)
-    for required in ("title", "visibility", "status", "description"):
-        if required in changes and changes[required] is None:
-            raise Problem(
-                422,
-                f"{required} cannot be null",
-                kind="validation-error",
-                errors=[{"loc": ["body", required], "field": required, "msg": "cannot be null"}],
-            )
-    new_status = changes.pop("status", None)
-    if new_status == course.status:
-        new_status = None  # already there: not a move, and no change on its own
-    event_cls: type[ev._CourseState] = ev.CourseUpdated
-    if new_status is not None and new_status != course.status:
-        if (course.status, new_status) not in STATUS_MOVES:
-            raise conflict(
-                f"a {course.status} course cannot become {new_status}", kind="invalid-status-change"
-            )
-        course.status = new_status
-        event_cls = ev.CoursePublished if new_status == "published" else ev.CourseArchived
-    elif new_status is None and not changes:
-        return course  # nothing to change: no new version, no event
-    for name, value in changes.items():
-        setattr(course, name, value.value if isinstance(value, Enum) else value)
-    course.touch()
-    await session.flush()
-    await outbox.add(session, _course_state(course, event_cls), sequence=course.version)
-    return course
+    async with uow:
+        session = uow.session
+        course = await _course_for_edit(session, who, course_id)
+        check_if_match(if_match, course.version)
+        changes = data.model_dump(exclude_unset=True)
+        require_present(changes, "title", "visibility", "status", "description")
+        moved = status_move(course.status, changes.pop("status", None))
+        if moved is None and not changes:
+            return course  # nothing to change: no new version, no event
+        event_cls: type[ev.CourseState] = moved or ev.CourseUpdated
+        if moved is not None:
+            course.status = "published" if moved is ev.CoursePublished else "archived"
+        for name, value in changes.items():
+            setattr(course, name, value.value if isinstance(value, Enum) else value)
+        course.touch()
+        await session.flush()
+        await uow.publish(_course_state(course, event_cls), sequence=course.version)
+        return course
 
 
 async def delete_course(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     who: Principal,
     course_id: uuid.UUID,
     if_match: str | None,
 ) -> None:
-    course = await _course_for_edit(session, who, course_id)
-    check_if_match(if_match, course.version)
-    if course.status != "draft":
-        raise conflict(
-            f"only a draft course can be deleted; this one is {course.status}",
-            kind="course-not-draft",
-        )
-    sequence = course.version + 1
-    await session.delete(course)
-    await outbox.add(session, ev.CourseDeleted(course_id=course_id), sequence=sequence)
+    async with uow:
+        session = uow.session
+        course = await _course_for_edit(session, who, course_id)
+        check_if_match(if_match, course.version)
+        if course.status != "draft":
+            raise conflict(
+                f"only a draft course can be deleted; this one is {course.status}",
+                kind="course-not-draft",
+            )
+        sequence = course.version + 1
+        await session.delete(course)
+        await uow.publish(ev.CourseDeleted(course_id=course_id), sequence=sequence)
 
 
 # ---------------------------------------------------------------- modules
 
 
-async def create_module(
-    session: AsyncSession, outbox: Outbox, who: Principal, data: schemas.ModuleCreate
-) -> Module:
-    module = Module(title=data.title, description=data.description, creator_id=who.user_id)
-    session.add(module)
-    await session.flush()
-    await session.refresh(module)
-    await outbox.add(
-        session,
-        ev.ModuleCreated(module_id=module.id, title=module.title, creator_id=module.creator_id),
-        sequence=module.version,
-    )
-    return module
+async def create_module(uow: UnitOfWork, who: Principal, data: schemas.ModuleCreate) -> Module:
+    async with uow:
+        session = uow.session
+        module = Module(title=data.title, description=data.description, creator_id=who.user_id)
+        session.add(module)
+        await session.flush()
+        await session.refresh(module)
+        await uow.publish(
+            ev.ModuleCreated(module_id=module.id, title=module.title, creator_id=module.creator_id),
+            sequence=module.version,
+        )
+        return module
 
 
-async def get_module(session: AsyncSession, module_id: uuid.UUID, *, lock: bool = False) -> Module:
-    stmt = select(Module).where(Module.id == module_id)
+async def _module(session: AsyncSession, module_id: uuid.UUID, *, lock: bool = False) -> Module:
+    stmt = select(Module).where(col(Module.id) == module_id)
     if lock:
         stmt = stmt.with_for_update()
     module = await session.scalar(stmt)
@@ -250,110 +227,125 @@ async def get_module(session: AsyncSession, module_id: uuid.UUID, *, lock: bool 
     return module
 
 
+async def get_module(uow: UnitOfWork, module_id: uuid.UUID) -> Module:
+    async with uow:
+        return await _module(uow.session, module_id)
+
+
 async def list_modules(
-    session: AsyncSession, page: PageParams, *, q: str | None, creator_id: uuid.UUID | None
+    uow: UnitOfWork, page: PageParams, *, q: str | None, creator_id: uuid.UUID | None
 ) -> list[Module]:
-    stmt = select(Module)
-    if creator_id is not None:
-        stmt = stmt.where(Module.creator_id == creator_id)
-    if q:
-        stmt = stmt.where(Module.search.bool_op("@@")(func.websearch_to_tsquery("english", q)))
-    after = cursor_uuid(page)
-    if after is not None:
-        stmt = stmt.where(Module.id < after)
-    return list(
-        (await session.scalars(stmt.order_by(Module.id.desc()).limit(page.limit + 1))).all()
-    )
+    async with uow:
+        session = uow.session
+        stmt = select(Module)
+        if creator_id is not None:
+            stmt = stmt.where(col(Module.creator_id) == creator_id)
+        if q:
+            stmt = stmt.where(
+                col(Module.search).bool_op("@@")(func.websearch_to_tsquery("english", q))
+            )
+        after = cursor_uuid(page)
+        if after is not None:
+            stmt = stmt.where(col(Module.id) < after)
+        return list(
+            (
+                await session.scalars(stmt.order_by(col(Module.id).desc()).limit(page.limit + 1))
+            ).all()
+        )
 
 
 async def _module_for_edit(session: AsyncSession, who: Principal, module_id: uuid.UUID) -> Module:
-    module = await get_module(session, module_id, lock=True)
-    if not _may_edit(who, module.creator_id):
+    module = await _module(session, module_id, lock=True)
+    if not may_edit(who, module.creator_id):
         raise forbidden("only the module's owner or an admin may change it")
     return module
 
 
 async def update_module(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     who: Principal,
     module_id: uuid.UUID,
     data: schemas.ModuleUpdate,
     if_match: str | None,
 ) -> Module:
-    module = await _module_for_edit(session, who, module_id)
-    check_if_match(if_match, module.version)
-    changes = data.model_dump(exclude_unset=True)
-    for required in ("title", "description"):
-        if required in changes and changes[required] is None:
-            raise Problem(
-                422,
-                f"{required} cannot be null",
-                kind="validation-error",
-                errors=[{"loc": ["body", required], "field": required, "msg": "cannot be null"}],
-            )
-    if not changes:
+    async with uow:
+        session = uow.session
+        module = await _module_for_edit(session, who, module_id)
+        check_if_match(if_match, module.version)
+        changes = data.model_dump(exclude_unset=True)
+        require_present(changes, "title", "description")
+        if not changes:
+            return module
+        for name, value in changes.items():
+            setattr(module, name, value)
+        module.touch()
+        await session.flush()
+        await uow.publish(
+            ev.ModuleUpdated(module_id=module.id, title=module.title, creator_id=module.creator_id),
+            sequence=module.version,
+        )
         return module
-    for name, value in changes.items():
-        setattr(module, name, value)
-    module.touch()
-    await session.flush()
-    await outbox.add(
-        session,
-        ev.ModuleUpdated(module_id=module.id, title=module.title, creator_id=module.creator_id),
-        sequence=module.version,
-    )
-    return module
 
 
 async def delete_module(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     who: Principal,
     module_id: uuid.UUID,
     if_match: str | None,
 ) -> None:
-    module = await _module_for_edit(session, who, module_id)
-    check_if_match(if_match, module.version)
-    used = await session.scalar(
-        select(func.count()).select_from(CourseModule).where(CourseModule.module_id == module_id)
-    )
-    if used:
-        raise conflict(
-            f"the module is attached to {used} course(s); detach it first", kind="module-in-use"
+    async with uow:
+        session = uow.session
+        module = await _module_for_edit(session, who, module_id)
+        check_if_match(if_match, module.version)
+        used = await session.scalar(
+            select(func.count())
+            .select_from(CourseModule)
+            .where(col(CourseModule.module_id) == module_id)
         )
-    sequence = module.version + 1
-    await session.delete(module)
-    await outbox.add(session, ev.ModuleDeleted(module_id=module_id), sequence=sequence)
+        if used:
+            raise conflict(
+                f"the module is attached to {used} course(s); detach it first", kind="module-in-use"
+            )
+        sequence = module.version + 1
+        await session.delete(module)
+        await uow.publish(ev.ModuleDeleted(module_id=module_id), sequence=sequence)
 
 
 async def module_usage(
-    session: AsyncSession, who: Principal, module_id: uuid.UUID
+    uow: UnitOfWork, who: Principal, module_id: uuid.UUID
 ) -> list[schemas.ModuleUsage]:
-    await get_module(session, module_id)
-    rows = await session.execute(
-        select(Course.id, Course.slug, Course.title, Course.status, CourseModule.position)
-        .join(CourseModule, CourseModule.course_id == Course.id)
-        .where(CourseModule.module_id == module_id, course_visible_to(who))
-        .order_by(Course.id)
-    )
-    return [
-        schemas.ModuleUsage(
-            course_id=r.id, slug=r.slug, title=r.title, status=r.status, position=r.position
+    async with uow:
+        session = uow.session
+        await _module(session, module_id)
+        rows = await session.execute(
+            select(
+                col(Course.id),
+                col(Course.slug),
+                col(Course.title),
+                col(Course.status),
+                col(CourseModule.position),
+            )
+            .join(CourseModule, col(CourseModule.course_id) == col(Course.id))
+            .where(col(CourseModule.module_id) == module_id, course_visible_to(who))
+            .order_by(col(Course.id))
         )
-        for r in rows
-    ]
+        return [
+            schemas.ModuleUsage(
+                course_id=r.id, slug=r.slug, title=r.title, status=r.status, position=r.position
+            )
+            for r in rows
+        ]
 
 
 # ---------------------------------------------------------------- outline
 
 
-async def outline(session: AsyncSession, course_id: uuid.UUID) -> list[schemas.OutlineEntry]:
+async def _outline(session: AsyncSession, course_id: uuid.UUID) -> list[schemas.OutlineEntry]:
     rows = await session.execute(
-        select(CourseModule.module_id, CourseModule.position, Module.title)
-        .join(Module, Module.id == CourseModule.module_id)
-        .where(CourseModule.course_id == course_id)
-        .order_by(CourseModule.position)
+        select(col(CourseModule.module_id), col(CourseModule.position), col(Module.title))
+        .join(Module, col(Module.id) == col(CourseModule.module_id))
+        .where(col(CourseModule.course_id) == course_id)
+        .order_by(col(CourseModule.position))
     )
     return [
         schemas.OutlineEntry(module_id=r.module_id, position=r.position, title=r.title)
@@ -361,35 +353,44 @@ async def outline(session: AsyncSession, course_id: uuid.UUID) -> list[schemas.O
     ]
 
 
+async def course_outline(
+    uow: UnitOfWork, who: Principal | None, course_id: uuid.UUID
+) -> list[schemas.OutlineEntry]:
+    """The course's modules in order, for whoever may see the course."""
+    async with uow:
+        await _visible_course(uow.session, who, course_id)
+        return await _outline(uow.session, course_id)
+
+
 async def _current_order(session: AsyncSession, course_id: uuid.UUID) -> list[uuid.UUID]:
     return list(
         (
             await session.scalars(
-                select(CourseModule.module_id)
-                .where(CourseModule.course_id == course_id)
-                .order_by(CourseModule.position)
+                select(col(CourseModule.module_id))
+                .where(col(CourseModule.course_id) == course_id)
+                .order_by(col(CourseModule.position))
             )
         ).all()
     )
 
 
 async def _write_order(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     course: Course,
     before: Sequence[uuid.UUID],
     after: Sequence[uuid.UUID],
-    event: type[ev._OutlineEvent],
+    event: type[ev.OutlineEvent],
     module_id: uuid.UUID | None = None,
 ) -> list[schemas.OutlineEntry]:
     """Persist a new order (only rows whose position changed) and record the event."""
+    session = uow.session
     old = {m: i + 1 for i, m in enumerate(before)}
     new = {m: i + 1 for i, m in enumerate(after)}
     removed = [m for m in old if m not in new]
     if removed:
         await session.execute(
             delete(CourseModule).where(
-                CourseModule.course_id == course.id, CourseModule.module_id.in_(removed)
+                col(CourseModule.course_id) == course.id, col(CourseModule.module_id).in_(removed)
             )
         )
     for m, pos in new.items():
@@ -398,7 +399,7 @@ async def _write_order(
         elif old[m] != pos:
             await session.execute(
                 update(CourseModule)
-                .where(CourseModule.course_id == course.id, CourseModule.module_id == m)
+                .where(col(CourseModule.course_id) == course.id, col(CourseModule.module_id) == m)
                 .values(position=pos)
             )
     course.outline_version += 1
@@ -406,7 +407,7 @@ async def _write_order(
     placements = [ev.ModulePlacement(module_id=m, position=p) for m, p in new.items()]
     if event is ev.ModuleAttached:
         assert module_id is not None
-        payload: ev._OutlineEvent = ev.ModuleAttached(
+        payload: ev.OutlineEvent = ev.ModuleAttached(
             course_id=course.id, modules=placements, module_id=module_id, position=new[module_id]
         )
     elif event is ev.ModuleDetached:
@@ -414,119 +415,123 @@ async def _write_order(
         payload = ev.ModuleDetached(course_id=course.id, modules=placements, module_id=module_id)
     else:
         payload = ev.CourseModulesReordered(course_id=course.id, modules=placements)
-    await outbox.add(session, payload, sequence=course.outline_version)
-    return await outline(session, course.id)
+    await uow.publish(payload, sequence=course.outline_version)
+    return await _outline(session, course.id)
 
 
 async def attach_module(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     who: Principal,
     course_id: uuid.UUID,
     data: schemas.AttachModule,
 ) -> list[schemas.OutlineEntry]:
-    course = await _course_for_edit(session, who, course_id)
-    # Share-lock the module so it cannot be deleted while we attach it.
-    module = await session.scalar(
-        select(Module).where(Module.id == data.module_id).with_for_update(read=True)
-    )
-    if module is None:
-        raise not_found("module")
-    before = await _current_order(session, course_id)
-    if data.module_id in before:
-        raise conflict("the module is already attached to this course", kind="already-attached")
-    after = ordering.insert_at(before, data.module_id, data.position)
-    return await _write_order(
-        session, outbox, course, before, after, ev.ModuleAttached, data.module_id
-    )
+    async with uow:
+        session = uow.session
+        course = await _course_for_edit(session, who, course_id)
+        # Share-lock the module so it cannot be deleted while we attach it.
+        module = await session.scalar(
+            select(Module).where(col(Module.id) == data.module_id).with_for_update(read=True)
+        )
+        if module is None:
+            raise not_found("module")
+        before = await _current_order(session, course_id)
+        if data.module_id in before:
+            raise conflict("the module is already attached to this course", kind="already-attached")
+        after = ordering.insert_at(before, data.module_id, data.position)
+        return await _write_order(uow, course, before, after, ev.ModuleAttached, data.module_id)
 
 
 async def move_module(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     who: Principal,
     course_id: uuid.UUID,
     module_id: uuid.UUID,
     data: schemas.MoveModule,
 ) -> list[schemas.OutlineEntry]:
-    course = await _course_for_edit(session, who, course_id)
-    before = await _current_order(session, course_id)
-    if module_id not in before:
-        raise not_found("module in this course")
-    after = ordering.move(before, module_id, data.position)
-    if after == before:
-        return await outline(session, course_id)
-    return await _write_order(session, outbox, course, before, after, ev.CourseModulesReordered)
+    async with uow:
+        session = uow.session
+        course = await _course_for_edit(session, who, course_id)
+        before = await _current_order(session, course_id)
+        if module_id not in before:
+            raise not_found("module in this course")
+        after = ordering.move(before, module_id, data.position)
+        if after == before:
+            return await _outline(session, course_id)
+        return await _write_order(uow, course, before, after, ev.CourseModulesReordered)
 
 
 async def reorder_modules(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     who: Principal,
     course_id: uuid.UUID,
     data: schemas.ReorderModules,
 ) -> list[schemas.OutlineEntry]:
-    course = await _course_for_edit(session, who, course_id)
-    before = await _current_order(session, course_id)
-    after = ordering.replace_all(before, data.module_ids, "attached modules", "module_ids")
-    if after == before:
-        return await outline(session, course_id)
-    return await _write_order(session, outbox, course, before, after, ev.CourseModulesReordered)
+    async with uow:
+        session = uow.session
+        course = await _course_for_edit(session, who, course_id)
+        before = await _current_order(session, course_id)
+        after = ordering.replace_all(before, data.module_ids, "attached modules", "module_ids")
+        if after == before:
+            return await _outline(session, course_id)
+        return await _write_order(uow, course, before, after, ev.CourseModulesReordered)
 
 
 async def detach_module(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     who: Principal,
     course_id: uuid.UUID,
     module_id: uuid.UUID,
 ) -> None:
-    course = await _course_for_edit(session, who, course_id)
-    before = await _current_order(session, course_id)
-    if module_id not in before:
-        raise not_found("module in this course")
-    await _write_order(
-        session,
-        outbox,
-        course,
-        before,
-        ordering.remove(before, module_id),
-        ev.ModuleDetached,
-        module_id,
-    )
+    async with uow:
+        session = uow.session
+        course = await _course_for_edit(session, who, course_id)
+        before = await _current_order(session, course_id)
+        if module_id not in before:
+            raise not_found("module in this course")
+        await _write_order(
+            uow,
+            course,
+            before,
+            ordering.remove(before, module_id),
+            ev.ModuleDetached,
+            module_id,
+        )
 
 
 # ---------------------------------------------------------------- enrollment counts
 
 
-async def record_enrollment(
-    session: AsyncSession, enrollment_id: uuid.UUID, course_id: uuid.UUID, status: str
-) -> None:
+async def record_enrollment(uow: UnitOfWork, event: pe.EnrollmentEvent) -> None:
     """Apply an enrollment's latest state and recount its course (idempotent)."""
-    # Lock the course first, so the count below starts after any concurrent recount
-    # committed (with two replicas, two statements' snapshots could each miss the
-    # other's enrollment row).
-    await session.execute(select(Course.id).where(Course.id == course_id).with_for_update())
-    stmt = pg_insert(EnrollmentCount).values(
-        enrollment_id=enrollment_id, course_id=course_id, status=status
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[EnrollmentCount.enrollment_id], set_={"status": status}
+    enrollment_id, course_id, status = event.enrollment_id, event.course_id, event.status
+    async with uow:
+        session = uow.session
+        # Lock the course first, so the count below starts after any concurrent recount
+        # committed (with two replicas, two statements' snapshots could each miss the
+        # other's enrollment row).
+        await session.execute(
+            select(col(Course.id)).where(col(Course.id) == course_id).with_for_update()
         )
-    )
-    counted = (
-        select(func.count())
-        .select_from(EnrollmentCount)
-        .where(
-            EnrollmentCount.course_id == course_id,
-            EnrollmentCount.status.in_(("active", "completed")),
+        stmt = pg_insert(EnrollmentCount).values(
+            enrollment_id=enrollment_id, course_id=course_id, status=status
         )
-        .scalar_subquery()
-    )
-    # Not an edit, so no new version: the ETag carries the count (http.etag's ``derived``).
-    await session.execute(
-        update(Course)
-        .where(Course.id == course_id, Course.enrollment_count != counted)
-        .values(enrollment_count=counted)
-    )
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[col(EnrollmentCount.enrollment_id)], set_={"status": status}
+            )
+        )
+        counted = (
+            select(func.count())
+            .select_from(EnrollmentCount)
+            .where(
+                col(EnrollmentCount.course_id) == course_id,
+                col(EnrollmentCount.status).in_(("active", "completed")),
+            )
+            .scalar_subquery()
+        )
+        # Not an edit, so no new version: the ETag carries the count (http.etag's ``derived``).
+        await session.execute(
+            update(Course)
+            .where(col(Course.id) == course_id, col(Course.enrollment_count) != counted)
+            .values(enrollment_count=counted)
+        )

@@ -2,44 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
-from fastapi import FastAPI
-from syllabus_shared.messaging.outbox import Outbox
-from syllabus_shared.runtime import Runtime, create_service_app
+from syllabus_shared.declaration import ServiceDeclaration
+from syllabus_shared.runtime import Runtime
 
-from syllabus_content import routes, service
-from syllabus_content.handlers import subscriptions
-from syllabus_content.models import TABLES
+from syllabus_content import routes
+from syllabus_content.handlers import SUBSCRIPTIONS
+from syllabus_content.models import METADATA, TABLES
+from syllabus_content.service import ModuleLookup
 from syllabus_content.settings import Settings
 
-__all__ = ["TABLES", "Settings", "create_app"]
+
+async def module_lookup(rt: Runtime, settings: Settings) -> ModuleLookup:
+    """Read-your-writes checks for modules catalog created a moment ago (batched)."""
+    return ModuleLookup(rt.db)
 
 
-def _outbox(settings: Settings) -> Outbox:
-    return Outbox(TABLES, source=settings.service_name, namespace=settings.event_namespace)
+SERVICE = ServiceDeclaration(
+    name="content",
+    title="Syllabus content",
+    description="Typed, ordered posts inside modules.",
+    settings=Settings,
+    metadata=METADATA,
+    tables=TABLES,
+    migrations=Path(__file__).resolve().parents[2] / "migrations",
+    routers=[routes.router],
+    subscriptions=SUBSCRIPTIONS,
+    parts=[module_lookup],
+)
 
-
-async def _module_lookup(rt: Runtime) -> None:
-    rt.extras["module_lookup"] = service.ModuleLookup(rt.db)
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    return create_service_app(
-        settings=settings,
-        tables=TABLES,
-        title="Syllabus content",
-        description="Typed, ordered posts inside modules.",
-        routers=[routes.router],
-        subscriptions=subscriptions(_outbox(settings)),
-        on_startup=[_module_lookup],
-    )
-
-
-def __getattr__(name: str) -> Any:
-    # ``SUBSCRIPTIONS`` (for the CLI's dead-letter replay) depends on the environment's
-    # event namespace: built when asked for, never at import time.
-    if name == "SUBSCRIPTIONS":
-        return subscriptions(_outbox(Settings()))
-    raise AttributeError(name)
+# The ASGI app factory (``uvicorn --factory syllabus_content.main:create_app``).
+create_app = SERVICE.create_app

@@ -5,45 +5,29 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Index,
-    Integer,
-    String,
-    UniqueConstraint,
-    Uuid,
-)
+from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from syllabus_shared.db import EntityMixin, new_metadata
+from sqlmodel import Field, SQLModel
+from syllabus_shared.db import Entity, new_metadata
 from syllabus_shared.messaging.tables import kernel_tables
 
 
-class Base(DeclarativeBase):
+class ContentTable(SQLModel):
+    """The base of content's tables: carries content's own MetaData."""
+
     metadata = new_metadata()
 
 
-TABLES = kernel_tables(Base.metadata)
+METADATA = ContentTable.metadata
+TABLES = kernel_tables(METADATA)
 
 KINDS = ("text", "video", "link", "assignment", "quiz")
 
 
-class Post(EntityMixin, Base):
+class Post(ContentTable, Entity, table=True):
     """A post at its place in a module. ``content`` is the typed content, validated at the API."""
 
     __tablename__ = "posts"
-
-    module_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    title: Mapped[str] = mapped_column(String(200))
-    position: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
-    kind: Mapped[str] = mapped_column(String(16))
-    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    creator_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    # Kept from progress's completion events (one row per completion, recounted).
-    completion_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-
     __table_args__ = (
         # Deferred, so a reorder can pass through transient duplicates inside its transaction.
         UniqueConstraint(
@@ -60,8 +44,20 @@ class Post(EntityMixin, Base):
         CheckConstraint("content->>'kind' = kind", name="content_kind"),
     )
 
+    module_id: uuid.UUID
+    title: str = Field(sa_type=String(200))
+    position: int
+    status: str = Field(
+        default="draft", sa_type=String(16), sa_column_kwargs={"server_default": "draft"}
+    )
+    kind: str = Field(sa_type=String(16))
+    content: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    creator_id: uuid.UUID
+    # Kept from progress's completion events (one row per completion, recounted).
+    completion_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
-class KnownModule(Base):
+
+class KnownModule(ContentTable, table=True):
     """Catalog's modules as content knows them (from ModuleCreated/Updated/Deleted).
 
     A ``ModuleDeleted`` that arrives before the module's creation leaves a tombstone
@@ -70,43 +66,42 @@ class KnownModule(Base):
 
     __tablename__ = "modules"
 
-    module_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    creator_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    title: Mapped[str | None] = mapped_column(String(200))
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    module_id: uuid.UUID = Field(primary_key=True)
+    creator_id: uuid.UUID | None = None
+    title: str | None = Field(default=None, sa_type=String(200))
+    deleted: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     # Content's own counter: the ``sequence`` of the module's ``module_posts`` aggregate.
-    posts_order_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    posts_order_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
-class KnownCourse(Base):
+class KnownCourse(ContentTable, table=True):
     """Catalog's courses, for visibility: which courses a caller may see."""
 
     __tablename__ = "courses"
 
-    course_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    status: Mapped[str | None] = mapped_column(String(16))
-    visibility: Mapped[str | None] = mapped_column(String(16))
-    creator_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    course_id: uuid.UUID = Field(primary_key=True)
+    status: str | None = Field(default=None, sa_type=String(16))
+    visibility: str | None = Field(default=None, sa_type=String(16))
+    creator_id: uuid.UUID | None = None
+    deleted: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
 
 
-class CourseModule(Base):
+class CourseModule(ContentTable, table=True):
     """Which modules each course uses (replaced wholesale on each outline event)."""
 
     __tablename__ = "course_modules"
 
-    course_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    module_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
-    position: Mapped[int] = mapped_column(Integer)
+    course_id: uuid.UUID = Field(primary_key=True)
+    module_id: uuid.UUID = Field(primary_key=True, index=True)
+    position: int
 
 
-class Completion(Base):
+class Completion(ContentTable, table=True):
     """Progress's completions, one row each with its latest state, for ``completion_count``."""
 
     __tablename__ = "completions"
-
-    completion_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    post_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    completed: Mapped[bool] = mapped_column(Boolean)
-
     __table_args__ = (Index("ix_completions_post_id_completed", "post_id", "completed"),)
+
+    completion_id: uuid.UUID = Field(primary_key=True)
+    post_id: uuid.UUID
+    completed: bool

@@ -1,60 +1,25 @@
-"""Content HTTP routes: thin; rules live in ``service``."""
+"""Content HTTP routes: thin; rules live in ``service`` and ``rules``."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus_shared.auth import MaybeUser, Staff
-from syllabus_shared.consistency import recently_minted
 from syllabus_shared.http import idempotent, not_modified, versioned
 from syllabus_shared.pagination import Page, PageParams, page_of, page_params
-from syllabus_shared.problems import not_found
-from syllabus_shared.runtime import Runtime, RuntimeDep
+from syllabus_shared.runtime import UnitOfWorkDep, part
 
 from syllabus_content import schemas, service
-from syllabus_content.models import Post
+from syllabus_content.rules import derived_tag, post_view
+from syllabus_content.service import ModuleLookup
 
 router = APIRouter(tags=["posts"])
 Paging = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
-
-T = TypeVar("T")
-
-
-def _post(post: Post, *, answers: bool) -> schemas.PostPublic:
-    """The post's view; quiz answers only for the module's owner and admins."""
-    view = schemas.PostPublic.model_validate(post)
-    if not answers and isinstance(view.content, schemas.QuizView):
-        for question in view.content.questions:
-            question.answer_index = None  # left out of the JSON
-    return view
-
-
-async def _once_module_known(
-    rt: Runtime, module_id: uuid.UUID, run: Callable[[], Awaitable[T]]
-) -> T:
-    """Read-your-writes: a module catalog created a moment ago may not be in our
-    projection yet. Wait for it (bounded, holding no connection), then run again.
-    A module id not minted recently is answered at once."""
-    try:
-        return await run()
-    except service.UnknownModule:
-        lookup: service.ModuleLookup = rt.extras["module_lookup"]
-        if not recently_minted(module_id) or not await rt.wait_for_projection(
-            lambda: lookup.known(module_id)
-        ):
-            raise not_found("module") from None
-    return await run()
-
-
-def _derived(post: Post) -> str:
-    """What changes a post's representation without an edit: its place and its count."""
-    return f"{post.position}-{post.completion_count}"
+Lookup = Annotated[ModuleLookup, part(ModuleLookup)]
 
 
 @router.post("/modules/{module_id}/posts", status_code=201, response_model=schemas.PostPublic)
@@ -62,65 +27,57 @@ async def create_post(
     module_id: uuid.UUID,
     body: schemas.PostCreate,
     who: Staff,
-    rt: RuntimeDep,
+    uow: UnitOfWorkDep,
+    lookup: Lookup,
     request: Request,
 ) -> JSONResponse:
-    async def create(session: AsyncSession) -> JSONResponse:
-        post = await service.create_post(session, rt.outbox, who, module_id, body)
+    async def create() -> JSONResponse:
+        post = await service.create_post(uow, lookup, who, module_id, body)
         return versioned(
-            _post(post, answers=True),
+            post_view(post, answers=True),
             post.version,
             201,
             {"Location": f"/api/v1/posts/{post.id}"},
-            derived=_derived(post),
+            derived=derived_tag(post),
         )
 
-    async def run() -> JSONResponse:
-        return await idempotent(
-            request,
-            rt.db,
-            rt.tables,
-            scope=f"{who.user_id}:POST /modules/{module_id}/posts",
-            body=body,
-            create=create,
-        )
-
-    return await _once_module_known(rt, module_id, run)
+    return await idempotent(
+        request,
+        uow,
+        scope=f"{who.user_id}:POST /modules/{module_id}/posts",
+        body=body,
+        create=create,
+    )
 
 
 @router.get("/modules/{module_id}/posts", response_model=Page[schemas.PostPublic])
 async def list_posts(
-    module_id: uuid.UUID, who: MaybeUser, rt: RuntimeDep, paging: Paging
+    module_id: uuid.UUID, who: MaybeUser, uow: UnitOfWorkDep, lookup: Lookup, paging: Paging
 ) -> Page[schemas.PostPublic]:
-    async def run() -> Page[schemas.PostPublic]:
-        async with rt.db.transaction() as session:
-            rows, full = await service.list_posts(session, who, module_id, paging)
-            items = [_post(r, answers=full) for r in rows]
-        return page_of(items, paging, lambda p: {"position": p.position})
-
-    return await _once_module_known(rt, module_id, run)
+    rows, full = await service.list_posts(uow, lookup, who, module_id, paging)
+    items = [post_view(r, answers=full) for r in rows]
+    return page_of(items, paging, lambda p: {"position": p.position})
 
 
 @router.put("/modules/{module_id}/posts", response_model=list[schemas.PostOrderEntry])
 async def reorder_posts(
-    module_id: uuid.UUID, body: schemas.ReorderPosts, who: Staff, rt: RuntimeDep
+    module_id: uuid.UUID,
+    body: schemas.ReorderPosts,
+    who: Staff,
+    uow: UnitOfWorkDep,
+    lookup: Lookup,
 ) -> list[schemas.PostOrderEntry]:
-    async def run() -> list[schemas.PostOrderEntry]:
-        async with rt.db.transaction() as session:
-            return await service.reorder_posts(session, rt.outbox, who, module_id, body)
-
-    return await _once_module_known(rt, module_id, run)
+    return await service.reorder_posts(uow, lookup, who, module_id, body)
 
 
 @router.get("/posts/{post_id}", response_model=schemas.PostPublic)
 async def get_post(
-    post_id: uuid.UUID, who: MaybeUser, rt: RuntimeDep, request: Request
+    post_id: uuid.UUID, who: MaybeUser, uow: UnitOfWorkDep, request: Request
 ) -> Response:
-    async with rt.db.transaction() as session:
-        post, full = await service.get_post(session, who, post_id)
-        body = _post(post, answers=full)
-    return not_modified(request, post.version, _derived(post)) or versioned(
-        body, post.version, derived=_derived(post)
+    post, full = await service.get_post(uow, who, post_id)
+    body = post_view(post, answers=full)
+    return not_modified(request, post.version, derived_tag(post)) or versioned(
+        body, post.version, derived=derived_tag(post)
     )
 
 
@@ -129,19 +86,16 @@ async def update_post(
     post_id: uuid.UUID,
     body: schemas.PostUpdate,
     who: Staff,
-    rt: RuntimeDep,
+    uow: UnitOfWorkDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    async with rt.db.transaction() as session:
-        post = await service.update_post(session, rt.outbox, who, post_id, body, if_match)
-        view = _post(post, answers=True)
-    return versioned(view, post.version, derived=_derived(post))
+    post = await service.update_post(uow, who, post_id, body, if_match)
+    return versioned(post_view(post, answers=True), post.version, derived=derived_tag(post))
 
 
 @router.delete("/posts/{post_id}", status_code=204)
 async def delete_post(
-    post_id: uuid.UUID, who: Staff, rt: RuntimeDep, if_match: IfMatch = None
+    post_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep, if_match: IfMatch = None
 ) -> Response:
-    async with rt.db.transaction() as session:
-        await service.delete_post(session, rt.outbox, who, post_id, if_match)
+    await service.delete_post(uow, who, post_id, if_match)
     return Response(status_code=204)

@@ -1,4 +1,5 @@
-"""Content rules and transactions. Every change records its events in the outbox."""
+"""Content transactions and the rules that need SQL. Every change records its events
+through the unit of work (``uow.publish``); rules without I/O are in ``rules``."""
 
 from __future__ import annotations
 
@@ -6,88 +7,37 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, true, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 from syllabus_shared import ordering
 from syllabus_shared.auth import Principal
+from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as ev
+from syllabus_shared.contracts import progress as pe
 from syllabus_shared.db import Database
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
-from syllabus_shared.messaging.outbox import Outbox
 from syllabus_shared.pagination import PageParams
-from syllabus_shared.problems import Problem, forbidden, invalid, not_found
+from syllabus_shared.problems import forbidden, not_found
+from syllabus_shared.unit_of_work import UnitOfWork
 
-from syllabus_content import schemas
+from syllabus_content import rules, schemas
 from syllabus_content.models import Completion, CourseModule, KnownCourse, KnownModule, Post
 
-
-class UnknownModule(Problem):
-    """The module is not in the projection (yet): it may have been created a moment ago."""
-
-    def __init__(self, module_id: uuid.UUID) -> None:
-        super().__init__(404, "module not found", kind="not-found")
-        self.module_id = module_id
-
-
-# ---------------------------------------------------------------- visibility
-
-
-def may_edit(who: Principal | None, module: KnownModule) -> bool:
-    """The module's owner and admins write its posts, and see all of them."""
-    return who is not None and (who.is_admin or module.creator_id == who.user_id)
-
-
-def course_visible_to(who: Principal | None) -> ColumnElement[bool]:
-    """Guests and students: published public courses; instructors also their own; admins all."""
-    public = and_(KnownCourse.status == "published", KnownCourse.visibility == "public")
-    if who is None:
-        return public
-    if who.is_admin:
-        return true()
-    return or_(public, KnownCourse.creator_id == who.user_id)
-
-
-async def module_visible(
-    session: AsyncSession, who: Principal | None, module_id: uuid.UUID
-) -> bool:
-    """Whether the module is attached to a (not deleted) course the caller may see."""
-    used = (
-        select(CourseModule.module_id)
-        .join(KnownCourse, KnownCourse.course_id == CourseModule.course_id)
-        .where(
-            CourseModule.module_id == module_id,
-            KnownCourse.deleted.is_(False),
-            course_visible_to(who),
-        )
-    )
-    return bool(await session.scalar(select(exists(used))))
-
-
-async def get_module(
-    session: AsyncSession, module_id: uuid.UUID, *, lock: bool = False
-) -> KnownModule:
-    """The module; :class:`UnknownModule` when content has not heard of it, 404 when deleted."""
-    stmt = select(KnownModule).where(KnownModule.module_id == module_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    module = await session.scalar(stmt)
-    if module is None:
-        raise UnknownModule(module_id)
-    if module.deleted or module.creator_id is None:
-        raise not_found("module")
-    return module
+# ---------------------------------------------------------------- read-your-writes
 
 
 class ModuleLookup:
     """Read-your-writes checks, batched: "has the projection heard of module X yet?"
 
-    Every request waiting for a module re-checks whenever the projection changes; one
-    change wakes them all at once. Their checks are gathered into one query (in a fresh
-    session) instead of one each, so many waiters do not starve the consumer that is
-    about to answer them.
+    A start-up part (one per process). Every request waiting for a module re-checks
+    whenever the projection changes; one change wakes them all at once. Their checks are
+    gathered into one query instead of one each, so many waiters do not starve the
+    consumer that is about to answer them.
     """
 
     def __init__(self, db: Database) -> None:
@@ -109,9 +59,9 @@ class ModuleLookup:
         await asyncio.sleep(0)  # let the other waiters woken by the same change join
         pending, self._pending, self._batch = self._pending, {}, None
         try:
-            async with self.db.transaction() as session:
-                rows = await session.scalars(
-                    select(KnownModule.module_id).where(KnownModule.module_id.in_(pending))
+            async with self.db.read() as conn:  # one statement: no transaction needed
+                rows = await conn.scalars(
+                    select(KnownModule.module_id).where(col(KnownModule.module_id).in_(pending))
                 )
                 known = set(rows.all())
         except Exception as exc:
@@ -126,6 +76,61 @@ class ModuleLookup:
                     answer.set_result(module_id in known)
 
 
+async def await_module(uow: UnitOfWork, lookup: ModuleLookup, module_id: uuid.UUID) -> None:
+    """Read-your-writes: a module catalog created a moment ago may not be in our
+    projection yet; wait for it (bounded, woken by every applied event).
+
+    Only an id minted recently can still be in flight: any other is answered at once
+    (a module content never heard of is then a 404). Called before the transaction, so
+    waiting holds no connection (unless an Idempotency-Key's transaction is already open).
+    """
+    if not recently_minted(module_id):
+        return
+    await uow.wait_for(lambda: lookup.known(module_id))
+
+
+# ---------------------------------------------------------------- visibility
+
+
+def course_visible_to(who: Principal | None) -> ColumnElement[bool]:
+    """Guests and students: published public courses; instructors also their own; admins all."""
+    public = and_(col(KnownCourse.status) == "published", col(KnownCourse.visibility) == "public")
+    if who is None:
+        return public
+    if who.is_admin:
+        return true()
+    return or_(public, col(KnownCourse.creator_id) == who.user_id)
+
+
+async def module_visible(
+    session: AsyncSession, who: Principal | None, module_id: uuid.UUID
+) -> bool:
+    """Whether the module is attached to a (not deleted) course the caller may see."""
+    used = (
+        select(CourseModule.module_id)
+        .join(KnownCourse, col(KnownCourse.course_id) == col(CourseModule.course_id))
+        .where(
+            CourseModule.module_id == module_id,
+            col(KnownCourse.deleted).is_(False),
+            course_visible_to(who),
+        )
+    )
+    return bool(await session.scalar(select(exists(used))))
+
+
+async def _module(
+    session: AsyncSession, module_id: uuid.UUID, *, lock: bool = False
+) -> KnownModule:
+    """The module; 404 when content has not heard of it or it was deleted."""
+    stmt = select(KnownModule).where(KnownModule.module_id == module_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    module = await session.scalar(stmt)
+    if module is None or module.deleted or module.creator_id is None:
+        raise not_found("module")
+    return module
+
+
 async def _module_for_edit(
     session: AsyncSession, who: Principal, module_id: uuid.UUID
 ) -> KnownModule:
@@ -133,8 +138,8 @@ async def _module_for_edit(
 
     Modules are visible to every instructor (catalog's rule), so a non-owner gets 403.
     """
-    module = await get_module(session, module_id, lock=True)
-    if not may_edit(who, module):
+    module = await _module(session, module_id, lock=True)
+    if not rules.may_edit(who, module.creator_id):
         raise forbidden("only the module's owner or an admin may change its posts")
     return module
 
@@ -142,12 +147,12 @@ async def _module_for_edit(
 # ---------------------------------------------------------------- reading
 
 
-async def readable_module(
+async def _readable_module(
     session: AsyncSession, who: Principal | None, module_id: uuid.UUID
 ) -> tuple[KnownModule, bool]:
     """The module and whether the caller sees everything in it (drafts, quiz answers)."""
-    module = await get_module(session, module_id)
-    if may_edit(who, module):
+    module = await _module(session, module_id)
+    if rules.may_edit(who, module.creator_id):
         return module, True
     if await module_visible(session, who, module_id):
         return module, False
@@ -155,42 +160,40 @@ async def readable_module(
 
 
 async def list_posts(
-    session: AsyncSession, who: Principal | None, module_id: uuid.UUID, page: PageParams
+    uow: UnitOfWork,
+    lookup: ModuleLookup,
+    who: Principal | None,
+    module_id: uuid.UUID,
+    page: PageParams,
 ) -> tuple[list[Post], bool]:
     """One page of the module's posts by position, and whether answers may be shown."""
-    _, full = await readable_module(session, who, module_id)
-    stmt = select(Post).where(Post.module_id == module_id)
-    if not full:
-        stmt = stmt.where(Post.status == "published")
-    after = _cursor_position(page)
-    if after is not None:
-        stmt = stmt.where(Post.position > after)
-    rows = await session.scalars(stmt.order_by(Post.position).limit(page.limit + 1))
-    return list(rows.all()), full
+    await await_module(uow, lookup, module_id)
+    async with uow:
+        session = uow.session
+        _, full = await _readable_module(session, who, module_id)
+        after = rules.cursor_position(page)
+        stmt = select(Post).where(Post.module_id == module_id)
+        if not full:
+            stmt = stmt.where(Post.status == "published")
+        if after is not None:
+            stmt = stmt.where(Post.position > after)
+        rows = await session.scalars(stmt.order_by(col(Post.position)).limit(page.limit + 1))
+        return list(rows.all()), full
 
 
-def _cursor_position(page: PageParams) -> int | None:
-    if page.after is None:
-        return None
-    value = page.after.get("position")
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise invalid(["query", "cursor"], "cursor is not valid", status=400)
-    return value
-
-
-async def get_post(
-    session: AsyncSession, who: Principal | None, post_id: uuid.UUID
-) -> tuple[Post, bool]:
+async def get_post(uow: UnitOfWork, who: Principal | None, post_id: uuid.UUID) -> tuple[Post, bool]:
     """The post if the caller may see it, and whether they see everything in it."""
-    post = await session.get(Post, post_id)
-    if post is None:
+    async with uow:
+        session = uow.session
+        post = await session.get(Post, post_id)
+        if post is None:
+            raise not_found("post")
+        module = await session.get(KnownModule, post.module_id)
+        if module is not None and rules.may_edit(who, module.creator_id):
+            return post, True
+        if post.status == "published" and await module_visible(session, who, post.module_id):
+            return post, False
         raise not_found("post")
-    module = await session.get(KnownModule, post.module_id)
-    if module is not None and may_edit(who, module):
-        return post, True
-    if post.status == "published" and await module_visible(session, who, post.module_id):
-        return post, False
-    raise not_found("post")
 
 
 # ---------------------------------------------------------------- order
@@ -198,43 +201,39 @@ async def get_post(
 
 async def _current_order(session: AsyncSession, module_id: uuid.UUID) -> list[uuid.UUID]:
     rows = await session.scalars(
-        select(Post.id).where(Post.module_id == module_id).order_by(Post.position)
+        select(Post.id).where(Post.module_id == module_id).order_by(col(Post.position))
     )
     return list(rows.all())
 
 
 async def _write_order(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     module: KnownModule,
     before: Sequence[uuid.UUID],
     after: Sequence[uuid.UUID],
 ) -> None:
     """Persist a new order (only rows that moved; the caller inserts or deletes the post
     that came or went) and record ``ModulePostsReordered`` with the whole order."""
-    old = {p: i for i, p in enumerate(before, 1)}
-    moved = [{"id": p, "position": i} for i, p in enumerate(after, 1) if old.get(p, i) != i]
+    session = uow.session
+    moved = rules.moved_rows(before, after)
     if moved:
         await session.execute(update(Post), moved)  # bulk UPDATE by primary key
     module.posts_order_version += 1
     await session.flush()
-    await outbox.add(
-        session,
-        ev.ModulePostsReordered(
-            module_id=module.module_id,
-            posts=[ev.PostPlacement(post_id=p, position=i) for i, p in enumerate(after, 1)],
-        ),
-        sequence=module.posts_order_version,
+    await uow.publish(
+        rules.posts_reordered(module.module_id, after), sequence=module.posts_order_version
     )
 
 
-async def order_entries(
+async def _order_entries(
     session: AsyncSession, module_id: uuid.UUID
 ) -> list[schemas.PostOrderEntry]:
     rows = await session.execute(
-        select(Post.id, Post.position, Post.title, Post.kind, Post.status)
-        .where(Post.module_id == module_id)
-        .order_by(Post.position)
+        sa_select(
+            col(Post.id), col(Post.position), col(Post.title), col(Post.kind), col(Post.status)
+        )
+        .where(col(Post.module_id) == module_id)
+        .order_by(col(Post.position))
     )
     return [
         schemas.PostOrderEntry(
@@ -247,47 +246,36 @@ async def order_entries(
 # ---------------------------------------------------------------- writing
 
 
-def _post_state(post: Post, event: type[ev._PostState]) -> ev._PostState:
-    max_points = post.content.get("max_points")
-    return event(
-        post_id=post.id,
-        module_id=post.module_id,
-        title=post.title,
-        kind=post.kind,
-        status=post.status,
-        position=post.position,
-        max_points=max_points if isinstance(max_points, int) else None,
-        creator_id=post.creator_id,
-    )
-
-
 async def create_post(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
+    lookup: ModuleLookup,
     who: Principal,
     module_id: uuid.UUID,
     data: schemas.PostCreate,
 ) -> Post:
-    module = await _module_for_edit(session, who, module_id)
-    before = await _current_order(session, module_id)
-    post_id = new_id()
-    after = ordering.insert_at(before, post_id, data.position)
-    post = Post(
-        id=post_id,
-        module_id=module_id,
-        title=data.title,
-        position=after.index(post_id) + 1,
-        status=data.status.value,
-        kind=data.content.kind,
-        content=data.content.model_dump(mode="json"),
-        creator_id=who.user_id,
-    )
-    session.add(post)
-    await session.flush()
-    await session.refresh(post)
-    await outbox.add(session, _post_state(post, ev.PostCreated), sequence=post.version)
-    await _write_order(session, outbox, module, before, after)
-    return post
+    await await_module(uow, lookup, module_id)
+    async with uow:
+        session = uow.session
+        module = await _module_for_edit(session, who, module_id)
+        before = await _current_order(session, module_id)
+        post_id = new_id()
+        after = ordering.insert_at(before, post_id, data.position)
+        post = Post(
+            id=post_id,
+            module_id=module_id,
+            title=data.title,
+            position=after.index(post_id) + 1,
+            status=data.status.value,
+            kind=data.content.kind,
+            content=data.content.model_dump(mode="json"),
+            creator_id=who.user_id,
+        )
+        session.add(post)
+        await session.flush()
+        await session.refresh(post)
+        await uow.publish(rules.post_state(post, ev.PostCreated), sequence=post.version)
+        await _write_order(uow, module, before, after)
+        return post
 
 
 async def _post_for_edit(
@@ -306,22 +294,15 @@ async def _post_for_edit(
     post = await session.scalar(select(Post).where(Post.id == post_id).with_for_update())
     if post is None or module is None:  # deleted while we waited for the lock
         raise not_found("post")
-    if not may_edit(who, module):
+    if not rules.may_edit(who, module.creator_id):
         if post.status == "published" and await module_visible(session, who, module_id):
             raise forbidden("only the module's owner or an admin may change its posts")
         raise not_found("post")
     return post, module
 
 
-def _not_null(data: schemas.PostUpdate, *names: str) -> None:
-    for name in names:
-        if name in data.model_fields_set and getattr(data, name) is None:
-            raise invalid(["body", name], f"{name} cannot be null")
-
-
 async def update_post(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     who: Principal,
     post_id: uuid.UUID,
     data: schemas.PostUpdate,
@@ -331,206 +312,215 @@ async def update_post(
     (status changes win: PostPublished/PostUnpublished carry the whole state), plus
     ModulePostsReordered when the order changed. The position is the module's order,
     not the post's own state, so a move alone does not bump the post's version."""
-    _not_null(data, "title", "content", "status", "position")
-    post, module = await _post_for_edit(session, who, post_id)
-    check_if_match(if_match, post.version)
-    edited = False
-    if data.title is not None and data.title != post.title:
-        post.title = data.title
-        edited = True
-    if data.content is not None:
-        if data.content.kind != post.kind:
-            raise invalid(
-                ["body", "content", "kind"],
-                f"a {post.kind} post keeps its kind; create a new post for {data.content.kind}",
-            )
-        content = data.content.model_dump(mode="json")
-        if content != post.content:
-            post.content = content
-            edited = True
-    new_status = data.status.value if data.status is not None else post.status
-    status_changed = new_status != post.status
-    post.status = new_status
-    if edited or status_changed:
-        post.touch()
-        await session.flush()
-    if data.position is not None:
-        before = await _current_order(session, module.module_id)
-        after = ordering.move(before, post.id, data.position)
-        if after != before:
-            await _write_order(session, outbox, module, before, after)
-            await session.refresh(post)
-    if status_changed:
-        event: type[ev._PostState] = (
-            ev.PostPublished if new_status == "published" else ev.PostUnpublished
-        )
-        await outbox.add(session, _post_state(post, event), sequence=post.version)
-    elif edited:
-        await outbox.add(session, _post_state(post, ev.PostUpdated), sequence=post.version)
-    return post
+    rules.require_present(data, "title", "content", "status", "position")
+    async with uow:
+        session = uow.session
+        post, module = await _post_for_edit(session, who, post_id)
+        check_if_match(if_match, post.version)
+        edit = rules.apply_edit(post, data)
+        if edit.changed:
+            post.touch()
+            await session.flush()
+        if data.position is not None:
+            before = await _current_order(session, module.module_id)
+            after = ordering.move(before, post.id, data.position)
+            if after != before:
+                await _write_order(uow, module, before, after)
+                await session.refresh(post)
+        event = rules.edit_event(post, edit)
+        if event is not None:
+            await uow.publish(event, sequence=post.version)
+        return post
 
 
 async def delete_post(
-    session: AsyncSession,
-    outbox: Outbox,
-    who: Principal,
-    post_id: uuid.UUID,
-    if_match: str | None,
+    uow: UnitOfWork, who: Principal, post_id: uuid.UUID, if_match: str | None
 ) -> None:
-    post, module = await _post_for_edit(session, who, post_id)
-    check_if_match(if_match, post.version)
-    before = await _current_order(session, module.module_id)
-    await outbox.add(
-        session,
-        ev.PostDeleted(post_id=post.id, module_id=post.module_id),
-        sequence=post.version + 1,
-    )
-    await session.delete(post)
-    await session.flush()
-    await _write_order(session, outbox, module, before, ordering.remove(before, post_id))
+    async with uow:
+        session = uow.session
+        post, module = await _post_for_edit(session, who, post_id)
+        check_if_match(if_match, post.version)
+        before = await _current_order(session, module.module_id)
+        await uow.publish(
+            ev.PostDeleted(post_id=post.id, module_id=post.module_id), sequence=post.version + 1
+        )
+        await session.delete(post)
+        await session.flush()
+        await _write_order(uow, module, before, ordering.remove(before, post_id))
 
 
 async def reorder_posts(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
+    lookup: ModuleLookup,
     who: Principal,
     module_id: uuid.UUID,
     data: schemas.ReorderPosts,
 ) -> list[schemas.PostOrderEntry]:
-    module = await _module_for_edit(session, who, module_id)
-    before = await _current_order(session, module_id)
-    after = ordering.replace_all(before, data.post_ids, "module's posts", "post_ids")
-    if after != before:
-        await _write_order(session, outbox, module, before, after)
-    return await order_entries(session, module_id)
+    await await_module(uow, lookup, module_id)
+    async with uow:
+        session = uow.session
+        module = await _module_for_edit(session, who, module_id)
+        before = await _current_order(session, module_id)
+        after = ordering.replace_all(before, data.post_ids, "module's posts", "post_ids")
+        if after != before:
+            await _write_order(uow, module, before, after)
+        return await _order_entries(session, module_id)
 
 
 # ---------------------------------------------------------------- catalog projection
 
 
-async def record_module(session: AsyncSession, event: ce._ModuleState) -> None:
+async def record_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
     """A module's latest state (newer than anything applied: the consumer checks)."""
     stmt = pg_insert(KnownModule).values(
         module_id=event.module_id, creator_id=event.creator_id, title=event.title
     )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[KnownModule.module_id],
-            # A tombstone stays one: nothing newer than a deletion exists for a module.
-            set_={"creator_id": event.creator_id, "title": event.title},
+    async with uow:
+        await uow.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[col(KnownModule.module_id)],
+                # A tombstone stays one: nothing newer than a deletion exists for a module.
+                set_={"creator_id": event.creator_id, "title": event.title},
+            )
         )
-    )
 
 
-async def forget_module(session: AsyncSession, outbox: Outbox, module_id: uuid.UUID) -> int:
+async def forget_module(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
     """Catalog deleted the module: tombstone it and delete its posts, each with PostDeleted.
 
-    Returns how many posts went. Runs in the consumer's transaction, so the deletions
-    and their events commit together (or not at all).
+    In the consumer's transaction, the deletions and their events commit together (or not
+    at all).
     """
+    module_id = event.module_id
     stmt = pg_insert(KnownModule).values(module_id=module_id, deleted=True)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=[KnownModule.module_id], set_={"deleted": True})
-    )
-    module = await session.scalar(
-        select(KnownModule)
-        .where(KnownModule.module_id == module_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert module is not None
-    posts = list(
-        (
-            await session.scalars(
-                select(Post)
-                .where(Post.module_id == module_id)
-                .order_by(Post.position)
-                .with_for_update()
+    async with uow:
+        session = uow.session
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[col(KnownModule.module_id)], set_={"deleted": True}
             )
-        ).all()
-    )
-    if not posts:
-        return 0
-    for post in posts:
-        await outbox.add(
-            session,
-            ev.PostDeleted(post_id=post.id, module_id=module_id),
-            sequence=post.version + 1,
         )
-    await session.execute(delete(Post).where(Post.module_id == module_id))
-    await _write_order(session, outbox, module, [p.id for p in posts], [])
-    return len(posts)
+        module = await session.scalar(
+            select(KnownModule)
+            .where(KnownModule.module_id == module_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert module is not None
+        posts = list(
+            (
+                await session.scalars(
+                    select(Post)
+                    .where(Post.module_id == module_id)
+                    .order_by(col(Post.position))
+                    .with_for_update()
+                )
+            ).all()
+        )
+        if not posts:
+            return
+        for post in posts:
+            await uow.publish(
+                ev.PostDeleted(post_id=post.id, module_id=module_id), sequence=post.version + 1
+            )
+        await session.execute(delete(Post).where(col(Post.module_id) == module_id))
+        await _write_order(uow, module, [p.id for p in posts], [])
 
 
-async def record_course(session: AsyncSession, event: ce._CourseState) -> None:
+async def record_course(uow: UnitOfWork, event: ce.CourseState) -> None:
     values = {
         "status": event.status,
         "visibility": event.visibility,
         "creator_id": event.creator_id,
     }
     stmt = pg_insert(KnownCourse).values(course_id=event.course_id, **values)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=[KnownCourse.course_id], set_=values)
-    )
-
-
-async def forget_course(session: AsyncSession, course_id: uuid.UUID) -> None:
-    """Tombstone the course (so a late outline event is ignored) and drop its links."""
-    stmt = pg_insert(KnownCourse).values(course_id=course_id, deleted=True)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=[KnownCourse.course_id], set_={"deleted": True})
-    )
-    await session.execute(delete(CourseModule).where(CourseModule.course_id == course_id))
-
-
-async def record_outline(session: AsyncSession, event: ce._OutlineEvent) -> None:
-    """Replace the course's modules with the event's whole list (unless the course is gone)."""
-    deleted = await session.scalar(
-        select(KnownCourse.deleted).where(KnownCourse.course_id == event.course_id)
-    )
-    if deleted:
-        return
-    await session.execute(delete(CourseModule).where(CourseModule.course_id == event.course_id))
-    if event.modules:
-        await session.execute(
-            pg_insert(CourseModule)
-            .values(
-                [
-                    {"course_id": event.course_id, "module_id": m.module_id, "position": m.position}
-                    for m in event.modules
-                ]
-            )
-            .on_conflict_do_nothing()
+    async with uow:
+        await uow.session.execute(
+            stmt.on_conflict_do_update(index_elements=[col(KnownCourse.course_id)], set_=values)
         )
+
+
+async def forget_course(uow: UnitOfWork, event: ce.CourseDeleted) -> None:
+    """Tombstone the course (so a late outline event is ignored) and drop its links."""
+    stmt = pg_insert(KnownCourse).values(course_id=event.course_id, deleted=True)
+    async with uow:
+        session = uow.session
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[col(KnownCourse.course_id)], set_={"deleted": True}
+            )
+        )
+        await session.execute(
+            delete(CourseModule).where(col(CourseModule.course_id) == event.course_id)
+        )
+
+
+async def record_outline(uow: UnitOfWork, event: ce.OutlineEvent) -> None:
+    """Replace the course's modules with the event's whole list (unless the course is gone)."""
+    async with uow:
+        session = uow.session
+        deleted = await session.scalar(
+            select(KnownCourse.deleted).where(KnownCourse.course_id == event.course_id)
+        )
+        if deleted:
+            return
+        await session.execute(
+            delete(CourseModule).where(col(CourseModule.course_id) == event.course_id)
+        )
+        if event.modules:
+            await session.execute(
+                pg_insert(CourseModule)
+                .values(
+                    [
+                        {
+                            "course_id": event.course_id,
+                            "module_id": m.module_id,
+                            "position": m.position,
+                        }
+                        for m in event.modules
+                    ]
+                )
+                .on_conflict_do_nothing()
+            )
 
 
 # ---------------------------------------------------------------- completion counts
 
 
-async def record_completion(
-    session: AsyncSession, completion_id: uuid.UUID, post_id: uuid.UUID, completed: bool
+async def record_completed(uow: UnitOfWork, event: pe.PostCompleted) -> None:
+    await _record_completion(uow, event.completion_id, event.post_id, completed=True)
+
+
+async def record_uncompleted(uow: UnitOfWork, event: pe.PostUncompleted) -> None:
+    await _record_completion(uow, event.completion_id, event.post_id, completed=False)
+
+
+async def _record_completion(
+    uow: UnitOfWork, completion_id: uuid.UUID, post_id: uuid.UUID, *, completed: bool
 ) -> None:
     """Apply a completion's latest state and recount its post (idempotent, never +1/-1)."""
-    # Lock the post first, so the count below starts after any concurrent recount
-    # committed (a statement's snapshot is taken when it starts).
-    await session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
-    stmt = pg_insert(Completion).values(
-        completion_id=completion_id, post_id=post_id, completed=completed
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Completion.completion_id], set_={"completed": completed}
+    async with uow:
+        session = uow.session
+        # Lock the post first, so the count below starts after any concurrent recount
+        # committed (a statement's snapshot is taken when it starts).
+        await session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
+        stmt = pg_insert(Completion).values(
+            completion_id=completion_id, post_id=post_id, completed=completed
         )
-    )
-    counted = (
-        select(func.count())
-        .select_from(Completion)
-        .where(Completion.post_id == post_id, Completion.completed.is_(True))
-        .scalar_subquery()
-    )
-    await session.execute(
-        update(Post)
-        .where(Post.id == post_id)
-        .values(completion_count=counted)
-        .execution_options(synchronize_session=False)
-    )
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[col(Completion.completion_id)], set_={"completed": completed}
+            )
+        )
+        counted = (
+            select(func.count())
+            .select_from(Completion)
+            .where(Completion.post_id == post_id, col(Completion.completed).is_(True))
+            .scalar_subquery()
+        )
+        await session.execute(
+            update(Post)
+            .where(col(Post.id) == post_id)
+            .values(completion_count=counted)
+            .execution_options(synchronize_session=False)
+        )

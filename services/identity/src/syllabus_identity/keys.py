@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -26,10 +25,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from syllabus_shared.auth import KeySet, TokenVerifier
 from syllabus_shared.db import Database
 from syllabus_shared.ids import new_id
-from syllabus_shared.settings import ServiceSettings
+from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_identity.models import SigningKey, User
 from syllabus_identity.schemas import AccessToken
@@ -65,9 +65,10 @@ async def _lock_keys(session: AsyncSession) -> None:
     await session.execute(select(func.pg_advisory_xact_lock(SIGNING_KEYS_LOCK)))
 
 
-async def ensure_signing_key(db: Database) -> str:
+async def ensure_signing_key(uow: UnitOfWork) -> str:
     """Make sure a signing key exists (start-up); returns the signing ``kid``."""
-    async with db.transaction() as session:
+    async with uow:
+        session = uow.session
         await _lock_keys(session)
         kid = await session.scalar(_signing_kid())
         if kid is None:
@@ -77,9 +78,10 @@ async def ensure_signing_key(db: Database) -> str:
         return kid
 
 
-async def rotate_signing_key(db: Database, settings: Settings) -> str:
+async def rotate_signing_key(uow: UnitOfWork, settings: Settings) -> str:
     """Retire the signing key(s) and add a new one; returns the new ``kid``."""
-    async with db.transaction() as session:
+    async with uow:
+        session = uow.session
         await _lock_keys(session)
         now = await session.scalar(select(func.now()))
         assert now is not None
@@ -88,7 +90,7 @@ async def rotate_signing_key(db: Database, settings: Settings) -> str:
         )
         await session.execute(
             update(SigningKey)
-            .where(SigningKey.retired_at.is_(None))
+            .where(col(SigningKey.retired_at).is_(None))
             .values(retired_at=now, not_after=now + lifetime)
         )
         key = new_signing_key()
@@ -98,9 +100,9 @@ async def rotate_signing_key(db: Database, settings: Settings) -> str:
 
 def _signing_kid() -> Select[str]:
     return (
-        select(SigningKey.kid)
-        .where(SigningKey.retired_at.is_(None))
-        .order_by(SigningKey.created_at.desc(), SigningKey.kid)
+        select(col(SigningKey.kid))
+        .where(col(SigningKey.retired_at).is_(None))
+        .order_by(col(SigningKey.created_at).desc(), SigningKey.kid)
         .limit(1)
     )
 
@@ -108,9 +110,9 @@ def _signing_kid() -> Select[str]:
 async def public_jwks(session: AsyncSession) -> dict[str, Any]:
     """The JWKS: public halves of the signing key and of retired keys still in use."""
     rows = await session.scalars(
-        select(SigningKey.public_jwk)
-        .where(or_(SigningKey.not_after.is_(None), SigningKey.not_after > func.now()))
-        .order_by(SigningKey.created_at.desc())
+        select(col(SigningKey.public_jwk))
+        .where(or_(col(SigningKey.not_after).is_(None), col(SigningKey.not_after) > func.now()))
+        .order_by(col(SigningKey.created_at).desc())
     )
     # Only the public members, whatever the stored document holds.
     public = ("kty", "crv", "x", "y", "kid", "use", "alg")
@@ -131,7 +133,7 @@ class TokenSigner:
             raise RuntimeError("no signing key: identity did not start properly")
         if kid not in self._private_keys:
             pem = await session.scalar(
-                select(SigningKey.private_key_pem).where(SigningKey.kid == kid)
+                select(col(SigningKey.private_key_pem)).where(col(SigningKey.kid) == kid)
             )
             assert pem is not None
             key = serialization.load_pem_private_key(pem.encode(), password=None)
@@ -173,19 +175,3 @@ def database_verifier(db: Database, settings: Settings) -> TokenVerifier:
         audience=settings.auth_audience,
         leeway=settings.auth_leeway_seconds,
     )
-
-
-def rotate_keys_command(settings: ServiceSettings) -> int:
-    """Add a new token signing key; the old one keeps verifying until its tokens expire."""
-    assert isinstance(settings, Settings)
-
-    async def rotate() -> str:
-        db = Database(settings.database_url, pool_size=1, max_overflow=0)
-        try:
-            return await rotate_signing_key(db, settings)
-        finally:
-            await db.dispose()
-
-    kid = asyncio.run(rotate())
-    print(f"identity: new signing key {kid}")
-    return 0

@@ -1,40 +1,60 @@
-"""Identity service: accounts, roles, login, and the keys that sign access tokens."""
+"""Identity service: accounts, roles, login, and the keys that sign access tokens.
+
+Identity consumes no events (it has no subscriptions and so no ``handlers.py``); it
+publishes ``UserRegistered`` and ``UserRoleChanged``. It verifies access tokens with its
+own keys, read from its database, rather than from a JWKS URL.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from syllabus_shared.messaging.consumer import Subscription
-from syllabus_shared.runtime import Runtime, create_service_app
+import asyncio
+from pathlib import Path
+
+from syllabus_shared.declaration import ServiceDeclaration
+from syllabus_shared.runtime import Runtime
 
 from syllabus_identity import keys, routes, service
-from syllabus_identity.models import TABLES
+from syllabus_identity.models import METADATA, TABLES
 from syllabus_identity.settings import Settings
 
-__all__ = ["SUBSCRIPTIONS", "TABLES", "Settings", "create_app"]
 
-# Identity consumes no events.
-SUBSCRIPTIONS: tuple[Subscription, ...] = ()
+async def start_identity(rt: Runtime, settings: Settings) -> service.Identity:
+    """The ``Identity`` part (password hasher, token signer); a signing key and the
+    bootstrap admin in the database; and the verifier of identity's own tokens."""
+    identity = await service.start(rt.unit_of_work(), settings)
+    # Identity has no JWKS URL to fetch from: it verifies its tokens from its own keys.
+    rt.token_verifier = keys.database_verifier(rt.db, settings)
+    return identity
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+def rotate_keys(settings: Settings) -> int:
+    """Add a new token signing key; the old one keeps verifying until its tokens expire."""
+    rt = SERVICE.runtime(settings)
 
-    async def start_identity(rt: Runtime) -> None:
-        identity = service.Identity.build(settings)
-        rt.extras["identity"] = identity
-        await keys.ensure_signing_key(rt.db)
-        # Identity has no JWKS URL to fetch from: it verifies its tokens from its own keys.
-        app.state.token_verifier = keys.database_verifier(rt.db, settings)
-        await service.ensure_bootstrap_admin(rt.db, rt.outbox, identity)
+    async def rotate() -> str:
+        try:
+            return await keys.rotate_signing_key(rt.unit_of_work(), settings)
+        finally:
+            await rt.db.dispose()
 
-    app = create_service_app(
-        settings=settings,
-        tables=TABLES,
-        title="Syllabus identity",
-        description="Accounts and roles, login (OAuth2 password flow), and token signing keys.",
-        routers=[routes.router],
-        root_routers=[routes.well_known],
-        subscriptions=SUBSCRIPTIONS,
-        on_startup=[start_identity],
-    )
-    return app
+    kid = asyncio.run(rotate())
+    print(f"identity: new signing key {kid}")
+    return 0
+
+
+SERVICE = ServiceDeclaration(
+    name="identity",
+    title="Syllabus identity",
+    description="Accounts and roles, login (OAuth2 password flow), and token signing keys.",
+    settings=Settings,
+    metadata=METADATA,
+    tables=TABLES,
+    migrations=Path(__file__).resolve().parents[2] / "migrations",
+    routers=[routes.router],
+    root_routers=[routes.well_known],
+    parts=[start_identity],
+    commands={"rotate-keys": rotate_keys},
+)
+
+# The ASGI app factory (``uvicorn --factory syllabus_identity.main:create_app``).
+create_app = SERVICE.create_app

@@ -5,41 +5,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    DateTime,
-    Index,
-    String,
-    Text,
-    func,
-    text,
-)
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from syllabus_shared.db import EntityMixin, new_metadata
+from sqlmodel import Field, SQLModel
+from syllabus_shared.db import Entity, new_metadata
 from syllabus_shared.messaging.tables import kernel_tables
 
 
-class Base(DeclarativeBase):
+class IdentityTable(SQLModel):
+    """The base of identity's tables: carries identity's own MetaData."""
+
     metadata = new_metadata()
 
 
-TABLES = kernel_tables(Base.metadata)
+METADATA = IdentityTable.metadata
+TABLES = kernel_tables(METADATA)
 
 
-class User(EntityMixin, Base):
+class User(IdentityTable, Entity, table=True):
     """An account. ``username`` keeps the case it was registered with but is unique
     case-insensitively; ``email`` is stored lower-case."""
 
     __tablename__ = "users"
-
-    username: Mapped[str] = mapped_column(String(150))
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    display_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16), default="student", server_default="student")
-    password_hash: Mapped[str] = mapped_column(Text)
-
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'instructor', 'student')", name="role"),
         CheckConstraint("email = lower(email)", name="email_lower_case"),
@@ -47,8 +34,16 @@ class User(EntityMixin, Base):
         Index("ix_users_role_id", "role", "id"),
     )
 
+    username: str = Field(sa_type=String(150))
+    email: str = Field(sa_type=String(320), unique=True)
+    display_name: str = Field(sa_type=String(200))
+    role: str = Field(
+        default="student", sa_type=String(16), sa_column_kwargs={"server_default": "student"}
+    )
+    password_hash: str = Field(sa_type=Text)
 
-class SigningKey(Base):
+
+class SigningKey(IdentityTable, table=True):
     """An ES256 key pair that signs access tokens.
 
     The newest key without ``retired_at`` signs; a retired key stays in the JWKS until
@@ -58,31 +53,36 @@ class SigningKey(Base):
 
     __tablename__ = "signing_keys"
 
-    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    private_key_pem: Mapped[str] = mapped_column(Text)
-    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+    kid: str = Field(sa_type=String(64), primary_key=True)
+    private_key_pem: str = Field(sa_type=Text)
+    public_jwk: dict[str, Any] = Field(sa_type=JSONB)
+    # Set by the database (None until the row is inserted and read back).
+    created_at: dt.datetime | None = Field(
+        default=None,
+        nullable=False,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now()},
     )
-    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    not_after: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    not_after: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
-class LoginFailure(Base):
+class LoginFailure(IdentityTable, table=True):
     """One failed (or still running) password check; rows older than the window are dead."""
 
     __tablename__ = "login_failures"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    # "user:<id>" for an existing account, else "name:<what was typed, lower-cased>".
-    account: Mapped[str] = mapped_column(Text)
-    client_address: Mapped[str] = mapped_column(Text)
-    failed_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
     __table_args__ = (
         Index("ix_login_failures_account_address", "account", "client_address", "failed_at"),
         Index("ix_login_failures_address", "client_address", "failed_at"),
         Index("ix_login_failures_failed_at", "failed_at"),
+    )
+
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": True}
+    )
+    # "user:<id>" for an existing account, else "name:<what was typed, lower-cased>".
+    account: str = Field(sa_type=Text)
+    client_address: str = Field(sa_type=Text)
+    failed_at: dt.datetime = Field(
+        sa_type=DateTime(timezone=True), sa_column_kwargs={"server_default": func.now()}
     )

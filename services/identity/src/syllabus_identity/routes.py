@@ -1,4 +1,4 @@
-"""Identity HTTP routes: thin; rules live in ``service``."""
+"""Identity HTTP routes: thin; rules live in ``service`` and ``rules``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Header, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus_shared.auth import CurrentUser, Role
 from syllabus_shared.http import idempotent, not_modified, versioned
 from syllabus_shared.pagination import Page, PageParams, page_of, page_params
-from syllabus_shared.runtime import RuntimeDep
+from syllabus_shared.runtime import UnitOfWorkDep, part
 
-from syllabus_identity import keys, schemas, service
+from syllabus_identity import keys, rules, schemas, service
+from syllabus_identity.service import Identity
 
 router = APIRouter()
 # Mounted at the root, not under /api/v1: where JWT libraries look for keys.
@@ -21,14 +21,7 @@ well_known = APIRouter(tags=["auth"])
 
 Paging = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
-
-
-def get_identity(rt: RuntimeDep) -> service.Identity:
-    identity: service.Identity = rt.extras["identity"]
-    return identity
-
-
-IdentityDep = Annotated[service.Identity, Depends(get_identity)]
+IdentityDep = Annotated[Identity, part(Identity)]
 
 
 def _user(user: object) -> schemas.UserPublic:
@@ -40,21 +33,20 @@ def _user(user: object) -> schemas.UserPublic:
 
 @router.post("/auth/register", status_code=201, response_model=schemas.UserPublic, tags=["auth"])
 async def register(
-    body: schemas.UserRegister, rt: RuntimeDep, identity: IdentityDep, request: Request
+    body: schemas.UserRegister, uow: UnitOfWorkDep, identity: IdentityDep, request: Request
 ) -> JSONResponse:
     # Hashed before the transaction: no connection is held for the slow part.
     password_hash = await identity.passwords.hash(body.password)
 
-    async def create(session: AsyncSession) -> JSONResponse:
-        user = _user(await service.register(session, rt.outbox, body, password_hash))
+    async def create() -> JSONResponse:
+        user = _user(await service.register(uow, body, password_hash))
         return versioned(user, user.version, 201, {"Location": f"/api/v1/users/{user.id}"})
 
     # The password is left out of the stored request fingerprint: no password-derived
     # value outlives the request except its Argon2 hash.
     return await idempotent(
         request,
-        rt.db,
-        rt.tables,
+        uow,
         scope="POST /auth/register",
         body=body.model_dump(exclude={"password"}),
         create=create,
@@ -64,19 +56,19 @@ async def register(
 @router.post("/auth/token", response_model=schemas.AccessToken, tags=["auth"])
 async def issue_token(
     request: Request,
-    rt: RuntimeDep,
+    uow: UnitOfWorkDep,
     identity: IdentityDep,
     username: Annotated[str, Form(min_length=1, max_length=320, pattern=r"^[^\x00-\x1f\x7f]+$")],
     password: Annotated[str, Form(max_length=1024)],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
 ) -> JSONResponse:
     """OAuth2 password grant: form fields ``username`` (or email) and ``password``."""
-    address = service.client_address(
+    address = rules.client_address(
         request.client.host if request.client else None,
         request.headers.get("x-forwarded-for"),
         identity.settings.trusted_proxy_networks,
     )
-    token = await service.login(rt.db, identity, username, password, address)
+    token = await service.login(uow, identity, username, password, address)
     # RFC 6749 section 5.1: token responses must not be cached.
     return JSONResponse(
         token.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -84,12 +76,10 @@ async def issue_token(
 
 
 @well_known.get("/.well-known/jwks.json")
-async def jwks(rt: RuntimeDep) -> JSONResponse:
+async def jwks(uow: UnitOfWorkDep) -> JSONResponse:
     """The public keys that verify access tokens (never any private member)."""
-    async with rt.db.transaction() as session:
-        document = await keys.public_jwks(session)
     return JSONResponse(
-        document,
+        await service.public_jwks(uow),
         media_type="application/jwk-set+json",
         headers={"Cache-Control": f"public, max-age={keys.JWKS_MAX_AGE_SECONDS}"},
     )
@@ -99,29 +89,24 @@ async def jwks(rt: RuntimeDep) -> JSONResponse:
 
 
 @router.get("/users/me", response_model=schemas.UserPublic, tags=["users"])
-async def me(who: CurrentUser, rt: RuntimeDep, request: Request) -> Response:
-    async with rt.db.transaction() as session:
-        user = _user(await service.caller(session, who))
+async def me(who: CurrentUser, uow: UnitOfWorkDep, request: Request) -> Response:
+    user = _user(await service.me(uow, who))
     return not_modified(request, user.version) or versioned(user, user.version)
 
 
 @router.get("/users", response_model=Page[schemas.UserPublic], tags=["users"])
 async def list_users(
-    who: CurrentUser, rt: RuntimeDep, paging: Paging, role: Role | None = None
+    who: CurrentUser, uow: UnitOfWorkDep, paging: Paging, role: Role | None = None
 ) -> Page[schemas.UserPublic]:
-    async with rt.db.transaction() as session:
-        actor = await service.caller(session, who)
-        rows = await service.list_users(session, actor, paging, role=role)
+    rows = await service.list_users(uow, who, paging, role=role)
     return page_of([_user(r) for r in rows], paging, lambda u: {"id": str(u.id)})
 
 
 @router.get("/users/{user_id}", response_model=schemas.UserPublic, tags=["users"])
 async def get_user(
-    user_id: uuid.UUID, who: CurrentUser, rt: RuntimeDep, request: Request
+    user_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, request: Request
 ) -> Response:
-    async with rt.db.transaction() as session:
-        actor = await service.caller(session, who)
-        user = _user(await service.get_user(session, actor, user_id))
+    user = _user(await service.get_user(uow, who, user_id))
     return not_modified(request, user.version) or versioned(user, user.version)
 
 
@@ -130,10 +115,8 @@ async def update_user(
     user_id: uuid.UUID,
     body: schemas.UserUpdate,
     who: CurrentUser,
-    rt: RuntimeDep,
+    uow: UnitOfWorkDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    async with rt.db.transaction() as session:
-        actor = await service.caller(session, who)
-        user = _user(await service.update_user(session, rt.outbox, actor, user_id, body, if_match))
+    user = _user(await service.update_user(uow, who, user_id, body, if_match))
     return versioned(user, user.version)

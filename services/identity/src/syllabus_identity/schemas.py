@@ -9,20 +9,27 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, StringConstraints
 from syllabus_shared.auth import Role
 
+from syllabus_identity import rules
+
 Username = Annotated[
-    str, StringConstraints(min_length=3, max_length=150, pattern=r"^[A-Za-z0-9_]+$")
+    str,
+    StringConstraints(
+        min_length=rules.USERNAME_MIN, max_length=rules.USERNAME_MAX, pattern=rules.USERNAME_CHARS
+    ),
 ]
-# 8 characters at least; 1024 at most, so nobody makes us hash a megabyte.
-Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
-# No control characters (PostgreSQL text cannot even hold NUL).
+Password = Annotated[
+    str, StringConstraints(min_length=rules.PASSWORD_MIN, max_length=rules.PASSWORD_MAX)
+]
 DisplayName = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+        strip_whitespace=True,
+        min_length=1,
+        max_length=rules.DISPLAY_NAME_MAX,
+        pattern=rules.NO_CONTROL_CHARS,
     ),
 ]
-# Email addresses are unique case-insensitively: stored (and compared) lower-case.
-Email = Annotated[EmailStr, AfterValidator(str.lower)]
+Email = Annotated[EmailStr, AfterValidator(rules.normal_email)]
 
 
 class _Input(BaseModel):

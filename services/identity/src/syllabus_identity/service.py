@@ -1,32 +1,35 @@
-"""Identity rules and transactions: accounts, logins, roles. Changes record their events."""
+"""Identity transactions: accounts, logins, roles. Changes record their events.
+
+Public functions take the unit of work and open it (``async with uow:``); the rules that
+need no database are in ``rules``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import hashlib
-import ipaddress
-import math
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from syllabus_shared.auth import Principal, Role, unauthorized
 from syllabus_shared.contracts import identity as ev
-from syllabus_shared.db import Database
 from syllabus_shared.http import check_if_match
-from syllabus_shared.messaging.outbox import Outbox
 from syllabus_shared.pagination import PageParams, cursor_uuid
-from syllabus_shared.problems import Problem, conflict, forbidden, not_found
+from syllabus_shared.problems import conflict, forbidden, not_found
+from syllabus_shared.unit_of_work import UnitOfWork
 
-from syllabus_identity import schemas
+from syllabus_identity import keys, rules, schemas
 from syllabus_identity.keys import TokenSigner
 from syllabus_identity.models import LoginFailure, User
-from syllabus_identity.settings import IPNetwork, Settings
+from syllabus_identity.settings import Settings
 
 # pg_advisory_xact_lock keys (each a constant, so every replica takes the same lock).
 BOOTSTRAP_LOCK = 7_957_537_012
@@ -82,7 +85,7 @@ class Passwords:
 
 @dataclass
 class Identity:
-    """Identity's own runtime parts, built in the lifespan (``Runtime.extras["identity"]``)."""
+    """Identity's own runtime part, built at start-up (routes: ``part(Identity)``)."""
 
     settings: Settings
     passwords: Passwords
@@ -108,7 +111,9 @@ def _registered(user: User) -> ev.UserRegistered:
 
 async def _taken(session: AsyncSession, username: str, email: str) -> None:
     rows = await session.execute(
-        select(User.username, User.email).where(or_(_username_is(username), User.email == email))
+        select(col(User.username), col(User.email)).where(
+            or_(_username_is(username), col(User.email) == email)
+        )
     )
     for row in rows:
         if row.username.lower() == username.lower():
@@ -117,34 +122,35 @@ async def _taken(session: AsyncSession, username: str, email: str) -> None:
 
 
 async def register(
-    session: AsyncSession,
-    outbox: Outbox,
+    uow: UnitOfWork,
     data: schemas.UserRegister,
     password_hash: str,
     role: Role = Role.student,
 ) -> User:
     """A new account (role ``student`` unless bootstrapping). 409 when the username or email
     is taken, compared case-insensitively, also against a concurrent registration."""
-    await _taken(session, data.username, data.email)
-    user = User(
-        username=data.username,
-        email=data.email,
-        display_name=data.display_name or data.username,
-        role=role.value,
-        password_hash=password_hash,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(user)
-            await session.flush()
-    except IntegrityError as exc:
-        raise conflict("this username or email is taken", kind="account-exists") from exc
-    await session.refresh(user)
-    await outbox.add(session, _registered(user), sequence=user.version)
-    return user
+    async with uow:
+        session = uow.session
+        await _taken(session, data.username, data.email)
+        user = User(
+            username=data.username,
+            email=data.email,
+            display_name=data.display_name or data.username,
+            role=role.value,
+            password_hash=password_hash,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(user)
+                await session.flush()
+        except IntegrityError as exc:
+            raise conflict("this username or email is taken", kind="account-exists") from exc
+        await session.refresh(user)
+        await uow.publish(_registered(user), sequence=user.version)
+        return user
 
 
-async def caller(session: AsyncSession, who: Principal) -> User:
+async def _caller(session: AsyncSession, who: Principal) -> User:
     """The account behind a token. Roles are read from here, not from the token: a
     demoted admin loses admin rights in identity at once, not when the token expires."""
     user = await session.get(User, who.user_id)
@@ -153,34 +159,50 @@ async def caller(session: AsyncSession, who: Principal) -> User:
     return user
 
 
-async def get_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
+async def me(uow: UnitOfWork, who: Principal) -> User:
+    """The caller's own account (401 when it no longer exists)."""
+    async with uow:
+        return await _caller(uow.session, who)
+
+
+async def get_user(uow: UnitOfWork, who: Principal, user_id: uuid.UUID) -> User:
     """Admins see anyone, others only themselves (404 otherwise: no probing for ids)."""
-    if actor.id == user_id:
-        return actor
-    user = await session.get(User, user_id) if actor.role == Role.admin else None
-    if user is None:
-        raise not_found("user")
-    return user
+    async with uow:
+        session = uow.session
+        actor = await _caller(session, who)
+        if actor.id == user_id:
+            return actor
+        user = (
+            await session.get(User, user_id)
+            if rules.may_see(actor.id, actor.role, user_id)
+            else None
+        )
+        if user is None:
+            raise not_found("user")
+        return user
 
 
 async def list_users(
-    session: AsyncSession, actor: User, page: PageParams, *, role: Role | None
+    uow: UnitOfWork, who: Principal, page: PageParams, *, role: Role | None
 ) -> list[User]:
-    if actor.role != Role.admin:
-        raise forbidden("only admins may list users")
-    stmt = select(User)
-    if role is not None:
-        stmt = stmt.where(User.role == role.value)
-    after = cursor_uuid(page)
-    if after is not None:
-        stmt = stmt.where(User.id < after)
-    return list((await session.scalars(stmt.order_by(User.id.desc()).limit(page.limit + 1))).all())
+    async with uow:
+        session = uow.session
+        actor = await _caller(session, who)
+        if actor.role != Role.admin:
+            raise forbidden("only admins may list users")
+        stmt = select(User)
+        if role is not None:
+            stmt = stmt.where(col(User.role) == role.value)
+        after = cursor_uuid(page)
+        if after is not None:
+            stmt = stmt.where(col(User.id) < after)
+        stmt = stmt.order_by(col(User.id).desc()).limit(page.limit + 1)
+        return list((await session.scalars(stmt)).all())
 
 
 async def update_user(
-    session: AsyncSession,
-    outbox: Outbox,
-    actor: User,
+    uow: UnitOfWork,
+    who: Principal,
     user_id: uuid.UUID,
     data: schemas.UserUpdate,
     if_match: str | None,
@@ -191,60 +213,57 @@ async def update_user(
     advisory lock, so two admins demoting each other at once cannot both succeed.
     """
     changes = data.model_dump(exclude_unset=True)
-    for name in ("role", "display_name"):
-        if name in changes and changes[name] is None:
-            raise Problem(
-                422,
-                f"{name} cannot be null",
-                kind="validation-error",
-                title="Validation failed",
-                errors=[{"loc": ["body", name], "field": name, "msg": "cannot be null"}],
+    async with uow:
+        session = uow.session
+        actor = await _caller(session, who)
+        rules.require_present(changes, "role", "display_name")
+        if "role" in changes:
+            await session.execute(select(func.pg_advisory_xact_lock(ROLE_CHANGE_LOCK)))
+            await session.refresh(actor)  # its role may have changed while we waited
+        if not rules.may_see(actor.id, actor.role, user_id):
+            raise not_found("user")
+        user = await session.scalar(select(User).where(col(User.id) == user_id).with_for_update())
+        if user is None:
+            raise not_found("user")
+        check_if_match(if_match, user.version)
+
+        previous_role = user.role
+        new_role = rules.role_change(actor.role, user.role, changes.get("role"))
+        if new_role is not None:
+            if rules.demotes_an_admin(user.role, new_role):
+                admins = await session.scalar(
+                    select(func.count()).select_from(User).where(col(User.role) == Role.admin.value)
+                )
+                rules.keep_an_admin(admins or 0)
+            user.role = new_role.value
+        name_changes = "display_name" in changes and changes["display_name"] != user.display_name
+        if name_changes:
+            user.display_name = changes["display_name"]
+        if not (new_role is not None or name_changes):
+            return user  # nothing to change: no new version, no event
+        user.touch()
+        await session.flush()
+        if new_role is not None:
+            await uow.publish(
+                ev.UserRoleChanged(user_id=user.id, role=user.role, previous_role=previous_role),
+                sequence=user.version,
             )
-    if "role" in changes:
-        await session.execute(select(func.pg_advisory_xact_lock(ROLE_CHANGE_LOCK)))
-        await session.refresh(actor)  # its role may have changed while we waited
-    is_admin = actor.role == Role.admin
-    if actor.id != user_id and not is_admin:
-        raise not_found("user")
-    user = await session.scalar(select(User).where(User.id == user_id).with_for_update())
-    if user is None:
-        raise not_found("user")
-    check_if_match(if_match, user.version)
-
-    new_role: Role | None = changes.get("role")
-    previous_role = user.role
-    role_changes = new_role is not None and new_role.value != user.role
-    if role_changes:
-        assert new_role is not None
-        if not is_admin:
-            raise forbidden("only admins may change roles")
-        if user.role == Role.admin:
-            admins = await session.scalar(
-                select(func.count()).select_from(User).where(User.role == Role.admin.value)
-            )
-            if (admins or 0) <= 1:
-                raise conflict("the last admin cannot stop being an admin", kind="last-admin")
-        user.role = new_role.value
-    name_changes = "display_name" in changes and changes["display_name"] != user.display_name
-    if name_changes:
-        user.display_name = changes["display_name"]
-    if not (role_changes or name_changes):
-        return user  # nothing to change: no new version, no event
-    user.touch()
-    await session.flush()
-    if role_changes:
-        await outbox.add(
-            session,
-            ev.UserRoleChanged(user_id=user.id, role=user.role, previous_role=previous_role),
-            sequence=user.version,
-        )
-    return user
+        return user
 
 
-# ---------------------------------------------------------------- bootstrap admin
+# ---------------------------------------------------------------- start-up
 
 
-async def ensure_bootstrap_admin(db: Database, outbox: Outbox, identity: Identity) -> None:
+async def start(uow: UnitOfWork, settings: Settings) -> Identity:
+    """Identity's runtime part: its password hasher and token signer; and, in the
+    database, a signing key and the configured bootstrap admin."""
+    identity = Identity.build(settings)
+    await keys.ensure_signing_key(uow)
+    await ensure_bootstrap_admin(uow, identity)
+    return identity
+
+
+async def ensure_bootstrap_admin(uow: UnitOfWork, identity: Identity) -> None:
     """Make the configured admin exist (start-up; idempotent; safe with several replicas).
 
     Missing: created (``UserRegistered``). Present with another role: promoted
@@ -258,11 +277,15 @@ async def ensure_bootstrap_admin(db: Database, outbox: Outbox, identity: Identit
     if username is None or secret is None or email is None:
         return
     password = secret.get_secret_value()
-    async with db.transaction() as session:
+    async with uow:
+        session = uow.session
         await session.execute(select(func.pg_advisory_xact_lock(BOOTSTRAP_LOCK)))
         user = await session.scalar(select(User).where(_username_is(username)).with_for_update())
         if user is None:
-            if await session.scalar(select(User.id).where(User.email == email)) is not None:
+            if (
+                await session.scalar(select(col(User.id)).where(col(User.email) == email))
+                is not None
+            ):
                 raise RuntimeError(
                     f"cannot create bootstrap admin {username!r}: "
                     f"{email} belongs to another account"
@@ -270,9 +293,7 @@ async def ensure_bootstrap_admin(db: Database, outbox: Outbox, identity: Identit
             data = schemas.UserRegister.model_construct(
                 username=username, email=email, password=password, display_name=None
             )
-            await register(
-                session, outbox, data, await identity.passwords.hash(password), Role.admin
-            )
+            await register(uow, data, await identity.passwords.hash(password), Role.admin)
             return
         matches, rehashed = await identity.passwords.verify(password, user.password_hash)
         if not matches:
@@ -284,58 +305,22 @@ async def ensure_bootstrap_admin(db: Database, outbox: Outbox, identity: Identit
             user.role = Role.admin.value
             user.touch()
             await session.flush()
-            await outbox.add(
-                session,
+            await uow.publish(
                 ev.UserRoleChanged(user_id=user.id, role=user.role, previous_role=previous),
                 sequence=user.version,
             )
 
 
+# ---------------------------------------------------------------- keys
+
+
+async def public_jwks(uow: UnitOfWork) -> dict[str, Any]:
+    """The JWKS document (public keys of the signing key and of retired keys in use)."""
+    async with uow:
+        return await keys.public_jwks(uow.session)
+
+
 # ---------------------------------------------------------------- login
-
-
-def client_address(peer: str | None, forwarded_for: str | None, trusted: list[IPNetwork]) -> str:
-    """The address a request came from.
-
-    ``X-Forwarded-For`` is believed only when the peer is a trusted proxy (the gateway);
-    then its hops are read right to left, skipping trusted proxies, and the first other
-    address is the client. Anyone else's ``X-Forwarded-For`` is ignored: a client cannot
-    pick the address its failed logins are counted against.
-    """
-
-    def is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        return any(address in network for network in trusted)
-
-    address = peer or "unknown"
-    try:
-        hop = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if not forwarded_for or not is_trusted(hop):
-        return address
-    for entry in reversed(forwarded_for.split(",")):
-        try:
-            hop = ipaddress.ip_address(entry.strip())
-        except ValueError:
-            break
-        address = str(hop)
-        if not is_trusted(hop):
-            break
-    return address
-
-
-def address_bucket(address: str) -> str:
-    """What failed logins are counted against: the address, or for IPv6 its /64 network
-    (one host usually has a whole /64 to pick source addresses from)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def _lock_key(text: str) -> int:
@@ -356,7 +341,7 @@ class LoginThrottle:
       counted failure leaves the window).
     - **Per address**: after ``login_max_failures_per_address`` [20] failures from one
       address, for any accounts, that address gets 429 for every login.
-    - An address is an IPv4 address or an IPv6 /64 network (``address_bucket``).
+    - An address is an IPv4 address or an IPv6 /64 network (``rules.address_bucket``).
     - A failure is recorded *before* the password is checked and removed when it turns
       out right, so parallel guesses cannot slip past the count.
     - A successful login clears the failures of that account from that address: a user who
@@ -382,78 +367,70 @@ class LoginThrottle:
         assert now is not None
         since = now - self.window
         # Forget a bounded batch of expired failures (anyone's) on the way.
-        expired = select(LoginFailure.id).where(LoginFailure.failed_at <= since).limit(100)
-        await session.execute(delete(LoginFailure).where(LoginFailure.id.in_(expired)))
+        expired = (
+            select(col(LoginFailure.id)).where(col(LoginFailure.failed_at) <= since).limit(100)
+        )
+        await session.execute(delete(LoginFailure).where(col(LoginFailure.id).in_(expired)))
         limits = (
             (
-                LoginFailure.account == account,
+                col(LoginFailure.account) == account,
                 self.per_account,
                 "too many failed logins for this account; try again later",
             ),
             (None, self.per_address, "too many failed logins from your address; try again later"),
         )
         for extra, limit, detail in limits:
-            stmt = select(LoginFailure.failed_at).where(
-                LoginFailure.client_address == address, LoginFailure.failed_at > since
+            stmt = select(col(LoginFailure.failed_at)).where(
+                col(LoginFailure.client_address) == address, col(LoginFailure.failed_at) > since
             )
             if extra is not None:
                 stmt = stmt.where(extra)
             # The limit-th most recent failure: while it is in the window, the limit holds.
             oldest = await session.scalar(
-                stmt.order_by(LoginFailure.failed_at.desc()).offset(limit - 1).limit(1)
+                stmt.order_by(col(LoginFailure.failed_at).desc()).offset(limit - 1).limit(1)
             )
             if oldest is not None:
-                retry_after = max(1, math.ceil((oldest + self.window - now).total_seconds()))
-                raise Problem(
-                    429,
-                    detail,
-                    kind="too-many-login-failures",
-                    headers={"Retry-After": str(retry_after)},
-                    retry_after=retry_after,
-                )
+                raise rules.too_many_failures(detail, oldest, self.window, now)
         session.add(LoginFailure(account=account, client_address=address, failed_at=now))
 
     async def succeeded(self, session: AsyncSession, account: str, address: str) -> None:
         await session.execute(
             delete(LoginFailure).where(
-                LoginFailure.account == account, LoginFailure.client_address == address
+                col(LoginFailure.account) == account, col(LoginFailure.client_address) == address
             )
         )
 
 
-def invalid_credentials() -> Problem:
-    return Problem(
-        401,
-        "wrong username or password",
-        kind="invalid-credentials",
-        headers={"WWW-Authenticate": 'Bearer realm="syllabus"'},
-    )
-
-
 async def login(
-    db: Database, identity: Identity, identifier: str, password: str, address: str
+    uow: UnitOfWork, identity: Identity, identifier: str, password: str, address: str
 ) -> schemas.AccessToken:
     """Check a password and mint an access token (OAuth2 password grant).
 
-    ``identifier`` is a username (any case) or an email address. No database connection
-    is held while the password hash is computed.
+    ``identifier`` is a username (any case) or an email address; ``address`` is the
+    client's (``rules.client_address``). Two transactions: no database connection is held
+    while the password hash is computed.
     """
     throttle = LoginThrottle(identity.settings)
-    address = address_bucket(address)
-    by_email = "@" in identifier
-    async with db.transaction() as session:
-        where = User.email == identifier.lower() if by_email else _username_is(identifier)
+    address = rules.address_bucket(address)
+    async with uow:
+        session = uow.session
+        where = (
+            col(User.email) == identifier.lower()
+            if rules.is_email(identifier)
+            else _username_is(identifier)
+        )
         user = await session.scalar(select(User).where(where))
-        account = f"user:{user.id}" if user else f"name:{identifier.lower()}"
+        account = rules.login_account(user.id if user else None, identifier)
         await throttle.admit(session, account, address)
     ok, rehashed = await identity.passwords.verify(password, user.password_hash if user else None)
     if not ok or user is None:
-        raise invalid_credentials()
-    async with db.transaction() as session:
+        raise rules.invalid_credentials()
+    async with uow:
+        session = uow.session
         await throttle.succeeded(session, account, address)
         current = await session.get(User, user.id)
         if current is None:  # deleted meanwhile
-            raise invalid_credentials()
+            raise rules.invalid_credentials()
         if rehashed:  # not part of the public resource: no new version
             current.password_hash = rehashed
         return await identity.signer.issue(session, current)

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 from syllabus_shared.settings import ServiceSettings
 
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,150}$")
+from syllabus_identity.rules import IPNetwork, valid_password, valid_username
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+__all__ = ["IPNetwork", "Settings"]
 
 
 class Settings(ServiceSettings):
@@ -75,9 +74,9 @@ class Settings(ServiceSettings):
                 "set both IDENTITY_BOOTSTRAP_ADMIN_USERNAME and "
                 "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD, or neither"
             )
-        if username is not None and not USERNAME_PATTERN.match(username):
+        if username is not None and not valid_username(username):
             raise ValueError("IDENTITY_BOOTSTRAP_ADMIN_USERNAME must be 3-150 of [A-Za-z0-9_]")
-        if password is not None and not 8 <= len(password.get_secret_value()) <= 1024:
+        if password is not None and not valid_password(password.get_secret_value()):
             raise ValueError("IDENTITY_BOOTSTRAP_ADMIN_PASSWORD must be 8-1024 characters")
         return self
 

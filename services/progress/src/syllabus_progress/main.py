@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from syllabus_shared.runtime import create_service_app
+from pathlib import Path
+
+from syllabus_shared.declaration import ServiceDeclaration
+from syllabus_shared.messaging.replay import Projection
 
 from syllabus_progress import routes
 from syllabus_progress.handlers import SUBSCRIPTIONS
-from syllabus_progress.models import TABLES
+from syllabus_progress.models import METADATA, PROJECTED_AGGREGATES, PROJECTION_TABLES, TABLES
 from syllabus_progress.settings import Settings
 
-__all__ = ["SUBSCRIPTIONS", "TABLES", "Settings", "create_app"]
+SERVICE = ServiceDeclaration(
+    name="progress",
+    title="Syllabus progress",
+    description="Enrollments, completions, and how far each student is in each course.",
+    settings=Settings,
+    metadata=METADATA,
+    tables=TABLES,
+    migrations=Path(__file__).resolve().parents[2] / "migrations",
+    routers=[routes.router],
+    subscriptions=SUBSCRIPTIONS,
+    # The course-structure projection (catalog's and content's events): ``python -m
+    # syllabus_progress replay`` empties it and replays both streams. Enrollments and
+    # completions are progress's own data and stay.
+    projection=Projection(tables=PROJECTION_TABLES, aggregates=PROJECTED_AGGREGATES),
+)
 
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
-        settings=settings or Settings(),
-        tables=TABLES,
-        title="Syllabus progress",
-        description="Enrollments, completions, and how far each student is in each course.",
-        routers=[routes.router],
-        subscriptions=SUBSCRIPTIONS,
-    )
+# The ASGI app factory (``uvicorn --factory syllabus_progress.main:create_app``).
+create_app = SERVICE.create_app

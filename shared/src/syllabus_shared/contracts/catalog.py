@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from syllabus_shared.contracts.base import Event
 
 
-class _CourseEvent(Event):
+class CourseEvent(Event):
     source = "catalog"
     aggregate = "course"
     course_id: uuid.UUID
@@ -28,7 +28,7 @@ class _CourseEvent(Event):
         return self.course_id
 
 
-class _CourseState(_CourseEvent):
+class CourseState(CourseEvent):
     slug: str
     title: str
     status: str  # draft | published | archived
@@ -36,23 +36,23 @@ class _CourseState(_CourseEvent):
     creator_id: uuid.UUID
 
 
-class CourseCreated(_CourseState):
+class CourseCreated(CourseState):
     name = "CourseCreated"
 
 
-class CourseUpdated(_CourseState):
+class CourseUpdated(CourseState):
     name = "CourseUpdated"
 
 
-class CoursePublished(_CourseState):
+class CoursePublished(CourseState):
     name = "CoursePublished"
 
 
-class CourseArchived(_CourseState):
+class CourseArchived(CourseState):
     name = "CourseArchived"
 
 
-class CourseDeleted(_CourseEvent):
+class CourseDeleted(CourseEvent):
     name = "CourseDeleted"
 
 
@@ -61,7 +61,7 @@ class ModulePlacement(BaseModel):
     position: int
 
 
-class _OutlineEvent(Event):
+class OutlineEvent(Event):
     source = "catalog"
     aggregate = "course_outline"
     course_id: uuid.UUID
@@ -71,22 +71,22 @@ class _OutlineEvent(Event):
         return self.course_id
 
 
-class ModuleAttached(_OutlineEvent):
+class ModuleAttached(OutlineEvent):
     name = "ModuleAttached"
     module_id: uuid.UUID
     position: int
 
 
-class ModuleDetached(_OutlineEvent):
+class ModuleDetached(OutlineEvent):
     name = "ModuleDetached"
     module_id: uuid.UUID
 
 
-class CourseModulesReordered(_OutlineEvent):
+class CourseModulesReordered(OutlineEvent):
     name = "CourseModulesReordered"
 
 
-class _ModuleEvent(Event):
+class ModuleEvent(Event):
     source = "catalog"
     aggregate = "module"
     module_id: uuid.UUID
@@ -95,18 +95,18 @@ class _ModuleEvent(Event):
         return self.module_id
 
 
-class _ModuleState(_ModuleEvent):
+class ModuleState(ModuleEvent):
     title: str
     creator_id: uuid.UUID
 
 
-class ModuleCreated(_ModuleState):
+class ModuleCreated(ModuleState):
     name = "ModuleCreated"
 
 
-class ModuleUpdated(_ModuleState):
+class ModuleUpdated(ModuleState):
     name = "ModuleUpdated"
 
 
-class ModuleDeleted(_ModuleEvent):
+class ModuleDeleted(ModuleEvent):
     name = "ModuleDeleted"

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from syllabus_shared.contracts.base import Event
 
 
-class _PostEvent(Event):
+class PostEvent(Event):
     source = "content"
     aggregate = "post"
     post_id: uuid.UUID
@@ -23,7 +23,7 @@ class _PostEvent(Event):
         return self.post_id
 
 
-class _PostState(_PostEvent):
+class PostState(PostEvent):
     title: str
     kind: str  # text | video | link | assignment | quiz
     status: str  # draft | published
@@ -32,23 +32,23 @@ class _PostState(_PostEvent):
     creator_id: uuid.UUID
 
 
-class PostCreated(_PostState):
+class PostCreated(PostState):
     name = "PostCreated"
 
 
-class PostUpdated(_PostState):
+class PostUpdated(PostState):
     name = "PostUpdated"
 
 
-class PostPublished(_PostState):
+class PostPublished(PostState):
     name = "PostPublished"
 
 
-class PostUnpublished(_PostState):
+class PostUnpublished(PostState):
     name = "PostUnpublished"
 
 
-class PostDeleted(_PostEvent):
+class PostDeleted(PostEvent):
     name = "PostDeleted"
 
 

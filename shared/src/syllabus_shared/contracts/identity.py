@@ -7,7 +7,7 @@ import uuid
 from syllabus_shared.contracts.base import Event
 
 
-class _UserEvent(Event):
+class UserEvent(Event):
     source = "identity"
     aggregate = "user"
     user_id: uuid.UUID
@@ -16,14 +16,14 @@ class _UserEvent(Event):
         return self.user_id
 
 
-class UserRegistered(_UserEvent):
+class UserRegistered(UserEvent):
     name = "UserRegistered"
     username: str
     display_name: str | None = None
     role: str
 
 
-class UserRoleChanged(_UserEvent):
+class UserRoleChanged(UserEvent):
     name = "UserRoleChanged"
     role: str
     previous_role: str

@@ -13,7 +13,7 @@ import uuid
 from syllabus_shared.contracts.base import Event
 
 
-class _EnrollmentEvent(Event):
+class EnrollmentEvent(Event):
     source = "progress"
     aggregate = "enrollment"
     enrollment_id: uuid.UUID
@@ -25,23 +25,23 @@ class _EnrollmentEvent(Event):
         return self.enrollment_id
 
 
-class EnrollmentCreated(_EnrollmentEvent):
+class EnrollmentCreated(EnrollmentEvent):
     """A new enrollment, or a dropped one reactivated."""
 
     name = "EnrollmentCreated"
     enrolled_at: dt.datetime
 
 
-class EnrollmentDropped(_EnrollmentEvent):
+class EnrollmentDropped(EnrollmentEvent):
     name = "EnrollmentDropped"
 
 
-class CourseCompleted(_EnrollmentEvent):
+class CourseCompleted(EnrollmentEvent):
     name = "CourseCompleted"
     completed_at: dt.datetime
 
 
-class _CompletionEvent(Event):
+class CompletionEvent(Event):
     source = "progress"
     aggregate = "completion"
     completion_id: uuid.UUID
@@ -52,10 +52,10 @@ class _CompletionEvent(Event):
         return self.completion_id
 
 
-class PostCompleted(_CompletionEvent):
+class PostCompleted(CompletionEvent):
     name = "PostCompleted"
     completed_at: dt.datetime
 
 
-class PostUncompleted(_CompletionEvent):
+class PostUncompleted(CompletionEvent):
     name = "PostUncompleted"

@@ -7,10 +7,12 @@ an event older than what was applied for its aggregate is skipped (events carry
 the aggregate's state, so the newest wins and gaps need no waiting). A handler
 that keeps failing is retried with backoff and, after ``max_attempts``, written
 to the dead-letter table (replayable) and terminated, so later events still flow.
-The messages of one fetch are applied in one transaction (``process_batch``: one commit,
-then their acks); if that fails, each is processed alone, as above.
+There is one apply path, :meth:`EventConsumer.apply`: the events of one fetch (or of a
+replay's batch) in ONE transaction, falling back to one event at a time when that fails.
+Handlers get a :class:`~syllabus_shared.unit_of_work.UnitOfWork` joined to that
+transaction, so the service functions they call are the ones routes call.
 
-Each message is applied in an ``apply <Event>`` span (when tracing) whose parent is the
+Each event is applied in an ``apply <Event>`` span (when tracing) whose parent is the
 trace context in the message headers (the relay's ``publish`` span), and feeds the lag,
 redelivery and dead-letter metrics; the lag is also sampled from the consumer's info
 every ``lag_interval`` seconds, so it stays true while nothing is delivered.
@@ -29,9 +31,8 @@ from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
+from opentelemetry.trace import SpanKind, Tracer
 from pydantic import ValidationError
 from sqlalchemy import (
     BigInteger,
@@ -48,20 +49,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus_shared.consistency import NOTIFY_CHANNEL as PROJECTION_CHANNEL
 from syllabus_shared.contracts import STREAMS, Envelope, Event
 from syllabus_shared.db import Database
 from syllabus_shared.messaging.nats_link import NatsLink, ensure_consumer, ensure_stream
-from syllabus_shared.messaging.outbox import causation_var, stream_name, subject_for
+from syllabus_shared.messaging.outbox import Outbox, causation_var, stream_name, subject_for
 from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.observability import Metrics
 from syllabus_shared.tracing import context_from, envelope_trace_headers
+from syllabus_shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger("syllabus.consumer")
 
-Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+# A handler is a service function: it gets the unit of work and the event.
+Handler = Callable[["UnitOfWork", Any], Awaitable[None]]
 FaultHook = Callable[[str], Awaitable[None]]
 
 
@@ -101,12 +103,28 @@ class ConsumerOptions:
     lag_interval: float = 5.0  # how often the consumer's info is read for the lag gauges
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """One event ready to apply: its envelope, the handler for its type, its parsed data."""
+
+    envelope: Envelope
+    handler: Handler
+    event: Event
+    subject: str
+    parent: Context | None = None  # the producer's trace context
+
+
+# What applying one event came to: an outcome ("applied", "duplicate", "stale"), or the
+# exception its handler raised when it was applied alone.
+Result = str | Exception
+
+
 class EventConsumer:
     def __init__(
         self,
         subscription: Subscription,
         db: Database,
-        tables: KernelTables,
+        outbox: Outbox,
         nats: NatsLink,
         *,
         namespace: str = "",
@@ -117,7 +135,8 @@ class EventConsumer:
     ) -> None:
         self.subscription = subscription
         self.db = db
-        self.tables = tables
+        self.outbox = outbox
+        self.tables: KernelTables = outbox.tables
         self.nats = nats
         self.namespace = namespace
         self.metrics = metrics
@@ -129,7 +148,7 @@ class EventConsumer:
         self.durable = f"{namespace}_{subscription.name}" if namespace else subscription.name
         self.subjects = sorted(subject_for(namespace, cls) for cls in subscription.handlers)
         self.ready = asyncio.Event()
-        self._record = record_statement(tables)
+        self._record = record_statement(self.tables)
 
     def consumer_config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -142,16 +161,19 @@ class EventConsumer:
             filter_subjects=self.subjects,
         )
 
+    def source_subjects(self) -> list[str]:
+        prefix = f"{self.namespace}." if self.namespace else ""
+        return [f"{prefix}{self.subscription.source}.>"]
+
     async def setup(self) -> Any:
         await self.nats.wait_connected()
         js = self.nats.jetstream()
-        source_subjects = [
-            f"{self.namespace}.{self.subscription.source}.>"
-            if self.namespace
-            else f"{self.subscription.source}.>"
-        ]
         await ensure_stream(
-            js, self.stream, source_subjects, replicas=self.options.stream_replicas, update=False
+            js,
+            self.stream,
+            self.source_subjects(),
+            replicas=self.options.stream_replicas,
+            update=False,
         )
         await ensure_consumer(js, self.stream, self.consumer_config())
         return await js.pull_subscribe_bind(self.durable, self.stream)
@@ -228,195 +250,10 @@ class EventConsumer:
             if meta.num_delivered > 1:
                 self.metrics.events_redelivered.labels(self.durable).inc()
 
-    async def process_batch(self, msgs: Sequence[Msg]) -> list[str]:
-        """Apply fetched messages in ONE transaction, then ack each; returns the outcomes.
+    # ------------------------------------------------------------ the one apply path
 
-        Each message goes through exactly what :meth:`process` does (inbox, sequence check,
-        handler), in fetch order, but they share one transaction, one ``NOTIFY`` and one
-        commit, and every ack follows that commit: a consumer that has fallen behind
-        catches up in bulk instead of paying a commit and its round trips per event.
-
-        If anything fails, the transaction rolls back and the messages are processed one at
-        a time with :meth:`process`, so retries, backoff and dead-lettering are exactly those
-        of single messages; the message whose handler failed is not run a second time: it is
-        failed (nak with backoff, or dead-lettered after ``max_attempts``) with that error,
-        as :meth:`process` would have. A malformed message is processed alone (dead-lettered).
-        """
-        if len(msgs) <= 1:
-            return [await self.process(msg) for msg in msgs]
-        batch: list[tuple[Msg, Envelope, Handler, Event]] = []
-        alone: list[Msg] = []
-        for msg in msgs:
-            try:
-                envelope, _, handler, event = self.decode(msg.data)
-            except PoisonMessage:
-                alone.append(msg)
-            else:
-                batch.append((msg, envelope, handler, event))
-        outcomes: dict[int, str] = {}
-        if len(batch) == 1:
-            alone.insert(0, batch.pop()[0])
-        if batch:
-            await self._apply_batch_of(batch, outcomes)
-        for msg in alone:
-            outcomes[id(msg)] = await self.process(msg)
-        return [outcomes[id(msg)] for msg in msgs]
-
-    async def _apply_batch_of(
-        self, batch: Sequence[tuple[Msg, Envelope, Handler, Event]], outcomes: dict[int, str]
-    ) -> None:
-        started = time.perf_counter()
-        spans: dict[int, Span] = {}
-        current: Msg | None = None
-        try:
-            async with self.db.transaction() as session:
-                for msg, envelope, handler, event in batch:
-                    current = msg
-                    span = self._start_span(msg)
-                    if span is None:
-                        outcome = await self._apply_in(session, envelope, handler, event)
-                    else:
-                        spans[id(msg)] = span
-                        with trace.use_span(span, end_on_exit=False):
-                            outcome = await self._apply_in(session, envelope, handler, event)
-                    outcomes[id(msg)] = outcome
-                current = None
-                if "applied" in outcomes.values():
-                    await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
-                await self.fault("consumer.before_commit")
-        except Exception as exc:
-            log.info("consumer %s: batch failed (%r); one event at a time", self.durable, exc)
-            failed = current if current is not None and not _database_away(exc) else None
-            for msg, *_ in batch:
-                span = spans.pop(id(msg), None)
-                if msg is not failed:
-                    if span is not None:
-                        span.set_attribute("syllabus.outcome", "rolled_back")
-                        span.end()
-                    outcomes[id(msg)] = await self.process(msg)
-                    continue
-                # Its handler failed just as it would have alone (the events before it
-                # were applied, in the same transaction): fail it with that error.
-                self._observe_delivery(msg)
-                started_alone = time.perf_counter()
-                deliveries = msg.metadata.num_delivered if msg.metadata else 1
-                outcome = await self._handler_failed(msg, exc, deliveries)
-                outcomes[id(msg)] = outcome
-                if span is not None:
-                    span.set_attribute("syllabus.outcome", outcome)
-                    span.set_status(StatusCode.ERROR, outcome)
-                    span.end()
-                if self.metrics:
-                    self.metrics.events_applied.labels(self.durable, outcome).inc()
-                    self.metrics.event_apply_seconds.labels(self.durable).observe(
-                        time.perf_counter() - started_alone
-                    )
-            return
-        share = (time.perf_counter() - started) / len(batch)
-        for msg, *_ in batch:
-            span = spans.pop(id(msg), None)
-            if span is not None:
-                span.set_attribute("syllabus.outcome", outcomes[id(msg)])
-                span.end()
-            self._observe_delivery(msg)
-            await self.fault("consumer.before_ack")
-            await msg.ack()
-            if self.metrics:
-                self.metrics.events_applied.labels(self.durable, outcomes[id(msg)]).inc()
-                self.metrics.event_apply_seconds.labels(self.durable).observe(share)
-
-    def _start_span(self, msg: Msg) -> Span | None:
-        if self.tracer is None:
-            return None
-        return self.tracer.start_span(
-            f"apply {msg.subject.rsplit('.', 1)[-1]}",
-            context=self._trace_parent(msg),
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "nats",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": msg.subject,
-                "messaging.consumer.group.name": self.durable,
-            },
-        )
-
-    async def process(self, msg: Msg) -> str:
-        """Apply one message and ack/nak/term it; returns the outcome."""
-        self._observe_delivery(msg)
-        if self.tracer is None:
-            return await self._process(msg)
-        with self.tracer.start_as_current_span(
-            f"apply {msg.subject.rsplit('.', 1)[-1]}",
-            context=self._trace_parent(msg),
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "nats",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": msg.subject,
-                "messaging.consumer.group.name": self.durable,
-            },
-        ) as span:
-            outcome = await self._process(msg)
-            span.set_attribute("syllabus.outcome", outcome)
-            if outcome in ("retry", "dead_lettered"):
-                span.set_status(StatusCode.ERROR, outcome)
-            return outcome
-
-    @staticmethod
-    def _trace_parent(msg: Msg) -> Context | None:
-        """The relay's span from the headers, else the producer's from the envelope."""
-        return context_from(msg.headers) or context_from(envelope_trace_headers(msg.data))
-
-    async def _process(self, msg: Msg) -> str:
-        deliveries = msg.metadata.num_delivered if msg.metadata else 1
-        started = time.perf_counter()
-        try:
-            outcome = await self.apply(msg.data)
-        except PoisonMessage as exc:
-            await self._dead_letter(msg, str(exc), deliveries)
-            await msg.term()
-            outcome = "dead_lettered"
-        except (OperationalError, DBAPIError, OSError) as exc:
-            if (
-                isinstance(exc, DBAPIError)
-                and not exc.connection_invalidated
-                and not isinstance(exc, OperationalError)
-            ):
-                outcome = await self._handler_failed(msg, exc, deliveries)
-            else:
-                # Our database is away: not the event's fault, do not count toward dead-lettering.
-                log.warning("consumer %s: database unavailable (%r)", self.durable, exc)
-                await msg.nak(delay=self._backoff(deliveries))
-                outcome = "retry"
-        except Exception as exc:
-            outcome = await self._handler_failed(msg, exc, deliveries)
-        else:
-            await self.fault("consumer.before_ack")
-            await msg.ack()
-        if self.metrics:
-            self.metrics.events_applied.labels(self.durable, outcome).inc()
-            self.metrics.event_apply_seconds.labels(self.durable).observe(
-                time.perf_counter() - started
-            )
-        return outcome
-
-    async def _handler_failed(self, msg: Msg, exc: Exception, deliveries: int) -> str:
-        if deliveries >= self.options.max_attempts:
-            log.error(
-                "consumer %s: dead-lettering after %d attempts: %r", self.durable, deliveries, exc
-            )
-            await self._dead_letter(msg, repr(exc), deliveries)
-            await msg.term()
-            return "dead_lettered"
-        log.warning("consumer %s: handler failed (attempt %d): %r", self.durable, deliveries, exc)
-        await msg.nak(delay=self._backoff(deliveries))
-        return "retry"
-
-    def _backoff(self, deliveries: int) -> float:
-        b = self.options.backoff
-        return b[min(deliveries - 1, len(b) - 1)]
-
-    def decode(self, payload: bytes) -> tuple[Envelope, type[Event], Handler, Event]:
+    def decode(self, payload: bytes, headers: Mapping[str, str] | None = None) -> Decoded:
+        """Parse an envelope and its data; :class:`PoisonMessage` when that can never work."""
         try:
             envelope = Envelope.model_validate_json(payload)
         except ValidationError as exc:
@@ -429,69 +266,93 @@ class EventConsumer:
             event = cls.model_validate(envelope.data)
         except ValidationError as exc:
             raise PoisonMessage(f"malformed {envelope.type} data: {exc.errors()[:3]}") from exc
-        return envelope, cls, handler, event
+        # The relay's span from the headers, else the producer's from the envelope.
+        parent = context_from(headers) or context_from(envelope_trace_headers(payload))
+        return Decoded(envelope, handler, event, subject_for(self.namespace, cls), parent)
 
-    async def apply(self, payload: bytes) -> str:
-        """Apply one serialized envelope exactly once; returns the outcome."""
-        envelope, _, handler, event = self.decode(payload)
+    async def apply(self, events: Sequence[Decoded]) -> list[Result]:
+        """Apply ``events`` exactly once each, in order: THE way events are applied.
+
+        All of them in ONE transaction (inbox row and sequence check, handler; one
+        ``NOTIFY`` and one commit), so a consumer that has fallen behind, or a replay,
+        catches up in bulk. If that fails, it is rolled back and each event is applied
+        alone, in its own transaction, so one failing handler costs only its own event:
+        its result is the exception. Raises only when our database is away (nothing was
+        applied; not the events' fault).
+        """
+        failed_at: list[int] = []  # the index of the event whose handler raised, if one did
+        try:
+            return list(await self._apply_together(events, failed_at))
+        except Exception as exc:
+            if _database_away(exc):
+                raise
+            if len(events) == 1:
+                return [exc]
+            batch_error = exc
+            log.info("consumer %s: batch failed (%r); one event at a time", self.durable, exc)
+        results: list[Result] = []
+        for index, decoded in enumerate(events):
+            if failed_at and index == failed_at[0]:
+                # Its handler failed just as it would have alone (the events before it
+                # were applied in the same transaction): not run a second time.
+                results.append(batch_error)
+                continue
+            try:
+                results.extend(await self._apply_together([decoded]))
+            except Exception as exc:
+                if _database_away(exc):
+                    raise
+                results.append(exc)
+        return results
+
+    async def _apply_together(
+        self, events: Sequence[Decoded], failed_at: list[int] | None = None
+    ) -> list[str]:
         async with self.db.transaction() as session:
-            outcome = await self._apply_in(session, envelope, handler, event)
-            if outcome == "applied":
+            uow = UnitOfWork.joining(self.db, self.outbox, session)
+            outcomes = []
+            for index, decoded in enumerate(events):
+                try:
+                    outcomes.append(await self._apply_one(uow, decoded))
+                except Exception:
+                    if failed_at is not None:
+                        failed_at.append(index)
+                    raise
+            if "applied" in outcomes:
                 # Delivered on commit: wakes requests waiting for this projection.
                 await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
-                await self.fault("consumer.before_commit")
-        return outcome
-
-    async def apply_batch(self, payloads: Sequence[bytes]) -> list[str]:
-        """Apply many serialized envelopes in ONE transaction (a replay's fast path).
-
-        Each event goes through exactly what :meth:`apply` does, in order (inbox, sequence
-        check, handler), but the batch commits once: a replay is bounded by commits
-        otherwise. If anything in the batch fails, the whole transaction rolls back and the
-        batch is applied again one event at a time with :meth:`apply`, so the outcome and
-        the errors are the same as event by event. A malformed payload's outcome is
-        ``"malformed"`` (it is skipped; :meth:`apply` would raise ``PoisonMessage``).
-        """
-        decoded: list[tuple[Envelope, Handler, Event] | None] = []
-        for payload in payloads:
-            try:
-                envelope, _, handler, event = self.decode(payload)
-            except PoisonMessage:
-                decoded.append(None)
-            else:
-                decoded.append((envelope, handler, event))
-        outcomes: list[str] = []
-        try:
-            async with self.db.transaction() as session:
-                for item in decoded:
-                    if item is None:
-                        outcomes.append("malformed")
-                        continue
-                    envelope, handler, event = item
-                    outcomes.append(await self._apply_in(session, envelope, handler, event))
-                if "applied" in outcomes:
-                    await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
-                await self.fault("consumer.before_commit")
-        except (OperationalError, OSError):
-            raise  # the database is away: the caller retries, nothing was applied
-        except Exception as exc:
-            log.info("consumer %s: batch failed (%r); one event at a time", self.durable, exc)
-            outcomes = []
-            for payload in payloads:
-                try:
-                    outcomes.append(await self.apply(payload))
-                except PoisonMessage:
-                    outcomes.append("malformed")
+            await self.fault("consumer.before_commit")
         return outcomes
 
-    async def _apply_in(
-        self, session: AsyncSession, envelope: Envelope, handler: Handler, event: Event
-    ) -> str:
+    async def _apply_one(self, uow: UnitOfWork, decoded: Decoded) -> str:
+        span_cm = (
+            self.tracer.start_as_current_span(
+                f"apply {decoded.subject.rsplit('.', 1)[-1]}",
+                context=decoded.parent,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.operation.type": "process",
+                    "messaging.destination.name": decoded.subject,
+                    "messaging.consumer.group.name": self.durable,
+                },
+            )
+            if self.tracer is not None
+            else contextlib.nullcontext(None)
+        )
+        with span_cm as span:
+            outcome = await self._record_and_handle(uow, decoded)
+            if span is not None:
+                span.set_attribute("syllabus.outcome", outcome)
+            return outcome
+
+    async def _record_and_handle(self, uow: UnitOfWork, decoded: Decoded) -> str:
+        envelope = decoded.envelope
         token = causation_var.set((str(envelope.id), envelope.correlationid))
         try:
             # The inbox row and the sequence check in one statement (one round trip).
             row = (
-                await session.execute(
+                await uow.session.execute(
                     self._record,
                     {
                         "consumer": self.subscription.name,
@@ -507,10 +368,94 @@ class EventConsumer:
                 return "duplicate"
             if not row.advanced:
                 return "stale"
-            await handler(session, event, envelope)
+            await decoded.handler(uow, decoded.event)
             return "applied"
         finally:
             causation_var.reset(token)
+
+    # ------------------------------------------------------------ live messages
+
+    async def process_batch(self, msgs: Sequence[Msg]) -> list[str]:
+        """Apply fetched messages (:meth:`apply`), then ack, nak or dead-letter each.
+
+        Acks follow the commit. A malformed message is dead-lettered at once; a message
+        whose handler failed is nak'ed with backoff and dead-lettered after
+        ``max_attempts`` deliveries; when our database is away every message is nak'ed
+        without counting toward that. Returns each message's outcome.
+        """
+        started = time.perf_counter()
+        outcomes: dict[int, str] = {}
+        ready: list[tuple[Msg, Decoded]] = []
+        for msg in msgs:
+            self._observe_delivery(msg)
+            try:
+                ready.append((msg, self.decode(msg.data, msg.headers)))
+            except PoisonMessage as exc:
+                await self._dead_letter(msg, str(exc), _deliveries(msg))
+                await msg.term()
+                outcomes[id(msg)] = "dead_lettered"
+        if ready:
+            try:
+                results = await self.apply([decoded for _, decoded in ready])
+            except Exception as exc:
+                log.warning("consumer %s: database unavailable (%r)", self.durable, exc)
+                for msg, _ in ready:
+                    await msg.nak(delay=self._backoff(_deliveries(msg)))
+                    outcomes[id(msg)] = "retry"
+            else:
+                for (msg, _), result in zip(ready, results, strict=True):
+                    if isinstance(result, Exception):
+                        outcomes[id(msg)] = await self._handler_failed(msg, result)
+                    else:
+                        await self.fault("consumer.before_ack")
+                        await msg.ack()
+                        outcomes[id(msg)] = result
+        if self.metrics:
+            share = (time.perf_counter() - started) / max(len(msgs), 1)
+            for msg in msgs:
+                self.metrics.events_applied.labels(self.durable, outcomes[id(msg)]).inc()
+                self.metrics.event_apply_seconds.labels(self.durable).observe(share)
+        return [outcomes[id(msg)] for msg in msgs]
+
+    async def _handler_failed(self, msg: Msg, exc: Exception) -> str:
+        deliveries = _deliveries(msg)
+        if deliveries >= self.options.max_attempts:
+            log.error(
+                "consumer %s: dead-lettering after %d attempts: %r", self.durable, deliveries, exc
+            )
+            await self._dead_letter(msg, repr(exc), deliveries)
+            await msg.term()
+            return "dead_lettered"
+        log.warning("consumer %s: handler failed (attempt %d): %r", self.durable, deliveries, exc)
+        await msg.nak(delay=self._backoff(deliveries))
+        return "retry"
+
+    def _backoff(self, deliveries: int) -> float:
+        b = self.options.backoff
+        return b[min(deliveries - 1, len(b) - 1)]
+
+    # ------------------------------------------------------------ stored payloads
+
+    async def apply_payloads(self, payloads: Sequence[bytes]) -> list[str]:
+        """Apply serialized envelopes (a replay, a dead letter) through :meth:`apply`.
+
+        A malformed payload's outcome is ``"malformed"`` (skipped); a handler that fails
+        raises its exception (nothing after it is lost: the events before it committed
+        or none did, and a replay starts again from the inbox)."""
+        decoded: list[Decoded | None] = []
+        for payload in payloads:
+            try:
+                decoded.append(self.decode(payload))
+            except PoisonMessage:
+                decoded.append(None)
+        results = iter(await self.apply([d for d in decoded if d is not None]))
+        outcomes: list[str] = []
+        for item in decoded:
+            result = "malformed" if item is None else next(results)
+            if isinstance(result, Exception):
+                raise result
+            outcomes.append(result)
+        return outcomes
 
     async def _dead_letter(self, msg: Msg, error: str, deliveries: int) -> None:
         event_id = event_type = None
@@ -553,7 +498,9 @@ class EventConsumer:
         replayed = failing = 0
         for row in rows:
             try:
-                await self.apply(row.payload)
+                [outcome] = await self.apply_payloads([row.payload])
+                if outcome == "malformed":
+                    raise PoisonMessage("still malformed")
             except Exception as exc:
                 log.warning("dead letter %s still fails: %r", row.id, exc)
                 failing += 1
@@ -566,9 +513,13 @@ class EventConsumer:
         return replayed, failing
 
 
+def _deliveries(msg: Msg) -> int:
+    return msg.metadata.num_delivered if msg.metadata else 1
+
+
 def _database_away(exc: BaseException) -> bool:
-    """Our database is unreachable (not the event's fault), as :meth:`EventConsumer._process`
-    tells it: such a failure never counts toward dead-lettering."""
+    """Our database is unreachable (not the event's fault), or by a connection that
+    broke: such a failure never counts toward dead-lettering."""
     if isinstance(exc, (OperationalError, OSError)):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
@@ -576,8 +527,7 @@ def _database_away(exc: BaseException) -> bool:
 
 def record_statement(tables: KernelTables) -> Select[tuple[int, int]]:
     """Record an event in the inbox and, only if it was not there yet, advance its
-    aggregate's sequence if newer: ONE statement (what the inbox insert followed by
-    :func:`advance_sequence` does in two). Returns ``recorded`` (0: a duplicate) and
+    aggregate's sequence if newer: ONE statement . Returns ``recorded`` (0: a duplicate) and
     ``advanced`` (0: stale). Parameters: consumer, event_id, event_type, aggregate,
     aggregate_id, version."""
     inbox, av = tables.inbox, tables.aggregate_versions
@@ -613,19 +563,3 @@ def record_statement(tables: KernelTables) -> Select[tuple[int, int]]:
         select(func.count()).select_from(recorded).scalar_subquery().label("recorded"),
         select(func.count()).select_from(advanced).scalar_subquery().label("advanced"),
     )
-
-
-async def advance_sequence(session: AsyncSession, tables: KernelTables, envelope: Envelope) -> bool:
-    """Record ``envelope.sequence`` for its aggregate if newer; False when stale."""
-    av = tables.aggregate_versions
-    base = pg_insert(av).values(
-        aggregate=envelope.aggregatetype,
-        aggregate_id=uuid.UUID(envelope.subject),
-        version=envelope.sequence,
-    )
-    stmt = base.on_conflict_do_update(
-        index_elements=[av.c.aggregate, av.c.aggregate_id],
-        set_={"version": base.excluded.version},
-        where=av.c.version < base.excluded.version,
-    ).returning(av.c.version)
-    return (await session.execute(stmt)).first() is not None

@@ -1,0 +1,205 @@
+"""Content's rules that need no database (fast: no app, no PostgreSQL, no NATS)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+import pytest
+from syllabus_content import rules, schemas
+from syllabus_content.models import Post
+from syllabus_shared.auth import Principal, Role
+from syllabus_shared.contracts import content as ev
+from syllabus_shared.pagination import PageParams
+from syllabus_shared.problems import Problem
+
+TEXT = {"kind": "text", "body": "Hello"}
+QUIZ: dict[str, Any] = {
+    "kind": "quiz",
+    "questions": [
+        {"prompt": "2 + 2?", "choices": ["3", "4", "5"], "answer_index": 1},
+        {"prompt": "Capital of France?", "choices": ["Paris", "Rome"], "answer_index": 0},
+    ],
+    "max_points": 10,
+}
+ASSIGNMENT = {"kind": "assignment", "instructions": "Write.", "max_points": 50}
+
+
+def _post(content: dict[str, Any] | None = None, **fields: Any) -> Post:
+    content = copy.deepcopy(content or TEXT)
+    values: dict[str, Any] = {
+        "module_id": uuid.uuid4(),
+        "title": "A post",
+        "position": 3,
+        "status": "draft",
+        "kind": content["kind"],
+        "content": content,
+        "creator_id": uuid.uuid4(),
+        "completion_count": 0,
+        **fields,
+    }
+    return Post(**values)
+
+
+def _update(**fields: Any) -> schemas.PostUpdate:
+    return schemas.PostUpdate.model_validate(fields)
+
+
+def _problem(exc: pytest.ExceptionInfo[Problem]) -> tuple[int, str | None]:
+    return exc.value.status, exc.value.kind
+
+
+# ---------------------------------------------------------------- who may edit
+
+
+def test_owner_and_admins_edit_others_do_not() -> None:
+    owner = uuid.uuid4()
+    assert rules.may_edit(Principal(owner, Role.instructor), owner)
+    assert rules.may_edit(Principal(uuid.uuid4(), Role.admin), owner)
+    assert not rules.may_edit(Principal(uuid.uuid4(), Role.instructor), owner)
+    assert not rules.may_edit(Principal(owner, Role.student), uuid.uuid4())
+    assert not rules.may_edit(None, owner)
+    # A tombstoned module has no owner: only admins.
+    assert not rules.may_edit(Principal(owner, Role.instructor), None)
+    assert rules.may_edit(Principal(owner, Role.admin), None)
+
+
+# ---------------------------------------------------------------- views
+
+
+def test_quiz_answers_only_for_those_who_may_see_them() -> None:
+    post = _post(QUIZ)
+    hidden = rules.post_view(post, answers=False).model_dump(mode="json")
+    assert all("answer_index" not in q for q in hidden["content"]["questions"])
+    assert [q["prompt"] for q in hidden["content"]["questions"]] == ["2 + 2?", "Capital of France?"]
+    shown = rules.post_view(post, answers=True).model_dump(mode="json")
+    assert [q["answer_index"] for q in shown["content"]["questions"]] == [1, 0]
+    # The stored post is untouched by hiding.
+    assert post.content["questions"][0]["answer_index"] == 1
+
+
+def test_other_kinds_are_shown_whole() -> None:
+    for content in (TEXT, ASSIGNMENT):
+        assert rules.post_view(_post(content), answers=False).content.model_dump() == (
+            rules.post_view(_post(content), answers=True).content.model_dump()
+        )
+
+
+def test_derived_tag_follows_place_and_count() -> None:
+    assert rules.derived_tag(_post(position=2, completion_count=7)) == "2-7"
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [(None, None), ({"position": 4}, 4), ({"position": 0}, 0)],
+)
+def test_cursor_position(after: dict[str, Any] | None, expected: int | None) -> None:
+    assert rules.cursor_position(PageParams(limit=10, after=after)) == expected
+
+
+@pytest.mark.parametrize("after", [{"position": "4"}, {"position": True}, {"id": 1}, {}])
+def test_a_cursor_that_is_not_a_position_is_400(after: dict[str, Any]) -> None:
+    with pytest.raises(Problem) as exc:
+        rules.cursor_position(PageParams(limit=10, after=after))
+    assert _problem(exc) == (400, "validation-error")
+
+
+# ---------------------------------------------------------------- order
+
+
+def test_only_moved_rows_are_written() -> None:
+    a, b, c, d = (uuid.uuid4() for _ in range(4))
+    assert rules.moved_rows([a, b, c], [a, b, c]) == []
+    assert rules.moved_rows([a, b, c], [b, a, c]) == [
+        {"id": b, "position": 1},
+        {"id": a, "position": 2},
+    ]
+    # A removed post: those after it move up.
+    assert rules.moved_rows([a, b, c], [a, c]) == [{"id": c, "position": 2}]
+    # An inserted post is not a move; those after it move down.
+    assert rules.moved_rows([a, b, c], [a, d, b, c]) == [
+        {"id": b, "position": 3},
+        {"id": c, "position": 4},
+    ]
+
+
+def test_the_reorder_event_carries_the_whole_order() -> None:
+    module_id, a, b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    event = rules.posts_reordered(module_id, [b, a])
+    assert event.module_id == module_id
+    assert [(p.post_id, p.position) for p in event.posts] == [(b, 1), (a, 2)]
+    assert rules.posts_reordered(module_id, []).posts == []
+
+
+# ---------------------------------------------------------------- events
+
+
+def test_post_state_has_max_points_for_graded_kinds_only() -> None:
+    assert rules.post_state(_post(TEXT), ev.PostCreated).max_points is None
+    assert rules.post_state(_post(QUIZ), ev.PostCreated).max_points == 10
+    state = rules.post_state(_post(ASSIGNMENT, position=5, status="published"), ev.PostUpdated)
+    assert isinstance(state, ev.PostUpdated)
+    assert (state.max_points, state.position, state.status, state.kind) == (
+        50,
+        5,
+        "published",
+        "assignment",
+    )
+
+
+# ---------------------------------------------------------------- editing
+
+
+@pytest.mark.parametrize("name", ["title", "content", "status", "position"])
+def test_fields_cannot_be_nulled(name: str) -> None:
+    with pytest.raises(Problem) as exc:
+        rules.require_present(_update(**{name: None}), "title", "content", "status", "position")
+    assert _problem(exc) == (422, "validation-error")
+
+
+def test_absent_fields_are_not_nulls() -> None:
+    rules.require_present(_update(), "title", "content", "status", "position")
+
+
+def test_a_post_keeps_its_kind() -> None:
+    post = _post(TEXT)
+    with pytest.raises(Problem) as exc:
+        rules.apply_edit(post, _update(content=ASSIGNMENT))
+    assert _problem(exc) == (422, "validation-error")
+    assert "keeps its kind" in exc.value.detail
+
+
+def test_an_edit_to_the_same_values_changes_nothing() -> None:
+    post = _post(TEXT, title="Same")
+    edit = rules.apply_edit(post, _update(title="Same", content=TEXT, status="draft"))
+    assert not edit.changed
+    assert rules.edit_event(post, edit) is None
+
+
+def test_a_title_or_content_edit_is_post_updated() -> None:
+    post = _post(TEXT)
+    edit = rules.apply_edit(post, _update(title="New title"))
+    assert (edit.edited, edit.status_changed) == (True, False)
+    assert post.title == "New title"
+    assert isinstance(rules.edit_event(post, edit), ev.PostUpdated)
+    edit = rules.apply_edit(post, _update(content={"kind": "text", "body": "Changed"}))
+    assert edit.edited and post.content["body"] == "Changed"
+
+
+def test_a_status_change_wins_over_an_edit() -> None:
+    post = _post(TEXT)
+    edit = rules.apply_edit(post, _update(title="New", status="published"))
+    assert (edit.edited, edit.status_changed) == (True, True)
+    event = rules.edit_event(post, edit)
+    assert isinstance(event, ev.PostPublished)
+    assert event.title == "New"
+    edit = rules.apply_edit(post, _update(status="draft"))
+    assert isinstance(rules.edit_event(post, edit), ev.PostUnpublished)
+
+
+def test_a_move_alone_is_not_an_edit_of_the_post() -> None:
+    post = _post(TEXT)
+    edit = rules.apply_edit(post, _update(position=1))
+    assert not edit.changed
+    assert post.position == 3  # the order is written by the service, not here

@@ -1,0 +1,170 @@
+"""Identity's rules that need no database: plain functions, tested without one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from syllabus_shared.auth import Role
+from syllabus_shared.problems import Problem, conflict, forbidden
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# ---------------------------------------------------------------- account fields
+
+USERNAME_MIN, USERNAME_MAX = 3, 150
+USERNAME_CHARS = r"^[A-Za-z0-9_]+$"
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,150}$")
+# 8 characters at least; 1024 at most, so nobody makes us hash a megabyte.
+PASSWORD_MIN, PASSWORD_MAX = 8, 1024
+DISPLAY_NAME_MAX = 200
+# No control characters (PostgreSQL text cannot even hold NUL).
+NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]+$"
+
+
+def valid_username(username: str) -> bool:
+    """3-150 of ``[A-Za-z0-9_]`` (the API's ``Username``)."""
+    return USERNAME_PATTERN.match(username) is not None
+
+
+def valid_password(password: str) -> bool:
+    """8-1024 characters (the API's ``Password``)."""
+    return PASSWORD_MIN <= len(password) <= PASSWORD_MAX
+
+
+def normal_email(email: str) -> str:
+    """Email addresses are unique case-insensitively: stored (and compared) lower-case."""
+    return email.lower()
+
+
+def is_email(identifier: str) -> bool:
+    """A login ``username`` field holding an email address rather than a username."""
+    return "@" in identifier
+
+
+# ---------------------------------------------------------------- users and roles
+
+
+def require_present(changes: Mapping[str, Any], *names: str) -> None:
+    """422 when a PATCH sets one of ``names`` to null (they can change, not disappear)."""
+    for name in names:
+        if name in changes and changes[name] is None:
+            raise Problem(
+                422,
+                f"{name} cannot be null",
+                kind="validation-error",
+                title="Validation failed",
+                errors=[{"loc": ["body", name], "field": name, "msg": "cannot be null"}],
+            )
+
+
+def may_see(actor_id: uuid.UUID, actor_role: str, user_id: uuid.UUID) -> bool:
+    """Admins see (and change) anyone, others only themselves."""
+    return actor_id == user_id or actor_role == Role.admin
+
+
+def role_change(actor_role: str, current: str, wanted: Role | None) -> Role | None:
+    """The role to move to, or None when the role does not change; 403 when the actor
+    is not an admin."""
+    if wanted is None or wanted.value == current:
+        return None
+    if actor_role != Role.admin:
+        raise forbidden("only admins may change roles")
+    return wanted
+
+
+def demotes_an_admin(current: str, wanted: Role) -> bool:
+    """Whether moving from ``current`` to ``wanted`` takes an admin away."""
+    return current == Role.admin and wanted != Role.admin
+
+
+def keep_an_admin(admins: int) -> None:
+    """409 when demoting an admin would leave ``admins - 1`` = none."""
+    if admins <= 1:
+        raise conflict("the last admin cannot stop being an admin", kind="last-admin")
+
+
+# ---------------------------------------------------------------- login
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: list[IPNetwork]) -> str:
+    """The address a request came from.
+
+    ``X-Forwarded-For`` is believed only when the peer is a trusted proxy (the gateway);
+    then its hops are read right to left, skipping trusted proxies, and the first other
+    address is the client. Anyone else's ``X-Forwarded-For`` is ignored: a client cannot
+    pick the address its failed logins are counted against.
+    """
+
+    def is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return any(address in network for network in trusted)
+
+    address = peer or "unknown"
+    try:
+        hop = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if not forwarded_for or not is_trusted(hop):
+        return address
+    for entry in reversed(forwarded_for.split(",")):
+        try:
+            hop = ipaddress.ip_address(entry.strip())
+        except ValueError:
+            break
+        address = str(hop)
+        if not is_trusted(hop):
+            break
+    return address
+
+
+def address_bucket(address: str) -> str:
+    """What failed logins are counted against: the address, or for IPv6 its /64 network
+    (one host usually has a whole /64 to pick source addresses from)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def login_account(user_id: uuid.UUID | None, identifier: str) -> str:
+    """What per-account failures are counted against: ``user:<id>`` for an existing
+    account, else ``name:<what was typed, lower-cased>`` (unknown names are limited too)."""
+    return f"user:{user_id}" if user_id is not None else f"name:{identifier.lower()}"
+
+
+def retry_after(oldest: dt.datetime, window: dt.timedelta, now: dt.datetime) -> int:
+    """Whole seconds (at least 1) until the ``oldest`` counted failure leaves the window."""
+    return max(1, math.ceil((oldest + window - now).total_seconds()))
+
+
+def too_many_failures(
+    detail: str, oldest: dt.datetime, window: dt.timedelta, now: dt.datetime
+) -> Problem:
+    """The 429 of a reached login limit, with ``Retry-After``."""
+    seconds = retry_after(oldest, window, now)
+    return Problem(
+        429,
+        detail,
+        kind="too-many-login-failures",
+        headers={"Retry-After": str(seconds)},
+        retry_after=seconds,
+    )
+
+
+def invalid_credentials() -> Problem:
+    return Problem(
+        401,
+        "wrong username or password",
+        kind="invalid-credentials",
+        headers={"WWW-Authenticate": 'Bearer realm="syllabus"'},
+    )
