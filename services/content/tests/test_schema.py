@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-from syllabus_content.models import TABLES
-from syllabus_shared.migrations import schema_differences
+from syllabus_content.models import METADATA
+from syllabus_devkit.testing.asserts import assert_migrations_match_models
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 async def test_migrated_database_matches_the_models(databases: Any) -> None:
-    url = await databases.create(MIGRATIONS)
-    # The kernel tables and the service's own tables share one MetaData per service.
-    metadata = TABLES.outbox.metadata
-    differences = await asyncio.to_thread(schema_differences, url, metadata)
-    assert not differences, (
-        "the migrations and the models differ (a model change needs a new migration):\n  "
-        + "\n  ".join(differences)
-    )
+    await assert_migrations_match_models(databases, MIGRATIONS, METADATA)

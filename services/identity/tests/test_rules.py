@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 from syllabus_identity import rules, schemas
 from syllabus_shared.auth import Role
-from syllabus_shared.problems import Problem
+from syllabus_shared.problems import Problem, require_present
 
 ADMIN, INSTRUCTOR, STUDENT = Role.admin.value, Role.instructor.value, Role.student.value
 
@@ -86,10 +86,10 @@ def test_unknown_fields_are_refused() -> None:
 
 
 def test_patch_cannot_null_a_field() -> None:
-    rules.require_present({"display_name": "x"}, "role", "display_name")
-    rules.require_present({}, "role", "display_name")
+    require_present({"display_name": "x"}, "role", "display_name")
+    require_present({}, "role", "display_name")
     with pytest.raises(Problem) as exc:
-        rules.require_present({"role": None}, "role", "display_name")
+        require_present({"role": None}, "role", "display_name")
     assert _problem(exc) == (422, "validation-error")
 
 

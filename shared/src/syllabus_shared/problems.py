@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -70,6 +70,13 @@ def invalid(field: Sequence[str | int], message: str, status: int = 422) -> Prob
         title="Validation failed",
         errors=[{"loc": list(field), "field": ".".join(str(p) for p in named), "msg": message}],
     )
+
+
+def require_present(changes: Mapping[str, Any], *names: str) -> None:
+    """422 when a PATCH sets one of ``names`` to null (they can change, not disappear)."""
+    for name in names:
+        if name in changes and changes[name] is None:
+            raise invalid(["body", name], f"{name} cannot be null")
 
 
 def problem_response(

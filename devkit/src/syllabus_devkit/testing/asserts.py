@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy import MetaData
+from syllabus_shared.migrations import schema_differences
 from syllabus_shared.problems import PROBLEM_MEDIA_TYPE
 
 T = TypeVar("T")
@@ -39,3 +42,16 @@ async def eventually(
         if done(result) or time.monotonic() > deadline:
             return result
         await asyncio.sleep(interval)
+
+
+async def assert_migrations_match_models(
+    databases: Any, migrations: Path, metadata: MetaData
+) -> None:
+    """A database freshly migrated with ``migrations`` is exactly what ``metadata`` declares
+    (the service's tables and the kernel's): a model change needs a new migration."""
+    url = await databases.create(migrations)
+    differences = await asyncio.to_thread(schema_differences, url, metadata)
+    assert not differences, (
+        "the migrations and the models differ (a model change needs a new migration):\n  "
+        + "\n  ".join(differences)
+    )

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from syllabus_shared.auth import Principal
 from syllabus_shared.contracts import catalog as ev
-from syllabus_shared.problems import Problem, conflict
+from syllabus_shared.problems import conflict
 
 # draft→published, published→archived, archived→published; anything else is a conflict.
 STATUS_MOVES = {("draft", "published"), ("published", "archived"), ("archived", "published")}
@@ -47,15 +46,3 @@ def status_move(current: str, wanted: str | None) -> type[ev.CourseState] | None
     if (current, wanted) not in STATUS_MOVES:
         raise conflict(f"a {current} course cannot become {wanted}", kind="invalid-status-change")
     return ev.CoursePublished if wanted == "published" else ev.CourseArchived
-
-
-def require_present(changes: Mapping[str, Any], *names: str) -> None:
-    """422 when a PATCH sets one of ``names`` to null (they can change, not disappear)."""
-    for name in names:
-        if name in changes and changes[name] is None:
-            raise Problem(
-                422,
-                f"{name} cannot be null",
-                kind="validation-error",
-                errors=[{"loc": ["body", name], "field": name, "msg": "cannot be null"}],
-            )

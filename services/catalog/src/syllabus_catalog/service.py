@@ -17,12 +17,12 @@ from syllabus_shared.contracts import catalog as ev
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
-from syllabus_shared.problems import conflict, forbidden, not_found
+from syllabus_shared.problems import conflict, forbidden, not_found, require_present
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_catalog import schemas
 from syllabus_catalog.models import Course, CourseModule, EnrollmentCount, Module
-from syllabus_catalog.rules import free_slug, may_edit, require_present, slugify, status_move
+from syllabus_catalog.rules import free_slug, may_edit, slugify, status_move
 
 # ---------------------------------------------------------------- visibility
 

@@ -82,13 +82,6 @@ def post_state(post: Post, event: type[ev.PostState]) -> ev.PostState:
     )
 
 
-def require_present(data: schemas.PostUpdate, *names: str) -> None:
-    """422 when a PATCH sets one of ``names`` to null (they can change, not disappear)."""
-    for name in names:
-        if name in data.model_fields_set and getattr(data, name) is None:
-            raise invalid(["body", name], f"{name} cannot be null")
-
-
 def same_kind(current: str, wanted: str) -> None:
     """A post keeps its kind: 422 for content of another kind."""
     if wanted != current:
@@ -113,7 +106,8 @@ class Edit:
 def apply_edit(post: Post, data: schemas.PostUpdate) -> Edit:
     """Apply a PATCH's title, content (same kind) and status to ``post`` (in memory; the
     position is the module's order, not the post's state). Nothing is marked changed when
-    the values are the ones it already has (nulls were refused by :func:`require_present`)."""
+    the values are the ones it already has (nulls were refused by
+    the kernel's ``require_present``)."""
     edited = False
     if data.title is not None and data.title != post.title:
         post.title = data.title

@@ -22,7 +22,7 @@ from syllabus_shared.db import Database
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
 from syllabus_shared.pagination import PageParams
-from syllabus_shared.problems import forbidden, not_found
+from syllabus_shared.problems import forbidden, not_found, require_present
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_content import rules, schemas
@@ -312,7 +312,13 @@ async def update_post(
     (status changes win: PostPublished/PostUnpublished carry the whole state), plus
     ModulePostsReordered when the order changed. The position is the module's order,
     not the post's own state, so a move alone does not bump the post's version."""
-    rules.require_present(data, "title", "content", "status", "position")
+    require_present(
+        {name: getattr(data, name) for name in data.model_fields_set},
+        "title",
+        "content",
+        "status",
+        "position",
+    )
     async with uow:
         session = uow.session
         post, module = await _post_for_edit(session, who, post_id)

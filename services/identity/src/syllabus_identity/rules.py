@@ -7,8 +7,6 @@ import ipaddress
 import math
 import re
 import uuid
-from collections.abc import Mapping
-from typing import Any
 
 from syllabus_shared.auth import Role
 from syllabus_shared.problems import Problem, conflict, forbidden
@@ -48,19 +46,6 @@ def is_email(identifier: str) -> bool:
 
 
 # ---------------------------------------------------------------- users and roles
-
-
-def require_present(changes: Mapping[str, Any], *names: str) -> None:
-    """422 when a PATCH sets one of ``names`` to null (they can change, not disappear)."""
-    for name in names:
-        if name in changes and changes[name] is None:
-            raise Problem(
-                422,
-                f"{name} cannot be null",
-                kind="validation-error",
-                title="Validation failed",
-                errors=[{"loc": ["body", name], "field": name, "msg": "cannot be null"}],
-            )
 
 
 def may_see(actor_id: uuid.UUID, actor_role: str, user_id: uuid.UUID) -> bool:

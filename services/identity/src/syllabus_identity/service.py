@@ -23,7 +23,7 @@ from syllabus_shared.auth import Principal, Role, unauthorized
 from syllabus_shared.contracts import identity as ev
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
-from syllabus_shared.problems import conflict, forbidden, not_found
+from syllabus_shared.problems import conflict, forbidden, not_found, require_present
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_identity import keys, rules, schemas
@@ -216,7 +216,7 @@ async def update_user(
     async with uow:
         session = uow.session
         actor = await _caller(session, who)
-        rules.require_present(changes, "role", "display_name")
+        require_present(changes, "role", "display_name")
         if "role" in changes:
             await session.execute(select(func.pg_advisory_xact_lock(ROLE_CHANGE_LOCK)))
             await session.refresh(actor)  # its role may have changed while we waited
