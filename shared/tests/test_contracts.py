@@ -51,6 +51,8 @@ def test_every_designed_event_has_a_contract() -> None:
         "PostCompleted",
         "PostUncompleted",
         "CourseCompleted",
+        "SubmissionCreated",
+        "SubmissionGraded",
     }
     assert {cls.name for cls in ALL_EVENTS} == designed
     assert len(EVENTS_BY_TYPE) == len(designed)

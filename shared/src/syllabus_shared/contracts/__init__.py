@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from syllabus_shared.contracts import catalog, content, identity, progress
+from syllabus_shared.contracts import assessment, catalog, content, identity, progress
 from syllabus_shared.contracts.base import Envelope, Event
 
 ALL_EVENTS: tuple[type[Event], ...] = tuple(
     cls
-    for module in (identity, catalog, content, progress)
+    for module in (identity, catalog, content, progress, assessment)
     for cls in vars(module).values()
     if isinstance(cls, type) and issubclass(cls, Event) and "name" in cls.__dict__
 )
@@ -19,6 +19,7 @@ STREAMS: dict[str, str] = {
     "catalog": "CATALOG",
     "content": "CONTENT",
     "progress": "PROGRESS",
+    "assessment": "ASSESSMENT",
 }
 
 __all__ = ["ALL_EVENTS", "EVENTS_BY_TYPE", "STREAMS", "Envelope", "Event"]

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from pydantic import BaseModel
@@ -30,6 +31,14 @@ class PostState(PostEvent):
     position: int
     max_points: int | None = None
     creator_id: uuid.UUID
+    # Gradable kinds (assignment, quiz) only; absent on the others and from older producers.
+    due_at: dt.datetime | None = None
+    attempts: int | None = None  # None: the kind's default (quiz 1, assignment unlimited)
+    # Quiz only: the answer index of each question, in order, and how many there are. The
+    # event bus is internal; the key reaches no client (assessment grades with it).
+    answer_key: list[int] | None = None
+    question_count: int | None = None
+    choice_counts: list[int] | None = None  # how many choices each question offers
 
 
 class PostCreated(PostState):
