@@ -56,7 +56,8 @@ CONTENT_OF_EACH_KIND: dict[str, dict[str, Any]] = {
 
 @dataclass
 class Content:
-    """A running content service, plus stand-ins for catalog and progress (their events)."""
+    """A running content service, plus stand-ins for catalog, progress and assessment
+    (their events)."""
 
     client: httpx.AsyncClient
     runtime: Runtime
@@ -65,11 +66,13 @@ class Content:
     nc: Client
     catalog: Outbox = field(init=False)
     progress: Outbox = field(init=False)
+    assessment: Outbox = field(init=False)
 
     def __post_init__(self) -> None:
         ns = self.settings.event_namespace
         self.catalog = Outbox(self.runtime.tables, source="catalog", namespace=ns)
         self.progress = Outbox(self.runtime.tables, source="progress", namespace=ns)
+        self.assessment = Outbox(self.runtime.tables, source="assessment", namespace=ns)
 
     @property
     def namespace(self) -> str:
@@ -84,8 +87,8 @@ class Content:
     # ------------------------------------------------------------ other services' events
 
     def envelope(self, event: Event, sequence: int) -> Envelope:
-        producer = self.catalog if event.source == "catalog" else self.progress
-        return producer.envelope(event, sequence)
+        producers = {"catalog": self.catalog, "assessment": self.assessment}
+        return producers.get(event.source, self.progress).envelope(event, sequence)
 
     async def publish(
         self, event: Event, sequence: int, *, envelope: Envelope | None = None

@@ -28,13 +28,17 @@ async def test_create_and_read_each_kind(content: Content, kind: str) -> None:
     assert post["module_id"] == str(module_id)
     assert post["creator_id"] == str(owner)
     assert post["completion_count"] == 0
+    assert post["submission_count"] == 0
     assert post["version"] == 1
     assert post["content"]["kind"] == kind
-    assert r.headers["etag"] == '"1.1-0"'  # version 1, position 1, no completions
+    assert r.headers["etag"] == '"1.1-0-0"'  # version 1, position 1, no completions or submitters
     assert r.headers["location"] == f"/api/v1/posts/{post['id']}"
     assert uuid.UUID(post["id"]).version == 7
     if kind == "assignment":
         assert post["content"]["due_at"] == "2030-01-31T23:59:00+01:00"
+        assert post["content"]["attempts"] is None  # unlimited, the default
+    elif kind == "quiz":
+        assert post["content"] == {**body, "due_at": None, "attempts": 1}  # the default
     elif kind == "video":
         assert post["content"]["url"] == body["url"]  # stored as given, not normalised
     else:
@@ -45,7 +49,7 @@ async def test_create_and_read_each_kind(content: Content, kind: str) -> None:
     )
     assert r.status_code == 200
     assert r.json() == post
-    assert r.headers["etag"] == '"1.1-0"'  # version 1, position 1, no completions
+    assert r.headers["etag"] == '"1.1-0-0"'  # version 1, position 1, no completions or submitters
 
 
 async def test_create_at_position_and_default_at_end(content: Content) -> None:
@@ -109,7 +113,7 @@ async def test_patch_title_content_status_position(content: Content) -> None:
     assert r.json()["title"] == "Renamed"
     assert r.json()["content"]["max_points"] == 20
     assert r.json()["version"] == 2
-    assert r.headers["etag"] == f'"2.{r.json()["position"]}-0"'
+    assert r.headers["etag"] == f'"2.{r.json()["position"]}-0-0"'
 
     r = await content.client.patch(url, json={"status": "published"}, headers=headers)
     assert (r.json()["status"], r.json()["version"]) == ("published", 3)

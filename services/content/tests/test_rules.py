@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import uuid
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from syllabus_content import rules, schemas
 from syllabus_content.models import Post
 from syllabus_shared.auth import Principal, Role
@@ -37,6 +39,7 @@ def _post(content: dict[str, Any] | None = None, **fields: Any) -> Post:
         "content": content,
         "creator_id": uuid.uuid4(),
         "completion_count": 0,
+        "submission_count": 0,
         **fields,
     }
     return Post(**values)
@@ -86,8 +89,9 @@ def test_other_kinds_are_shown_whole() -> None:
         )
 
 
-def test_derived_tag_follows_place_and_count() -> None:
-    assert rules.derived_tag(_post(position=2, completion_count=7)) == "2-7"
+def test_derived_tag_follows_place_and_counts() -> None:
+    assert rules.derived_tag(_post(position=2, completion_count=7)) == "2-7-0"
+    assert rules.derived_tag(_post(position=2, completion_count=7, submission_count=4)) == "2-7-4"
 
 
 @pytest.mark.parametrize(
@@ -148,6 +152,101 @@ def test_post_state_has_max_points_for_graded_kinds_only() -> None:
     )
 
 
+def test_quiz_events_carry_the_answer_key_and_the_effective_attempts() -> None:
+    state = rules.post_state(_post(QUIZ), ev.PostCreated)
+    assert state.answer_key == [1, 0]
+    assert (state.question_count, state.choice_counts) == (2, [3, 2])
+    # Stored before attempts existed (no field): the quiz default, 1.
+    assert (state.attempts, state.due_at) == (1, None)
+    stored = {**QUIZ, "attempts": 3, "due_at": "2030-01-31T23:59:00+01:00"}
+    state = rules.post_state(_post(stored), ev.PostUpdated)
+    assert state.attempts == 3
+    assert state.due_at == dt.datetime(2030, 1, 31, 22, 59, tzinfo=dt.UTC)
+    assert state.due_at is not None and state.due_at.utcoffset() == dt.timedelta(hours=1)
+
+
+def test_assignment_events_carry_due_at_and_attempts_and_no_key() -> None:
+    state = rules.post_state(_post(ASSIGNMENT), ev.PostCreated)
+    assert (state.attempts, state.due_at, state.max_points) == (None, None, 50)  # unlimited
+    assert (state.answer_key, state.question_count, state.choice_counts) == (None, None, None)
+    stored = {**ASSIGNMENT, "attempts": 2, "due_at": "2030-01-01T00:00:00Z"}
+    state = rules.post_state(_post(stored), ev.PostCreated)
+    assert (state.attempts, state.due_at) == (2, dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+
+
+def test_other_kinds_carry_no_grading_fields() -> None:
+    data = rules.post_state(_post(TEXT), ev.PostCreated).model_dump()
+    for name in ("max_points", "due_at", "attempts", "answer_key", "question_count"):
+        assert data[name] is None
+
+
+def test_the_answer_key_is_not_in_a_students_view_but_attempts_are() -> None:
+    view = rules.post_view(_post({**QUIZ, "attempts": 2}), answers=False)
+    dumped = view.model_dump(mode="json")
+    assert dumped["content"]["attempts"] == 2
+    assert "answer_index" not in str(dumped)
+
+
+def test_stored_content_reads_with_the_defaults() -> None:
+    assert rules.with_defaults("quiz", {"kind": "quiz"}) == {
+        "kind": "quiz",
+        "due_at": None,
+        "attempts": 1,
+    }
+    assert rules.with_defaults("assignment", {"kind": "assignment", "attempts": 3}) == {
+        "kind": "assignment",
+        "due_at": None,
+        "attempts": 3,
+    }
+    assert rules.with_defaults("text", TEXT) == TEXT
+    # A quiz stored before attempts existed renders the default.
+    assert rules.post_view(_post(QUIZ), answers=True).model_dump()["content"]["attempts"] == 1
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _content(value: dict[str, Any]) -> Any:
+    return schemas.PostCreate.model_validate({"title": "T", "content": value}).content
+
+
+def _error_fields(value: dict[str, Any]) -> list[str]:
+    with pytest.raises(ValidationError) as exc:
+        _content(value)
+    return [".".join(str(p) for p in e["loc"]) for e in exc.value.errors()]
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({**ASSIGNMENT, "due_at": "2030-01-01T10:00:00"}, "content.due_at"),
+        ({**QUIZ, "due_at": "not a date"}, "content.due_at"),
+        ({**QUIZ, "due_at": 1893456000}, "content.due_at"),
+        ({**ASSIGNMENT, "attempts": 0}, "content.attempts"),
+        ({**ASSIGNMENT, "attempts": -1}, "content.attempts"),
+        ({**ASSIGNMENT, "attempts": "x"}, "content.attempts"),
+        ({**ASSIGNMENT, "attempts": "2"}, "content.attempts"),
+        ({**ASSIGNMENT, "attempts": 1.5}, "content.attempts"),
+        ({**QUIZ, "attempts": True}, "content.attempts"),
+        ({**QUIZ, "attempts": None}, "content.attempts"),
+        ({**QUIZ, "attempts": 1001}, "content.attempts"),
+        ({**TEXT, "attempts": 1}, "content.attempts"),
+        ({**TEXT, "due_at": "2030-01-01T10:00:00Z"}, "content.due_at"),
+    ],
+)
+def test_gradable_fields_are_validated(bad: dict[str, Any], field: str) -> None:
+    assert _error_fields(bad) == [field]
+
+
+def test_gradable_defaults_are_explicit_in_what_is_stored() -> None:
+    quiz = _content(QUIZ).model_dump(mode="json")
+    assert (quiz["attempts"], quiz["due_at"]) == (1, None)
+    assignment = _content(ASSIGNMENT).model_dump(mode="json")
+    assert (assignment["attempts"], assignment["due_at"]) == (None, None)
+    due = _content({**ASSIGNMENT, "attempts": 5, "due_at": "2030-01-01T10:00:00+02:00"})
+    assert due.model_dump(mode="json")["due_at"] == "2030-01-01T10:00:00+02:00"
+
+
 # ---------------------------------------------------------------- editing
 
 
@@ -196,6 +295,14 @@ def test_a_status_change_wins_over_an_edit() -> None:
     assert event.title == "New"
     edit = rules.apply_edit(post, _update(status="draft"))
     assert isinstance(rules.edit_event(post, edit), ev.PostUnpublished)
+
+
+def test_restating_a_quizs_defaults_is_no_edit() -> None:
+    post = _post(QUIZ)  # stored before due_at / attempts existed
+    edit = rules.apply_edit(post, _update(content={**QUIZ, "attempts": 1}))
+    assert not edit.changed
+    edit = rules.apply_edit(post, _update(content={**QUIZ, "attempts": 2}))
+    assert edit.edited and post.content["attempts"] == 2
 
 
 def test_a_move_alone_is_not_an_edit_of_the_post() -> None:

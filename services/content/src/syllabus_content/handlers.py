@@ -3,11 +3,13 @@
 - catalog's module events: which modules exist and who owns them (a deletion
   deletes the module's posts, each with ``PostDeleted``);
 - catalog's course and outline events: which courses use a module, for visibility;
-- progress's completion events: each post's ``completion_count``.
+- progress's completion events: each post's ``completion_count``;
+- assessment's ``SubmissionCreated``: each post's ``submission_count``.
 """
 
 from __future__ import annotations
 
+from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.messaging.consumer import Subscription
@@ -39,5 +41,10 @@ SUBSCRIPTIONS = [
             pe.PostCompleted: service.record_completed,
             pe.PostUncompleted: service.record_uncompleted,
         },
+    ),
+    Subscription(
+        name="content-from-assessment",
+        source="assessment",
+        handlers={ae.SubmissionCreated: service.record_submission},
     ),
 ]

@@ -1,4 +1,5 @@
-"""Content tables: posts, and the projections of catalog and progress that content needs."""
+"""Content tables: posts, and the projections of catalog, progress and assessment that
+content needs."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ class Post(ContentTable, Entity, table=True):
     creator_id: uuid.UUID
     # Kept from progress's completion events (one row per completion, recounted).
     completion_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Kept from assessment's SubmissionCreated: distinct students who submitted, recounted.
+    submission_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class KnownModule(ContentTable, table=True):
@@ -105,3 +108,15 @@ class Completion(ContentTable, table=True):
     completion_id: uuid.UUID = Field(primary_key=True)
     post_id: uuid.UUID
     completed: bool
+
+
+class Submission(ContentTable, table=True):
+    """Assessment's submissions, one row each (who submitted to which post), for
+    ``submission_count`` = distinct users per post."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_post_id_user_id", "post_id", "user_id"),)
+
+    submission_id: uuid.UUID = Field(primary_key=True)
+    post_id: uuid.UUID
+    user_id: uuid.UUID

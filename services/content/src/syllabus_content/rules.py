@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ def post_view(post: Post, *, answers: bool) -> schemas.PostPublic:
 
 
 def derived_tag(post: Post) -> str:
-    """What changes a post's representation without an edit: its place and its count."""
-    return f"{post.position}-{post.completion_count}"
+    """What changes a post's representation without an edit: its place and its counts
+    (completions from progress, submitters from assessment)."""
+    return f"{post.position}-{post.completion_count}-{post.submission_count}"
 
 
 def cursor_position(page: PageParams) -> int | None:
@@ -67,19 +69,56 @@ def posts_reordered(module_id: uuid.UUID, order: Sequence[uuid.UUID]) -> ev.Modu
 # ---------------------------------------------------------------- editing
 
 
+GRADABLE = ("assignment", "quiz")
+
+
+def with_defaults(kind: str, content: dict[str, Any]) -> dict[str, Any]:
+    """Stored content as it reads today: documents stored before a gradable kind had
+    ``due_at`` / ``attempts`` get their defaults (a quiz 1 attempt, an assignment
+    unlimited), so comparing an edit with them sees no change where there is none."""
+    if kind not in GRADABLE:
+        return content
+    default = schemas.QUIZ_DEFAULT_ATTEMPTS if kind == "quiz" else None
+    return {"due_at": None, "attempts": default, **content}
+
+
+def _due_at(value: Any) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def post_state(post: Post, event: type[ev.PostState]) -> ev.PostState:
-    """The post's whole state as ``event`` (``max_points`` for graded kinds only)."""
-    max_points = post.content.get("max_points")
-    return event(
-        post_id=post.id,
-        module_id=post.module_id,
-        title=post.title,
-        kind=post.kind,
-        status=post.status,
-        position=post.position,
-        max_points=max_points if isinstance(max_points, int) else None,
-        creator_id=post.creator_id,
-    )
+    """The post's whole state as ``event``. Gradable kinds add what assessment grades
+    with: ``max_points``, ``due_at``, the effective ``attempts`` (a quiz's default 1
+    included; null: unlimited) and, for a quiz, its answer key, question and choice counts
+    (the bus is internal: the key reaches no client)."""
+    state: dict[str, Any] = {
+        "post_id": post.id,
+        "module_id": post.module_id,
+        "title": post.title,
+        "kind": post.kind,
+        "status": post.status,
+        "position": post.position,
+        "creator_id": post.creator_id,
+    }
+    if post.kind in GRADABLE:
+        content = with_defaults(post.kind, post.content)
+        state |= {
+            "max_points": _int_or_none(content.get("max_points")),
+            "due_at": _due_at(content.get("due_at")),
+            "attempts": _int_or_none(content.get("attempts")),
+        }
+    if post.kind == "quiz":
+        questions = post.content.get("questions") or []
+        state |= {
+            "answer_key": [q["answer_index"] for q in questions],
+            "question_count": len(questions),
+            "choice_counts": [len(q["choices"]) for q in questions],
+        }
+    return event(**state)
 
 
 def same_kind(current: str, wanted: str) -> None:
@@ -115,7 +154,7 @@ def apply_edit(post: Post, data: schemas.PostUpdate) -> Edit:
     if data.content is not None:
         same_kind(post.kind, data.content.kind)
         content = data.content.model_dump(mode="json")
-        if content != post.content:
+        if content != with_defaults(post.kind, post.content):
             post.content = content
             edited = True
     new_status = data.status.value if data.status is not None else post.status

@@ -58,6 +58,23 @@ def _rfc3339_text(value: Any) -> Any:
     return value
 
 
+def _quiz_attempts(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError(
+            "quiz_attempts_null",
+            "a quiz allows a number of attempts (an integer >= 1, default 1); "
+            "unlimited (null) is for assignments",
+        )
+    return value
+
+
+MAX_BODY = 100_000
+MAX_INSTRUCTIONS = 20_000
+MAX_QUESTIONS = 200
+MAX_CHOICES = 20
+MAX_ATTEMPTS = 1_000
+QUIZ_DEFAULT_ATTEMPTS = 1
+
 NoNul = AfterValidator(_no_nul)
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
@@ -66,11 +83,10 @@ Url = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(_http_url), NoNul
 ]
 Points = Annotated[int, Field(gt=0, le=100_000)]
-
-MAX_BODY = 100_000
-MAX_INSTRUCTIONS = 20_000
-MAX_QUESTIONS = 200
-MAX_CHOICES = 20
+# Gradable kinds: when work is due (RFC 3339 with a timezone) and how many attempts a
+# student has (strict integers: "2", 1.5 and true are refused).
+DueAt = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+Attempts = Annotated[int, Field(strict=True, ge=1, le=MAX_ATTEMPTS)]
 
 
 class PostStatus(StrEnum):
@@ -112,7 +128,8 @@ class AssignmentContent(_Input):
         NoNul,
     ]
     max_points: Points
-    due_at: Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)] | None = None
+    due_at: DueAt | None = None
+    attempts: Attempts | None = Field(default=None, description="null: unlimited (the default)")
 
 
 class QuizQuestion(_Input):
@@ -137,6 +154,10 @@ class QuizContent(_Input):
     kind: Literal["quiz"]
     questions: list[QuizQuestion] = Field(min_length=1, max_length=MAX_QUESTIONS)
     max_points: Points
+    due_at: DueAt | None = None
+    # A quiz always has a number of attempts, stored and shown explicitly (default 1);
+    # null (unlimited) is for assignments only.
+    attempts: Annotated[Attempts, BeforeValidator(_quiz_attempts)] = QUIZ_DEFAULT_ATTEMPTS
 
 
 _KINDS = ("text", "video", "link", "assignment", "quiz")
@@ -227,6 +248,7 @@ class AssignmentView(_View):
     instructions: str
     max_points: int
     due_at: dt.datetime | None = None
+    attempts: int | None = Field(default=None, description="null: unlimited")
 
 
 class QuizQuestionView(_View):
@@ -243,6 +265,8 @@ class QuizView(_View):
     kind: Literal["quiz"]
     questions: list[QuizQuestionView]
     max_points: int
+    due_at: dt.datetime | None = None
+    attempts: int = QUIZ_DEFAULT_ATTEMPTS  # quizzes stored before attempts existed: 1
 
 
 ContentView = Annotated[
@@ -261,6 +285,7 @@ class PostPublic(BaseModel):
     content: ContentView
     creator_id: uuid.UUID
     completion_count: int
+    submission_count: int
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from syllabus_shared import ordering
 from syllabus_shared.auth import Principal
 from syllabus_shared.consistency import recently_minted
+from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as ev
 from syllabus_shared.contracts import progress as pe
@@ -26,7 +27,14 @@ from syllabus_shared.problems import forbidden, not_found, require_present
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_content import rules, schemas
-from syllabus_content.models import Completion, CourseModule, KnownCourse, KnownModule, Post
+from syllabus_content.models import (
+    Completion,
+    CourseModule,
+    KnownCourse,
+    KnownModule,
+    Post,
+    Submission,
+)
 
 # ---------------------------------------------------------------- read-your-writes
 
@@ -528,5 +536,35 @@ async def _record_completion(
             update(Post)
             .where(col(Post.id) == post_id)
             .values(completion_count=counted)
+            .execution_options(synchronize_session=False)
+        )
+
+
+# ---------------------------------------------------------------- submission counts
+
+
+async def record_submission(uow: UnitOfWork, event: ae.SubmissionCreated) -> None:
+    """Remember who submitted to which post and recount the post's distinct submitters
+    (idempotent: a redelivered submission is one row; never +1)."""
+    post_id = event.post_id
+    async with uow:
+        session = uow.session
+        # Lock the post first, so the count below starts after any concurrent recount
+        # committed (as for completions).
+        await session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
+        await session.execute(
+            pg_insert(Submission)
+            .values(submission_id=event.submission_id, post_id=post_id, user_id=event.user_id)
+            .on_conflict_do_nothing(index_elements=[col(Submission.submission_id)])
+        )
+        counted = (
+            select(func.count(func.distinct(col(Submission.user_id))))
+            .where(Submission.post_id == post_id)
+            .scalar_subquery()
+        )
+        await session.execute(
+            update(Post)
+            .where(col(Post.id) == post_id)
+            .values(submission_count=counted)
             .execution_options(synchronize_session=False)
         )
