@@ -1,0 +1,58 @@
+"""Events assessment consumes, each mapped to the service function that applies it.
+
+- catalog's course, outline and module events: which modules sit in which courses, in
+  which order, which courses are published, and who owns courses and modules (graders);
+- content's post events: kind, status, points, answer key, due date and attempts of each
+  post, and each module's order of posts;
+- progress's enrollment events: who is enrolled where.
+"""
+
+from __future__ import annotations
+
+from syllabus_shared.contracts import catalog as ce
+from syllabus_shared.contracts import content as pe
+from syllabus_shared.contracts import progress as pr
+from syllabus_shared.messaging.consumer import Subscription
+
+from syllabus_assessment import service
+
+SUBSCRIPTIONS = [
+    Subscription(
+        name="assessment-from-catalog",
+        source="catalog",
+        handlers={
+            ce.CourseCreated: service.on_course,
+            ce.CourseUpdated: service.on_course,
+            ce.CoursePublished: service.on_course,
+            ce.CourseArchived: service.on_course,
+            ce.CourseDeleted: service.on_course_deleted,
+            ce.ModuleAttached: service.on_outline,
+            ce.ModuleDetached: service.on_outline,
+            ce.CourseModulesReordered: service.on_outline,
+            ce.ModuleCreated: service.on_module,
+            ce.ModuleUpdated: service.on_module,
+            ce.ModuleDeleted: service.on_module_deleted,
+        },
+    ),
+    Subscription(
+        name="assessment-from-content",
+        source="content",
+        handlers={
+            pe.PostCreated: service.on_post,
+            pe.PostUpdated: service.on_post,
+            pe.PostPublished: service.on_post,
+            pe.PostUnpublished: service.on_post,
+            pe.PostDeleted: service.on_post_deleted,
+            pe.ModulePostsReordered: service.on_posts_reordered,
+        },
+    ),
+    Subscription(
+        name="assessment-from-progress",
+        source="progress",
+        handlers={
+            pr.EnrollmentCreated: service.on_enrollment,
+            pr.EnrollmentDropped: service.on_enrollment,
+            pr.CourseCompleted: service.on_enrollment,
+        },
+    ),
+]

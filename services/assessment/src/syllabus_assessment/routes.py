@@ -1,0 +1,151 @@
+"""Assessment HTTP routes: thin; commands live in ``service``, read models in ``views``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, StreamingResponse
+from syllabus_shared.auth import CurrentUser
+from syllabus_shared.http import idempotent, not_modified, versioned
+from syllabus_shared.pagination import Page, PageParams, encode_cursor, page_params
+from syllabus_shared.runtime import UnitOfWorkDep
+
+from syllabus_assessment import schemas, service, views
+
+router = APIRouter()
+Paging = Annotated[PageParams, Depends(page_params)]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+# ---------------------------------------------------------------- submissions
+
+
+@router.post(
+    "/posts/{post_id}/submissions",
+    status_code=201,
+    response_model=schemas.SubmissionPublic,
+    tags=["submissions"],
+)
+async def submit(
+    post_id: uuid.UUID,
+    body: schemas.SubmissionCreate,
+    who: CurrentUser,
+    uow: UnitOfWorkDep,
+    request: Request,
+) -> JSONResponse:
+    # Before the transaction: the post, its publication or the caller's enrollment may
+    # still be on their way to us.
+    await service.settle_submit(uow, who, post_id)
+
+    async def create() -> JSONResponse:
+        submission = await service.submit(uow, who, post_id, body)
+        return versioned(
+            schemas.submission_document(submission),
+            submission.version,
+            201,
+            {"Location": f"/api/v1/submissions/{submission.id}"},
+        )
+
+    return await idempotent(
+        request,
+        uow,
+        scope=f"{who.user_id}:POST /posts/{post_id}/submissions",
+        body=body,
+        create=create,
+    )
+
+
+@router.get(
+    "/posts/{post_id}/submissions",
+    response_model=Page[schemas.SubmissionPublic],
+    tags=["submissions"],
+)
+async def list_submissions(
+    post_id: uuid.UUID,
+    who: CurrentUser,
+    uow: UnitOfWorkDep,
+    paging: Paging,
+    user_id: uuid.UUID | None = None,
+    status: schemas.SubmissionStatus | None = None,
+) -> JSONResponse:
+    rows = await service.list_submissions(uow, who, post_id, paging, user_id=user_id, status=status)
+    items = rows[: paging.limit]
+    more = len(rows) > paging.limit
+    return JSONResponse(
+        jsonable_encoder(
+            {
+                "items": [schemas.submission_document(s) for s in items],
+                "next_cursor": encode_cursor({"id": str(items[-1].id)}) if more else None,
+            }
+        )
+    )
+
+
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=schemas.SubmissionPublic,
+    tags=["submissions"],
+)
+async def get_submission(
+    submission_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, request: Request
+) -> Response:
+    submission = await service.get_submission(uow, who, submission_id)
+    return not_modified(request, submission.version) or versioned(
+        schemas.submission_document(submission), submission.version
+    )
+
+
+@router.put(
+    "/submissions/{submission_id}/grade",
+    response_model=schemas.SubmissionPublic,
+    tags=["submissions"],
+)
+async def grade(
+    submission_id: uuid.UUID,
+    body: schemas.GradeInput,
+    who: CurrentUser,
+    uow: UnitOfWorkDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    submission = await service.grade(uow, who, submission_id, body, if_match)
+    return versioned(schemas.submission_document(submission), submission.version)
+
+
+# ---------------------------------------------------------------- grades
+
+
+@router.get(
+    "/me/courses/{course_id}/grades", response_model=schemas.GradesDocument, tags=["grades"]
+)
+async def my_grades(
+    course_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep
+) -> schemas.GradesDocument:
+    return await views.my_grades(uow, who, course_id)
+
+
+def _wants_csv(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return any(part.split(";")[0].strip() == "text/csv" for part in accept.split(","))
+
+
+@router.get(
+    "/courses/{course_id}/grades",
+    response_model=Page[schemas.GradebookRow],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    tags=["grades"],
+)
+async def gradebook(
+    course_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, paging: Paging, request: Request
+) -> Response:
+    if _wants_csv(request):
+        rows = await views.gradebook_csv(uow, who, course_id)
+        return StreamingResponse(
+            rows,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="grades-{course_id}.csv"'},
+        )
+    page = await views.gradebook(uow, who, course_id, paging)
+    return JSONResponse(jsonable_encoder(page))

@@ -1,0 +1,666 @@
+"""Assessment commands and transactions (submit, grade), the reads of single submissions,
+the read-your-writes waits before them, and the projection writers (catalog's, content's
+and progress's events, mapped in ``handlers``). Every change records its event through the
+unit of work's outbox.
+
+Everything is decided from this service's own database: its submissions and kept grades,
+and the projection of course structure and enrollments. A student may submit to a post
+when it is published and sits in a (non-deleted) module attached to a published course in
+which the student is actively enrolled (``_ENROLLED_FOR_MODULE``).
+
+Locks, so that no attempt number is given twice and no grade is lost: a submit locks the
+student's ``post_grades`` row for the post (created on the first attempt) before counting
+attempts; a grade locks the submission, then that ``post_grades`` row, and recomputes the
+kept score from the submissions. The two never wait on each other in opposite orders.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
+from syllabus_shared.auth import Principal
+from syllabus_shared.consistency import recently_minted
+from syllabus_shared.contracts import assessment as ev
+from syllabus_shared.contracts import catalog as ce
+from syllabus_shared.contracts import content as pe
+from syllabus_shared.contracts import progress as pr
+from syllabus_shared.db import utcnow
+from syllabus_shared.http import check_if_match
+from syllabus_shared.pagination import PageParams, cursor_uuid
+from syllabus_shared.problems import conflict, forbidden, not_found
+from syllabus_shared.unit_of_work import UnitOfWork
+
+from syllabus_assessment import schemas
+from syllabus_assessment.models import (
+    Course,
+    CourseModule,
+    Enrollment,
+    Module,
+    ModulePost,
+    Post,
+    PostGrade,
+    Submission,
+    table_of,
+)
+from syllabus_assessment.rules import (
+    ENROLLED,
+    PUBLISHED,
+    PostFacts,
+    check_answers,
+    check_attempts_left,
+    check_score,
+    check_submission_shape,
+    check_submittable,
+    grade_quiz,
+    is_grader,
+    is_late,
+    kept_score,
+    submit_settled,
+)
+
+# ---------------------------------------------------------------- what counts, as SQL
+
+
+def module_present() -> ColumnElement[bool]:
+    """A module we have no row for yet (its events may lag) still counts; a deleted one not."""
+    return col(Module.deleted).is_not(True)
+
+
+def enrolled_for_module(
+    user_id: uuid.UUID, module_id: uuid.UUID | ColumnElement[uuid.UUID]
+) -> ColumnElement[bool]:
+    """Is ``user_id`` actively enrolled in a published course that has ``module_id``
+    attached (the module not deleted)? ``module_id`` may be a column of the outer query
+    (``Post.module_id``): the condition then correlates to it."""
+    return (
+        select(col(Enrollment.enrollment_id))
+        .join(Course, col(Course.course_id) == col(Enrollment.course_id))
+        .join(CourseModule, col(CourseModule.course_id) == col(Enrollment.course_id))
+        .outerjoin(Module, col(Module.module_id) == col(CourseModule.module_id))
+        .where(
+            col(Enrollment.user_id) == user_id,
+            col(Enrollment.status).in_(ENROLLED),
+            col(Course.status) == PUBLISHED,
+            col(Course.deleted).is_(False),
+            col(CourseModule.module_id) == module_id,
+            module_present(),
+        )
+        .exists()
+    )
+
+
+async def _enrolled_for(session: AsyncSession, user_id: uuid.UUID, module_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(enrolled_for_module(user_id, module_id))))
+
+
+# ---------------------------------------------------------------- read-your-writes
+
+
+async def settle_submit(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -> None:
+    """Wait (bounded) while a submission to ``post_id`` may only be refused because events
+    lag (``rules.submit_settled``): the post just created or published, the caller just
+    enrolled, its module just attached. Call before opening ``uow``: waiting holds no
+    connection. A refusal that no event can change is answered at once."""
+
+    async def settled() -> bool:
+        # One statement (one snapshot), so no transaction: the post, and whether the caller
+        # is enrolled in a published course containing its module.
+        async with uow.read() as conn:
+            post = (
+                await conn.execute(
+                    select(
+                        col(Post.deleted),
+                        col(Post.status),
+                        col(Post.kind),
+                        enrolled_for_module(who.user_id, table_of(Post).c.module_id).label(
+                            "enrolled"
+                        ),
+                    ).where(col(Post.post_id) == post_id)
+                )
+            ).first()
+        if post is None:
+            return submit_settled(
+                False, False, "", "", enrolled=False, recently_minted=recently_minted(post_id)
+            )
+        return submit_settled(
+            True,
+            post.deleted,
+            post.status,
+            post.kind,
+            enrolled=bool(post.enrolled),
+            recently_minted=False,
+        )
+
+    await uow.wait_for(settled)
+
+
+async def settle_course(uow: UnitOfWork, course_id: uuid.UUID) -> None:
+    """Wait (bounded) while a course minted a moment ago is not in the projection yet."""
+    if not recently_minted(course_id):
+        return
+
+    async def known() -> bool:
+        async with uow.read() as conn:
+            return (
+                await conn.scalar(
+                    select(col(Course.course_id)).where(col(Course.course_id) == course_id)
+                )
+            ) is not None
+
+    await uow.wait_for(known)
+
+
+async def settle_enrollment(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> None:
+    """Wait (bounded) while the caller is not enrolled in the course but could just have
+    enrolled (the course is published, or minted a moment ago and not known yet)."""
+
+    async def settled() -> bool:
+        async with uow.read() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        col(Course.status),
+                        col(Course.deleted),
+                        exists()
+                        .where(
+                            col(Enrollment.user_id) == who.user_id,
+                            col(Enrollment.course_id) == course_id,
+                            col(Enrollment.status).in_(ENROLLED),
+                        )
+                        .label("enrolled"),
+                    ).where(col(Course.course_id) == course_id)
+                )
+            ).first()
+        if row is None:
+            return not recently_minted(course_id)
+        return bool(row.enrolled) or row.deleted or row.status != PUBLISHED
+
+    await uow.wait_for(settled)
+
+
+# ---------------------------------------------------------------- graders
+
+
+async def _course_owners_for(
+    session: AsyncSession, student_id: uuid.UUID, module_id: uuid.UUID
+) -> list[uuid.UUID | None]:
+    """Owners of the courses that contain ``module_id`` and in which the student is enrolled."""
+    rows = await session.scalars(
+        select(col(Course.creator_id))
+        .join(CourseModule, col(CourseModule.course_id) == col(Course.course_id))
+        .join(Enrollment, col(Enrollment.course_id) == col(Course.course_id))
+        .where(
+            col(CourseModule.module_id) == module_id,
+            col(Enrollment.user_id) == student_id,
+            col(Enrollment.status).in_(ENROLLED),
+            col(Course.deleted).is_(False),
+        )
+    )
+    return list(rows.all())
+
+
+async def _module_owner(session: AsyncSession, module_id: uuid.UUID) -> uuid.UUID | None:
+    module = await session.get(Module, module_id)
+    return None if module is None or module.deleted else module.creator_id
+
+
+async def _may_grade(session: AsyncSession, who: Principal, submission: Submission) -> bool:
+    if who.is_admin:
+        return True
+    post = await session.get(Post, submission.post_id)
+    if post is None:
+        return False
+    return is_grader(
+        who,
+        await _module_owner(session, post.module_id),
+        await _course_owners_for(session, submission.user_id, post.module_id),
+    )
+
+
+# ---------------------------------------------------------------- submissions
+
+
+def submission_event(
+    submission: Submission, cls: type[ev.SubmissionState], kept: Decimal | None
+) -> ev.SubmissionState:
+    return cls(
+        submission_id=submission.id,
+        post_id=submission.post_id,
+        user_id=submission.user_id,
+        attempt=submission.attempt,
+        status=submission.status,
+        score=None if submission.score is None else float(submission.score),
+        max_points=submission.max_points,
+        late=submission.late,
+        submitted_at=submission.submitted_at,
+        graded_at=submission.graded_at,
+        grader_id=submission.grader_id,
+        kept_score=None if kept is None else float(kept),
+    )
+
+
+async def _locked_grade(session: AsyncSession, user_id: uuid.UUID, post_id: uuid.UUID) -> PostGrade:
+    """The student's ``post_grades`` row for the post, created if new, row-locked."""
+    await session.execute(
+        pg_insert(PostGrade)
+        .values(
+            user_id=user_id,
+            post_id=post_id,
+            attempts_used=0,
+            status="submitted",
+            late=False,
+            updated_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
+    grade = await session.scalar(
+        select(PostGrade)
+        .where(col(PostGrade.user_id) == user_id, col(PostGrade.post_id) == post_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert grade is not None
+    return grade
+
+
+async def submit(
+    uow: UnitOfWork, who: Principal, post_id: uuid.UUID, data: schemas.SubmissionCreate
+) -> Submission:
+    """Record the caller's next attempt at ``post_id``; a quiz is graded at once.
+
+    Call :func:`settle_submit` first, before ``uow`` is opened.
+    """
+    async with uow:
+        session = uow.session
+        post = await session.get(Post, post_id)
+        enrolled = post is not None and await _enrolled_for(session, who.user_id, post.module_id)
+        check_submittable(
+            None if post is None else PostFacts(post.deleted, post.status, post.kind), enrolled
+        )
+        assert post is not None
+        check_submission_shape(post.kind, answers=data.answers, body=data.body, links=data.links)
+        if post.max_points is None or (post.kind == "quiz" and not post.answer_key):
+            raise conflict(
+                "this post cannot be graded yet (its points or answer key are not known)",
+                kind="not-gradable",
+            )
+        if post.kind == "quiz":
+            assert data.answers is not None and post.answer_key is not None
+            # The key decides how many answers there are (question_count says the same).
+            check_answers(data.answers, len(post.answer_key), post.choice_counts)
+        grade = await _locked_grade(session, who.user_id, post_id)
+        check_attempts_left(post.kind, post.attempts, grade.attempts_used)
+        now = utcnow()
+        submission = Submission(
+            post_id=post_id,
+            user_id=who.user_id,
+            attempt=grade.attempts_used + 1,
+            kind=post.kind,
+            status="submitted",
+            submitted_at=now,
+            late=is_late(now, post.due_at),
+            max_points=post.max_points,
+        )
+        if post.kind == "quiz":
+            assert data.answers is not None and post.answer_key is not None
+            graded = grade_quiz(data.answers, post.answer_key, post.max_points)
+            submission.answers = list(data.answers)
+            submission.results = graded.results
+            submission.score = graded.score
+            submission.status = "graded"
+            submission.graded_at = now
+        else:
+            submission.body = data.body
+            submission.links = list(data.links or [])
+        session.add(submission)
+        await session.flush()
+        grade.attempts_used = submission.attempt
+        grade.status = submission.status
+        grade.late = submission.late
+        grade.kept_score = kept_score([grade.kept_score, submission.score])
+        grade.updated_at = now
+        await session.flush()
+        await uow.publish(
+            submission_event(submission, ev.SubmissionCreated, grade.kept_score),
+            sequence=submission.version,
+        )
+        return submission
+
+
+async def get_submission(uow: UnitOfWork, who: Principal, submission_id: uuid.UUID) -> Submission:
+    """The submission, for its student and its graders (404 for anyone else)."""
+    async with uow:
+        session = uow.session
+        submission = await session.get(Submission, submission_id)
+        if submission is None:
+            raise not_found("submission")
+        if submission.user_id != who.user_id and not await _may_grade(session, who, submission):
+            raise not_found("submission")
+        return submission
+
+
+async def list_submissions(
+    uow: UnitOfWork,
+    who: Principal,
+    post_id: uuid.UUID,
+    page: PageParams,
+    *,
+    user_id: uuid.UUID | None = None,
+    status: schemas.SubmissionStatus | None = None,
+) -> list[Submission]:
+    """A post's submissions, newest first (``limit + 1`` rows): all of them for admins and
+    the module's owner; for a course owner, those of students enrolled in their courses
+    containing the post; always the caller's own."""
+    async with uow:
+        session = uow.session
+        post = await session.get(Post, post_id)
+        if post is None:
+            raise not_found("post")
+        stmt = select(Submission).where(col(Submission.post_id) == post_id)
+        if not (who.is_admin or await _module_owner(session, post.module_id) == who.user_id):
+            students = (
+                select(col(Enrollment.user_id))
+                .join(Course, col(Course.course_id) == col(Enrollment.course_id))
+                .join(CourseModule, col(CourseModule.course_id) == col(Enrollment.course_id))
+                .where(
+                    col(Course.creator_id) == who.user_id,
+                    col(Course.deleted).is_(False),
+                    col(CourseModule.module_id) == post.module_id,
+                    col(Enrollment.status).in_(ENROLLED),
+                )
+            )
+            stmt = stmt.where(
+                or_(col(Submission.user_id) == who.user_id, col(Submission.user_id).in_(students))
+            )
+        if user_id is not None:
+            stmt = stmt.where(col(Submission.user_id) == user_id)
+        if status is not None:
+            stmt = stmt.where(col(Submission.status) == status.value)
+        after = cursor_uuid(page)
+        if after is not None:
+            stmt = stmt.where(col(Submission.id) < after)
+        stmt = stmt.order_by(col(Submission.id).desc()).limit(page.limit + 1)
+        return list((await session.scalars(stmt)).all())
+
+
+async def grade(
+    uow: UnitOfWork,
+    who: Principal,
+    submission_id: uuid.UUID,
+    data: schemas.GradeInput,
+    if_match: str | None = None,
+) -> Submission:
+    """Grade (or regrade: a quiz too, to override) a submission; graders only.
+
+    The score is checked against the post's current ``max_points`` (the submission's own
+    when the post is gone) and the student's kept score is recomputed from every graded
+    submission, so a lowered regrade lowers it too.
+    """
+    async with uow:
+        session = uow.session
+        submission = await session.scalar(
+            select(Submission)
+            .where(col(Submission.id) == submission_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if submission is None:
+            raise not_found("submission")
+        if not await _may_grade(session, who, submission):
+            if submission.user_id == who.user_id:
+                raise forbidden("only a grader may grade a submission")
+            raise not_found("submission")
+        check_if_match(if_match, submission.version)
+        post = await session.get(Post, submission.post_id)
+        max_points = submission.max_points
+        if post is not None and not post.deleted and post.max_points:
+            max_points = post.max_points
+        score = check_score(Decimal(str(data.score)), max_points)
+        now = utcnow()
+        submission.score = score
+        submission.max_points = max_points
+        submission.status = "graded"
+        submission.feedback = data.feedback
+        submission.grader_id = who.user_id
+        submission.graded_at = now
+        submission.touch()
+        await session.flush()
+        kept = await _recompute_grade(session, submission.user_id, submission.post_id)
+        await uow.publish(
+            submission_event(submission, ev.SubmissionGraded, kept), sequence=submission.version
+        )
+        return submission
+
+
+async def _recompute_grade(
+    session: AsyncSession, user_id: uuid.UUID, post_id: uuid.UUID
+) -> Decimal | None:
+    """Rewrite the student's ``post_grades`` row from their submissions; the kept score."""
+    grade = await _locked_grade(session, user_id, post_id)
+    summary = (
+        await session.execute(
+            select(
+                func.max(col(Submission.score)).label("kept"),
+                func.max(col(Submission.attempt)).label("attempts"),
+            ).where(col(Submission.user_id) == user_id, col(Submission.post_id) == post_id)
+        )
+    ).one()
+    latest = (
+        await session.execute(
+            select(col(Submission.status), col(Submission.late))
+            .where(col(Submission.user_id) == user_id, col(Submission.post_id) == post_id)
+            .order_by(col(Submission.attempt).desc())
+            .limit(1)
+        )
+    ).one()
+    grade.kept_score = summary.kept
+    grade.attempts_used = summary.attempts
+    grade.status = latest.status
+    grade.late = latest.late
+    grade.updated_at = utcnow()
+    await session.flush()
+    return grade.kept_score
+
+
+# ---------------------------------------------------------------- projection (catalog, content,
+# progress): each writes the state its event carries. The consumer runner (kernel) dedupes by
+# event id and applies only events newer than anything applied for their aggregate. Rows never
+# wait for a parent; a deleting event writes a tombstone whose columns are reset, so a row
+# depends on its aggregate's newest event alone; outline events for a deleted course are
+# ignored and CourseDeleted drops the course's outline, both under one per-course lock.
+
+
+async def _upsert(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> None:
+    """Insert the row or overwrite every non-key column with ``values``."""
+    table = table_of(model)
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = pg_insert(table).values(**values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: stmt.excluded[name] for name in values if name not in keys},
+        )
+    )
+
+
+async def _lock_course(session: AsyncSession, course_id: uuid.UUID) -> None:
+    """Serialize a course's CourseDeleted with its outline events (they are two aggregates)."""
+    key = func.hashtextextended(f"assessment:course:{course_id}", 0)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _first_of_each(items: list[tuple[uuid.UUID, int]]) -> list[tuple[uuid.UUID, int]]:
+    """Drop repeated ids (first wins): a malformed order must not fail on the primary key."""
+    seen: set[uuid.UUID] = set()
+    out = []
+    for item_id, position in items:
+        if item_id not in seen:
+            seen.add(item_id)
+            out.append((item_id, position))
+    return out
+
+
+async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
+    async with uow:
+        await _upsert(
+            uow.session,
+            Course,
+            {
+                "course_id": event.course_id,
+                "status": event.status,
+                "visibility": event.visibility,
+                "creator_id": event.creator_id,
+                "deleted": False,
+            },
+        )
+
+
+async def on_course_deleted(uow: UnitOfWork, event: ce.CourseDeleted) -> None:
+    async with uow:
+        session = uow.session
+        await _lock_course(session, event.course_id)
+        await _upsert(
+            session,
+            Course,
+            {
+                "course_id": event.course_id,
+                "status": "draft",
+                "visibility": "private",
+                "creator_id": None,
+                "deleted": True,
+            },
+        )
+        await session.execute(
+            delete(CourseModule).where(col(CourseModule.course_id) == event.course_id)
+        )
+
+
+async def on_outline(uow: UnitOfWork, event: ce.OutlineEvent) -> None:
+    """Replace the course's module order with the one the event carries."""
+    async with uow:
+        session = uow.session
+        await _lock_course(session, event.course_id)
+        deleted = await session.scalar(
+            select(col(Course.deleted)).where(col(Course.course_id) == event.course_id)
+        )
+        if deleted:
+            return
+        await session.execute(
+            delete(CourseModule).where(col(CourseModule.course_id) == event.course_id)
+        )
+        rows = [
+            {"course_id": event.course_id, "module_id": module_id, "position": position}
+            for module_id, position in _first_of_each(
+                [(m.module_id, m.position) for m in event.modules]
+            )
+        ]
+        if rows:
+            await session.execute(insert(CourseModule), rows)
+
+
+async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
+    async with uow:
+        await _upsert(
+            uow.session,
+            Module,
+            {"module_id": event.module_id, "creator_id": event.creator_id, "deleted": False},
+        )
+
+
+async def on_module_deleted(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
+    async with uow:
+        await _upsert(
+            uow.session,
+            Module,
+            {"module_id": event.module_id, "creator_id": None, "deleted": True},
+        )
+
+
+async def on_post(uow: UnitOfWork, event: pe.PostState) -> None:
+    async with uow:
+        await _upsert(
+            uow.session,
+            Post,
+            {
+                "post_id": event.post_id,
+                "module_id": event.module_id,
+                "title": event.title,
+                "kind": event.kind,
+                "status": event.status,
+                "position": event.position,
+                "max_points": event.max_points,
+                "answer_key": event.answer_key,
+                "question_count": event.question_count,
+                "choice_counts": event.choice_counts,
+                "due_at": event.due_at,
+                "attempts": event.attempts,
+                "deleted": False,
+            },
+        )
+
+
+async def on_post_deleted(uow: UnitOfWork, event: pe.PostDeleted) -> None:
+    async with uow:
+        await _upsert(
+            uow.session,
+            Post,
+            {
+                "post_id": event.post_id,
+                "module_id": event.module_id,
+                "title": "",
+                "kind": "",
+                "status": "draft",
+                "position": 0,
+                "max_points": None,
+                "answer_key": None,
+                "question_count": None,
+                "choice_counts": None,
+                "due_at": None,
+                "attempts": None,
+                "deleted": True,
+            },
+        )
+
+
+async def on_posts_reordered(uow: UnitOfWork, event: pe.ModulePostsReordered) -> None:
+    """Replace the module's post order with the one the event carries."""
+    async with uow:
+        session = uow.session
+        await session.execute(
+            delete(ModulePost).where(col(ModulePost.module_id) == event.module_id)
+        )
+        rows = [
+            {"module_id": event.module_id, "post_id": post_id, "position": position}
+            for post_id, position in _first_of_each([(p.post_id, p.position) for p in event.posts])
+        ]
+        if rows:
+            await session.execute(insert(ModulePost), rows)
+
+
+async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
+    """Who is enrolled where (progress's enrollment events carry the status after them)."""
+    async with uow:
+        await _upsert(
+            uow.session,
+            Enrollment,
+            {
+                "enrollment_id": event.enrollment_id,
+                "user_id": event.user_id,
+                "course_id": event.course_id,
+                "status": event.status,
+            },
+        )

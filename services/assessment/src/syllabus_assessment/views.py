@@ -1,0 +1,363 @@
+"""Assessment read models: a student's grades in a course and a course's gradebook (a JSON
+page, or the whole of it as CSV, streamed from a server-side cursor).
+
+Both are computed when read from the projection and ``post_grades``, so they follow
+structure changes as soon as their events are applied. A course's gradable posts are the
+published, not deleted ``assignment`` and ``quiz`` posts of the (non-deleted) modules
+attached to it, in course order: modules by their position in the course, posts by their
+module's ``module_posts`` order when listed there, else by their own ``position`` after the
+listed ones (a post event can arrive before the reorder event).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ARRAY, Select, Text, Uuid, and_, bindparam, cast, func, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col
+from syllabus_shared.auth import Principal
+from syllabus_shared.pagination import Page, PageParams, cursor_uuid, encode_cursor
+from syllabus_shared.problems import not_found
+from syllabus_shared.unit_of_work import UnitOfWork
+
+from syllabus_assessment import schemas
+from syllabus_assessment.models import (
+    Course,
+    CourseModule,
+    Enrollment,
+    Module,
+    ModulePost,
+    Post,
+    PostGrade,
+    table_of,
+)
+from syllabus_assessment.rules import (
+    ENROLLED,
+    GRADABLE,
+    PUBLISHED,
+    check_gradebook_access,
+    percent,
+    post_status,
+    round2,
+)
+from syllabus_assessment.service import module_present, settle_course, settle_enrollment
+
+# Rows fetched per round trip from the gradebook's server-side cursor.
+CSV_BATCH = 500
+
+
+@dataclass(frozen=True)
+class GradablePost:
+    post_id: uuid.UUID
+    module_id: uuid.UUID
+    title: str
+    kind: str
+    max_points: int
+
+
+def _gradable_posts_statement() -> Select[*tuple[Any, ...]]:
+    """The course's gradable posts in course order (bound parameter ``course_id``)."""
+    unlisted = col(ModulePost.position).is_(None)
+    return (
+        select(
+            col(Post.post_id),
+            col(Post.module_id),
+            col(Post.title),
+            col(Post.kind),
+            func.coalesce(col(Post.max_points), 0).label("max_points"),
+        )
+        .select_from(CourseModule)
+        .outerjoin(Module, col(Module.module_id) == col(CourseModule.module_id))
+        .join(
+            Post,
+            and_(
+                col(Post.module_id) == col(CourseModule.module_id),
+                col(Post.status) == PUBLISHED,
+                col(Post.deleted).is_(False),
+                col(Post.kind).in_(GRADABLE),
+            ),
+        )
+        .outerjoin(
+            ModulePost,
+            and_(
+                col(ModulePost.module_id) == col(Post.module_id),
+                col(ModulePost.post_id) == col(Post.post_id),
+            ),
+        )
+        .where(col(CourseModule.course_id) == bindparam("course_id"), module_present())
+        .order_by(
+            col(CourseModule.position),
+            col(CourseModule.module_id),
+            unlisted,
+            func.coalesce(col(ModulePost.position), col(Post.position)),
+            col(Post.post_id),
+        )
+    )
+
+
+_GRADABLE_POSTS = _gradable_posts_statement()
+
+
+async def gradable_posts(conn: AsyncConnection, course_id: uuid.UUID) -> list[GradablePost]:
+    rows = (await conn.execute(_GRADABLE_POSTS, {"course_id": course_id})).all()
+    return [GradablePost(r.post_id, r.module_id, r.title, r.kind, r.max_points) for r in rows]
+
+
+# ---------------------------------------------------------------- a student's grades
+
+
+async def my_grades(
+    uow: UnitOfWork, who: Principal, course_id: uuid.UUID
+) -> schemas.GradesDocument:
+    """The caller's grades in a course they are enrolled in (404 otherwise): one entry per
+    gradable post, in course order.
+
+    First waits (bounded, before reading) while the caller may have just enrolled.
+    """
+    await settle_enrollment(uow, who, course_id)
+    async with uow:
+        conn = await uow.session.connection()
+        enrolled = await conn.scalar(
+            select(
+                select(col(Enrollment.enrollment_id))
+                .where(
+                    col(Enrollment.user_id) == who.user_id,
+                    col(Enrollment.course_id) == course_id,
+                    col(Enrollment.status).in_(ENROLLED),
+                )
+                .exists()
+            )
+        )
+        if not enrolled:
+            raise not_found("enrollment")
+        posts = await gradable_posts(conn, course_id)
+        grades = {
+            g.post_id: g
+            for g in (
+                await conn.execute(
+                    select(
+                        col(PostGrade.post_id),
+                        col(PostGrade.attempts_used),
+                        col(PostGrade.status),
+                        col(PostGrade.late),
+                        col(PostGrade.kept_score),
+                    ).where(
+                        col(PostGrade.user_id) == who.user_id,
+                        col(PostGrade.post_id).in_([p.post_id for p in posts]),
+                    )
+                )
+            ).all()
+        }
+    entries = []
+    earned = Decimal(0)
+    for p in posts:
+        g = grades.get(p.post_id)
+        attempts_used = g.attempts_used if g else 0
+        kept: Decimal | None = g.kept_score if g else None
+        if kept is not None:
+            earned += kept
+        entries.append(
+            schemas.PostGradeEntry(
+                post_id=p.post_id,
+                module_id=p.module_id,
+                title=p.title,
+                kind=p.kind,
+                max_points=p.max_points,
+                kept_score=None if kept is None else float(kept),
+                status=schemas.GradeStatus(post_status(attempts_used, g.status if g else None)),
+                attempts_used=attempts_used,
+                late=bool(g.late) if g else False,
+            )
+        )
+    possible = sum(p.max_points for p in posts)
+    return schemas.GradesDocument(
+        course_id=course_id,
+        user_id=who.user_id,
+        earned=float(round2(earned)),
+        possible=possible,
+        percent=percent(earned, possible),
+        posts=entries,
+    )
+
+
+# ---------------------------------------------------------------- the gradebook
+
+
+async def _gradebook_course(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> None:
+    """404/403 unless the caller is the course's owner or an admin."""
+    async with uow.read() as conn:
+        course = (
+            await conn.execute(
+                select(
+                    col(Course.deleted),
+                    col(Course.creator_id),
+                    col(Course.status),
+                    col(Course.visibility),
+                ).where(col(Course.course_id) == course_id)
+            )
+        ).first()
+    check_gradebook_access(
+        who,
+        course is not None,
+        bool(course and course.deleted),
+        course.creator_id if course else None,
+        bool(course and course.status == PUBLISHED and course.visibility == "public"),
+    )
+
+
+def _students_statement(*, cells: bool, after: uuid.UUID | None = None) -> Select[Any]:
+    """One row per student enrolled in the course (bound ``course_id``), by ``user_id``
+    (after ``after``), with their totals over the posts ``post_ids`` (a bound array, in
+    course order) and, with ``cells``, their kept scores as CSV cells in that order
+    (``7.50,,10.00``: empty when none).
+
+    A LATERAL over ``unnest(post_ids) WITH ORDINALITY`` joined to ``post_grades`` by its
+    key: rows leave in ``user_id`` order without a sort of the whole course, so a
+    server-side cursor hands out the first ones at once. Built once per shape.
+    """
+    enrolled = select(col(Enrollment.user_id)).where(
+        col(Enrollment.course_id) == bindparam("course_id"),
+        col(Enrollment.status).in_(ENROLLED),
+    )
+    if after is not None:
+        enrolled = enrolled.where(col(Enrollment.user_id) > after)
+    e = enrolled.distinct().subquery("e")
+    p = (
+        func.unnest(bindparam("post_ids", type_=ARRAY(Uuid())))
+        .table_valued("post_id", with_ordinality="ord")
+        .render_derived("p")
+    )
+    g = table_of(PostGrade)
+    columns: list[Any] = [
+        func.coalesce(func.sum(g.c.kept_score), 0).label("earned"),
+        func.count(g.c.post_id).filter(g.c.status == "graded").label("graded"),
+        func.count(g.c.post_id)
+        .filter(g.c.status == "submitted", g.c.attempts_used > 0)
+        .label("submitted"),
+    ]
+    if cells:
+        # numeric(8, 2) as text is the score with its 2 decimals ("7.50").
+        cell = func.coalesce(cast(g.c.kept_score, Text), "")
+        columns.append(
+            func.array_to_string(func.array_agg(aggregate_order_by(cell, p.c.ord)), ",").label(
+                "cells"
+            )
+        )
+    totals = (
+        select(*columns)
+        .select_from(p)
+        .outerjoin(g, and_(g.c.user_id == e.c.user_id, g.c.post_id == p.c.post_id))
+        .lateral("totals")
+    )
+    out = [e.c.user_id, totals.c.earned, totals.c.graded, totals.c.submitted]
+    if cells:
+        out.append(totals.c.cells)
+    return select(*out).select_from(e).join(totals, true()).order_by(e.c.user_id)
+
+
+_GRADEBOOK_CSV = _students_statement(cells=True)
+
+
+async def gradebook(
+    uow: UnitOfWork, who: Principal, course_id: uuid.UUID, page: PageParams
+) -> Page[schemas.GradebookRow]:
+    """A page of the course's gradebook (owner or admin): one row per enrolled student,
+    ordered by ``user_id``."""
+    await settle_course(uow, course_id)
+    await _gradebook_course(uow, who, course_id)
+    async with uow:
+        conn = await uow.session.connection()
+        posts = await gradable_posts(conn, course_id)
+        stmt = _students_statement(cells=False, after=cursor_uuid(page, "user_id"))
+        rows = (
+            await conn.execute(
+                stmt.limit(page.limit + 1),
+                {"course_id": course_id, "post_ids": [p.post_id for p in posts]},
+            )
+        ).all()
+    possible = sum(p.max_points for p in posts)
+    items = [_row(r, possible, len(posts)) for r in rows[: page.limit]]
+    more = len(rows) > page.limit
+    return Page[schemas.GradebookRow](
+        items=items,
+        next_cursor=encode_cursor({"user_id": str(items[-1].user_id)}) if more else None,
+    )
+
+
+def _row(r: Any, possible: int, gradable: int) -> schemas.GradebookRow:
+    earned = Decimal(r.earned)
+    return schemas.GradebookRow(
+        user_id=r.user_id,
+        earned=float(round2(earned)),
+        possible=possible,
+        percent=percent(earned, possible),
+        graded=r.graded,
+        submitted=r.submitted,
+        missing=max(gradable - r.graded - r.submitted, 0),
+    )
+
+
+# ---------------------------------------------------------------- the gradebook as CSV
+
+
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def gradebook_csv(
+    uow: UnitOfWork, who: Principal, course_id: uuid.UUID
+) -> AsyncIterator[str]:
+    """The whole gradebook as CSV, for a ``StreamingResponse``: a header row, then one row
+    per enrolled student (by ``user_id``): a column per gradable post in course order (the
+    kept score, empty when none), then ``earned``, ``possible`` and ``percent``.
+
+    Access is checked here, before anything is streamed (so a refusal is a problem
+    document); the rows come from a server-side cursor, ``CSV_BATCH`` at a time, so the
+    file is never whole in memory.
+    """
+    await settle_course(uow, course_id)
+    await _gradebook_course(uow, who, course_id)
+    return _csv_rows(uow, course_id)
+
+
+async def _csv_rows(uow: UnitOfWork, course_id: uuid.UUID) -> AsyncIterator[str]:
+    header = io.StringIO()
+    async with uow.db.engine.connect() as conn, conn.begin():
+        # One transaction: the header's posts and the rows are one snapshot. JIT compiling
+        # the statement costs more than it saves at any course size.
+        await conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        await conn.exec_driver_sql("SET LOCAL jit = off")
+        posts = await gradable_posts(conn, course_id)
+        possible = sum(p.max_points for p in posts)
+        csv.writer(header, lineterminator="\r\n").writerow(
+            ["user_id"]
+            + [_cell(f"{p.title} ({p.post_id})") for p in posts]
+            + ["earned", "possible", "percent"]
+        )
+        yield header.getvalue()
+        result = await conn.stream(
+            _GRADEBOOK_CSV.execution_options(yield_per=CSV_BATCH),
+            {"course_id": course_id, "post_ids": [p.post_id for p in posts]},
+        )
+        async for batch in result.partitions():
+            # Every cell is a UUID or a number: nothing to quote.
+            lines = []
+            for r in batch:
+                earned = Decimal(r.earned)
+                scores = [r.cells] if posts else []
+                totals = [
+                    f"{round2(earned):.2f}",
+                    str(possible),
+                    f"{percent(earned, possible):.2f}",
+                ]
+                lines.append(",".join([str(r.user_id), *scores, *totals]))
+            yield "\r\n".join(lines) + "\r\n"
