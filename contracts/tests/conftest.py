@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
 PACTS_DIR = CONTRACTS / "pacts"
 SCHEMAS_DIR = CONTRACTS / "schemas"
-SERVICES = ("identity", "catalog", "content", "progress")
+SERVICES = ("identity", "catalog", "content", "progress", "assessment")
 API = "/api/v1"
 ADMIN = ("contract_admin", "contract-admin-password")
 

@@ -26,7 +26,7 @@ ROUTES_TOML = ROOT / "deploy" / "gateway" / "routes.toml"
 PUBLIC_ROUTES = ROOT / "contracts" / "http" / "public-routes.txt"
 NOT_YET_SERVED = ROOT / "contracts" / "http" / "not-yet-served.txt"
 OPENAPI_JSON = ROOT / "contracts" / "openapi.json"
-SERVICES = ("identity", "catalog", "content", "progress")
+SERVICES = ("identity", "catalog", "content", "progress", "assessment")
 _PARAM = re.compile(r"\{([^}/]+)\}")
 
 

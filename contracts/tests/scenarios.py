@@ -1,6 +1,7 @@
 """Producer scenarios: each service's real API and service code emitting every event it
 publishes, chained the way the running system chains them (catalog's events feed
-content and progress, content's feed progress, progress's feed catalog and content).
+content, progress and assessment, content's feed progress and assessment, progress's feed
+catalog, content and assessment, assessment's feed content).
 
 The envelopes are read from each producer's outbox, byte for byte what its relay
 would publish, and each consumer applies them through its real consumer runner.
@@ -65,6 +66,8 @@ class World:
     course_id: str = ""
     module_id: str = ""
     post_ids: list[str] = field(default_factory=list)
+    quiz_id: str = ""
+    student: tuple[uuid.UUID, str] = field(default_factory=lambda: (uuid.uuid4(), "student"))
 
 
 async def catalog_scenario(catalog: Service, world: World) -> None:
@@ -124,10 +127,12 @@ async def content_scenario(content: Service, world: World) -> None:
     await content.call("PUT", f"/modules/{mid}/posts", me, 200, json={"post_ids": order})
     await content.call("DELETE", f"/posts/{third['id']}", me, 204)
     world.post_ids = [first["id"], second["id"]]
+    world.quiz_id = second["id"]
 
 
 async def progress_scenario(progress: Service, world: World) -> None:
-    """Every progress event: enroll, complete, uncomplete, finish the course, drop."""
+    """Every progress event: enroll, complete, uncomplete, finish the course, drop; ends
+    with ``world.student`` actively enrolled."""
     cid = world.course_id
     finisher = (uuid.uuid4(), "student")
     await progress.call("POST", f"/courses/{cid}/enrollments", finisher, 201)
@@ -139,6 +144,23 @@ async def progress_scenario(progress: Service, world: World) -> None:
     quitter = (uuid.uuid4(), "student")
     await progress.call("POST", f"/courses/{cid}/enrollments", quitter, 201)
     await progress.call("DELETE", f"/courses/{cid}/enrollments/me", quitter, 204)
+    await progress.call("POST", f"/courses/{cid}/enrollments", world.student, 201)
+
+
+async def assessment_scenario(assessment: Service, world: World) -> None:
+    """Every assessment event: a student submits the quiz (graded at once,
+    SubmissionCreated), its course's owner overrides the grade (SubmissionGraded)."""
+    submission = await assessment.call(
+        "POST", f"/posts/{world.quiz_id}/submissions", world.student, 201, json={"answers": [1]}
+    )
+    assert submission["status"] == "graded", submission
+    await assessment.call(
+        "PUT",
+        f"/submissions/{submission['id']}/grade",
+        world.instructor,
+        200,
+        json={"score": 4.5, "feedback": "Overridden"},
+    )
 
 
 async def run_all(services: dict[str, Service]) -> Captured:
@@ -151,9 +173,10 @@ async def run_all(services: dict[str, Service]) -> Captured:
     world = World()
     scenarios = [
         ("identity", identity_scenario, ()),
-        ("catalog", catalog_scenario, ("content", "progress")),
-        ("content", content_scenario, ("progress",)),
-        ("progress", progress_scenario, ("catalog", "content")),
+        ("catalog", catalog_scenario, ("content", "progress", "assessment")),
+        ("content", content_scenario, ("progress", "assessment")),
+        ("progress", progress_scenario, ("catalog", "content", "assessment")),
+        ("assessment", assessment_scenario, ("content",)),
     ]
     for producer, scenario, consumers in scenarios:
         try:

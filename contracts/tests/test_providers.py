@@ -32,7 +32,12 @@ from conftest import PACTS_DIR, SCHEMAS_DIR, SERVICES, Service, running
 PACTS = load_pacts(PACTS_DIR)
 BY_CONSUMER = {p.consumer: p for p in PACTS}
 # Published but consumed by no service yet; listed so a new event is a conscious choice.
-UNCONSUMED = {"syllabus.identity.UserRegistered.v1", "syllabus.identity.UserRoleChanged.v1"}
+# SubmissionGraded: progress will consume it with the completion rules (min_score).
+UNCONSUMED = {
+    "syllabus.identity.UserRegistered.v1",
+    "syllabus.identity.UserRoleChanged.v1",
+    "syllabus.assessment.SubmissionGraded.v1",
+}
 PROGRESS_FROM_CONTENT = "progress-from-content"
 POST_CREATED = "syllabus.content.PostCreated.v1"
 
@@ -94,7 +99,12 @@ def test_envelopes_are_well_formed_and_match_their_contract(captured: Captured) 
 def test_consumers_applied_every_event_they_were_sent(captured: Captured) -> None:
     failed = [o for o in captured.outcomes if o[2] != "applied"]
     assert not failed, failed
-    assert {service for service, _, _ in captured.outcomes} == {"catalog", "content", "progress"}
+    assert {service for service, _, _ in captured.outcomes} == {
+        "catalog",
+        "content",
+        "progress",
+        "assessment",
+    }
 
 
 # ---------------------------------------------------------------- the exported schemas

@@ -31,7 +31,7 @@ K8S = ROOT / "deploy" / "k8s"
 VALIDATE_VENV = ROOT / ".tools" / "validate-venv"
 
 # Services with a database (and a migration job); the gateway stores nothing.
-DB_SERVICES = ("identity", "catalog", "content", "progress")
+DB_SERVICES = ("identity", "catalog", "content", "progress", "assessment")
 SERVICES = (*DB_SERVICES, "gateway")
 COMMON_ENV = ("NATS_URL", "SERVICE_ENV", "AUTH_JWKS_URL", "LOG_LEVEL", "DATABASE_URL")
 _INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")

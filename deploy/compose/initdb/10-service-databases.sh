@@ -4,7 +4,7 @@
 # its database, and CONNECT revoked from PUBLIC: a service's role can reach its own
 # database only, never another service's.
 #
-# SYLLABUS_DATABASES: the services, e.g. "identity catalog content progress";
+# SYLLABUS_DATABASES: the services, e.g. "identity catalog content progress assessment";
 # <SERVICE>_DB_PASSWORD: each role's password (e.g. CATALOG_DB_PASSWORD).
 # Role = the service's name; database = syllabus_<service>.
 set -euo pipefail

@@ -25,7 +25,13 @@ ROUTES = ROOT / "deploy" / "gateway" / "routes.toml"
 
 def test_repository_stack_file_lists_the_services_in_order() -> None:
     stack = load_stack(ROOT / "deploy" / "stack.toml")
-    assert [s.name for s in stack.services] == ["identity", "catalog", "content", "progress"]
+    assert [s.name for s in stack.services] == [
+        "identity",
+        "catalog",
+        "content",
+        "progress",
+        "assessment",
+    ]
     assert all(s.module == f"syllabus_{s.name}" for s in stack.services)
     assert all(s.database == f"syllabus_{s.name}" for s in stack.services)
     assert stack.gateway.routes == ROUTES
