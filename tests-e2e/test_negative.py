@@ -16,6 +16,19 @@ from syllabus_devkit.testing.asserts import assert_problem
 
 from conftest import Stack
 
+GRADED_QUIZ = {
+    "title": "Quiz",
+    "status": "published",
+    "content": {
+        "kind": "quiz",
+        "questions": [
+            {"prompt": "1+1?", "choices": ["2", "3"], "answer_index": 0},
+            {"prompt": "2+2?", "choices": ["3", "4", "5"], "answer_index": 1},
+        ],
+        "max_points": 4,
+    },
+}
+
 
 @dataclass
 class Scene:
@@ -32,6 +45,11 @@ class Scene:
     module: dict[str, Any]
     post: dict[str, Any]
     draft_post: dict[str, Any]
+    # Graded work, in a second module of the course: a quiz (2 questions, 1 attempt), an
+    # assignment (5 points) and the student's submission to it.
+    quiz: dict[str, Any]
+    assignment: dict[str, Any]
+    submission: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +59,17 @@ def scene(stack: Stack) -> Iterator[Scene]:
     module = owner.module("Negative module")
     post = owner.post(module["id"], "Published")
     draft_post = owner.post(module["id"], "Draft", status="draft")
+    graded = owner.module("Graded module")
+    quiz = owner.ok("POST", f"/modules/{graded['id']}/posts", 201, json=GRADED_QUIZ)
+    assignment = owner.post(graded["id"], "Essay", "assignment")
     owner.attach(course["id"], module["id"])
+    owner.attach(course["id"], graded["id"])
     owner.publish(course["id"])
     student = actor(stack, "student")
     within(2.5, lambda: student.call("POST", f"/courses/{course['id']}/enrollments"), 201)
+    submission = student.ok(
+        "POST", f"/posts/{assignment['id']}/submissions", 201, json={"body": "My essay"}
+    )
     admin = Actor("", stack.client(stack.admin_token))
     scene = Scene(
         owner=owner,
@@ -58,6 +83,9 @@ def scene(stack: Stack) -> Iterator[Scene]:
         module=module,
         post=post,
         draft_post=draft_post,
+        quiz=quiz,
+        assignment=assignment,
+        submission=submission,
     )
     yield scene
     for person in (scene.owner, scene.other_instructor, scene.student, scene.outsider):
@@ -114,6 +142,42 @@ def test_students_see_only_what_they_may(scene: Scene) -> None:
     assert_problem(scene.outsider.call("PUT", f"/me/completions/{scene.post['id']}"), 403)
     # Enrolled, but the post is a draft.
     assert_problem(student.call("PUT", f"/me/completions/{scene.draft_post['id']}"), 403)
+
+
+def test_submissions_and_grades_by_role(scene: Scene) -> None:
+    """Who may submit, read and grade work, and read grades and gradebooks (API.md,
+    "Assessment"). ``None``: not tried (it would change the scene, or only wait out the
+    read-your-writes bound for a refusal another row already shows)."""
+    cid, quiz, sid = scene.course["id"], scene.quiz["id"], scene.submission["id"]
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("POST", f"/posts/{quiz}/submissions", {"json": {"answers": [0, 1]}}),
+        ("GET", f"/posts/{quiz}/submissions", {}),
+        ("GET", f"/submissions/{sid}", {}),
+        ("PUT", f"/submissions/{sid}/grade", {"json": {"score": 7}}),
+        ("GET", f"/me/courses/{cid}/grades", {}),
+        ("GET", f"/courses/{cid}/grades", {}),
+    ]
+    matrix: list[tuple[str, Actor, list[int | None]]] = [
+        ("guest", scene.guest, [401, 401, 401, 401, 401, 401]),
+        ("student not enrolled", scene.outsider, [403, 200, 404, 404, 404, 403]),
+        ("another instructor", scene.other_instructor, [None, 200, 404, 404, None, 403]),
+        ("the submitting student", scene.student, [None, 200, 200, 403, 200, 403]),
+        ("the course and module owner", scene.owner, [None, 200, 200, 200, None, 200]),
+        ("admin", scene.admin, [None, 200, 200, None, None, 200]),
+    ]
+    for name, who, statuses in matrix:
+        for (method, path, kw), status in zip(calls, statuses, strict=True):
+            if status is None:
+                continue
+            r = who.call(method, path, **kw)
+            if status >= 400:
+                assert_problem(r, status)
+            else:
+                assert r.status_code == status, f"{name}: {method} {path}: {r.status_code} {r.text}"
+    # Listing shows each caller only what they may see: the outsider nothing, graders all.
+    assert scene.outsider.ok("GET", f"/posts/{scene.assignment['id']}/submissions")["items"] == []
+    listed = scene.owner.ok("GET", f"/posts/{scene.assignment['id']}/submissions")["items"]
+    assert [s["id"] for s in listed] == [sid]
 
 
 # ---------------------------------------------------------------- bad input
@@ -180,6 +244,47 @@ def test_malformed_and_out_of_range_requests(scene: Scene) -> None:
     assert_problem(scene.guest.call("POST", "/auth/register", json=short), 422, "password")
 
 
+@pytest.mark.parametrize(
+    ("target", "body", "field"),
+    [
+        ("quiz", {"answers": [0]}, "answers"),  # one answer per question
+        ("quiz", {"answers": [0, 1, 1]}, "answers"),
+        ("quiz", {"answers": [0, 3]}, "answers.1"),  # the second question has 3 choices
+        ("quiz", {"answers": [-1, None]}, "answers.0"),
+        ("quiz", {"answers": [0, "1"]}, "answers.1"),
+        ("quiz", {"body": "words"}, "answers"),
+        ("assignment", {"answers": [0]}, "body"),
+        ("assignment", {"body": "x" * 100_001}, "body"),
+        ("assignment", {"body": "x", "links": ["ftp://files.example.com/a"]}, "links.0"),
+        ("assignment", {"body": "x", "grade": 10}, "grade"),
+    ],
+)
+def test_invalid_submissions_are_422_naming_the_field(
+    scene: Scene, target: str, body: dict[str, Any], field: str
+) -> None:
+    post = scene.quiz if target == "quiz" else scene.assignment
+    r = scene.student.call("POST", f"/posts/{post['id']}/submissions", json=body)
+    assert_problem(r, 422, field)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"score": 10.01}, "score"),  # max_points is 10
+        ({"score": -0.5}, "score"),
+        ({"score": "5"}, "score"),
+        ({"score": True}, "score"),
+        ({}, "score"),
+        ({"score": 5, "comment": "x"}, "comment"),
+    ],
+)
+def test_invalid_grades_are_422_naming_the_field(
+    scene: Scene, body: dict[str, Any], field: str
+) -> None:
+    r = scene.owner.call("PUT", f"/submissions/{scene.submission['id']}/grade", json=body)
+    assert_problem(r, 422, field)
+
+
 def test_conflicts_with_current_state_are_409(scene: Scene) -> None:
     owner, cid, mid = scene.owner, scene.course["id"], scene.module["id"]
     assert_problem(owner.call("POST", f"/courses/{cid}/modules", json={"module_id": mid}), 409)
@@ -192,6 +297,12 @@ def test_conflicts_with_current_state_are_409(scene: Scene) -> None:
     assert scene.outsider.call("POST", f"/courses/{draft}/enrollments").status_code in (404, 409)
     posts = owner.call("PUT", f"/modules/{mid}/posts", json={"post_ids": [scene.post["id"]]})
     assert_problem(posts, 409)  # not the module's whole set of posts
+    # Only gradable posts take submissions; a quiz allows 1 attempt unless it says more.
+    student = scene.student
+    assert_problem(student.call("POST", f"/posts/{scene.post['id']}/submissions", json={}), 409)
+    quiz = f"/posts/{scene.quiz['id']}/submissions"
+    student.call("POST", quiz, 201, json={"answers": [0, None]})
+    assert_problem(student.call("POST", quiz, json={"answers": [0, 1]}), 409)
 
 
 # ---------------------------------------------------------------- unknown ids
@@ -212,4 +323,10 @@ def test_unknown_ids_are_404(scene: Scene) -> None:
     assert_problem(student.call("PUT", f"/me/completions/{nobody}"), 404)
     assert_problem(student.call("GET", f"/me/courses/{nobody}/progress"), 404)
     assert_problem(scene.admin.call("PATCH", f"/users/{nobody}", json={"role": "instructor"}), 404)
+    answers = {"answers": [0, 1]}
+    assert_problem(student.call("POST", f"/posts/{nobody}/submissions", json=answers), 404)
+    assert_problem(student.call("GET", f"/submissions/{nobody}"), 404)
+    assert_problem(owner.call("PUT", f"/submissions/{nobody}/grade", json={"score": 1}), 404)
+    assert_problem(student.call("GET", f"/me/courses/{nobody}/grades"), 404)
+    assert_problem(owner.call("GET", f"/courses/{nobody}/grades"), 404)
     assert_problem(owner.call("GET", "/no-such-thing"), 404)

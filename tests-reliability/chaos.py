@@ -54,7 +54,7 @@ ALL_FAULTS = (
     "pause-postgres",
     "kill-postgres",
 )
-EVENT_SERVICES = ("catalog", "content", "progress")
+EVENT_SERVICES = ("catalog", "content", "progress", "assessment")
 
 
 @dataclass
@@ -261,6 +261,12 @@ class ChaosResult:
         return [
             f"operations: attempted={self.attempted} acknowledged={self.acknowledged} "
             f"failed={self.failed} indeterminate={self.indeterminate}",
+            "graded work: "
+            + " ".join(
+                f"{op}={self.op_stats.get(f'{op}:ok', 0)}/{self.op_stats.get(f'{op}:attempted', 0)}"
+                for op in ("submit", "grade", "read_grades")
+            )
+            + " (acknowledged/attempted)",
             f"faults injected: {sum(self.faults.values())} ({faults}; "
             f"fault points fired={self.self_kills})",
             f"drain: {'converged' if self.converged else 'NOT converged'} "

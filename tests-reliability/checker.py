@@ -46,6 +46,7 @@ import uuid
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,11 @@ import psycopg
 from psycopg.rows import dict_row
 from sqlalchemy.engine import make_url
 
-SERVICES = ("catalog", "content", "progress")
+SERVICES = ("catalog", "content", "progress", "assessment")
+GRADABLE = ("assignment", "quiz")
+ENROLLED = ("active", "completed")
 Key = Hashable
+CENT = Decimal("0.01")
 Rows = list[dict[str, Any]]
 
 QUERIES: dict[str, dict[str, str]] = {
@@ -70,7 +74,9 @@ QUERIES: dict[str, dict[str, str]] = {
     },
     "content": {
         "posts": "SELECT id, module_id, title, position, status, kind,"
-        " content->'max_points' AS max_points, completion_count FROM posts",
+        " content->'max_points' AS max_points, content->'questions' AS questions,"
+        " completion_count, submission_count FROM posts",
+        "submissions": "SELECT submission_id, post_id, user_id FROM submissions",
         "modules": "SELECT module_id, creator_id, title, deleted FROM modules",
         "courses": "SELECT course_id, status, visibility, creator_id, deleted FROM courses",
         "course_modules": "SELECT course_id, module_id, position FROM course_modules",
@@ -88,6 +94,19 @@ QUERIES: dict[str, dict[str, str]] = {
         "module_posts": "SELECT module_id, post_id, position FROM module_posts",
         "enrollments": "SELECT id, user_id, course_id, status FROM enrollments",
         "completions": "SELECT id, user_id, post_id, completed FROM completions",
+        "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
+    },
+    "assessment": {
+        "courses": "SELECT course_id, status, visibility, creator_id, deleted FROM courses",
+        "course_modules": "SELECT course_id, module_id, position FROM course_modules",
+        "modules": "SELECT module_id, creator_id, deleted FROM modules",
+        "posts": "SELECT post_id, module_id, kind, status, max_points, answer_key, deleted"
+        " FROM posts",
+        "enrollments": "SELECT enrollment_id, user_id, course_id, status FROM enrollments",
+        "submissions": "SELECT id, post_id, user_id, attempt, kind, status, score, late,"
+        " max_points, version FROM submissions",
+        "post_grades": "SELECT user_id, post_id, attempts_used, status, late, kept_score"
+        " FROM post_grades",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
     },
 }
@@ -337,6 +356,200 @@ def check_projections(snap: Snapshot) -> Report:
         {c: (counted.get(c, 0),) for c in live_courses},
         {c: (r["enrollment_count"],) for c, r in live_courses.items()},
     )
+    return report.merge(check_assessment(snap))
+
+
+def _cents(value: Any) -> str:
+    """A score or a sum of scores as API.md rounds them (2 decimals, half-up)."""
+    return str(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def _answer_key(questions: Any) -> list[Any] | None:
+    if not isinstance(questions, list):
+        return None
+    return [q.get("answer_index") for q in questions if isinstance(q, dict)]
+
+
+def check_assessment(snap: Snapshot) -> Report:
+    """Assessment's projection against its owners, its kept grades against its submissions,
+    every gradebook against a recomputation from the owners, and content's submission
+    counts against assessment's submissions."""
+    report = Report()
+    cat = snap.tables["catalog"]
+    con = snap.tables["content"]
+    pro = snap.tables["progress"]
+    ass = snap.tables["assessment"]
+    live_courses = {r["id"]: r for r in cat["courses"]}
+    live_modules = {r["id"]: r for r in cat["modules"]}
+    live_posts = {r["id"]: r for r in con["posts"]}
+    gone_courses = snap.deleted("catalog", "CourseDeleted") - live_courses.keys()
+    gone_modules = snap.deleted("catalog", "ModuleDeleted") - live_modules.keys()
+    gone_posts = snap.deleted("content", "PostDeleted") - live_posts.keys()
+    links = {(r["course_id"], r["module_id"]): (r["position"],) for r in cat["course_modules"]}
+
+    # assessment's projection <- catalog, content, progress
+    expected: dict[Key, Any] = {
+        c["id"]: (c["status"], c["visibility"], c["creator_id"], False)
+        for c in live_courses.values()
+    }
+    expected |= {c: ("draft", "private", None, True) for c in gone_courses}
+    report.compare(
+        "assessment.courses <- catalog.courses",
+        expected,
+        _index(ass["courses"], "course_id", "status", "visibility", "creator_id", "deleted"),
+    )
+    report.compare(
+        "assessment.course_modules <- catalog",
+        links,
+        _index(ass["course_modules"], ("course_id", "module_id"), "position"),
+    )
+    expected = {m["id"]: (m["creator_id"], False) for m in live_modules.values()}
+    expected |= {m: (None, True) for m in gone_modules}
+    report.compare(
+        "assessment.modules <- catalog.modules",
+        expected,
+        _index(ass["modules"], "module_id", "creator_id", "deleted"),
+    )
+    expected = {
+        p["id"]: (
+            p["module_id"],
+            p["kind"],
+            p["status"],
+            _max_points(p["max_points"]),
+            _answer_key(p["questions"]) if p["kind"] == "quiz" else None,
+            False,
+        )
+        for p in live_posts.values()
+    }
+    tomb_modules = {
+        r["post_id"]: r["module_id"] for r in ass["posts"] if r["post_id"] in gone_posts
+    }
+    expected |= {p: (tomb_modules.get(p), "", "draft", None, None, True) for p in gone_posts}
+    report.compare(
+        "assessment.posts <- content.posts",
+        expected,
+        _index(
+            ass["posts"],
+            "post_id",
+            "module_id",
+            "kind",
+            "status",
+            "max_points",
+            "answer_key",
+            "deleted",
+        ),
+    )
+    report.compare(
+        "assessment.enrollments <- progress",
+        _index(pro["enrollments"], "id", "user_id", "course_id", "status"),
+        _index(ass["enrollments"], "enrollment_id", "user_id", "course_id", "status"),
+    )
+
+    # assessment.post_grades <- assessment.submissions (kept score = the highest graded one;
+    # attempts used, status and lateness = the latest attempt's)
+    by_pair: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for sub in ass["submissions"]:
+        by_pair.setdefault((sub["user_id"], sub["post_id"]), []).append(sub)
+    kept: dict[tuple[Any, Any], Decimal | None] = {}
+    grades: dict[Key, Any] = {}
+    for pair, subs in by_pair.items():
+        latest = max(subs, key=lambda s: s["attempt"])
+        scores = [s["score"] for s in subs if s["score"] is not None]
+        kept[pair] = max(scores) if scores else None
+        grades[pair] = (
+            latest["attempt"],
+            latest["status"],
+            latest["late"],
+            None if kept[pair] is None else _cents(kept[pair]),
+        )
+    actual: dict[Key, Any] = {
+        (g["user_id"], g["post_id"]): (
+            g["attempts_used"],
+            g["status"],
+            g["late"],
+            None if g["kept_score"] is None else _cents(g["kept_score"]),
+        )
+        for g in ass["post_grades"]
+    }
+    report.compare("assessment.post_grades <- submissions", grades, actual)
+
+    # every gradebook row (earned, possible per enrolled student) against a recomputation
+    # from the owners: catalog's outlines, content's posts (max_points), progress's
+    # enrollments and assessment's submissions (kept scores)
+    def gradebooks(
+        courses: Iterable[Any],
+        modules_of: Mapping[Any, set[Any]],
+        posts: Iterable[tuple[Any, Any, int]],  # (post_id, module_id, max_points)
+        students_of: Mapping[Any, set[Any]],
+        kept_of: Mapping[tuple[Any, Any], Any],
+    ) -> dict[Key, Any]:
+        per_module: dict[Any, list[tuple[Any, int]]] = {}
+        for post_id, module_id, points in posts:
+            per_module.setdefault(module_id, []).append((post_id, points))
+        out: dict[Key, Any] = {}
+        for course in courses:
+            gradable = [p for m in modules_of.get(course, ()) for p in per_module.get(m, [])]
+            possible = sum(points for _, points in gradable)
+            for user in students_of.get(course, ()):
+                earned = sum(
+                    (Decimal(kept_of.get((user, post)) or 0) for post, _ in gradable), Decimal(0)
+                )
+                out[(course, user)] = (_cents(earned), possible)
+        return out
+
+    def students(rows: Iterable[dict[str, Any]]) -> dict[Any, set[Any]]:
+        out: dict[Any, set[Any]] = {}
+        for e in rows:
+            if e["status"] in ENROLLED:
+                out.setdefault(e["course_id"], set()).add(e["user_id"])
+        return out
+
+    owner_modules: dict[Any, set[Any]] = {}
+    for course, module in links:
+        owner_modules.setdefault(course, set()).add(module)
+    expected = gradebooks(
+        live_courses,
+        owner_modules,
+        [
+            (p["id"], p["module_id"], _max_points(p["max_points"]) or 0)
+            for p in live_posts.values()
+            if p["status"] == "published" and p["kind"] in GRADABLE
+        ],
+        students(pro["enrollments"]),
+        kept,
+    )
+    dead_modules = {m["module_id"] for m in ass["modules"] if m["deleted"]}
+    own_modules: dict[Any, set[Any]] = {}
+    for r in ass["course_modules"]:
+        if r["module_id"] not in dead_modules:
+            own_modules.setdefault(r["course_id"], set()).add(r["module_id"])
+    actual = gradebooks(
+        [c["course_id"] for c in ass["courses"] if not c["deleted"]],
+        own_modules,
+        [
+            (p["post_id"], p["module_id"], p["max_points"] or 0)
+            for p in ass["posts"]
+            if p["status"] == "published" and not p["deleted"] and p["kind"] in GRADABLE
+        ],
+        students(ass["enrollments"]),
+        {(g["user_id"], g["post_id"]): g["kept_score"] for g in ass["post_grades"]},
+    )
+    report.compare("assessment gradebooks <- owners", expected, actual)
+
+    # content <- assessment: who submitted, and each post's distinct submitters
+    report.compare(
+        "content.submissions <- assessment",
+        _index(ass["submissions"], "id", "post_id", "user_id"),
+        _index(con["submissions"], "submission_id", "post_id", "user_id"),
+    )
+    submitters: dict[Any, set[Any]] = {}
+    for sub in ass["submissions"]:
+        submitters.setdefault(sub["post_id"], set()).add(sub["user_id"])
+    report.compare(
+        "content.posts.submission_count <- assessment",
+        {p: (len(submitters.get(p, ())),) for p in live_posts},
+        {p: (r["submission_count"],) for p, r in live_posts.items()},
+    )
     return report
 
 
@@ -523,7 +736,59 @@ def check_history(model: Any, snap: Snapshot) -> Report:
                 "ok" if attempted else "unexpected",
                 None if attempted else f"completion {user}/{post} never attempted",
             )
+
+    # -- submissions and grades: every acknowledged submission is in assessment (and in
+    # content's record of who submitted) exactly once, with the score of its last
+    # acknowledged grade (or, after an indeterminate grade, a score somebody gave it)
+    submissions = {s["id"]: s for s in snap.tables["assessment"]["submissions"]}
+    c_submitted = {s["submission_id"] for s in con["submissions"]}
+    for sid, state in model.submissions.items():
+        sub = submissions.get(sid)
+        expect(
+            "history: submission in assessment",
+            sub is not None
+            and sub["post_id"] == state["post_id"]
+            and str(sub["user_id"]) == state["user"],
+            f"submission {sid} {state} vs {sub}",
+        )
+        expect("history: submission in content", sid in c_submitted, f"submission {sid}")
+        if sub is None:
+            continue
+        found = _score_text(sub["score"])
+        if ("grade", sid) in model.uncertain:
+            given = model.scores_written.get(sid, set())
+            r.add(
+                "history: grades written",
+                "ok" if found in given else "unexpected",
+                None if found in given else f"submission {sid} has {found}, given: {given}",
+            )
+            continue
+        last = _score_text(state["score"])
+        expect(
+            "history: last acknowledged grade",
+            found == last and (state["score"] is None or sub["status"] == "graded"),
+            f"submission {sid}: score {found} ({sub['status']}), last acknowledged {last}",
+        )
+    submitted = Counter((str(s["user_id"]), s["post_id"]) for s in submissions.values())
+    for pair, n in submitted.items():
+        if pair[0] not in users:
+            continue
+        acked, unknown = model.submits_ok.get(pair, 0), model.submits_info.get(pair, 0)
+        if n > acked + unknown:
+            r.add(
+                "history: submissions attempted",
+                "unexpected",
+                f"{pair}: {n} submissions, {acked} acknowledged, {unknown} indeterminate",
+            )
+            continue
+        r.add("history: submissions attempted", "ok")
+        for _ in range(max(0, n - acked)):
+            r.add("history: submissions attempted", "recovered")
     return r
+
+
+def _score_text(score: Any) -> str:
+    return "none" if score is None else _cents(str(score))
 
 
 # ---------------------------------------------------------------- command line

@@ -51,7 +51,7 @@ log = logging.getLogger("reliability.harness")
 
 ROOT = find_repo_root(Path(__file__).resolve().parent)
 ADMIN = ("rel_admin", "rel-admin-password")
-SERVICES = ("identity", "catalog", "content", "progress")
+SERVICES = ("identity", "catalog", "content", "progress", "assessment")
 # Cheap password hashing in throwaway stacks (Argon2id at production cost takes a core
 # for a few hundred milliseconds per login; the fault tests log in a dozen users).
 TEST_SERVICE_ENV = {
@@ -489,7 +489,7 @@ async def consumers_idle(nats_url: str) -> bool:
     nc = await nats.connect(nats_url, max_reconnect_attempts=2)
     try:
         js = nc.jetstream(timeout=10)
-        for stream in ("CATALOG", "CONTENT", "PROGRESS"):
+        for stream in ("CATALOG", "CONTENT", "PROGRESS", "ASSESSMENT"):
             for info in await js.consumers_info(stream):
                 if info.num_pending or info.num_ack_pending:
                     return False

@@ -152,6 +152,7 @@ async def test_2_relay_killed_between_publish_and_mark_republishes_once(
     for service, consumer in (
         ("content", "content-from-catalog"),
         ("progress", "progress-from-catalog"),
+        ("assessment", "assessment-from-catalog"),
     ):
         n = await stack.scalar(
             service,
@@ -252,7 +253,7 @@ async def test_4_every_event_delivered_three_times_changes_nothing(
     await settle(stack)
     before = await _snapshot(stack)
     copies = []
-    for stream in ("CATALOG", "CONTENT", "PROGRESS"):
+    for stream in ("CATALOG", "CONTENT", "PROGRESS", "ASSESSMENT"):
         for subject, envelope in await _originals(stack, stream):
             payload = json.dumps(envelope).encode()
             copies += [(subject, payload, f"{envelope['id']}-copy{k}") for k in (1, 2)]
@@ -261,9 +262,13 @@ async def test_4_every_event_delivered_three_times_changes_nothing(
     assert await _snapshot(stack) == before
     dups = 0
     for service, consumers in (
-        ("content", ("content-from-catalog", "content-from-progress")),
+        ("content", ("content-from-catalog", "content-from-progress", "content-from-assessment")),
         ("progress", ("progress-from-catalog", "progress-from-content")),
         ("catalog", ("catalog-from-progress",)),
+        (
+            "assessment",
+            ("assessment-from-catalog", "assessment-from-content", "assessment-from-progress"),
+        ),
     ):
         for consumer in consumers:
             dups += await stack.applied(stack.instance(service), consumer, "duplicate")
@@ -336,7 +341,7 @@ async def test_6_dead_letters_park_bad_events_and_replay_after_a_fix(
     stack: ReliabilityStack, world: World
 ) -> None:
     await settle(stack)
-    # A malformed message is dead-lettered at once by both catalog consumers...
+    # A malformed message is dead-lettered at once by every catalog consumer...
     bad_id = f"malformed-{uuid.uuid4().hex[:6]}"
     await publish_raw(stack.nats_url, [("catalog.module.ModuleCreated", b"{not json", bad_id)])
     dl = "SELECT count(*) FROM dead_letters WHERE consumer = %s AND error LIKE 'malformed%%'"
@@ -344,7 +349,8 @@ async def test_6_dead_letters_park_bad_events_and_replay_after_a_fix(
     async def parked() -> bool:
         a = await stack.scalar("content", dl, ("content-from-catalog",))
         b = await stack.scalar("progress", dl, ("progress-from-catalog",))
-        return bool(a >= 1 and b >= 1)
+        c = await stack.scalar("assessment", dl, ("assessment-from-catalog",))
+        return bool(a >= 1 and b >= 1 and c >= 1)
 
     await eventually(parked, 20, what="malformed message dead-lettered")
     # ...and later events still apply.

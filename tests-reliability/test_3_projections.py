@@ -103,6 +103,64 @@ async def test_10_checker_reports_lost_and_unexpected(
     await settle(stack)
 
 
+async def test_10_checker_covers_submissions_grades_and_gradebooks(
+    stack: ReliabilityStack, world: World
+) -> None:
+    """A quiz submitted (graded at once) and an assignment graded; then assessment's kept
+    score and content's submission count are tampered with: the checker names both, and
+    the gradebook recomputed from the owners no longer matches assessment's."""
+    async with stack.client(world.instructor) as c:
+        quiz = {
+            "kind": "quiz",
+            "questions": [{"prompt": "1+1?", "choices": ["2", "3"], "answer_index": 0}],
+            "max_points": 4,
+        }
+        r = await c.post(
+            f"/api/v1/modules/{world.module}/posts",
+            json={"title": "graded quiz", "status": "published", "content": quiz},
+        )
+        assert r.status_code == 201, r.text
+        post = uuid.UUID(r.json()["id"])
+    async with stack.client(world.student) as c:
+        r = await c.post(f"/api/v1/posts/{post}/submissions", json={"answers": [0]})
+        assert r.status_code == 201, r.text
+        assert (r.json()["status"], r.json()["score"]) == ("graded", 4.0)
+    report = await settle(stack)
+    for check in (
+        "assessment.post_grades <- submissions",
+        "assessment gradebooks <- owners",
+        "content.posts.submission_count <- assessment",
+        "content.submissions <- assessment",
+        "assessment.enrollments <- progress",
+        "assessment.posts <- content.posts",
+    ):
+        assert report.per_check[check]["ok"] >= 1, (check, report.per_check.get(check))
+
+    student = uuid.UUID(world.student.id)
+    await stack.query(
+        "assessment",
+        "UPDATE post_grades SET kept_score = 1 WHERE user_id = %s AND post_id = %s",
+        (student, post),
+    )
+    await stack.query("content", "UPDATE posts SET submission_count = 2 WHERE id = %s", (post,))
+    try:
+        broken = checker.check_projections(
+            await asyncio.to_thread(checker.load, stack.database_urls())
+        )
+        assert (broken.lost, broken.unexpected) == (3, 0), broken.samples
+        assert broken.per_check["assessment.post_grades <- submissions"]["lost"] == 1
+        assert broken.per_check["assessment gradebooks <- owners"]["lost"] == 1
+        assert broken.per_check["content.posts.submission_count <- assessment"]["lost"] == 1
+    finally:
+        await stack.query(
+            "assessment",
+            "UPDATE post_grades SET kept_score = 4 WHERE user_id = %s AND post_id = %s",
+            (student, post),
+        )
+        await stack.query("content", "UPDATE posts SET submission_count = 1 WHERE id = %s", (post,))
+    await settle(stack)
+
+
 # ---------------------------------------------------------------- 11
 
 

@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -39,6 +40,14 @@ class Model:
     written: dict[Entity, set[str]] = field(default_factory=dict)
     indeterminate_titles: set[str] = field(default_factory=set)
     attempted_pairs: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    # Acknowledged submissions: id -> {post_id, user, kind, score (the last acknowledged
+    # one: the quiz's own grade, then each acknowledged grade), version}.
+    submissions: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    # Per (user, post): submissions acknowledged, and those whose outcome is unknown.
+    submits_ok: Counter[tuple[str, uuid.UUID]] = field(default_factory=Counter)
+    submits_info: Counter[tuple[str, uuid.UUID]] = field(default_factory=Counter)
+    # Every score somebody tried to give a submission (for uncertain ones).
+    scores_written: dict[uuid.UUID, set[str]] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
 
@@ -110,6 +119,10 @@ class Workload:
         self.counter += 1
         return f"{self.model.prefix}-{kind}-{self.counter}"
 
+    def score_written(self, submission_id: uuid.UUID, score: Any) -> None:
+        text = "none" if score is None else f"{Decimal(str(score)):.2f}"
+        self.model.scores_written.setdefault(submission_id, set()).add(text)
+
     async def call(
         self, client: httpx.AsyncClient, op: str, method: str, url: str, **kwargs: Any
     ) -> Result:
@@ -175,6 +188,7 @@ class Workload:
             (4, lambda c: self.rename_module(c, a)),
             (2, lambda c: self.delete_draft_course(c, a)),
             (2, lambda c: self.delete_unused_module(c, a)),
+            (8, lambda c: self.grade(c, a)),
         ]
         await self._loop(a.user, stop, ops)
 
@@ -229,11 +243,30 @@ class Workload:
         mid = self.rng.choice(a.modules[-5:])
         title = self.title("post")
         status = "published" if self.rng.random() < 0.75 else "draft"
-        if self.rng.random() < 0.3:
+        roll = self.rng.random()
+        choices: list[int] = []
+        if roll < 0.25:
             content: dict[str, Any] = {
                 "kind": "assignment",
                 "instructions": "do it",
                 "max_points": self.rng.randint(1, 100),
+            }
+            if self.rng.random() < 0.5:
+                content["due_at"] = "2020-01-01T00:00:00Z"  # late work, accepted and flagged
+        elif roll < 0.45:
+            choices = [self.rng.randint(2, 4) for _ in range(self.rng.randint(1, 3))]
+            content = {
+                "kind": "quiz",
+                "questions": [
+                    {
+                        "prompt": f"q{i}",
+                        "choices": [f"c{j}" for j in range(n)],
+                        "answer_index": self.rng.randrange(n),
+                    }
+                    for i, n in enumerate(choices)
+                ],
+                "max_points": self.rng.randint(1, 20),
+                "attempts": self.rng.randint(1, 3),
             }
         else:
             content = {"kind": "text", "body": f"body of {title}"}
@@ -251,6 +284,9 @@ class Workload:
                 "status": status,
                 "module_id": mid,
                 "deleted": False,
+                "kind": content["kind"],
+                "max_points": content.get("max_points"),
+                "choices": choices,
             }
             self.model.wrote(pid, title)
             a.posts.setdefault(mid, []).append(pid)
@@ -404,6 +440,39 @@ class Workload:
         elif res.outcome == Outcome.INFO:
             self._uncertain(mid, *a.posts.get(mid, []))
 
+    async def grade(self, c: httpx.AsyncClient, a: Author) -> None:
+        """Grade (or regrade) a submission to one of the author's modules' posts: they own
+        the module, so they are one of its graders."""
+        mine = set(a.posts)
+        subs = [
+            sid
+            for sid, sub in self.model.submissions.items()
+            if self.model.posts[sub["post_id"]]["module_id"] in mine
+        ]
+        if not subs:
+            return await self.create_post(c, a)
+        sid = self.rng.choice(subs[-20:])
+        sub = self.model.submissions[sid]
+        points = self.model.posts[sub["post_id"]]["max_points"] or 1
+        score = round(self.rng.uniform(0, points), 2)
+        headers = {}
+        if ("grade", sid) not in self.model.uncertain and self.rng.random() < 0.5:
+            headers["If-Match"] = f'"{sub["version"]}"'
+        self.score_written(sid, score)
+        res = await self.call(
+            c,
+            "grade",
+            "PUT",
+            f"/api/v1/submissions/{sid}/grade",
+            json={"score": score, "feedback": f"{self.model.prefix} feedback"},
+            headers=headers,
+        )
+        if res.outcome == Outcome.OK:
+            sub["score"] = res.body["score"]
+            sub["version"] = res.body["version"]
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("grade", sid))
+
     # -- students ----------------------------------------------------------------------
 
     async def _student_loop(self, s: Any, stop: asyncio.Event) -> None:
@@ -414,6 +483,8 @@ class Workload:
             (2, lambda c: self.drop(c, s)),
             (12, lambda c: self.read_progress(c, s)),
             (5, lambda c: self.browse(c, s)),
+            (12, lambda c: self.submit(c, s)),
+            (4, lambda c: self.read_grades(c, s)),
         ]
         await self._loop(s, stop, ops)
 
@@ -477,6 +548,52 @@ class Workload:
             self.enrolled[s.id].discard(cid)
         elif res.outcome == Outcome.INFO:
             self._uncertain((s.id, cid))
+
+    async def submit(self, c: httpx.AsyncClient, s: Any) -> None:
+        """Hand in work for a gradable post (a quiz: random answers, graded at once), with an
+        Idempotency-Key: an indeterminate try is retried once with the same key, so it
+        either settles into the one submission or stays indeterminate."""
+        gradable = [
+            p
+            for p in self._completable(s)
+            if self.model.posts[p].get("kind") in ("assignment", "quiz")
+        ]
+        if not gradable:
+            return await self.complete(c, s)
+        pid = self.rng.choice(gradable[-30:])
+        post = self.model.posts[pid]
+        if post["kind"] == "quiz":
+            body: dict[str, Any] = {
+                "answers": [self.rng.choice([None, *range(n)]) for n in post["choices"]]
+            }
+        else:
+            body = {"body": f"work of {self.title('work')}"}
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        url = f"/api/v1/posts/{pid}/submissions"
+        res = await self.call(c, "submit", "POST", url, json=body, headers=headers)
+        if res.outcome == Outcome.INFO:
+            await asyncio.sleep(0.3)
+            res = await self.call(c, "submit", "POST", url, json=body, headers=headers)
+        pair = (s.id, pid)
+        if res.outcome == Outcome.OK:
+            sid = uuid.UUID(res.body["id"])
+            self.model.submissions[sid] = {
+                "post_id": pid,
+                "user": s.id,
+                "kind": post["kind"],
+                "score": res.body["score"],
+                "version": res.body["version"],
+            }
+            self.score_written(sid, res.body["score"])
+            self.model.submits_ok[pair] += 1
+        elif res.outcome == Outcome.INFO:
+            self.model.submits_info[pair] += 1
+
+    async def read_grades(self, c: httpx.AsyncClient, s: Any) -> None:
+        if not self.enrolled[s.id]:
+            return await self.browse(c, s)
+        cid = self.rng.choice(sorted(self.enrolled[s.id]))
+        await self.call(c, "read_grades", "GET", f"/api/v1/me/courses/{cid}/grades")
 
     async def read_progress(self, c: httpx.AsyncClient, s: Any) -> None:
         if not self.enrolled[s.id]:
