@@ -28,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import assessment
 import drivers
 import events
 import psycopg
@@ -228,6 +229,9 @@ def main() -> int:
     )
     ap.add_argument("--rebuild-repeats", type=int, default=1)
     ap.add_argument("--students", type=int, default=10_000)
+    ap.add_argument(
+        "--gradebook-posts", type=int, default=50, help="gradable posts of the gradebook course"
+    )
     ap.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     ap.add_argument("--quick", action="store_true", help="a fast smoke run (1 repeat, small sizes)")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -480,6 +484,9 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
         "students": args.students + 1,
     }
     res["scale"] = scale
+
+    # 6, 7. Assessment: quiz submissions, the gradebook (bench/assessment.py)
+    res["assessment"] = assessment.measure(stack, api, fx, args, tool)
     return res
 
 
@@ -619,6 +626,7 @@ def markdown(report: dict[str, Any]) -> str:
             ok5,
         )
     )
+    rows += assessment.rows(r, _f, _s)
     lines = [
         "# Syllabus bench",
         "",

@@ -125,7 +125,7 @@ def start(data_dir: Path, log: Any = print) -> Stack:
         stop(stack)
         raise RuntimeError(f"devstack not up in time:\n{text[-3000:]}")
     for name, url in re.findall(
-        r"^\s+(identity|catalog|content|progress)\s+(http://\S+)", text, re.M
+        r"^\s+(identity|catalog|content|progress|assessment)\s+(http://\S+)", text, re.M
     ):
         stack.services[name] = url
     stack.started_in = time.monotonic() - t0
