@@ -326,3 +326,43 @@ async def test_consumer_config_is_created_explicitly_and_corrected(kernel: Kerne
     changed = consumer(kernel, upsert_title(kernel), max_ack_pending=70)
     await changed.setup()
     assert (await js.consumer_info(c.stream, c.durable)).config.max_ack_pending == 70
+
+
+async def test_caught_up_pause_and_the_caught_up_hook(kernel: Kernel) -> None:
+    """``caught_up()`` is true only while the consumer runs, is not paused and has
+    nothing pending; the hook fires after a batch that left nothing pending; a paused
+    consumer applies nothing (what an in-flight fetch brings back is redelivered later)."""
+    await make_projection(kernel)
+    c = consumer(kernel, upsert_title(kernel))
+    assert not await c.caught_up()  # not running
+    hooked: list[int] = []
+    c.on_caught_up(lambda: hooked.append(1))
+    stop = asyncio.Event()
+    task = asyncio.create_task(c.run(stop))
+    try:
+        await asyncio.wait_for(c.ready.wait(), 5)
+        first = uuid.uuid4()
+        await publish(kernel, ModuleCreated(module_id=first, title="A", creator_id=first), 1)
+        for _ in range(100):
+            if first in await rows(kernel) and hooked and await c.caught_up():
+                break
+            await asyncio.sleep(0.05)
+        assert hooked and await c.caught_up()
+
+        c.pause()
+        assert c.paused and not await c.caught_up()
+        second = uuid.uuid4()
+        await publish(kernel, ModuleCreated(module_id=second, title="B", creator_id=second), 1)
+        await asyncio.sleep(0.6)  # longer than a fetch: an in-flight fetch came back
+        assert second not in await rows(kernel)
+        assert not await c.caught_up()
+
+        c.resume()
+        for _ in range(100):
+            if second in await rows(kernel) and await c.caught_up():
+                break
+            await asyncio.sleep(0.05)
+        assert second in await rows(kernel) and await c.caught_up()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)

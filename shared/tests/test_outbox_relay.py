@@ -127,3 +127,13 @@ async def test_relay_keeps_rows_while_nats_rejects_and_recovers(kernel: Kernel) 
 
     await ensure_stream(kernel.nc.jetstream(), kernel.stream, [f"{kernel.namespace}.catalog.>"])
     assert await kernel.relay().drain() == 1
+
+
+async def test_many_events_at_once_are_published_like_single_ones(kernel: Kernel) -> None:
+    async with kernel.db.transaction() as s:
+        assert await kernel.outbox.add_many(s, []) == []
+        ids = await kernel.outbox.add_many(s, [(module_created(f"m{i}"), 1) for i in range(3)])
+    assert await count(kernel, "outbox") == 3
+    assert await kernel.relay().drain() == 3
+    msgs = await kernel.stream_messages()
+    assert [m.headers["Nats-Msg-Id"] for m in msgs if m.headers] == [str(i) for i in ids]

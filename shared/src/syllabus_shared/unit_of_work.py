@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -101,6 +101,10 @@ class UnitOfWork:
     async def publish(self, event: Event, *, sequence: int) -> uuid.UUID:
         """Record ``event`` (its aggregate now at ``sequence``) in this transaction's outbox."""
         return await self.outbox.add(self.session, event, sequence=sequence)
+
+    async def publish_many(self, events: Sequence[tuple[Event, int]]) -> list[uuid.UUID]:
+        """Record many ``(event, sequence)`` in this transaction's outbox, batched."""
+        return await self.outbox.add_many(self.session, events)
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -12,6 +12,7 @@ stale ones without waiting for gaps. Three aggregates:
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from pydantic import BaseModel
@@ -34,6 +35,9 @@ class CourseState(CourseEvent):
     status: str  # draft | published | archived
     visibility: str  # public | private
     creator_id: uuid.UUID
+    # Sequential: each published post is locked until every one before it, in course
+    # order, is completed (progress computes the locks).
+    sequential: bool = False
 
 
 class CourseCreated(CourseState):
@@ -59,6 +63,10 @@ class CourseDeleted(CourseEvent):
 class ModulePlacement(BaseModel):
     module_id: uuid.UUID
     position: int
+    # Gating, per course: modules of the same course that must be completed first, and
+    # the time before which the module stays locked.
+    prerequisites: list[uuid.UUID] = []
+    unlock_at: dt.datetime | None = None
 
 
 class OutlineEvent(Event):
@@ -84,6 +92,14 @@ class ModuleDetached(OutlineEvent):
 
 class CourseModulesReordered(OutlineEvent):
     name = "CourseModulesReordered"
+
+
+class ModuleGatingChanged(OutlineEvent):
+    """A module's prerequisites or unlock time in this course changed (the whole outline,
+    as every outline event carries it)."""
+
+    name = "ModuleGatingChanged"
+    module_id: uuid.UUID
 
 
 class ModuleEvent(Event):

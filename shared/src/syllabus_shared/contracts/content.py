@@ -24,6 +24,14 @@ class PostEvent(Event):
         return self.post_id
 
 
+class CompletionRule(BaseModel):
+    """How a post is completed: ``mark_done`` (the student says so), ``view`` (opened),
+    ``submit`` (a first submission), ``min_score`` (the kept score reaches ``min_score``)."""
+
+    rule: str
+    min_score: float | None = None
+
+
 class PostState(PostEvent):
     title: str
     kind: str  # text | video | link | assignment | quiz
@@ -39,6 +47,8 @@ class PostState(PostEvent):
     answer_key: list[int] | None = None
     question_count: int | None = None
     choice_counts: list[int] | None = None  # how many choices each question offers
+    # Absent from older producers: the kind's default (mark_done; submit when gradable).
+    completion: CompletionRule | None = None
 
 
 class PostCreated(PostState):
@@ -75,3 +85,19 @@ class ModulePostsReordered(Event):
 
     def subject_id(self) -> uuid.UUID:
         return self.module_id
+
+
+class PostViewed(Event):
+    """A student opened a post (``GET /posts/{id}``) for the first time; listing a module's
+    posts is not a view. Progress decides whether it counts (enrolled, unlocked)."""
+
+    source = "content"
+    aggregate = "post_view"
+    name = "PostViewed"
+    view_id: uuid.UUID  # one per (user, post)
+    post_id: uuid.UUID
+    user_id: uuid.UUID
+    viewed_at: dt.datetime
+
+    def subject_id(self) -> uuid.UUID:
+        return self.view_id

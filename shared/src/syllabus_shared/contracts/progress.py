@@ -59,3 +59,21 @@ class PostCompleted(CompletionEvent):
 
 class PostUncompleted(CompletionEvent):
     name = "PostUncompleted"
+
+
+class ModuleCompleted(Event):
+    """A student completed every published post of a module in a course (decided on a
+    projection caught up with the structure; once completed, stays completed)."""
+
+    source = "progress"
+    aggregate = "module_completion"
+    name = "ModuleCompleted"
+    module_completion_id: uuid.UUID  # one per (enrollment, module)
+    enrollment_id: uuid.UUID
+    user_id: uuid.UUID
+    course_id: uuid.UUID
+    module_id: uuid.UUID
+    completed_at: dt.datetime
+
+    def subject_id(self) -> uuid.UUID:
+        return self.module_completion_id

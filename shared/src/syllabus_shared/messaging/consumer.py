@@ -16,6 +16,12 @@ Each event is applied in an ``apply <Event>`` span (when tracing) whose parent i
 trace context in the message headers (the relay's ``publish`` span), and feeds the lag,
 redelivery and dead-letter metrics; the lag is also sampled from the consumer's info
 every ``lag_interval`` seconds, so it stays true while nothing is delivered.
+
+Whether a consumer has caught up with its stream is known to it alone: ``caught_up()``
+asks the server (nothing pending, nothing delivered and unacknowledged, the consumer
+running and not paused), and listeners added with ``on_caught_up`` are called after a
+batch whose last message left nothing pending. ``pause()``/``resume()`` hold the consumer
+between batches (operations and tests: a paused consumer is never caught up).
 """
 
 from __future__ import annotations
@@ -149,6 +155,50 @@ class EventConsumer:
         self.subjects = sorted(subject_for(namespace, cls) for cls in subscription.handlers)
         self.ready = asyncio.Event()
         self._record = record_statement(self.tables)
+        self._running = asyncio.Event()
+        self._running.set()
+        self._psub: Any = None
+        self._caught_up_listeners: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------ caught up, paused
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def pause(self) -> None:
+        """Apply nothing more after the batch in hand (until :meth:`resume`): what a
+        fetch already in flight brings back is released for redelivery."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def on_caught_up(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each applied batch whose last message left nothing
+        pending on the stream (a cheap hint: confirm with :meth:`caught_up`)."""
+        self._caught_up_listeners.append(listener)
+
+    async def caught_up(self) -> bool:
+        """True when this consumer runs, is not paused, and the server has nothing
+        pending for it and nothing delivered but unacknowledged (by any replica bound to
+        the same durable consumer): every event in its stream so far is applied."""
+        psub = self._psub
+        if psub is None or self.paused or not self.ready.is_set():
+            return False
+        try:
+            info = await psub.consumer_info()
+        except Exception as exc:
+            log.debug("consumer %s: no consumer info: %r", self.durable, exc)
+            return False
+        return not info.num_pending and not info.num_ack_pending
+
+    def _signal_caught_up(self) -> None:
+        for listener in self._caught_up_listeners:
+            try:
+                listener()
+            except Exception:  # a listener's bug must not stop consuming
+                log.exception("consumer %s: caught-up listener failed", self.durable)
 
     def consumer_config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -184,29 +234,38 @@ class EventConsumer:
         psub: Any = None
         while not stop.is_set():
             try:
+                if self.paused:
+                    await _first_of(self._running.wait(), stop.wait())
+                    continue
                 if psub is None:
                     psub = await self.setup()
+                    self._psub = psub
                     self.ready.set()
                 messages = await self._next_batch(psub)
                 await self._sample_lag(psub)
                 if not messages:
                     continue
-                if stop.is_set():
-                    # Not started: let them be redelivered promptly rather than after AckWait.
+                if stop.is_set() or self.paused:
+                    # Not started (stopping, or paused while the fetch was in flight): let
+                    # them be redelivered promptly rather than after AckWait.
                     for msg in messages:
                         with contextlib.suppress(Exception):
                             await msg.nak()
                     continue
                 await self.process_batch(messages)
                 delay = 0.2
+                last = messages[-1]
+                if last.reply and last.metadata.num_pending == 0:
+                    self._signal_caught_up()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("consumer %s: %r; retrying in %.1fs", self.durable, exc, delay)
-                psub = None
+                psub = self._psub = None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(delay * 2, 5.0)
+        self._psub = None  # stopped: never caught up again
         if psub is not None:
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
@@ -511,6 +570,16 @@ class EventConsumer:
                 )
             replayed += 1
         return replayed, failing
+
+
+async def _first_of(*waits: Awaitable[Any]) -> None:
+    """Wait until the first of ``waits`` finishes (the others are cancelled)."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _deliveries(msg: Msg) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from contextvars import ContextVar
 
 from opentelemetry.trace import SpanKind, Tracer
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus_shared.contracts import Envelope, Event
@@ -29,6 +30,19 @@ def subject_for(namespace: str, event: type[Event]) -> str:
 
 def stream_name(namespace: str, stream: str) -> str:
     return f"{namespace.upper().replace('.', '_')}_{stream}" if namespace else stream
+
+
+# Many rows as arrays, unnested, and the relay's wake-up (once) in the same statement.
+_INSERT_MANY = text(f"""
+WITH inserted AS (
+    INSERT INTO outbox (id, subject, event_type, aggregate_id, sequence, payload)
+    SELECT * FROM unnest(
+        CAST(:id AS uuid[]), CAST(:subject AS text[]), CAST(:event_type AS text[]),
+        CAST(:aggregate_id AS text[]), CAST(:sequence AS bigint[]), CAST(:payload AS bytea[]))
+    RETURNING 1
+)
+SELECT pg_notify('{NOTIFY_CHANNEL}', '') WHERE EXISTS (SELECT FROM inserted)
+""")
 
 
 class Outbox:
@@ -89,21 +103,45 @@ class Outbox:
             return event_id
 
     async def _add(self, session: AsyncSession, event: Event, sequence: int) -> uuid.UUID:
-        envelope = self.envelope(event, sequence)
+        row = self._row(event, sequence)
         await session.execute(
             insert(self.tables.outbox)
-            .values(
-                id=envelope.id,
-                subject=subject_for(self.namespace, type(event)),
-                event_type=envelope.type,
-                aggregate_id=envelope.subject,
-                sequence=sequence,
-                payload=envelope.model_dump_json(
-                    exclude=_UNTRACED if envelope.traceparent is None else None
-                ).encode(),
-            )
+            .values(**row)
             # The relay's wake-up, in the same statement (one round trip less per event):
             # delivered on commit only, so the relay wakes exactly when there is work.
             .returning(func.pg_notify(NOTIFY_CHANNEL, ""))
         )
-        return envelope.id
+        return uuid.UUID(str(row["id"]))
+
+    def _row(self, event: Event, sequence: int) -> dict[str, object]:
+        if event.source != self.source:
+            raise ValueError(f"{self.source} cannot publish {event.type_name()}")
+        envelope = self.envelope(event, sequence)
+        return {
+            "id": envelope.id,
+            "subject": subject_for(self.namespace, type(event)),
+            "event_type": envelope.type,
+            "aggregate_id": envelope.subject,
+            "sequence": sequence,
+            "payload": envelope.model_dump_json(
+                exclude=_UNTRACED if envelope.traceparent is None else None
+            ).encode(),
+        }
+
+    async def add_many(
+        self, session: AsyncSession, events: Sequence[tuple[Event, int]]
+    ) -> list[uuid.UUID]:
+        """Record many ``(event, sequence)`` at once: ONE statement (the rows as arrays,
+        unnested) and one wake-up, so a set-based change (re-deriving thousands of rows)
+        emits one event per row without a round trip per event."""
+        if not events:
+            return []
+        rows = [self._row(event, sequence) for event, sequence in events]
+        await session.execute(
+            _INSERT_MANY,
+            {
+                name: [row[name] for row in rows]
+                for name in ("id", "subject", "event_type", "aggregate_id", "sequence", "payload")
+            },
+        )
+        return [uuid.UUID(str(row["id"])) for row in rows]
