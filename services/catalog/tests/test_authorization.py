@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 from syllabus_catalog import schemas, service
-from syllabus_catalog.models import Course, Module
+from syllabus_catalog.models import Course, CourseModule, Module
 from syllabus_devkit.testing.asserts import assert_problem
 from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_shared.auth import Principal, Role
@@ -97,6 +97,24 @@ def _course_cases(status: str, visibility: str = "public") -> list[Case]:
             status,
             visibility,
             {"position": 2},
+        ),
+        Case(
+            f"PATCH outline gating [{tag}]",
+            "PATCH",
+            "/courses/{course}/modules/{m0}",
+            edit(200, visible_to_others=visible),
+            status,
+            visibility,
+            {"prerequisites": ["{m1}"], "unlock_at": "2030-01-01T00:00:00Z"},
+        ),
+        Case(
+            f"PATCH course sequential [{tag}]",
+            "PATCH",
+            "/courses/{course}",
+            edit(200, visible_to_others=visible),
+            status,
+            visibility,
+            {"sequential": True},
         ),
         Case(
             f"PUT outline [{tag}]",
@@ -205,9 +223,15 @@ async def _snapshot(catalog: Catalog, ids: dict[str, str]) -> tuple[Any, ...]:
     async with catalog.runtime.db.transaction() as session:
         course = await session.get(Course, uuid.UUID(ids["course"]))
         module = await session.get(Module, uuid.UUID(ids["spare"]))
+        gating = await session.execute(
+            select(CourseModule.module_id, CourseModule.prerequisites, CourseModule.unlock_at)
+            .where(CourseModule.course_id == uuid.UUID(ids["course"]))
+            .order_by(CourseModule.module_id)
+        )
         return (
-            course and (course.version, course.status, course.title),
+            course and (course.version, course.status, course.title, course.sequential),
             await catalog.db_positions(ids["course"]),
+            [tuple(row) for row in gating],
             module and (module.version, module.title),
             await session.scalar(select(func.count()).select_from(Course)),
             await session.scalar(select(func.count()).select_from(Module)),

@@ -50,7 +50,9 @@ async def test_attach_appends_and_inserts(shared_catalog: Catalog) -> None:
     assert await shared_catalog.outline_ids(course["id"]) == []
     r = await shared_catalog.client.post(url, json={"module_id": a["id"]}, headers=headers)
     assert r.status_code == 201
-    assert r.json() == [{"module_id": a["id"], "position": 1, "title": "A"}]
+    assert r.json() == [
+        {"module_id": a["id"], "position": 1, "title": "A", "prerequisites": [], "unlock_at": None}
+    ]
     _assert_whole_list(
         await shared_catalog.attach(course["id"], b["id"], owner), [a["id"], b["id"]]
     )

@@ -29,6 +29,7 @@ SUBSCRIPTIONS = [
             ce.ModuleAttached: service.on_outline,
             ce.ModuleDetached: service.on_outline,
             ce.CourseModulesReordered: service.on_outline,
+            ce.ModuleGatingChanged: service.on_outline,
             ce.ModuleCreated: service.on_module,
             ce.ModuleUpdated: service.on_module,
             ce.ModuleDeleted: service.on_module_deleted,

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
-from sqlalchemy import CheckConstraint, Column, Computed, Index, String, Text, UniqueConstraint
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Computed,
+    DateTime,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    false,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlmodel import Field, SQLModel
 from syllabus_shared.db import Entity, new_metadata
 from syllabus_shared.messaging.tables import kernel_tables
@@ -52,6 +65,8 @@ class Course(CatalogTable, Entity, table=True):
         default="public", sa_type=String(16), sa_column_kwargs={"server_default": "public"}
     )
     creator_id: uuid.UUID = Field(index=True)
+    # Each published post locked until every one before it, in course order, is completed.
+    sequential: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Kept from progress's enrollment events (active + completed).
     enrollment_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The outline (which modules, in which order) is its own event aggregate.
@@ -91,6 +106,14 @@ class CourseModule(CatalogTable, table=True):
         foreign_key="modules.id", ondelete="RESTRICT", primary_key=True, index=True
     )
     position: int
+    # Gating in this course: modules of the same course to complete first (no cycles; a
+    # detach removes the module from the others' lists, under the course's row lock) and
+    # the time before which the module stays locked.
+    prerequisites: list[uuid.UUID] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Uuid()), nullable=False, server_default=text("'{}'::uuid[]")),
+    )
+    unlock_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class EnrollmentCount(CatalogTable, table=True):

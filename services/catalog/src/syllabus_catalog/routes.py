@@ -131,7 +131,7 @@ async def move_module(
     who: Staff,
     uow: UnitOfWorkDep,
 ) -> list[schemas.OutlineEntry]:
-    return await service.move_module(uow, who, course_id, module_id, body)
+    return await service.change_attachment(uow, who, course_id, module_id, body)
 
 
 @router.put(

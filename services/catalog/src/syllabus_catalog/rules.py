@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from syllabus_shared.auth import Principal
 from syllabus_shared.contracts import catalog as ev
-from syllabus_shared.problems import conflict
+from syllabus_shared.problems import Problem, conflict
 
 # draft→published, published→archived, archived→published; anything else is a conflict.
 STATUS_MOVES = {("draft", "published"), ("published", "archived"), ("archived", "published")}
@@ -46,3 +48,93 @@ def status_move(current: str, wanted: str | None) -> type[ev.CourseState] | None
     if (current, wanted) not in STATUS_MOVES:
         raise conflict(f"a {current} course cannot become {wanted}", kind="invalid-status-change")
     return ev.CoursePublished if wanted == "published" else ev.CourseArchived
+
+
+# ---------------------------------------------------------------- gating (prerequisites)
+
+Requires = Mapping[uuid.UUID, Sequence[uuid.UUID]]
+
+
+def _gating_problem(message: str, **extra: Any) -> Problem:
+    return Problem(
+        422,
+        message,
+        kind="validation-error",
+        title="Validation failed",
+        errors=[{"loc": ["body", "prerequisites"], "field": "prerequisites", "msg": message}],
+        **extra,
+    )
+
+
+def find_cycle(requires: Requires, start: uuid.UUID) -> list[uuid.UUID] | None:
+    """A shortest cycle through ``start`` in the "requires" graph, or None.
+
+    ``requires[m]`` are the modules ``m`` requires. The result lists the modules of the
+    cycle once each, starting at ``start``: each requires the next, the last requires
+    ``start``. Breadth-first, so the cycle named is a shortest one.
+    """
+    came_from: dict[uuid.UUID, uuid.UUID] = {}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for nxt in requires.get(node, ()):
+            if nxt == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(came_from[path[-1]])
+                return path[::-1]
+            if nxt not in came_from:
+                came_from[nxt] = node
+                queue.append(nxt)
+    return None
+
+
+def cycle_text(cycle: Sequence[uuid.UUID], titles: Mapping[uuid.UUID, str]) -> str:
+    """``'A' (id) → 'B' (id) → 'A' (id)``: the cycle closed on its first module."""
+    return " → ".join(f"{titles[m]!r} ({m})" if m in titles else str(m) for m in [*cycle, cycle[0]])
+
+
+def checked_prerequisites(
+    module_id: uuid.UUID,
+    wanted: Sequence[uuid.UUID],
+    requires: Requires,
+    titles: Mapping[uuid.UUID, str] | None = None,
+) -> list[uuid.UUID]:
+    """``wanted`` as ``module_id``'s prerequisites in a course whose attached modules are the
+    keys of ``requires`` (each with its current prerequisites): de-duplicated in the order
+    given, or 422 (field ``prerequisites``) when one is the module itself, one is not
+    attached to the course, or they would form a cycle (the problem's ``cycle`` lists it).
+    """
+    result = list(dict.fromkeys(wanted))
+    if module_id in result:
+        raise _gating_problem(
+            f"a module cannot be its own prerequisite ({module_id})", module_ids=[str(module_id)]
+        )
+    unknown = [m for m in result if m not in requires]
+    if unknown:
+        listed = ", ".join(str(m) for m in unknown)
+        raise _gating_problem(
+            f"prerequisites must be modules attached to this course; not attached: {listed}",
+            module_ids=[str(m) for m in unknown],
+        )
+    graph = {**requires, module_id: result}
+    cycle = find_cycle(graph, module_id)
+    if cycle is not None:
+        raise _gating_problem(
+            f"prerequisites would form a cycle: {cycle_text(cycle, titles or {})}"
+            " (each module requires the next)",
+            cycle=[str(m) for m in cycle],
+        )
+    return result
+
+
+def without_prerequisite(
+    requires: Requires, detached: uuid.UUID
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The modules whose prerequisites name ``detached``, each with its list without it
+    (what detaching ``detached`` from the course changes; the others stay as they are)."""
+    return {
+        m: [p for p in prereqs if p != detached]
+        for m, prereqs in requires.items()
+        if m != detached and detached in prereqs
+    }

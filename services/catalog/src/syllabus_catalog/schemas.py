@@ -7,7 +7,16 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 
 def _no_nul(value: str) -> str:
@@ -22,6 +31,26 @@ Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
 ]
 LongText = Annotated[str, StringConstraints(max_length=20_000), NoNul]
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    # Stored as timestamptz (UTC): refuse, as 422, a time UTC cannot represent
+    # (0001-01-01T00:00+01:00), which would otherwise fail on the way back out.
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("must be representable in UTC") from None
+
+
+def _rfc3339_text(value: object) -> object:
+    # JSON carries times as strings: a number (a Unix time?) or a boolean is refused.
+    if isinstance(value, (int, float)):
+        raise ValueError("must be an RFC 3339 date-time string with a timezone")
+    return value
+
+
+# RFC 3339 with a timezone; a naive time is refused (422), never guessed.
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
 
 
 class CourseStatus(StrEnum):
@@ -46,6 +75,7 @@ class CourseCreate(_Input):
     learning_objectives: LongText | None = None
     prerequisites: LongText | None = None
     visibility: Visibility = Visibility.public
+    sequential: StrictBool = False
 
 
 class CourseUpdate(_Input):
@@ -55,6 +85,7 @@ class CourseUpdate(_Input):
     prerequisites: LongText | None = None
     visibility: Visibility | None = None
     status: CourseStatus | None = None
+    sequential: StrictBool | None = None
 
 
 class CoursePublic(BaseModel):
@@ -68,6 +99,7 @@ class CoursePublic(BaseModel):
     prerequisites: str | None
     status: CourseStatus
     visibility: Visibility
+    sequential: bool
     creator_id: uuid.UUID
     enrollment_count: int
     created_at: dt.datetime
@@ -98,11 +130,13 @@ class ModulePublic(BaseModel):
 
 
 class OutlineEntry(BaseModel):
-    """A module's place in a course."""
+    """A module's place in a course, and its gating there."""
 
     module_id: uuid.UUID
     position: int
     title: str
+    prerequisites: list[uuid.UUID]
+    unlock_at: dt.datetime | None
 
 
 class AttachModule(_Input):
@@ -111,7 +145,13 @@ class AttachModule(_Input):
 
 
 class MoveModule(_Input):
-    position: int = Field(ge=1)
+    """A change to an attached module: its position, its gating, or both (absent: kept)."""
+
+    position: int | None = Field(default=None, ge=1)
+    # Other modules of the same course; duplicates are dropped ([] clears, null is 422).
+    prerequisites: list[uuid.UUID] | None = Field(default=None, max_length=1000)
+    # null clears it.
+    unlock_at: Instant | None = None
 
 
 class ReorderModules(_Input):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,7 +23,14 @@ from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_catalog import schemas
 from syllabus_catalog.models import Course, CourseModule, EnrollmentCount, Module
-from syllabus_catalog.rules import free_slug, may_edit, slugify, status_move
+from syllabus_catalog.rules import (
+    checked_prerequisites,
+    free_slug,
+    may_edit,
+    slugify,
+    status_move,
+    without_prerequisite,
+)
 
 # ---------------------------------------------------------------- visibility
 
@@ -90,6 +98,7 @@ def _course_state(course: Course, cls: type[ev.CourseState]) -> ev.CourseState:
         status=course.status,
         visibility=course.visibility,
         creator_id=course.creator_id,
+        sequential=course.sequential,
     )
 
 
@@ -111,6 +120,7 @@ async def create_course(uow: UnitOfWork, who: Principal, data: schemas.CourseCre
                 learning_objectives=data.learning_objectives,
                 prerequisites=data.prerequisites,
                 visibility=data.visibility.value,
+                sequential=data.sequential,
                 status="draft",
                 creator_id=who.user_id,
             )
@@ -165,7 +175,7 @@ async def update_course(
         course = await _course_for_edit(session, who, course_id)
         check_if_match(if_match, course.version)
         changes = data.model_dump(exclude_unset=True)
-        require_present(changes, "title", "visibility", "status", "description")
+        require_present(changes, "title", "visibility", "status", "description", "sequential")
         moved = status_move(course.status, changes.pop("status", None))
         if moved is None and not changes:
             return course  # nothing to change: no new version, no event
@@ -342,13 +352,25 @@ async def module_usage(
 
 async def _outline(session: AsyncSession, course_id: uuid.UUID) -> list[schemas.OutlineEntry]:
     rows = await session.execute(
-        select(col(CourseModule.module_id), col(CourseModule.position), col(Module.title))
+        select(
+            col(CourseModule.module_id),
+            col(CourseModule.position),
+            col(Module.title),
+            col(CourseModule.prerequisites),
+            col(CourseModule.unlock_at),
+        )
         .join(Module, col(Module.id) == col(CourseModule.module_id))
         .where(col(CourseModule.course_id) == course_id)
         .order_by(col(CourseModule.position))
     )
     return [
-        schemas.OutlineEntry(module_id=r.module_id, position=r.position, title=r.title)
+        schemas.OutlineEntry(
+            module_id=r.module_id,
+            position=r.position,
+            title=r.title,
+            prerequisites=list(r.prerequisites),
+            unlock_at=r.unlock_at,
+        )
         for r in rows
     ]
 
@@ -381,8 +403,11 @@ async def _write_order(
     after: Sequence[uuid.UUID],
     event: type[ev.OutlineEvent],
     module_id: uuid.UUID | None = None,
+    gating: Mapping[uuid.UUID, Mapping[str, Any]] | None = None,
 ) -> list[schemas.OutlineEntry]:
-    """Persist a new order (only rows whose position changed) and record the event."""
+    """Persist a new order (only rows whose position changed) and the ``gating`` changes
+    (module → its new ``prerequisites``/``unlock_at``), and record the event, which
+    carries the whole resulting outline. The caller holds the course's row lock."""
     session = uow.session
     old = {m: i + 1 for i, m in enumerate(before)}
     new = {m: i + 1 for i, m in enumerate(after)}
@@ -402,9 +427,24 @@ async def _write_order(
                 .where(col(CourseModule.course_id) == course.id, col(CourseModule.module_id) == m)
                 .values(position=pos)
             )
+    for m, values in (gating or {}).items():
+        await session.execute(
+            update(CourseModule)
+            .where(col(CourseModule.course_id) == course.id, col(CourseModule.module_id) == m)
+            .values(**values)
+        )
     course.outline_version += 1
     await session.flush()
-    placements = [ev.ModulePlacement(module_id=m, position=p) for m, p in new.items()]
+    outline = await _outline(session, course.id)
+    placements = [
+        ev.ModulePlacement(
+            module_id=e.module_id,
+            position=e.position,
+            prerequisites=e.prerequisites,
+            unlock_at=e.unlock_at,
+        )
+        for e in outline
+    ]
     if event is ev.ModuleAttached:
         assert module_id is not None
         payload: ev.OutlineEvent = ev.ModuleAttached(
@@ -413,10 +453,15 @@ async def _write_order(
     elif event is ev.ModuleDetached:
         assert module_id is not None
         payload = ev.ModuleDetached(course_id=course.id, modules=placements, module_id=module_id)
+    elif event is ev.ModuleGatingChanged:
+        assert module_id is not None
+        payload = ev.ModuleGatingChanged(
+            course_id=course.id, modules=placements, module_id=module_id
+        )
     else:
         payload = ev.CourseModulesReordered(course_id=course.id, modules=placements)
     await uow.publish(payload, sequence=course.outline_version)
-    return await _outline(session, course.id)
+    return outline
 
 
 async def attach_module(
@@ -441,23 +486,53 @@ async def attach_module(
         return await _write_order(uow, course, before, after, ev.ModuleAttached, data.module_id)
 
 
-async def move_module(
+async def change_attachment(
     uow: UnitOfWork,
     who: Principal,
     course_id: uuid.UUID,
     module_id: uuid.UUID,
     data: schemas.MoveModule,
 ) -> list[schemas.OutlineEntry]:
+    """Move an attached module and/or change its gating (prerequisites, unlock_at).
+
+    A position alone publishes ``CourseModulesReordered`` as before; any change of gating
+    publishes one ``ModuleGatingChanged`` carrying the final outline (the move included).
+    Under the course's row lock, like every outline change, so a concurrent detach cannot
+    leave a prerequisite dangling.
+    """
     async with uow:
         session = uow.session
         course = await _course_for_edit(session, who, course_id)
-        before = await _current_order(session, course_id)
-        if module_id not in before:
+        changes = data.model_dump(exclude_unset=True)
+        require_present(changes, "position", "prerequisites")
+        entries = await _outline(session, course_id)
+        current = {e.module_id: e for e in entries}
+        if module_id not in current:
             raise not_found("module in this course")
-        after = ordering.move(before, module_id, data.position)
-        if after == before:
-            return await _outline(session, course_id)
-        return await _write_order(uow, course, before, after, ev.CourseModulesReordered)
+        before = [e.module_id for e in entries]
+        after = before
+        if "position" in changes:
+            after = ordering.move(before, module_id, changes["position"])
+        entry = current[module_id]
+        gating: dict[str, Any] = {}
+        if "prerequisites" in changes:
+            prerequisites = checked_prerequisites(
+                module_id,
+                changes["prerequisites"],
+                {e.module_id: e.prerequisites for e in entries},
+                {e.module_id: e.title for e in entries},
+            )
+            if prerequisites != entry.prerequisites:
+                gating["prerequisites"] = prerequisites
+        if "unlock_at" in changes and changes["unlock_at"] != entry.unlock_at:
+            gating["unlock_at"] = changes["unlock_at"]
+        if gating:
+            return await _write_order(
+                uow, course, before, after, ev.ModuleGatingChanged, module_id, {module_id: gating}
+            )
+        if after != before:
+            return await _write_order(uow, course, before, after, ev.CourseModulesReordered)
+        return entries  # nothing changed: no event
 
 
 async def reorder_modules(
@@ -485,9 +560,12 @@ async def detach_module(
     async with uow:
         session = uow.session
         course = await _course_for_edit(session, who, course_id)
-        before = await _current_order(session, course_id)
+        entries = await _outline(session, course_id)
+        before = [e.module_id for e in entries]
         if module_id not in before:
             raise not_found("module in this course")
+        # The others stop requiring it, in the same transaction and the same event.
+        cleaned = without_prerequisite({e.module_id: e.prerequisites for e in entries}, module_id)
         await _write_order(
             uow,
             course,
@@ -495,6 +573,7 @@ async def detach_module(
             ordering.remove(before, module_id),
             ev.ModuleDetached,
             module_id,
+            {m: {"prerequisites": prerequisites} for m, prerequisites in cleaned.items()},
         )
 
 

@@ -32,6 +32,7 @@ SUBSCRIPTIONS = [
             ce.ModuleAttached: service.record_outline,
             ce.ModuleDetached: service.record_outline,
             ce.CourseModulesReordered: service.record_outline,
+            ce.ModuleGatingChanged: service.record_outline,
         },
     ),
     Subscription(
