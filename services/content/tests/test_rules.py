@@ -310,3 +310,117 @@ def test_a_move_alone_is_not_an_edit_of_the_post() -> None:
     edit = rules.apply_edit(post, _update(position=1))
     assert not edit.changed
     assert post.position == 3  # the order is written by the service, not here
+
+
+# ---------------------------------------------------------------- completion rules
+
+
+def _rule(**fields: Any) -> schemas.CompletionRuleIn:
+    return schemas.CompletionRuleIn.model_validate(fields)
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule"),
+    [
+        ("text", "mark_done"),
+        ("video", "mark_done"),
+        ("link", "mark_done"),
+        ("assignment", "submit"),
+        ("quiz", "submit"),
+    ],
+)
+def test_each_kind_has_a_default_rule(kind: str, rule: str) -> None:
+    assert rules.default_completion(kind).model_dump() == {"rule": rule}
+    assert rules.checked_completion(kind, {}, None).rule == rule
+
+
+def test_a_post_without_a_stored_rule_reads_as_its_kinds_default() -> None:
+    quiz = _post(QUIZ)
+    assert quiz.completion_rule is None
+    assert rules.completion_of(quiz).rule == "submit"
+    state = rules.post_state(quiz, ev.PostCreated)
+    assert state.completion == ev.CompletionRule(rule="submit", min_score=None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "rule", "field"),
+    [
+        ("text", TEXT, {"rule": "submit"}, "completion.rule"),
+        ("video", {"kind": "video"}, {"rule": "min_score", "min_score": 1}, "completion.rule"),
+        ("quiz", QUIZ, {"rule": "min_score", "min_score": 10.01}, "completion.min_score"),
+        ("assignment", ASSIGNMENT, {"rule": "min_score", "min_score": 51}, "completion.min_score"),
+    ],
+)
+def test_rules_that_do_not_fit_the_post_are_422(
+    kind: str, content: dict[str, Any], rule: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(Problem) as exc:
+        rules.checked_completion(kind, content, _rule(**rule))
+    assert _problem(exc) == (422, "validation-error")
+    assert exc.value.extra["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ({"rule": "min_score"}, "min_score"),
+        ({"rule": "view", "min_score": 2}, "min_score"),
+        ({"rule": "min_score", "min_score": 0}, "min_score"),
+        ({"rule": "min_score", "min_score": "3"}, "min_score"),
+        ({"rule": "min_score", "min_score": False}, "min_score"),
+        ({"rule": "done"}, "rule"),
+        ({"rule": "view", "extra": 1}, "extra"),
+    ],
+)
+def test_the_rules_shape_is_the_schemas(rule: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        _rule(**rule)
+    assert [e["loc"] for e in exc.value.errors()] == [(field,)]
+
+
+def test_min_score_up_to_max_points_is_kept_and_shown_with_its_number() -> None:
+    kept = rules.checked_completion("quiz", QUIZ, _rule(rule="min_score", min_score=10))
+    assert kept.model_dump(exclude_none=True) == {"rule": "min_score", "min_score": 10}
+    post = _post(QUIZ)
+    rules.set_completion(post, kept)
+    assert rules.post_view(post, answers=False).model_dump(mode="json")["completion"] == {
+        "rule": "min_score",
+        "min_score": 10.0,
+    }
+    shown = rules.post_view(_post(TEXT), answers=False).model_dump(mode="json")
+    assert shown["completion"] == {"rule": "mark_done"}  # no min_score key
+
+
+def test_a_rule_change_is_an_edit_and_its_event_carries_the_rule() -> None:
+    post = _post(QUIZ)
+    edit = rules.apply_edit(post, _update(completion={"rule": "min_score", "min_score": 6}))
+    assert edit == rules.Edit(edited=True, status_changed=False)
+    state = rules.edit_event(post, edit)
+    assert isinstance(state, ev.PostUpdated)
+    assert state.completion == ev.CompletionRule(rule="min_score", min_score=6)
+    # The same rule again: no change.
+    assert not rules.apply_edit(
+        post, _update(completion={"rule": "min_score", "min_score": 6})
+    ).changed
+    assert (post.completion_rule, post.completion_min_score) == ("min_score", 6)
+
+
+def test_lowering_max_points_under_a_kept_min_score_is_422_on_the_points() -> None:
+    post = _post(QUIZ)
+    rules.apply_edit(post, _update(completion={"rule": "min_score", "min_score": 8}))
+    with pytest.raises(Problem) as exc:
+        rules.apply_edit(post, _update(title="New", content={**QUIZ, "max_points": 7}))
+    assert exc.value.extra["errors"][0]["field"] == "content.max_points"
+    assert (post.title, post.content["max_points"]) == ("A post", 10)  # nothing applied
+    # With a rule that fits in the same request, it is fine.
+    edit = rules.apply_edit(
+        post,
+        _update(
+            content={**QUIZ, "max_points": 7}, completion={"rule": "min_score", "min_score": 7}
+        ),
+    )
+    assert edit.edited and post.completion_min_score == 7
+    # Another rule frees the points entirely.
+    rules.apply_edit(post, _update(completion={"rule": "view"}))
+    assert rules.apply_edit(post, _update(content={**QUIZ, "max_points": 1})).edited
+    assert post.completion_min_score is None

@@ -3,10 +3,11 @@ content needs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, DateTime, Float, Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from syllabus_shared.db import Entity, new_metadata
@@ -23,6 +24,12 @@ METADATA = ContentTable.metadata
 TABLES = kernel_tables(METADATA)
 
 KINDS = ("text", "video", "link", "assignment", "quiz")
+GRADABLE = ("assignment", "quiz")
+COMPLETION_RULES = ("mark_done", "view", "submit", "min_score")
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join(repr(v) for v in values)
 
 
 class Post(ContentTable, Entity, table=True):
@@ -40,9 +47,24 @@ class Post(ContentTable, Entity, table=True):
         ),
         CheckConstraint("position >= 1", name="position_positive"),
         CheckConstraint("status IN ('draft', 'published')", name="status"),
-        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in KINDS)})", name="kind"),
+        CheckConstraint(f"kind IN ({_sql_list(KINDS)})", name="kind"),
         # The JSON document and the column never disagree on what the post is.
         CheckConstraint("content->>'kind' = kind", name="content_kind"),
+        # Completion rules (validated at the API; these are the guard rails): a known rule,
+        # submit and min_score only on gradable kinds, a positive min_score with min_score
+        # and only there (its bound by max_points is checked in rules.py).
+        CheckConstraint(
+            f"completion_rule IN ({_sql_list(COMPLETION_RULES)})", name="completion_rule"
+        ),
+        CheckConstraint(
+            f"completion_rule IN ('mark_done', 'view') OR kind IN ({_sql_list(GRADABLE)})",
+            name="completion_rule_gradable",
+        ),
+        CheckConstraint(
+            "(completion_rule = 'min_score') = (completion_min_score IS NOT NULL)"
+            " AND (completion_min_score IS NULL OR completion_min_score > 0)",
+            name="completion_min_score",
+        ),
     )
 
     module_id: uuid.UUID
@@ -54,6 +76,10 @@ class Post(ContentTable, Entity, table=True):
     kind: str = Field(sa_type=String(16))
     content: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     creator_id: uuid.UUID
+    # How a student completes it (rules.completion_of; the kind's default when created
+    # without one): mark_done | view | submit | min_score (with completion_min_score).
+    completion_rule: str = Field(sa_type=String(16))
+    completion_min_score: float | None = Field(default=None, sa_type=Float)
     # Kept from progress's completion events (one row per completion, recounted).
     completion_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # Kept from assessment's SubmissionCreated: distinct students who submitted, recounted.
@@ -120,3 +146,16 @@ class Submission(ContentTable, table=True):
     submission_id: uuid.UUID = Field(primary_key=True)
     post_id: uuid.UUID
     user_id: uuid.UUID
+
+
+class PostView(ContentTable, table=True):
+    """A student's first opening of a post (``GET /posts/{id}``): one row per (post, user),
+    inserted with ``ON CONFLICT DO NOTHING``; the insert that wins publishes ``PostViewed``
+    with ``view_id`` in the same transaction. Deleted with the post."""
+
+    __tablename__ = "post_views"
+
+    post_id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(primary_key=True)
+    view_id: uuid.UUID
+    viewed_at: dt.datetime = Field(sa_type=DateTime(timezone=True))

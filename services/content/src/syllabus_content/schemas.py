@@ -197,6 +197,67 @@ PostContent = Annotated[
 ]
 
 
+# ---------------------------------------------------------------- completion rules
+
+
+class CompletionRuleName(StrEnum):
+    mark_done = "mark_done"
+    view = "view"
+    submit = "submit"
+    min_score = "min_score"
+
+
+# A JSON number (strict: "5" and true are refused), finite and positive; its upper bound is
+# the post's max_points (rules.check_completion, which knows the post).
+MinScore = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+
+
+class CompletionRuleIn(_Input):
+    """How a student completes the post. ``submit`` and ``min_score`` only on gradable
+    kinds (assignment, quiz); ``min_score`` with ``0 < min_score <= max_points``, and
+    ``min_score`` with no other rule."""
+
+    rule: CompletionRuleName
+    min_score: MinScore | None = Field(
+        default=None, validate_default=True, description="only (and required) with min_score"
+    )
+
+    @field_validator("min_score")
+    @classmethod
+    def _only_with_min_score(cls, value: float | None, info: ValidationInfo) -> float | None:
+        rule = info.data.get("rule")  # absent when the rule was invalid itself
+        if rule is CompletionRuleName.min_score and value is None:
+            raise PydanticCustomError(
+                "min_score_missing", "the min_score rule needs a min_score (a number > 0)"
+            )
+        if rule is not None and rule is not CompletionRuleName.min_score and value is not None:
+            raise PydanticCustomError(
+                "min_score_unexpected", f"min_score goes only with the min_score rule, not {rule}"
+            )
+        return value
+
+
+def _an_object(value: Any) -> Any:
+    # A non-object here is an invalid rule (422 on ``completion``), not a malformed body.
+    if value is not None and not isinstance(value, dict | CompletionRuleIn):
+        raise PydanticCustomError("dict_type", "Input should be an object")
+    return value
+
+
+CompletionRuleField = Annotated[CompletionRuleIn, BeforeValidator(_an_object)]
+
+
+class CompletionRuleView(BaseModel):
+    """A post's effective completion rule (the kind's default when none was set)."""
+
+    rule: CompletionRuleName
+    min_score: float | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,  # {"rule": "view"}, as API.md writes it
+        description="only with the min_score rule",
+    )
+
+
 # ---------------------------------------------------------------- posts (input)
 
 
@@ -205,6 +266,10 @@ class PostCreate(_Input):
     content: PostContent
     position: int | None = Field(default=None, ge=1, description="default: at the end")
     status: PostStatus = PostStatus.draft
+    completion: CompletionRuleField | None = Field(
+        default=None,
+        description="default: mark_done for text, video, link; submit for assignment, quiz",
+    )
 
 
 class PostUpdate(_Input):
@@ -214,6 +279,7 @@ class PostUpdate(_Input):
     content: PostContent | None = None
     status: PostStatus | None = None
     position: int | None = Field(default=None, ge=1)
+    completion: CompletionRuleField | None = None
 
 
 class ReorderPosts(_Input):
@@ -283,6 +349,7 @@ class PostPublic(BaseModel):
     position: int
     status: PostStatus
     content: ContentView
+    completion: CompletionRuleView
     creator_id: uuid.UUID
     completion_count: int
     submission_count: int

@@ -4,6 +4,7 @@ through the unit of work (``uow.publish``); rules without I/O are in ``rules``."
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 
@@ -13,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from syllabus_shared import ordering
-from syllabus_shared.auth import Principal
+from syllabus_shared.auth import Principal, Role
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
@@ -33,6 +34,7 @@ from syllabus_content.models import (
     KnownCourse,
     KnownModule,
     Post,
+    PostView,
     Submission,
 )
 
@@ -190,7 +192,12 @@ async def list_posts(
 
 
 async def get_post(uow: UnitOfWork, who: Principal | None, post_id: uuid.UUID) -> tuple[Post, bool]:
-    """The post if the caller may see it, and whether they see everything in it."""
+    """The post if the caller may see it, and whether they see everything in it.
+
+    A student's reading is a view: the first one of each (student, post) is recorded and
+    published as ``PostViewed``, in this same transaction (``_record_view``). Listing a
+    module's posts is not a view (``list_posts`` records nothing).
+    """
     async with uow:
         session = uow.session
         post = await session.get(Post, post_id)
@@ -198,10 +205,34 @@ async def get_post(uow: UnitOfWork, who: Principal | None, post_id: uuid.UUID) -
             raise not_found("post")
         module = await session.get(KnownModule, post.module_id)
         if module is not None and rules.may_edit(who, module.creator_id):
-            return post, True
-        if post.status == "published" and await module_visible(session, who, post.module_id):
-            return post, False
-        raise not_found("post")
+            full = True
+        elif post.status == "published" and await module_visible(session, who, post.module_id):
+            full = False
+        else:
+            raise not_found("post")
+        if who is not None and who.role is Role.student:
+            await _record_view(uow, post, who.user_id)
+        return post, full
+
+
+async def _record_view(uow: UnitOfWork, post: Post, user_id: uuid.UUID) -> None:
+    """The student's first view of the post: one INSERT ... ON CONFLICT DO NOTHING on the
+    (post, user) key; only the insert that wins publishes ``PostViewed`` (sequence 1 of its
+    ``post_view`` aggregate), so concurrent first reads publish one event. Later reads
+    find the key and write nothing (an index probe, no row, no event)."""
+    view_id, viewed_at = new_id(), dt.datetime.now(dt.UTC)
+    inserted = await uow.session.scalar(
+        pg_insert(PostView)
+        .values(post_id=post.id, user_id=user_id, view_id=view_id, viewed_at=viewed_at)
+        .on_conflict_do_nothing(index_elements=[col(PostView.post_id), col(PostView.user_id)])
+        .returning(col(PostView.view_id))
+    )
+    if inserted is None:
+        return
+    await uow.publish(
+        ev.PostViewed(view_id=view_id, post_id=post.id, user_id=user_id, viewed_at=viewed_at),
+        sequence=1,
+    )
 
 
 # ---------------------------------------------------------------- order
@@ -261,6 +292,8 @@ async def create_post(
     module_id: uuid.UUID,
     data: schemas.PostCreate,
 ) -> Post:
+    kind = data.content.kind
+    completion = rules.checked_completion(kind, data.content.model_dump(), data.completion)
     await await_module(uow, lookup, module_id)
     async with uow:
         session = uow.session
@@ -274,8 +307,10 @@ async def create_post(
             title=data.title,
             position=after.index(post_id) + 1,
             status=data.status.value,
-            kind=data.content.kind,
+            kind=kind,
             content=data.content.model_dump(mode="json"),
+            completion_rule=completion.rule.value,
+            completion_min_score=completion.min_score,
             creator_id=who.user_id,
         )
         session.add(post)
@@ -326,6 +361,7 @@ async def update_post(
         "content",
         "status",
         "position",
+        "completion",
     )
     async with uow:
         session = uow.session
@@ -359,6 +395,7 @@ async def delete_post(
             ev.PostDeleted(post_id=post.id, module_id=post.module_id), sequence=post.version + 1
         )
         await session.delete(post)
+        await session.execute(delete(PostView).where(col(PostView.post_id) == post_id))
         await session.flush()
         await _write_order(uow, module, before, ordering.remove(before, post_id))
 
@@ -437,6 +474,9 @@ async def forget_module(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
             await uow.publish(
                 ev.PostDeleted(post_id=post.id, module_id=module_id), sequence=post.version + 1
             )
+        await session.execute(
+            delete(PostView).where(col(PostView.post_id).in_([p.id for p in posts]))
+        )
         await session.execute(delete(Post).where(col(Post.module_id) == module_id))
         await _write_order(uow, module, [p.id for p in posts], [])
 
