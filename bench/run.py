@@ -32,6 +32,7 @@ import assessment
 import drivers
 import events
 import psycopg
+import rules
 import stack as stackmod
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -487,6 +488,8 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
 
     # 6, 7. Assessment: quiz submissions, the gradebook (bench/assessment.py)
     res["assessment"] = assessment.measure(stack, api, fx, args, tool)
+    # 8. Completion rules: a rule change re-derived over many students (bench/rules.py)
+    res["rule_change"] = rules.measure(stack, args.students, reps, say)
     return res
 
 
@@ -627,6 +630,7 @@ def markdown(report: dict[str, Any]) -> str:
         )
     )
     rows += assessment.rows(r, _f, _s)
+    rows += rules.rows(r, _f, _s)
     lines = [
         "# Syllabus bench",
         "",

@@ -90,6 +90,14 @@ async def catalog_scenario(catalog: Service, world: World) -> None:
     await catalog.call(
         "PUT", f"/courses/{cid}/modules", me, 200, json={"module_ids": modules[1::-1]}
     )
+    # Gating: M0 requires M1 (the detach below removes that again), unlocked in the past.
+    await catalog.call(
+        "PATCH",
+        f"/courses/{cid}/modules/{modules[0]}",
+        me,
+        200,
+        json={"prerequisites": [modules[1]], "unlock_at": "2020-01-01T00:00:00Z"},
+    )
     await catalog.call("DELETE", f"/courses/{cid}/modules/{modules[1]}", me, 204)
     await catalog.call("DELETE", f"/modules/{modules[2]}", me, 204)
     doomed = await catalog.call("POST", "/courses", me, 201, json={"title": "Short-lived"})
@@ -98,7 +106,9 @@ async def catalog_scenario(catalog: Service, world: World) -> None:
 
 
 async def content_scenario(content: Service, world: World) -> None:
-    """Every content event; ends with two published posts (one quiz with points)."""
+    """Every content event; ends with two published posts (one quiz with points). The
+    short-lived third post has a rule other than its kind's default (view), and
+    ``world.student`` opens the first post (PostViewed)."""
     me, mid = world.instructor, world.module_id
     text = {"kind": "text", "body": "Hello"}
     quiz = {
@@ -116,23 +126,36 @@ async def content_scenario(content: Service, world: World) -> None:
         f"/modules/{mid}/posts",
         me,
         201,
-        json={"title": "Quiz", "content": quiz, "status": "published"},
+        # mark_done (not the quiz's default, submit): progress's scenario marks it done
+        # to finish the course before assessment's scenario submits it.
+        json={
+            "title": "Quiz",
+            "content": quiz,
+            "status": "published",
+            "completion": {"rule": "mark_done"},
+        },
     )
     third = await content.call(
-        "POST", f"/modules/{mid}/posts", me, 201, json={"title": "P3", "content": text}
+        "POST",
+        f"/modules/{mid}/posts",
+        me,
+        201,
+        json={"title": "P3", "content": text, "completion": {"rule": "view"}},
     )
     await content.call("PATCH", f"/posts/{third['id']}", me, 200, json={"status": "published"})
     await content.call("PATCH", f"/posts/{third['id']}", me, 200, json={"status": "draft"})
     order = [third["id"], second["id"], first["id"]]
     await content.call("PUT", f"/modules/{mid}/posts", me, 200, json={"post_ids": order})
     await content.call("DELETE", f"/posts/{third['id']}", me, 204)
+    await content.call("GET", f"/posts/{first['id']}", world.student, 200)  # a view
     world.post_ids = [first["id"], second["id"]]
     world.quiz_id = second["id"]
 
 
 async def progress_scenario(progress: Service, world: World) -> None:
-    """Every progress event: enroll, complete, uncomplete, finish the course, drop; ends
-    with ``world.student`` actively enrolled."""
+    """Every progress event: enroll, complete, uncomplete, finish the module and the
+    course (both posts are mark_done), drop; ends with ``world.student`` actively
+    enrolled."""
     cid = world.course_id
     finisher = (uuid.uuid4(), "student")
     await progress.call("POST", f"/courses/{cid}/enrollments", finisher, 201)

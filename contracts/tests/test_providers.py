@@ -36,7 +36,7 @@ BY_CONSUMER = {p.consumer: p for p in PACTS}
 UNCONSUMED = {
     "syllabus.identity.UserRegistered.v1",
     "syllabus.identity.UserRoleChanged.v1",
-    "syllabus.assessment.SubmissionGraded.v1",
+    "syllabus.progress.ModuleCompleted.v1",
 }
 PROGRESS_FROM_CONTENT = "progress-from-content"
 POST_CREATED = "syllabus.content.PostCreated.v1"
@@ -185,6 +185,7 @@ class _PostCreatedWithoutKind(content_events.PostEvent):
     position: int
     max_points: int | None = None
     creator_id: uuid.UUID
+    completion: content_events.CompletionRule | None = None
 
 
 class _PostCreatedWithSummary(content_events.PostCreated):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,10 +21,12 @@ from syllabus_progress.main import create_app
 from syllabus_progress.models import PROJECTION
 from syllabus_progress.settings import Settings
 from syllabus_shared.contracts import Envelope, Event
+from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
-from syllabus_shared.db import new_metadata
+from syllabus_shared.db import new_metadata, utcnow
 from syllabus_shared.ids import new_id
+from syllabus_shared.messaging.consumer import EventConsumer
 from syllabus_shared.messaging.nats_link import ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, stream_name, subject_for
 from syllabus_shared.messaging.tables import kernel_tables
@@ -62,11 +65,18 @@ class World:
     posts: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     module_posts: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
     held: list[tuple[type[Event], Envelope]] = field(default_factory=list)
+    # Per (course, module): its gating in that course (prerequisites, unlock_at).
+    gating: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = field(default_factory=dict)
+    submissions: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
     async def setup(self) -> None:
         tables = kernel_tables(new_metadata())
         js = self.nc.jetstream()
-        for source, stream in (("catalog", "CATALOG"), ("content", "CONTENT")):
+        for source, stream in (
+            ("catalog", "CATALOG"),
+            ("content", "CONTENT"),
+            ("assessment", "ASSESSMENT"),
+        ):
             self.outboxes[source] = Outbox(tables, source=source, namespace=self.namespace)
             await ensure_stream(
                 js, stream_name(self.namespace, stream), [f"{self.namespace}.{source}.>"]
@@ -116,6 +126,7 @@ class World:
         status: str = "published",
         visibility: str = "public",
         title: str | None = None,
+        sequential: bool = False,
         hold: bool = False,
     ) -> uuid.UUID:
         course_id = new_id()
@@ -126,6 +137,7 @@ class World:
             "status": "draft",
             "visibility": visibility,
             "creator_id": owner or uuid.uuid4(),
+            "sequential": sequential,
         }
         self.outlines[course_id] = []
         await self.emit(self._course_event(course_id, ce.CourseCreated), hold=hold)
@@ -171,9 +183,30 @@ class World:
 
     def _placements(self, course_id: uuid.UUID) -> list[ce.ModulePlacement]:
         return [
-            ce.ModulePlacement(module_id=m, position=i + 1)
+            ce.ModulePlacement(module_id=m, position=i + 1, **self.gating.get((course_id, m), {}))
             for i, m in enumerate(self.outlines[course_id])
         ]
+
+    async def gate(
+        self,
+        course_id: uuid.UUID,
+        module_id: uuid.UUID,
+        *,
+        prerequisites: Sequence[uuid.UUID] = (),
+        unlock_at: Any = None,
+        hold: bool = False,
+    ) -> None:
+        """Set a module's prerequisites and unlock time in a course (ModuleGatingChanged)."""
+        self.gating[(course_id, module_id)] = {
+            "prerequisites": list(prerequisites),
+            "unlock_at": unlock_at,
+        }
+        await self.emit(
+            ce.ModuleGatingChanged(
+                course_id=course_id, modules=self._placements(course_id), module_id=module_id
+            ),
+            hold=hold,
+        )
 
     async def attach(
         self,
@@ -230,6 +263,7 @@ class World:
         kind: str = "text",
         status: str = "published",
         position: int | None = None,
+        completion: dict[str, Any] | None = None,
         hold: bool = False,
     ) -> uuid.UUID:
         post_id = new_id()
@@ -240,6 +274,7 @@ class World:
             "status": status,
             "max_points": 10 if kind in ("assignment", "quiz") else None,
             "creator_id": uuid.uuid4(),
+            "completion": pe.CompletionRule(**completion) if completion else None,
         }
         order = self.module_posts[module_id]
         order.insert((position or len(order) + 1) - 1, post_id)
@@ -248,6 +283,8 @@ class World:
 
     async def update_post(self, post_id: uuid.UUID, *, hold: bool = False, **changes: Any) -> None:
         state = self.posts[post_id]
+        if isinstance(changes.get("completion"), dict):
+            changes["completion"] = pe.CompletionRule(**changes["completion"])
         cls: type[pe.PostState] = pe.PostUpdated
         if changes.get("status", state["status"]) != state["status"]:
             cls = pe.PostPublished if changes["status"] == "published" else pe.PostUnpublished
@@ -270,6 +307,66 @@ class World:
             ),
             hold=hold,
         )
+
+    async def view(
+        self, post_id: uuid.UUID, user_id: uuid.UUID, *, hold: bool = False
+    ) -> uuid.UUID:
+        """A student opens a post for the first time (content's PostViewed)."""
+        view_id = new_id()
+        await self.emit(
+            pe.PostViewed(view_id=view_id, post_id=post_id, user_id=user_id, viewed_at=utcnow()),
+            hold=hold,
+        )
+        return view_id
+
+    async def submit(
+        self,
+        post_id: uuid.UUID,
+        user_id: uuid.UUID,
+        *,
+        score: float | None = None,
+        hold: bool = False,
+    ) -> uuid.UUID:
+        """A submission (assessment's SubmissionCreated); with ``score``, graded at once
+        (a quiz)."""
+        submission_id = new_id()
+        attempt = 1 + sum(
+            1
+            for s in self.submissions.values()
+            if (s["post_id"], s["user_id"]) == (post_id, user_id)
+        )
+        self.submissions[submission_id] = {
+            "post_id": post_id,
+            "user_id": user_id,
+            "attempt": attempt,
+            "status": "submitted" if score is None else "graded",
+            "score": score,
+            "max_points": 10,
+            "late": False,
+            "submitted_at": utcnow(),
+            "graded_at": None if score is None else utcnow(),
+        }
+        await self.emit(
+            ae.SubmissionCreated(submission_id=submission_id, **self._kept(submission_id)),
+            hold=hold,
+        )
+        return submission_id
+
+    async def grade(self, submission_id: uuid.UUID, score: float, *, hold: bool = False) -> None:
+        self.submissions[submission_id].update(status="graded", score=score, graded_at=utcnow())
+        await self.emit(
+            ae.SubmissionGraded(submission_id=submission_id, **self._kept(submission_id)), hold=hold
+        )
+
+    def _kept(self, submission_id: uuid.UUID) -> dict[str, Any]:
+        state = self.submissions[submission_id]
+        scores = [
+            s["score"]
+            for s in self.submissions.values()
+            if (s["post_id"], s["user_id"]) == (state["post_id"], state["user_id"])
+            and s["score"] is not None
+        ]
+        return {**state, "kept_score": max(scores) if scores else None}
 
     async def course_with(
         self, modules: int, posts: int, owner: uuid.UUID | None = None, **course: Any
@@ -323,6 +420,26 @@ class Progress:
 
         left = await eventually(missing, lambda m: not m, timeout=timeout)
         assert not left, f"projection did not catch up: {left[:5]}"
+
+    def consumer(self, source: str) -> EventConsumer:
+        """This app's consumer of ``source``'s events (to pause and resume it)."""
+        return next(c for c in self.runtime.consumers if c.subscription.source == source)
+
+    async def events(self, *names: str) -> list[dict[str, Any]]:
+        """The envelopes in progress's outbox, oldest first (of the named types only)."""
+        out = []
+        for row in await self.outbox():
+            envelope: dict[str, Any] = json.loads(row.payload)
+            if not names or envelope["type"].split(".")[2] in names:
+                out.append(envelope)
+        return out
+
+    async def enrollment(self, course_id: uuid.UUID, headers: dict[str, str]) -> dict[str, Any]:
+        r = await self.client.get(f"{API}/me/enrollments?limit=100", headers=headers)
+        found: dict[str, Any] = next(
+            e for e in r.json()["items"] if e["course_id"] == str(course_id)
+        )
+        return found
 
     async def enroll(self, course_id: uuid.UUID, headers: dict[str, str]) -> httpx.Response:
         return await self.client.post(f"{API}/courses/{course_id}/enrollments", headers=headers)

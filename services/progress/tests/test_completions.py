@@ -189,6 +189,7 @@ async def test_events_are_recorded_and_published_exactly_once(progress: Progress
         ("PostUncompleted", 2),
         ("PostCompleted", 3),
         ("PostCompleted", 1),
+        ("ModuleCompleted", 1),
         ("CourseCompleted", 2),
         ("EnrollmentDropped", 3),
     ]
@@ -204,7 +205,15 @@ async def test_events_are_recorded_and_published_exactly_once(progress: Progress
         "status": "active",
         "enrolled_at": envelopes[0]["data"]["enrolled_at"],
     }
-    assert [e["data"]["status"] for e in (envelopes[0], envelopes[5], envelopes[6])] == [
+    module_completed = envelopes[5]
+    assert module_completed["aggregatetype"] == "module_completion"
+    assert module_completed["subject"] == module_completed["data"]["module_completion_id"]
+    assert {k: module_completed["data"][k] for k in ("enrollment_id", "user_id", "course_id")} == {
+        "enrollment_id": enrollment["id"],
+        "user_id": str(user),
+        "course_id": str(course),
+    }
+    assert [e["data"]["status"] for e in (envelopes[0], envelopes[6], envelopes[7])] == [
         "active",
         "completed",
         "dropped",

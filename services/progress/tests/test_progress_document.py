@@ -51,6 +51,8 @@ async def test_document_numbers_and_next_post(shared_progress: Progress) -> None
         "completed_posts": 1,
         "total_posts": 3,
         "percent": 33.33,
+        "state": "started",
+        "locks": [],
     }
     assert second["position"] == 2 and second["percent"] == 33.33
     assert first["posts"][0]["completed"] is True and first["posts"][0]["completed_at"]
@@ -61,7 +63,13 @@ async def test_document_numbers_and_next_post(shared_progress: Progress) -> None
         "kind": "text",
         "completed": False,
         "completed_at": None,
+        "locked": False,
+        "rule": "mark_done",
+        "min_score": None,
+        "status": "not_started",
+        "score": None,
     }
+    assert first["posts"][0]["status"] == "completed"
     for post in (posts[0][1], posts[0][2], posts[1][0]):
         assert (await p.complete(post, headers)).status_code == 201
     doc = await p.doc(course, headers)

@@ -5,6 +5,7 @@ kernel's ``replay`` of the declared projection)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import random
 import re
@@ -13,11 +14,13 @@ import sys
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from syllabus_devkit.testing.plugin import Databases
 from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_progress.main import SERVICE
 from syllabus_progress.models import CourseModule
+from syllabus_progress.rules import satisfied
+from syllabus_shared.db import utcnow
 from syllabus_shared.messaging.replay import replay
 
 from conftest import MIGRATIONS, Progress, World, progress_settings
@@ -164,6 +167,12 @@ async def _messy_live_projection(p: Progress) -> None:
     await w.delete_course(draft)
     gone = await w.module("gone")
     await w.delete_module(gone)
+    # Gating, a sequential course and completion rules (issue 14).
+    gated, (g1, g2), gposts = await w.course_with(2, 2, sequential=True)
+    await w.gate(gated, g2, prerequisites=[g1], unlock_at=utcnow() + dt.timedelta(days=1))
+    await w.update_post(gposts[0][0], kind="quiz", completion={"rule": "min_score", "min_score": 4})
+    await w.update_post(gposts[1][1], completion={"rule": "view"})
+    await w.update_course(gated, sequential=False)
     held = w.take_held()
     rng.shuffle(held)
     await w.deliver(held)
@@ -251,3 +260,83 @@ async def test_replay_in_place_keeps_enrollments_and_the_cli_replays_too(
         assert await p.projection(rt) == live
     finally:
         await rt.db.dispose()
+
+
+# ---------------------------------------------------------------- facts and derivation
+
+
+async def recomputed(p: Progress) -> tuple[dict[Any, bool], dict[Any, bool]]:
+    """Stored derived completions, and the same recomputed in Python from the facts and
+    the posts' current rules (``rules.satisfied``): what ``check-consistency`` compares."""
+    async with p.runtime.db.transaction() as session:
+        stored = {
+            (r.user_id, r.post_id): r.completed
+            for r in await session.execute(
+                text("SELECT user_id, post_id, completed FROM completions")
+            )
+        }
+        rows = await session.execute(
+            text("""
+            WITH pairs AS (
+                SELECT user_id, post_id FROM completions
+                UNION SELECT user_id, post_id FROM post_views
+                UNION SELECT user_id, post_id FROM submissions)
+            SELECT x.user_id, x.post_id, p.rule, p.min_score, p.deleted,
+                   COALESCE(c.marked, false) AS marked, v.user_id IS NOT NULL AS viewed,
+                   (SELECT count(*) FROM submissions s
+                     WHERE s.user_id = x.user_id AND s.post_id = x.post_id) AS submitted,
+                   (SELECT max(score) FROM submissions s WHERE s.user_id = x.user_id
+                     AND s.post_id = x.post_id AND s.status = 'graded') AS score
+            FROM pairs x
+            LEFT JOIN posts p ON p.post_id = x.post_id
+            LEFT JOIN completions c ON c.user_id = x.user_id AND c.post_id = x.post_id
+            LEFT JOIN post_views v ON v.user_id = x.user_id AND v.post_id = x.post_id""")
+        )
+        expected = {
+            (r.user_id, r.post_id): r.rule is not None
+            and satisfied(
+                r.rule,
+                r.min_score,
+                marked=r.marked,
+                viewed=r.viewed,
+                submitted=r.submitted > 0,
+                score=r.score,
+            )
+            for r in rows
+            if not r.deleted
+        }
+    # No row: never completed (rows are created by a mark or a completing fact).
+    return {k: stored.get(k, False) for k in expected}, expected
+
+
+async def test_facts_and_rules_in_any_order_derive_the_same(progress: Progress) -> None:
+    """Views, submissions, grades and rule changes delivered shuffled and twice: the
+    derived completions equal a recomputation from the facts and the current rules, and
+    the document agrees."""
+    p = progress
+    w = p.world
+    rng = random.Random(5)
+    course, (module,), _ = await w.course_with(1, 0)
+    await p.synced()
+    students = [p.student() for _ in range(3)]
+    for _, headers in students:
+        assert (await p.enroll(course, headers)).status_code == 201
+    video = await w.post(module, "video", kind="video", hold=True)
+    quiz = await w.post(module, "quiz", kind="quiz", hold=True)
+    await w.update_post(video, completion={"rule": "view"}, hold=True)
+    await w.update_post(quiz, completion={"rule": "min_score", "min_score": 6}, hold=True)
+    for index, (user, _) in enumerate(students):
+        if index != 2:
+            await w.view(video, user, hold=True)
+        submission = await w.submit(quiz, user, hold=True)
+        await w.grade(submission, 4 + 2 * index, hold=True)
+        await w.grade(submission, 3 + 2 * index, hold=True)  # regraded lower: 3, 5, 7
+    held = w.take_held()
+    rng.shuffle(held)
+    await w.deliver(held)
+    await w.deliver(rng.sample(held, len(held)), again=True)
+    await p.synced()
+    stored, expected = await recomputed(p)
+    assert stored == expected and len(expected) == 5  # 2 views + 3 submitters
+    completed = [(await p.doc(course, headers))["completed_posts"] for _, headers in students]
+    assert completed == [1, 1, 1]  # video, video, quiz (7 >= 6)

@@ -1,13 +1,16 @@
-"""Events progress consumes (catalog's and content's), each mapped to the service function
-in ``projection`` that writes it into the course-structure projection."""
+"""Events progress consumes, each mapped to the service function that applies it:
+catalog's and content's structure events to ``projection`` (the course-structure
+projection); the facts (content's views, assessment's submissions and kept scores) to
+``derivation``, which derives completions from them."""
 
 from __future__ import annotations
 
+from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.messaging.consumer import Subscription
 
-from syllabus_progress import projection
+from syllabus_progress import derivation, projection
 
 SUBSCRIPTIONS = [
     Subscription(
@@ -22,6 +25,7 @@ SUBSCRIPTIONS = [
             ce.ModuleAttached: projection.on_outline,
             ce.ModuleDetached: projection.on_outline,
             ce.CourseModulesReordered: projection.on_outline,
+            ce.ModuleGatingChanged: projection.on_outline,
             ce.ModuleCreated: projection.on_module,
             ce.ModuleUpdated: projection.on_module,
             ce.ModuleDeleted: projection.on_module_deleted,
@@ -37,6 +41,15 @@ SUBSCRIPTIONS = [
             pe.PostUnpublished: projection.on_post,
             pe.PostDeleted: projection.on_post_deleted,
             pe.ModulePostsReordered: projection.on_posts_reordered,
+            pe.PostViewed: derivation.on_post_viewed,
+        },
+    ),
+    Subscription(
+        name="progress-from-assessment",
+        source="assessment",
+        handlers={
+            ae.SubmissionCreated: derivation.on_submission,
+            ae.SubmissionGraded: derivation.on_submission,
         },
     ),
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 from syllabus_shared.declaration import ServiceDeclaration
 from syllabus_shared.messaging.replay import Projection
 
-from syllabus_progress import routes
+from syllabus_progress import decisions, routes
 from syllabus_progress.handlers import SUBSCRIPTIONS
 from syllabus_progress.models import METADATA, PROJECTED_AGGREGATES, PROJECTION_TABLES, TABLES
 from syllabus_progress.settings import Settings
@@ -22,9 +22,11 @@ SERVICE = ServiceDeclaration(
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     routers=[routes.router],
     subscriptions=SUBSCRIPTIONS,
+    # Decides module and course completion once the structure consumers caught up.
+    parts=[decisions.start],
     # The course-structure projection (catalog's and content's events): ``python -m
-    # syllabus_progress replay`` empties it and replays both streams. Enrollments and
-    # completions are progress's own data and stay.
+    # syllabus_progress replay`` empties it and replays the streams. Enrollments,
+    # completions, and the facts kept from views and submissions stay (models.py).
     projection=Projection(tables=PROJECTION_TABLES, aggregates=PROJECTED_AGGREGATES),
 )
 

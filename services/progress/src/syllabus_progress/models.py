@@ -19,14 +19,19 @@ from typing import cast
 
 from sqlalchemy import (
     CheckConstraint,
+    Column,
     DateTime,
+    Float,
     Index,
     String,
     Table,
     Text,
     UniqueConstraint,
+    Uuid,
     false,
+    text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 from syllabus_shared.db import Entity, new_metadata
 from syllabus_shared.messaging.tables import kernel_tables
@@ -65,6 +70,8 @@ class Course(ProgressTable, table=True):
     )
     creator_id: uuid.UUID | None = None
     deleted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Each published post locked until every one before it, in course order, is completed.
+    sequential: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class CourseModule(ProgressTable, table=True):
@@ -75,6 +82,12 @@ class CourseModule(ProgressTable, table=True):
     course_id: uuid.UUID = Field(primary_key=True)
     module_id: uuid.UUID = Field(primary_key=True, index=True)
     position: int
+    # Gating in this course: modules that must be completed first; locked before unlock_at.
+    prerequisites: list[uuid.UUID] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Uuid()), nullable=False, server_default=text("'{}'::uuid[]")),
+    )
+    unlock_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class Module(ProgressTable, table=True):
@@ -102,6 +115,11 @@ class Post(ProgressTable, table=True):
     position: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     max_points: int | None = None
     deleted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # The completion rule (mark_done | view | submit | min_score) and its threshold.
+    rule: str = Field(
+        default="mark_done", sa_type=String(16), sa_column_kwargs={"server_default": "mark_done"}
+    )
+    min_score: float | None = Field(default=None, sa_type=Float)
 
 
 class ModulePost(ProgressTable, table=True):
@@ -142,8 +160,10 @@ class Enrollment(ProgressTable, Entity, table=True):
 
 
 class Completion(ProgressTable, Entity, table=True):
-    """A (user, post) pair. Unmarking keeps the row (``completed`` false, version + 1), so
-    the completion aggregate's sequence keeps growing across mark/unmark/mark."""
+    """A (user, post) pair: the student's mark (``marked``: PUT/DELETE, a fact) and the
+    completion derived from the post's current rule and the facts (``completed``; the
+    ``completion`` aggregate: each change of ``completed`` is version + 1 and one
+    PostCompleted/PostUncompleted). Rows stay, so the sequence keeps growing."""
 
     __tablename__ = "completions"
     __table_args__ = (
@@ -155,3 +175,67 @@ class Completion(ProgressTable, Entity, table=True):
     post_id: uuid.UUID
     completed: bool = Field(default=True, sa_column_kwargs={"server_default": "true"})
     completed_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    marked: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    marked_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+# ---------------------------------------------------------------- facts from other services
+# Kept like progress's own data: replay does not empty them (a replayed PostCreated
+# re-derives its post from them), and their aggregates stay in ``aggregate_versions``, so
+# a replayed fact event is skipped as stale.
+
+
+class PostView(ProgressTable, table=True):
+    """A student opened a post (content's PostViewed; one per (user, post))."""
+
+    __tablename__ = "post_views"
+
+    user_id: uuid.UUID = Field(primary_key=True)
+    post_id: uuid.UUID = Field(primary_key=True, index=True)
+    view_id: uuid.UUID
+    viewed_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class Submission(ProgressTable, table=True):
+    """A submission's latest state (assessment's events, aggregate ``submission``): a
+    (user, post) was submitted when it has a row; its kept score is the highest graded one."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_user_post", "user_id", "post_id"),)
+
+    submission_id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID
+    post_id: uuid.UUID = Field(index=True)
+    status: str = Field(sa_type=String(16))
+    score: float | None = Field(default=None, sa_type=Float)
+
+
+# ---------------------------------------------------------------- decisions
+
+
+class ModuleCompletion(ProgressTable, table=True):
+    """A module first completed in an enrollment (ModuleCompleted, once per pair)."""
+
+    __tablename__ = "module_completions"
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "module_id", name="uq_module_completions_pair"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    enrollment_id: uuid.UUID
+    module_id: uuid.UUID
+    completed_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class PendingDecision(ProgressTable, table=True):
+    """An enrollment whose module and course completion must be (re-)decided once the
+    structure consumers have caught up (``since``: when it was asked for; ``not_before``:
+    decided, but facts wait behind an ``unlock_at``: decide again once it passes)."""
+
+    __tablename__ = "pending_decisions"
+
+    enrollment_id: uuid.UUID = Field(primary_key=True)
+    since: dt.datetime = Field(
+        sa_type=DateTime(timezone=True), sa_column_kwargs={"server_default": text("now()")}
+    )
+    not_before: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

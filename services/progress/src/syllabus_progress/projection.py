@@ -3,8 +3,13 @@ events into progress's projection tables, each ``(uow, event)`` (``handlers`` ma
 events to them; the kernel's ``replay`` rebuilds the projection through them).
 
 They are service functions like those in ``service``, kept in their own module because
-they are a set of their own (they write only the projection, never progress's own data,
-and emit nothing) and ``service`` is long enough with the commands.
+they are a set of their own and ``service`` is long enough with the commands. They write
+the projection; two consequences reach progress's own data: a post whose completion rule
+changes (or that arrives after facts about it) is re-derived for every student
+(``derivation.derive``, events included), and a change that can complete a module
+without any student doing anything (a post no longer counting, an outline or gating
+change, a course turning sequential) queues the affected enrollments for a decision
+(``decisions``), taken once the structure consumers have caught up.
 
 The consumer runner (kernel) dedupes by event id and applies only events newer than
 anything applied for their aggregate, so each function just writes the state its event
@@ -22,7 +27,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
@@ -30,8 +35,24 @@ from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.unit_of_work import UnitOfWork
 
+from syllabus_progress import derivation
 from syllabus_progress.models import Course, CourseModule, Module, ModulePost, Post, table_of
-from syllabus_progress.rules import first_of_each
+from syllabus_progress.rules import COUNTED_POST_STATUS, first_of_each, rule_of
+
+# Every enrollment (active or completed) in the course, or in courses containing a module.
+_ENQUEUE_COURSE = text("""
+INSERT INTO pending_decisions (enrollment_id, since)
+SELECT e.id, clock_timestamp() FROM enrollments e
+WHERE e.course_id = :course_id AND e.status IN ('active', 'completed')
+ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = NULL
+""")
+_ENQUEUE_MODULE = text("""
+INSERT INTO pending_decisions (enrollment_id, since)
+SELECT DISTINCT e.id, clock_timestamp() FROM course_modules cm
+JOIN enrollments e ON e.course_id = cm.course_id
+WHERE cm.module_id = :module_id AND e.status IN ('active', 'completed')
+ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = NULL
+""")
 
 
 async def _upsert(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> None:
@@ -58,8 +79,12 @@ async def _lock_course(session: AsyncSession, course_id: uuid.UUID) -> None:
 
 async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
     async with uow:
+        session = uow.session
+        was_sequential = await session.scalar(
+            select(col(Course.sequential)).where(col(Course.course_id) == event.course_id)
+        )
         await _upsert(
-            uow.session,
+            session,
             Course,
             {
                 "course_id": event.course_id,
@@ -68,8 +93,11 @@ async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
                 "visibility": event.visibility,
                 "creator_id": event.creator_id,
                 "deleted": False,
+                "sequential": event.sequential,
             },
         )
+        if was_sequential is not None and was_sequential != event.sequential:
+            await session.execute(_ENQUEUE_COURSE, {"course_id": event.course_id})
 
 
 async def on_course_deleted(uow: UnitOfWork, event: ce.CourseDeleted) -> None:
@@ -86,6 +114,7 @@ async def on_course_deleted(uow: UnitOfWork, event: ce.CourseDeleted) -> None:
                 "visibility": "private",
                 "creator_id": None,
                 "deleted": True,
+                "sequential": False,
             },
         )
         await session.execute(
@@ -106,14 +135,26 @@ async def on_outline(uow: UnitOfWork, event: ce.OutlineEvent) -> None:
         await session.execute(
             delete(CourseModule).where(col(CourseModule.course_id) == event.course_id)
         )
+        placements = {m.module_id: m for m in reversed(event.modules)}  # first wins
         rows = [
-            {"course_id": event.course_id, "module_id": module_id, "position": position}
+            {
+                "course_id": event.course_id,
+                "module_id": module_id,
+                "position": position,
+                "prerequisites": list(dict.fromkeys(placements[module_id].prerequisites)),
+                "unlock_at": placements[module_id].unlock_at,
+            }
             for module_id, position in first_of_each(
                 (m.module_id, m.position) for m in event.modules
             )
         ]
         if rows:
             await session.execute(insert(CourseModule), rows)
+        # A detach, a lifted prerequisite, an earlier unlock or a new order (sequential
+        # courses) can complete a module or the course with nothing done by the students;
+        # an attach only adds work.
+        if not isinstance(event, ce.ModuleAttached):
+            await session.execute(_ENQUEUE_COURSE, {"course_id": event.course_id})
 
 
 async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
@@ -136,9 +177,29 @@ async def on_module_deleted(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
 
 
 async def on_post(uow: UnitOfWork, event: pe.PostState) -> None:
+    """Upsert the post; re-derive its completions when its rule changed (or it is new:
+    facts can arrive before it); queue decisions when it stopped counting where it was."""
+    completion = event.completion
+    rule, min_score = rule_of(
+        event.kind,
+        completion.rule if completion else None,
+        completion.min_score if completion else None,
+    )
     async with uow:
+        session = uow.session
+        before = (
+            await session.execute(
+                select(
+                    col(Post.rule),
+                    col(Post.min_score),
+                    col(Post.module_id),
+                    col(Post.status),
+                    col(Post.deleted),
+                ).where(col(Post.post_id) == event.post_id)
+            )
+        ).first()
         await _upsert(
-            uow.session,
+            session,
             Post,
             {
                 "post_id": event.post_id,
@@ -149,14 +210,39 @@ async def on_post(uow: UnitOfWork, event: pe.PostState) -> None:
                 "position": event.position,
                 "max_points": event.max_points,
                 "deleted": False,
+                "rule": rule,
+                "min_score": min_score,
             },
         )
+        if before is None or (before.rule, before.min_score) != (rule, min_score):
+            await derivation.derive(uow, event.post_id)
+        if (
+            before is not None
+            and _counted(before.status, before.deleted)
+            and (before.module_id != event.module_id or not _counted(event.status, False))
+        ):
+            await session.execute(_ENQUEUE_MODULE, {"module_id": before.module_id})
+
+
+def _counted(status: str, deleted: bool) -> bool:
+    return status == COUNTED_POST_STATUS and not deleted
 
 
 async def on_post_deleted(uow: UnitOfWork, event: pe.PostDeleted) -> None:
+    """A tombstone (its completions stay, as facts do; it no longer counts anywhere)."""
     async with uow:
+        session = uow.session
+        before = (
+            await session.execute(
+                select(col(Post.module_id), col(Post.status), col(Post.deleted)).where(
+                    col(Post.post_id) == event.post_id
+                )
+            )
+        ).first()
+        if before is not None and _counted(before.status, before.deleted):
+            await session.execute(_ENQUEUE_MODULE, {"module_id": before.module_id})
         await _upsert(
-            uow.session,
+            session,
             Post,
             {
                 "post_id": event.post_id,
@@ -167,6 +253,8 @@ async def on_post_deleted(uow: UnitOfWork, event: pe.PostDeleted) -> None:
                 "position": 0,
                 "max_points": None,
                 "deleted": True,
+                "rule": "mark_done",
+                "min_score": None,
             },
         )
 

@@ -12,13 +12,15 @@ from pydantic_core import to_json
 from syllabus_shared.auth import CurrentUser, Student
 from syllabus_shared.http import idempotent, versioned
 from syllabus_shared.pagination import Page, PageParams, page_params
-from syllabus_shared.runtime import UnitOfWorkDep
+from syllabus_shared.runtime import UnitOfWorkDep, part
 
 from syllabus_progress import schemas, service, views
+from syllabus_progress.decisions import Decider
 
 router = APIRouter()
 Paging = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
+Decisions = Annotated[Decider, part(Decider)]
 
 
 # ---------------------------------------------------------------- enrollments
@@ -74,8 +76,10 @@ async def my_enrollments(
     responses={201: {"model": schemas.CompletionPublic}},
     tags=["completions"],
 )
-async def complete_post(post_id: uuid.UUID, who: Student, uow: UnitOfWorkDep) -> JSONResponse:
-    body, created = await service.complete_post(uow, who, post_id)
+async def complete_post(
+    post_id: uuid.UUID, who: Student, uow: UnitOfWorkDep, decider: Decisions
+) -> JSONResponse:
+    body, created = await service.complete_post(uow, who, post_id, decider)
     return JSONResponse(jsonable_encoder(body), status_code=201 if created else 200)
 
 

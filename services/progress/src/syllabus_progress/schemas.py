@@ -40,6 +40,32 @@ class CompletionPublic(BaseModel):
     completed_at: dt.datetime | None
 
 
+class PostStatus(StrEnum):
+    not_started = "not_started"
+    in_progress = "in_progress"  # opened (or marked, or done while locked), not completed
+    submitted = "submitted"  # submitted, nothing graded yet, not completed
+    graded = "graded"  # a graded submission (see score), not completed
+    completed = "completed"
+
+
+class ModuleState(StrEnum):
+    locked = "locked"
+    unlocked = "unlocked"
+    started = "started"
+    completed = "completed"
+
+
+class Lock(BaseModel):
+    """Why a module or post is locked: ``prerequisite`` (``module_id`` not completed yet),
+    ``unlock_at`` (not before ``at``) or ``sequential`` (``post_id`` before it not
+    completed yet)."""
+
+    reason: str
+    module_id: uuid.UUID | None = None
+    at: dt.datetime | None = None
+    post_id: uuid.UUID | None = None
+
+
 class PostProgress(BaseModel):
     post_id: uuid.UUID
     position: int
@@ -47,6 +73,11 @@ class PostProgress(BaseModel):
     kind: str
     completed: bool
     completed_at: dt.datetime | None
+    locked: bool
+    rule: str  # mark_done | view | submit | min_score
+    min_score: float | None  # the threshold when rule is min_score, else null
+    status: PostStatus
+    score: float | None  # the kept score (highest graded), or null
 
 
 class ModuleProgress(BaseModel):
@@ -56,6 +87,8 @@ class ModuleProgress(BaseModel):
     completed_posts: int
     total_posts: int
     percent: float
+    state: ModuleState
+    locks: list[Lock]
     posts: list[PostProgress]
 
 

@@ -16,21 +16,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
     and_,
     bindparam,
     exists,
-    func,
     select,
-    true,
-    update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.sql.selectable import LateralFromClause
 from sqlmodel import col
 from syllabus_shared.auth import Principal
 from syllabus_shared.consistency import recently_minted
@@ -41,67 +34,22 @@ from syllabus_shared.ids import new_id
 from syllabus_shared.problems import forbidden, not_found
 from syllabus_shared.unit_of_work import UnitOfWork
 
-from syllabus_progress import schemas
-from syllabus_progress.models import (
-    Completion,
-    Course,
-    CourseModule,
-    Enrollment,
-    Module,
-    Post,
-)
+from syllabus_progress import derivation, schemas
+from syllabus_progress.decisions import BY_IDS, Decider, decide, decision_due, enqueue
+from syllabus_progress.evaluation import Standing, standings, with_done
+from syllabus_progress.models import Completion, Course, CourseModule, Enrollment, Post
 from syllabus_progress.rules import (
-    COUNTED_POST_STATUS,
     ENROLLED,
     already_enrolled,
     check_completable,
     check_enrollable,
+    check_markable,
     check_may_reenroll,
-    completes_course,
-    course_complete,
     course_settled,
+    locked_problem,
     post_settled,
     reactivated_status,
 )
-
-# ---------------------------------------------------------------- what counts, as SQL
-
-
-def post_counts() -> ColumnElement[bool]:
-    """``rules.post_counts`` as a condition on ``posts``."""
-    return and_(col(Post.status) == COUNTED_POST_STATUS, col(Post.deleted).is_(False))
-
-
-def module_present() -> ColumnElement[bool]:
-    """``rules.module_counts`` as a condition on an outer-joined ``modules``."""
-    return col(Module.deleted).is_not(True)
-
-
-def enrollment_counts() -> LateralFromClause:
-    """Per enrollment (correlated): the course's counted posts and how many the user completed.
-
-    A LATERAL subquery, so a page of enrollments and their progress is one statement.
-    """
-    return (
-        select(
-            func.count(col(Post.post_id)).label("total"),
-            func.count(col(Completion.id)).label("done"),
-        )
-        .select_from(CourseModule)
-        .join(Post, and_(col(Post.module_id) == col(CourseModule.module_id), post_counts()))
-        .outerjoin(Module, col(Module.module_id) == col(CourseModule.module_id))
-        .outerjoin(
-            Completion,
-            and_(
-                col(Completion.post_id) == col(Post.post_id),
-                col(Completion.user_id) == col(Enrollment.user_id),
-                col(Completion.completed).is_(True),
-            ),
-        )
-        .where(col(CourseModule.course_id) == col(Enrollment.course_id), module_present())
-        .lateral("counts")
-    )
-
 
 # ---------------------------------------------------------------- read-your-writes
 
@@ -256,19 +204,22 @@ async def drop(
         )
 
 
-# ---------------------------------------------------------------- completions
+# ---------------------------------------------------------------- completions (marks)
 
 
 async def complete_post(
-    uow: UnitOfWork, who: Principal, post_id: uuid.UUID
+    uow: UnitOfWork, who: Principal, post_id: uuid.UUID, decider: Decider | None = None
 ) -> tuple[schemas.CompletionPublic, bool]:
-    """Mark ``post_id`` complete for the caller; returns (completion, newly completed).
+    """Mark ``post_id`` done for the caller; returns (completion, newly completed).
 
     First waits (bounded, before the transaction) while the post, its publication or its
     module's attachment may still be on their way (:func:`settle_post`). The caller's
-    enrollments in courses containing the post are row-locked first, so two completions
-    racing for the last posts of a course serialize: the second sees the first and
-    completes the course exactly once.
+    enrollments in courses containing the post are row-locked first, so two marks racing
+    for the last posts of a course serialize: the second sees the first and completes the
+    course exactly once. Refused: a post whose rule is not ``mark_done`` (409 naming it),
+    a post locked in every one of those courses (403 with ``locks``). Module and course
+    completion are decided at once when the structure consumers are caught up
+    (``decider``), else queued (``decisions``).
     """
     if not uow.is_open:
         await settle_post(uow, who, post_id)
@@ -281,7 +232,7 @@ async def complete_post(
         enrollments = list(
             (
                 await session.scalars(
-                    select(Enrollment)
+                    select(col(Enrollment.id))
                     .join(
                         CourseModule,
                         and_(
@@ -300,106 +251,46 @@ async def complete_post(
         )
         if not enrollments:
             raise forbidden("you are not enrolled in a course that contains this post")
-        now = utcnow()
-        insert = pg_insert(Completion).values(
-            id=new_id(),
-            user_id=who.user_id,
-            post_id=post_id,
-            completed=True,
-            completed_at=now,
-            version=1,
-            created_at=now,
-            updated_at=now,
+        check_markable(post.rule)
+        before = await standings(session, BY_IDS, {"ids": enrollments})
+        check_unlocked(post_id, before)
+        changed = await derivation.mark(uow, who.user_id, post_id, new_id())
+        completed_at = await session.scalar(
+            select(col(Completion.completed_at)).where(
+                col(Completion.user_id) == who.user_id, col(Completion.post_id) == post_id
+            )
         )
-        marked = (
-            await session.execute(
-                insert.on_conflict_do_update(
-                    constraint="uq_completions_user_post",
-                    set_={
-                        "completed": True,
-                        "completed_at": now,
-                        "version": col(Completion.version) + 1,
-                        "updated_at": now,
-                    },
-                    where=col(Completion.completed).is_(False),
-                ).returning(
-                    col(Completion.id), col(Completion.version), col(Completion.completed_at)
-                )
-            )
-        ).first()
-        if marked is None:  # already complete: nothing changes, nothing is emitted
-            completed_at = await session.scalar(
-                select(col(Completion.completed_at)).where(
-                    col(Completion.user_id) == who.user_id, col(Completion.post_id) == post_id
-                )
-            )
-        else:
-            completed_at = marked.completed_at
-            await uow.publish(
-                ev.PostCompleted(
-                    completion_id=marked.id,
-                    user_id=who.user_id,
-                    post_id=post_id,
-                    completed_at=marked.completed_at,
-                ),
-                sequence=marked.version,
-            )
-        await _complete_courses(uow, [e for e in enrollments if completes_course(e.status)])
+        # Marked and unlocked, so done: the standings after it, without reading again.
+        now = utcnow()
+        undecided = [a for a in (with_done(b, post_id, now) for b in before) if decision_due(a)]
+        if undecided:
+            if decider is not None and await decider.caught_up():
+                await decide(uow, undecided)
+            else:
+                await enqueue(uow, [s.enrollment_id for s in undecided])
     body = schemas.CompletionPublic(
         post_id=post_id, user_id=who.user_id, completed=True, completed_at=completed_at
     )
-    return body, marked is not None
+    return body, any(row.completed for row in changed)
 
 
-async def _complete_courses(uow: UnitOfWork, enrollments: Sequence[Enrollment]) -> None:
-    """Active enrollments whose course is now complete become completed (CourseCompleted)."""
-    if not enrollments:
-        return
-    session: AsyncSession = uow.session
-    counts = enrollment_counts()
-    rows = await session.execute(
-        select(col(Enrollment.id), counts.c.total, counts.c.done)
-        .join(counts, true())
-        .where(col(Enrollment.id).in_([e.id for e in enrollments]))
-    )
-    by_id = {e.id: e for e in enrollments}
-    for row in rows:
-        if not course_complete(row.done, row.total):
-            continue
-        enrollment = by_id[row.id]
-        enrollment.status = "completed"
-        enrollment.completed_at = utcnow()
-        enrollment.touch()
-        await session.flush()
-        await uow.publish(
-            _enrollment_event(enrollment, ev.CourseCompleted), sequence=enrollment.version
-        )
+def check_unlocked(post_id: uuid.UUID, found: Sequence[Standing]) -> None:
+    """403 with ``locks`` when the post is locked in every course (of the caller's) that
+    shows it; the reasons of all of them, each once."""
+    states = [st for s in found if (st := s.course.post(post_id)) is not None]
+    if states and all(st.locked for st in states):
+        locks: list[dict[str, Any]] = []
+        for st in states:
+            locks.extend(lock for lock in st.locks if lock not in locks)
+        raise locked_problem(locks)
 
 
 async def uncomplete_post(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -> None:
-    """Unmark: the row stays (``completed`` false, version + 1). 404 when not completed."""
+    """Unmark: the row stays (``marked`` false; a changed completion is version + 1).
+    409 naming the rule when the post is not ``mark_done``; 404 when not marked."""
     async with uow:
-        unmarked = (
-            await uow.session.execute(
-                update(Completion)
-                .where(
-                    col(Completion.user_id) == who.user_id,
-                    col(Completion.post_id) == post_id,
-                    col(Completion.completed).is_(True),
-                )
-                .values(
-                    completed=False,
-                    completed_at=None,
-                    version=col(Completion.version) + 1,
-                    updated_at=utcnow(),
-                )
-                .returning(col(Completion.id), col(Completion.version))
-                .execution_options(synchronize_session=False)
-            )
-        ).first()
-        if unmarked is None:
+        post = await uow.session.get(Post, post_id)
+        if post is not None and not post.deleted:
+            check_markable(post.rule)
+        if not await derivation.unmark(uow, who.user_id, post_id):
             raise not_found("completion")
-        await uow.publish(
-            ev.PostUncompleted(completion_id=unmarked.id, user_id=who.user_id, post_id=post_id),
-            sequence=unmarked.version,
-        )
