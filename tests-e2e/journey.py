@@ -67,9 +67,17 @@ class Actor:
         return module
 
     def post(
-        self, module_id: str, title: str, kind: str = "text", status: str = "published"
+        self,
+        module_id: str,
+        title: str,
+        kind: str = "text",
+        status: str = "published",
+        rule: str | None = None,
     ) -> dict[str, Any]:
-        body = {"title": title, "content": CONTENT[kind], "status": status}
+        """A post of ``kind``; ``rule`` sets its completion rule (else the kind's default)."""
+        body: dict[str, Any] = {"title": title, "content": CONTENT[kind], "status": status}
+        if rule is not None:
+            body["completion"] = {"rule": rule}
         post: dict[str, Any] = self.ok("POST", f"/modules/{module_id}/posts", 201, json=body)
         return post
 
@@ -117,6 +125,7 @@ def expected_progress(
     doc_modules = []
     for position, (module, posts) in enumerate(modules, start=1):
         done = sum(completed for _, completed in posts)
+        complete = bool(posts) and done == len(posts)
         doc_modules.append(
             {
                 "module_id": module["id"],
@@ -125,6 +134,9 @@ def expected_progress(
                 "completed_posts": done,
                 "total_posts": len(posts),
                 "percent": round(100 * done / len(posts), 2) if posts else 0.0,
+                # Nothing gated in these journeys: unlocked, started once a post is done.
+                "state": "completed" if complete else "started" if done else "unlocked",
+                "locks": [],
                 "posts": [
                     {
                         "post_id": post["id"],
@@ -133,6 +145,11 @@ def expected_progress(
                         "kind": post["content"]["kind"],
                         "completed": completed,
                         "completed_at": completed,
+                        "locked": False,
+                        "rule": post["completion"]["rule"],
+                        "min_score": post["completion"].get("min_score"),
+                        "status": "completed" if completed else "not_started",
+                        "score": None,
                     }
                     for i, (post, completed) in enumerate(posts, start=1)
                 ],

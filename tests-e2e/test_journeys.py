@@ -36,7 +36,7 @@ def test_build_a_course_from_new_and_reused_modules_then_students_progress(
     s1 = ada.post(sql["id"], "SELECT", "text")
     s2 = ada.post(sql["id"], "Joins", "video")
     ada.post(sql["id"], "Draft notes", "text", status="draft")
-    s3 = ada.post(sql["id"], "Check yourself", "quiz")
+    s3 = ada.post(sql["id"], "Check yourself", "quiz", rule="mark_done")
     pipes = ada.module("Pipelines")
     p1 = ada.post(pipes["id"], "Batch or stream", "link")
     ada.attach(earlier["id"], sql["id"])
@@ -48,7 +48,7 @@ def test_build_a_course_from_new_and_reused_modules_then_students_progress(
     cid = course["id"]
     relational = ada.module("Relational model")
     r1 = ada.post(relational["id"], "Tables", "text")
-    r2 = ada.post(relational["id"], "Keys", "assignment")
+    r2 = ada.post(relational["id"], "Keys", "assignment", rule="mark_done")
     ada.attach(cid, sql["id"])
     outline = ada.attach(cid, relational["id"], position=1)
     assert [(e["module_id"], e["position"], e["title"]) for e in outline] == [

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from contextvars import ContextVar
+from typing import Any
 
 from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy import func, insert, text
@@ -86,7 +87,15 @@ class Outbox:
             raise ValueError(f"{self.source} cannot publish {event.type_name()}")
         if self.tracer is None:
             return await self._add(session, event, sequence)
-        with self.tracer.start_as_current_span(
+        with self._span(event, sequence) as span:
+            event_id = await self._add(session, event, sequence)
+            span.set_attribute("messaging.message.id", str(event_id))
+            return event_id
+
+    def _span(self, event: Event, sequence: int) -> Any:
+        """An ``outbox.add <Event>`` span: the event's envelope records it as its creator."""
+        assert self.tracer is not None
+        return self.tracer.start_as_current_span(
             f"outbox.add {event.name}",
             kind=SpanKind.PRODUCER,
             attributes={
@@ -97,10 +106,15 @@ class Outbox:
                 "syllabus.aggregate.id": str(event.subject_id()),
                 "syllabus.aggregate.sequence": sequence,
             },
-        ) as span:
-            event_id = await self._add(session, event, sequence)
-            span.set_attribute("messaging.message.id", str(event_id))
-            return event_id
+        )
+
+    def _traced_row(self, event: Event, sequence: int) -> dict[str, object]:
+        if self.tracer is None:
+            return self._row(event, sequence)
+        with self._span(event, sequence) as span:
+            row = self._row(event, sequence)
+            span.set_attribute("messaging.message.id", str(row["id"]))
+            return row
 
     async def _add(self, session: AsyncSession, event: Event, sequence: int) -> uuid.UUID:
         row = self._row(event, sequence)
@@ -136,7 +150,8 @@ class Outbox:
         emits one event per row without a round trip per event."""
         if not events:
             return []
-        rows = [self._row(event, sequence) for event, sequence in events]
+        # One span per event when tracing, as with add(): each event names its own creator.
+        rows = [self._traced_row(event, sequence) for event, sequence in events]
         await session.execute(
             _INSERT_MANY,
             {
