@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import random
@@ -26,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -234,6 +236,29 @@ async def drain(stack: ReliabilityStack, timeout: float) -> tuple[checker.Report
         await asyncio.sleep(0.5)
 
 
+async def read_documents(
+    stack: ReliabilityStack, learners: list[Any], snap: checker.Snapshot
+) -> tuple[dict[tuple[Any, Any], Any], list[tuple[Any, Any, int]]]:
+    """Each workload student's progress document of each course they are enrolled in
+    (through the gateway), and the ones that could not be read."""
+    by_id = {uuid.UUID(str(s.id)): s for s in learners}
+    courses = {c["id"] for c in snap.tables["catalog"]["courses"]}
+    documents: dict[tuple[Any, Any], Any] = {}
+    unread: list[tuple[Any, Any, int]] = []
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as client:
+        for e in snap.tables["progress"]["enrollments"]:
+            student = by_id.get(e["user_id"])
+            if student is None or e["course_id"] not in courses:
+                continue
+            url = f"/api/v1/me/courses/{e['course_id']}/progress"
+            r = await client.get(url, headers=student.headers)
+            if r.status_code == 200:
+                documents[(e["user_id"], e["course_id"])] = r.json()
+            else:
+                unread.append((e["user_id"], e["course_id"], r.status_code))
+    return documents, unread
+
+
 @dataclass
 class ChaosResult:
     seconds: float
@@ -364,6 +389,19 @@ async def chaos(
     history = checker.check_history(workload.model, snap)
     if converged:
         projections = checker.check_projections(snap)
+    else:
+        for service in EVENT_SERVICES:
+            for row in await stack.query(
+                service,
+                "SELECT consumer, event_type, event_id, deliveries, left(error, 300) AS error"
+                " FROM dead_letters WHERE replayed_at IS NULL",
+            ):
+                say(f"dead letter in {service}: {dict(row)}")
+    # Locks: every student's progress document against its recomputation from the owners.
+    documents, unread = await read_documents(stack, learners, snap)
+    history.merge(checker.check_documents(snap, documents, dt.datetime.now(dt.UTC)))
+    for user, course, status in unread:
+        history.add("progress documents (locks) <- owners", "lost", f"{user}/{course}: {status}")
     stats = workload.model.stats
     return ChaosResult(
         seconds=seconds,

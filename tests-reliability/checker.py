@@ -20,7 +20,20 @@ progress ``posts``                        content ``posts`` (+ PostDeleted tombs
 progress ``module_posts``                 content ``posts`` (module, position)
 catalog  ``enrollment_projection``        progress ``enrollments``
 catalog  ``courses.enrollment_count``     progress ``enrollments`` (active + completed)
+progress ``posts.rule``/``min_score``     content ``posts.completion_rule``/``_min_score``
+progress ``course_modules`` gating        catalog ``course_modules`` (prerequisites, unlock_at)
+progress ``courses.sequential``           catalog ``courses.sequential``
+progress ``post_views``                   content ``post_views`` (posts that still exist)
+progress ``submissions``                  assessment ``submissions``
+progress ``completions.completed``        the facts (progress's marks, content's views,
+                                          assessment's submissions and kept scores) and
+                                          content's current rules (docs/progress.md)
+content  ``posts.completion_count``       the recomputed derived completions
 ========================================  =============================================
+
+Progress documents (locks, counted completions, states) are checked against
+:func:`expected_document` with documents read through the gateway
+(:func:`check_documents`; the chaos run does it after the drain).
 
 ``lost`` counts owner facts missing from, or different in, a projection; ``unexpected``
 counts projection facts no owner has; ``checked`` counts the facts compared. A run is
@@ -40,6 +53,7 @@ Exit status: 0 when lost=0 and unexpected=0, 1 otherwise, 2 when the databases c
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 import uuid
@@ -63,9 +77,11 @@ Rows = list[dict[str, Any]]
 
 QUERIES: dict[str, dict[str, str]] = {
     "catalog": {
-        "courses": "SELECT id, title, status, visibility, creator_id, enrollment_count FROM courses",
+        "courses": "SELECT id, title, status, visibility, creator_id, enrollment_count,"
+        " sequential FROM courses",
         "modules": "SELECT id, title, creator_id FROM modules",
-        "course_modules": "SELECT course_id, module_id, position FROM course_modules",
+        "course_modules": "SELECT course_id, module_id, position, prerequisites, unlock_at"
+        " FROM course_modules",
         "enrollment_projection": "SELECT enrollment_id, course_id, status FROM enrollment_projection",
         "deleted": "SELECT DISTINCT event_type, aggregate_id FROM outbox"
         " WHERE event_type IN ('syllabus.catalog.CourseDeleted.v1',"
@@ -75,7 +91,8 @@ QUERIES: dict[str, dict[str, str]] = {
     "content": {
         "posts": "SELECT id, module_id, title, position, status, kind,"
         " content->'max_points' AS max_points, content->'questions' AS questions,"
-        " completion_count, submission_count FROM posts",
+        " completion_count, submission_count, completion_rule, completion_min_score FROM posts",
+        "views": "SELECT post_id, user_id FROM post_views",
         "submissions": "SELECT submission_id, post_id, user_id FROM submissions",
         "modules": "SELECT module_id, creator_id, title, deleted FROM modules",
         "courses": "SELECT course_id, status, visibility, creator_id, deleted FROM courses",
@@ -86,14 +103,18 @@ QUERIES: dict[str, dict[str, str]] = {
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
     },
     "progress": {
-        "courses": "SELECT course_id, title, status, visibility, creator_id, deleted FROM courses",
-        "course_modules": "SELECT course_id, module_id, position FROM course_modules",
+        "courses": "SELECT course_id, title, status, visibility, creator_id, deleted, sequential"
+        " FROM courses",
+        "course_modules": "SELECT course_id, module_id, position, prerequisites, unlock_at"
+        " FROM course_modules",
         "modules": "SELECT module_id, title, deleted FROM modules",
-        "posts": "SELECT post_id, module_id, title, kind, status, position, max_points, deleted"
-        " FROM posts",
+        "posts": "SELECT post_id, module_id, title, kind, status, position, max_points, deleted,"
+        " rule, min_score FROM posts",
         "module_posts": "SELECT module_id, post_id, position FROM module_posts",
         "enrollments": "SELECT id, user_id, course_id, status FROM enrollments",
-        "completions": "SELECT id, user_id, post_id, completed FROM completions",
+        "completions": "SELECT id, user_id, post_id, completed, marked, version FROM completions",
+        "views": "SELECT user_id, post_id FROM post_views",
+        "submissions": "SELECT submission_id, user_id, post_id, status, score FROM submissions",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
     },
     "assessment": {
@@ -273,9 +294,10 @@ def check_projections(snap: Snapshot) -> Report:
     )
 
     # content ← progress
+    # A completion row at version 0 (a mark's, before its derivation) was never published.
     report.compare(
         "content.completions <- progress.completions",
-        _index(pro["completions"], "id", "post_id", "completed"),
+        _index((r for r in pro["completions"] if r["version"] > 0), "id", "post_id", "completed"),
         _index(con["completions"], "completion_id", "post_id", "completed"),
     )
     done = Counter(r["post_id"] for r in pro["completions"] if r["completed"])
@@ -356,7 +378,7 @@ def check_projections(snap: Snapshot) -> Report:
         {c: (counted.get(c, 0),) for c in live_courses},
         {c: (r["enrollment_count"],) for c, r in live_courses.items()},
     )
-    return report.merge(check_assessment(snap))
+    return report.merge(check_assessment(snap)).merge(check_completion_rules(snap))
 
 
 def _cents(value: Any) -> str:
@@ -553,6 +575,324 @@ def check_assessment(snap: Snapshot) -> Report:
     return report
 
 
+def satisfied(
+    rule: str,
+    min_score: Any,
+    *,
+    marked: bool,
+    viewed: bool,
+    submitted: bool,
+    kept: Any,
+) -> bool:
+    """API.md's completion rules: whether a student's facts meet a post's rule."""
+    if rule == "mark_done":
+        return marked
+    if rule == "view":
+        return viewed
+    if rule == "submit":
+        return submitted
+    if rule == "min_score":
+        return kept is not None and min_score is not None and float(kept) >= float(min_score)
+    return False
+
+
+def check_completion_rules(snap: Snapshot) -> Report:
+    """Rules, gating and facts in progress's projection against their owners, and every
+    derived completion against a recomputation from the facts and the current rules.
+
+    docs/progress.md ("Completion: facts, rules, locks"): ``completions.completed`` is the
+    rule met by the facts (the student's marks, kept by progress; content's views;
+    assessment's submissions and kept scores), whatever the locks: a completion belongs to
+    (user, post), locks to (user, course), and apply when reading. So the recomputation
+    needs no locks; content's ``completion_count`` must equal the number of students whose
+    recomputed completion is true.
+    """
+    report = Report()
+    cat = snap.tables["catalog"]
+    con = snap.tables["content"]
+    pro = snap.tables["progress"]
+    ass = snap.tables["assessment"]
+    live_posts = {r["id"]: r for r in con["posts"]}
+
+    def gating(r: dict[str, Any]) -> tuple[Any, ...]:
+        return (tuple(r["prerequisites"] or ()), r["unlock_at"])
+
+    report.compare(
+        "progress.course_modules gating <- catalog",
+        {(r["course_id"], r["module_id"]): gating(r) for r in cat["course_modules"]},
+        {(r["course_id"], r["module_id"]): gating(r) for r in pro["course_modules"]},
+    )
+    p_courses = {r["course_id"]: r for r in pro["courses"]}
+    report.compare(
+        "progress.courses.sequential <- catalog",
+        {c["id"]: (c["sequential"],) for c in cat["courses"]},
+        {
+            c: (p_courses[c]["sequential"],)
+            for c in (r["id"] for r in cat["courses"])
+            if c in p_courses
+        },
+    )
+    p_posts = {r["post_id"]: r for r in pro["posts"]}
+
+    def rule(rule: str, min_score: Any) -> tuple[str, str | None]:
+        return rule, None if min_score is None else _cents(str(min_score))
+
+    report.compare(
+        "progress.posts.rule <- content.posts",
+        {p: rule(r["completion_rule"], r["completion_min_score"]) for p, r in live_posts.items()},
+        {p: rule(p_posts[p]["rule"], p_posts[p]["min_score"]) for p in live_posts if p in p_posts},
+    )
+    # Facts kept by progress from their owners, for posts that still exist: content deletes
+    # a post's views with it (a view racing the deletion can outlive it there), progress
+    # keeps its facts.
+    report.compare(
+        "progress.post_views <- content.post_views",
+        {(v["user_id"], v["post_id"]): () for v in con["views"] if v["post_id"] in live_posts},
+        {(v["user_id"], v["post_id"]): () for v in pro["views"] if v["post_id"] in live_posts},
+    )
+
+    def submission(r: dict[str, Any]) -> tuple[Any, ...]:
+        score = None if r["score"] is None else _cents(str(r["score"]))
+        return (r["user_id"], r["post_id"], r["status"], score)
+
+    report.compare(
+        "progress.submissions <- assessment.submissions",
+        {r["id"]: submission(r) for r in ass["submissions"]},
+        {r["submission_id"]: submission(r) for r in pro["submissions"]},
+    )
+
+    # Derived completions: recomputed from the owners' facts and content's current rules.
+    marked = {(r["user_id"], r["post_id"]) for r in pro["completions"] if r["marked"]}
+    viewed = {(v["user_id"], v["post_id"]) for v in con["views"]}
+    submitted: set[tuple[Any, Any]] = set()
+    kept: dict[tuple[Any, Any], Any] = {}
+    for sub in ass["submissions"]:
+        pair = (sub["user_id"], sub["post_id"])
+        submitted.add(pair)
+        if sub["status"] == "graded" and sub["score"] is not None:
+            kept[pair] = max(kept.get(pair, sub["score"]), sub["score"])
+    rows = {(r["user_id"], r["post_id"]): r for r in pro["completions"]}
+    expected: dict[Key, Any] = {}
+    actual: dict[Key, Any] = {}
+    for pair in rows.keys() | viewed | submitted:
+        post = live_posts.get(pair[1])
+        if post is None:
+            continue
+        expected[pair] = (
+            satisfied(
+                post["completion_rule"],
+                post["completion_min_score"],
+                marked=pair in marked,
+                viewed=pair in viewed,
+                submitted=pair in submitted,
+                kept=kept.get(pair),
+            ),
+        )
+        actual[pair] = (bool(rows[pair]["completed"]) if pair in rows else False,)
+    report.compare("progress.completions <- facts and current rules", expected, actual)
+    derived = Counter(post for (_, post), (done,) in expected.items() if done)
+    report.compare(
+        "content.posts.completion_count <- derived completions",
+        {p: (derived.get(p, 0),) for p in live_posts},
+        {p: (r["completion_count"],) for p, r in live_posts.items()},
+    )
+    return report
+
+
+def _facts(snap: Snapshot) -> dict[str, Any]:
+    """Per (user, post), the owners' facts: marked (progress), viewed (content), submitted,
+    graded and the kept score (assessment)."""
+    con = snap.tables["content"]
+    pro = snap.tables["progress"]
+    ass = snap.tables["assessment"]
+    kept: dict[tuple[Any, Any], Any] = {}
+    graded: set[tuple[Any, Any]] = set()
+    for sub in ass["submissions"]:
+        pair = (sub["user_id"], sub["post_id"])
+        if sub["status"] == "graded" and sub["score"] is not None:
+            graded.add(pair)
+            kept[pair] = max(kept.get(pair, sub["score"]), sub["score"])
+    return {
+        "marked": {(r["user_id"], r["post_id"]) for r in pro["completions"] if r["marked"]},
+        "viewed": {(v["user_id"], v["post_id"]) for v in con["views"]},
+        "submitted": {(s["user_id"], s["post_id"]) for s in ass["submissions"]},
+        "graded": graded,
+        "kept": kept,
+    }
+
+
+def expected_document(
+    snap: Snapshot, user_id: Any, course_id: Any, now: Any, facts: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One student's standing in one course recomputed from the owners, with API.md's locks:
+    a module is locked while a prerequisite (a module of the course; one without counted
+    posts is met) is not completed or before its ``unlock_at``; in a sequential course a
+    post is locked until every counted post before it is completed; a post counts as
+    completed when its rule is met by the facts and it is not locked (the least fixed
+    point: locks lift only as completions grow). Returns the comparable shape of
+    :func:`document_shape`."""
+    cat = snap.tables["catalog"]
+    con = snap.tables["content"]
+    f = facts if facts is not None else _facts(snap)
+    course = next(c for c in cat["courses"] if c["id"] == course_id)
+    outline = sorted(
+        (r for r in cat["course_modules"] if r["course_id"] == course_id),
+        key=lambda r: r["position"],
+    )
+    posts_of: dict[Any, list[dict[str, Any]]] = {}
+    for p in sorted(con["posts"], key=lambda p: (p["position"], p["id"])):
+        if p["status"] == "published":
+            posts_of.setdefault(p["module_id"], []).append(p)
+    present = {r["module_id"] for r in outline}
+    order = [(r["module_id"], p) for r in outline for p in posts_of.get(r["module_id"], [])]
+
+    def done(post: dict[str, Any]) -> bool:
+        pair = (user_id, post["id"])
+        return satisfied(
+            post["completion_rule"],
+            post["completion_min_score"],
+            marked=pair in f["marked"],
+            viewed=pair in f["viewed"],
+            submitted=pair in f["submitted"],
+            kept=f["kept"].get(pair),
+        )
+
+    rule_met = {p["id"]: done(p) for _, p in order}
+    completed: dict[Any, bool] = {p["id"]: False for _, p in order}
+    while True:
+        module_done = {
+            m: all(completed[p["id"]] for p in posts_of.get(m, [])) for m in present
+        }  # a module without counted posts counts as met
+        locks_of: dict[Any, list[tuple[Any, ...]]] = {}
+        for r in outline:
+            mine = [
+                ("prerequisite", str(m))
+                for m in dict.fromkeys(r["prerequisites"] or ())
+                if m in present and m != r["module_id"] and not module_done[m]
+            ]
+            if r["unlock_at"] is not None and now < r["unlock_at"]:
+                mine.append(("unlock_at", _utc(r["unlock_at"])))
+            locks_of[r["module_id"]] = mine
+        post_locks: dict[Any, list[tuple[Any, ...]]] = {}
+        first_open = None
+        for module_id, p in order:
+            mine = list(locks_of[module_id])
+            if course["sequential"] and first_open is not None:
+                mine.append(("sequential", str(first_open)))
+            post_locks[p["id"]] = mine
+            if not completed[p["id"]] and first_open is None:
+                first_open = p["id"]
+        after = {pid: rule_met[pid] and not post_locks[pid] for pid in completed}
+        if after == completed:
+            break
+        completed = after
+
+    def status(post_id: Any) -> str:
+        pair = (user_id, post_id)
+        if completed[post_id]:
+            return "completed"
+        if pair in f["graded"]:
+            return "graded"
+        if pair in f["submitted"]:
+            return "submitted"
+        if pair in f["viewed"] or pair in f["marked"] or rule_met[post_id]:
+            return "in_progress"
+        return "not_started"
+
+    modules = []
+    next_post = None
+    for r in outline:
+        posts = posts_of.get(r["module_id"], [])
+        for p in posts:
+            if next_post is None and not completed[p["id"]] and not post_locks[p["id"]]:
+                next_post = str(p["id"])
+        locks = post_locks[posts[0]["id"]] if posts else locks_of[r["module_id"]]
+        n_done = sum(completed[p["id"]] for p in posts)
+        statuses = [status(p["id"]) for p in posts]
+        if locks:
+            state = "locked"
+        elif posts and n_done == len(posts):
+            state = "completed"
+        elif any(st != "not_started" for st in statuses):
+            state = "started"
+        else:
+            state = "unlocked"
+        modules.append(
+            (
+                str(r["module_id"]),
+                state,
+                tuple(sorted(map(str, locks))),
+                n_done,
+                len(posts),
+                tuple(
+                    (str(p["id"]), completed[p["id"]], bool(post_locks[p["id"]]), st)
+                    for p, st in zip(posts, statuses, strict=True)
+                ),
+            )
+        )
+    return {
+        "completed_posts": sum(m[3] for m in modules),
+        "total_posts": sum(m[4] for m in modules),
+        "next_post_id": next_post,
+        "modules": modules,
+    }
+
+
+def _utc(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat()
+
+
+def document_shape(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A progress document (API.md) reduced to what :func:`expected_document` recomputes."""
+
+    def lock(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+        reason = entry["reason"]
+        if reason == "unlock_at":
+            return (reason, _utc(dt.datetime.fromisoformat(entry["at"].replace("Z", "+00:00"))))
+        return (reason, entry.get("module_id") if reason == "prerequisite" else entry["post_id"])
+
+    return {
+        "completed_posts": doc["completed_posts"],
+        "total_posts": doc["total_posts"],
+        "next_post_id": doc["next_post_id"],
+        "modules": [
+            (
+                m["module_id"],
+                m["state"],
+                tuple(sorted(str(lock(x)) for x in m["locks"])),
+                m["completed_posts"],
+                m["total_posts"],
+                tuple((p["post_id"], p["completed"], p["locked"], p["status"]) for p in m["posts"]),
+            )
+            for m in doc["modules"]
+        ],
+    }
+
+
+def check_documents(
+    snap: Snapshot, documents: Mapping[tuple[Any, Any], Mapping[str, Any]], now: Any
+) -> Report:
+    """Progress documents read through the gateway ((user, course) -> document) against
+    their recomputation from the owners' facts, rules and gating (:func:`expected_document`):
+    locks, counted completions, states, statuses and ``next_post_id``."""
+    report = Report()
+    facts = _facts(snap)
+    report.per_check.setdefault("progress documents (locks) <- owners", Counter())
+    for (user, course), doc in documents.items():
+        expected = expected_document(snap, user, course, now, facts)
+        actual = document_shape(doc)
+        for key, value in expected.items():
+            if actual.get(key) == value:
+                report.add("progress documents (locks) <- owners", "ok")
+            else:
+                report.add(
+                    "progress documents (locks) <- owners",
+                    "lost",
+                    f"{user}/{course} {key}: document {actual.get(key)} != owners {value}",
+                )
+    return report
+
+
 def check_history(model: Any, snap: Snapshot) -> Report:
     """Jepsen's view: acknowledged writes (``model``, see ``workload.Model``) against the data.
 
@@ -666,6 +1006,44 @@ def check_history(model: Any, snap: Snapshot) -> Report:
             and pp["status"] == state["status"],
             f"post {pid} {state} vs {pp}",
         )
+        if "rule" in state and owner is not None:
+            rule, min_score = state["rule"]
+            expect(
+                "history: completion rule in content",
+                owner["completion_rule"] == rule
+                and _optional_cents(owner["completion_min_score"]) == _optional_cents(min_score),
+                f"post {pid} rule {state['rule']} vs {owner['completion_rule']}"
+                f" {owner['completion_min_score']}",
+            )
+    cat_links = {(c["course_id"], c["module_id"]): c for c in cat["course_modules"]}
+    for (course, module), gating in getattr(model, "gating", {}).items():
+        if ("gate", course, module) in model.uncertain:
+            continue
+        owner = cat_links.get((course, module))
+        expect(
+            "history: gating in catalog",
+            owner is not None
+            and set(owner["prerequisites"]) == gating["prerequisites"]
+            and owner["unlock_at"] == gating["unlock_at"],
+            f"gating {course}/{module} {gating} vs {owner}",
+        )
+    for cid, state in model.courses.items():
+        if cid in model.uncertain or "sequential" not in state or cid not in courses:
+            continue
+        expect(
+            "history: sequential in catalog",
+            courses[cid]["sequential"] == state["sequential"],
+            f"course {cid} sequential {state['sequential']} vs {courses[cid]['sequential']}",
+        )
+    c_views = {(v["user_id"], v["post_id"]) for v in con["views"]}
+    p_views = {(v["user_id"], v["post_id"]) for v in pro["views"]}
+    for user, post in getattr(model, "views", set()):
+        state = model.posts.get(post)
+        if post in model.uncertain or state is None or state["deleted"]:
+            continue
+        pair = (uuid.UUID(user), post)
+        expect("history: view in content", pair in c_views, f"view {user}/{post}")
+        expect("history: view in progress", pair in p_views, f"view {user}/{post}")
     for (user, course), status in model.enrollments.items():
         if (user, course) in model.uncertain:
             continue
@@ -686,10 +1064,12 @@ def check_history(model: Any, snap: Snapshot) -> Report:
         if (user, post) in model.uncertain:
             continue
         c = completions.get((uuid.UUID(user), post))
+        # The student's mark is the fact they wrote; whether it completes the post depends
+        # on the post's current rule (checked against a recomputation, projections).
         expect(
-            "history: completion in progress",
-            c is not None and c["completed"] == completed,
-            f"completion {user}/{post} {completed} vs {c}",
+            "history: mark in progress",
+            c is not None and c["marked"] == completed,
+            f"mark {user}/{post} {completed} vs {c}",
         )
         proj = c_completions.get(c["id"]) if c else None
         expect(
@@ -728,8 +1108,17 @@ def check_history(model: Any, snap: Snapshot) -> Report:
                 "ok" if attempted else "unexpected",
                 None if attempted else f"enrollment {user}/{course} never attempted",
             )
+    for user, post in c_views:
+        if str(user) in users:
+            attempted = (str(user), post) in model.attempted_pairs
+            r.add(
+                "history: views attempted",
+                "ok" if attempted else "unexpected",
+                None if attempted else f"view {user}/{post} never attempted",
+            )
     for user, post in completions:
         if str(user) in users:
+            # A mark, a view or a submission by the student (derived completions follow them).
             attempted = (str(user), post) in model.attempted_pairs
             r.add(
                 "history: completions attempted",
@@ -785,6 +1174,10 @@ def check_history(model: Any, snap: Snapshot) -> Report:
         for _ in range(max(0, n - acked)):
             r.add("history: submissions attempted", "recovered")
     return r
+
+
+def _optional_cents(value: Any) -> str | None:
+    return None if value is None else _cents(str(value))
 
 
 def _score_text(score: Any) -> str:

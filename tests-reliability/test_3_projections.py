@@ -4,6 +4,7 @@ production settings cannot enable fault injection."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import subprocess
@@ -161,6 +162,87 @@ async def test_10_checker_covers_submissions_grades_and_gradebooks(
     await settle(stack)
 
 
+async def test_10_checker_covers_views_rules_and_locks(
+    stack: ReliabilityStack, world: World
+) -> None:
+    """Module B (its post completed by a view) requires module A; the student opens B's
+    post while it is locked. Clean: the derived completion (rule met, whatever the locks)
+    equals the recomputation, and the progress document's locks equal the owners'. Then a
+    derived completion and a document are tampered with: the checker names both."""
+    student = await stack.user("student")
+    async with stack.client(world.instructor) as c:
+        course = (await c.post("/api/v1/courses", json={"title": "gated"})).json()["id"]
+        built: list[tuple[str, str]] = []
+        for title, completion in (("A", {"rule": "mark_done"}), ("B", {"rule": "view"})):
+            module = (await c.post("/api/v1/modules", json={"title": title})).json()["id"]
+            body = {
+                "title": f"{title}1",
+                "status": "published",
+                "content": {"kind": "text", "body": "read me"},
+                "completion": completion,
+            }
+            r = await c.post(f"/api/v1/modules/{module}/posts", json=body)
+            assert r.status_code == 201, r.text
+            built.append((module, r.json()["id"]))
+            r = await c.post(f"/api/v1/courses/{course}/modules", json={"module_id": module})
+            assert r.status_code == 201, r.text
+        (a, _), (b, b1) = built
+        r = await c.patch(f"/api/v1/courses/{course}/modules/{b}", json={"prerequisites": [a]})
+        assert r.status_code == 200, r.text
+        r = await c.patch(f"/api/v1/courses/{course}", json={"status": "published"})
+        assert r.status_code == 200, r.text
+    async with stack.client(student) as c:
+        url = f"/api/v1/courses/{course}/enrollments"
+
+        async def enrolled() -> bool:
+            return (await c.post(url)).status_code == 201
+
+        await eventually(enrolled, 5, what="enrolled")
+        assert (await c.get(f"/api/v1/posts/{b1}")).status_code == 200  # a view, while locked
+    report = await settle(stack)
+    for check in (
+        "progress.completions <- facts and current rules",
+        "progress.post_views <- content.post_views",
+        "progress.posts.rule <- content.posts",
+        "progress.course_modules gating <- catalog",
+        "content.posts.completion_count <- derived completions",
+    ):
+        assert report.per_check[check]["ok"] >= 1, (check, report.per_check.get(check))
+    user, cid = uuid.UUID(student.id), uuid.UUID(course)
+    async with stack.client(student) as c:
+        doc = (await c.get(f"/api/v1/me/courses/{course}/progress")).json()
+    snap = await asyncio.to_thread(checker.load, stack.database_urls())
+    now = dt.datetime.now(dt.UTC)
+    expected = checker.expected_document(snap, user, cid, now)
+    assert [m[1:3] for m in expected["modules"]] == [
+        ("unlocked", ()),
+        ("locked", (str(("prerequisite", a)),)),
+    ]
+    assert expected["modules"][1][5] == ((b1, False, True, "in_progress"),)
+    assert checker.check_documents(snap, {(user, cid): doc}, now).ok
+
+    # Tampered: the derived completion of the view, and the document's locks.
+    await stack.query(
+        "progress",
+        "UPDATE completions SET completed = false WHERE user_id = %s AND post_id = %s",
+        (user, uuid.UUID(b1)),
+    )
+    try:
+        snap = await asyncio.to_thread(checker.load, stack.database_urls())
+        broken = checker.check_projections(snap)
+        assert broken.per_check["progress.completions <- facts and current rules"]["lost"] == 1
+        doc["modules"][1]["state"], doc["modules"][1]["locks"] = "unlocked", []
+        wrong = checker.check_documents(snap, {(user, cid): doc}, now)
+        assert wrong.per_check["progress documents (locks) <- owners"]["lost"] == 1, wrong.samples
+    finally:
+        await stack.query(
+            "progress",
+            "UPDATE completions SET completed = true WHERE user_id = %s AND post_id = %s",
+            (user, uuid.UUID(b1)),
+        )
+    await settle(stack)
+
+
 # ---------------------------------------------------------------- 11
 
 
@@ -283,7 +365,9 @@ async def test_13_sigterm_mid_batch_applies_whole_events_and_exits_promptly(
         )
         assert title == json.loads(payload)["data"]["title"]
     await stack.restart(progress)
-    await settle(stack)
+    # idle: a message the killed process had fetched but not acked yet is redelivered only
+    # after AckWait; "exactly once" is judged once nothing is held unacknowledged.
+    await settle(stack, idle=True)
     assert await stack.scalar("progress", inbox) - before == renames  # each exactly once
 
 

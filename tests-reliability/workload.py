@@ -12,6 +12,7 @@ with the databases.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 import time
 import uuid
@@ -48,6 +49,10 @@ class Model:
     submits_info: Counter[tuple[str, uuid.UUID]] = field(default_factory=Counter)
     # Every score somebody tried to give a submission (for uncertain ones).
     scores_written: dict[uuid.UUID, set[str]] = field(default_factory=dict)
+    # Acknowledged openings of a post (GET /posts/{id} as a student: a view).
+    views: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    # Gating acknowledged per attachment: (course, module) -> {prerequisites, unlock_at}.
+    gating: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
 
@@ -189,6 +194,9 @@ class Workload:
             (2, lambda c: self.delete_draft_course(c, a)),
             (2, lambda c: self.delete_unused_module(c, a)),
             (8, lambda c: self.grade(c, a)),
+            (5, lambda c: self.change_rule(c, a)),
+            (4, lambda c: self.gate(c, a)),
+            (1, lambda c: self.toggle_sequential(c, a)),
         ]
         await self._loop(a.user, stop, ops)
 
@@ -200,7 +208,7 @@ class Workload:
         res = await self.call(c, "create_course", "POST", "/api/v1/courses", json={"title": title})
         if res.outcome == Outcome.OK:
             cid = uuid.UUID(res.body["id"])
-            self.model.courses[cid] = {"title": title, "status": "draft"}
+            self.model.courses[cid] = {"title": title, "status": "draft", "sequential": False}
             self.model.wrote(cid, title)
             a.courses.append(cid)
         elif res.outcome == Outcome.INFO:
@@ -270,13 +278,12 @@ class Workload:
             }
         else:
             content = {"kind": "text", "body": f"body of {title}"}
-        res = await self.call(
-            c,
-            "create_post",
-            "POST",
-            f"/api/v1/modules/{mid}/posts",
-            json={"title": title, "status": status, "content": content},
-        )
+        body: dict[str, Any] = {"title": title, "status": status, "content": content}
+        rule = _default_rule(content["kind"])
+        if self.rng.random() < 0.3:
+            body["completion"] = self._completion(content["kind"], content.get("max_points"))
+            rule = _rule_key(body["completion"])
+        res = await self.call(c, "create_post", "POST", f"/api/v1/modules/{mid}/posts", json=body)
         if res.outcome == Outcome.OK:
             pid = uuid.UUID(res.body["id"])
             self.model.posts[pid] = {
@@ -287,6 +294,7 @@ class Workload:
                 "kind": content["kind"],
                 "max_points": content.get("max_points"),
                 "choices": choices,
+                "rule": rule,
             }
             self.model.wrote(pid, title)
             a.posts.setdefault(mid, []).append(pid)
@@ -318,6 +326,76 @@ class Workload:
             state.update(body)
         elif res.outcome == Outcome.INFO:
             self._uncertain(pid)
+
+    def _completion(self, kind: str, max_points: int | None) -> dict[str, Any]:
+        """A valid completion rule for a post of ``kind`` (API.md: submit and min_score only
+        on gradable kinds, 0 < min_score <= max_points)."""
+        if kind not in GRADABLE or not max_points:
+            return {"rule": self.rng.choice(["mark_done", "view"])}
+        rule = self.rng.choice(["mark_done", "view", "submit", "min_score"])
+        if rule != "min_score":
+            return {"rule": rule}
+        return {"rule": rule, "min_score": max(0.01, round(self.rng.uniform(0, max_points), 2))}
+
+    async def change_rule(self, c: httpx.AsyncClient, a: Author) -> None:
+        """Change a post's completion rule: progress re-derives every student's completion
+        of it (the checker recomputes them from the facts and the current rules)."""
+        live = self._live_posts(a)
+        if not live:
+            return await self.create_post(c, a)
+        pid = self.rng.choice(live[-30:])
+        state = self.model.posts[pid]
+        completion = self._completion(state["kind"], state["max_points"])
+        res = await self.call(
+            c, "change_rule", "PATCH", f"/api/v1/posts/{pid}", json={"completion": completion}
+        )
+        if res.outcome == Outcome.OK:
+            state["rule"] = _rule_key(completion)
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(pid)
+
+    async def gate(self, c: httpx.AsyncClient, a: Author) -> None:
+        """Set an attached module's prerequisites (other modules of the course; a cycle is
+        refused, 422) and/or its unlock date (mostly past or none, sometimes far ahead)."""
+        mine = sorted((cid, mid) for cid, mid in self.model.links if cid in a.courses)
+        if not mine:
+            return await self.attach(c, a)
+        cid, mid = self.rng.choice(mine[-12:])
+        others = sorted(m for cc, m in self.model.links if cc == cid and m != mid)
+        body: dict[str, Any] = {}
+        roll = self.rng.random()
+        if roll < 0.75:
+            k = self.rng.randint(0, min(2, len(others)))
+            body["prerequisites"] = [str(m) for m in self.rng.sample(others, k)]
+        if roll > 0.6:
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            when = self.rng.choice(
+                [None, None, now - dt.timedelta(hours=1), now + dt.timedelta(days=30)]
+            )
+            body["unlock_at"] = when.isoformat() if when else None
+        res = await self.call(c, "gate", "PATCH", f"/api/v1/courses/{cid}/modules/{mid}", json=body)
+        key = (cid, mid)
+        if res.outcome == Outcome.OK:
+            state = self.model.gating.setdefault(key, {"prerequisites": set(), "unlock_at": None})
+            if "prerequisites" in body:
+                state["prerequisites"] = {uuid.UUID(m) for m in body["prerequisites"]}
+            if "unlock_at" in body:
+                state["unlock_at"] = _instant(body["unlock_at"])
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("gate", cid, mid))
+
+    async def toggle_sequential(self, c: httpx.AsyncClient, a: Author) -> None:
+        live = [cid for cid in a.courses if cid in self.model.courses]
+        if not live:
+            return await self.create_course(c, a)
+        cid = self.rng.choice(live)
+        state = self.model.courses[cid]
+        body = {"sequential": not state["sequential"]}
+        res = await self.call(c, "sequential", "PATCH", f"/api/v1/courses/{cid}", json=body)
+        if res.outcome == Outcome.OK:
+            state["sequential"] = body["sequential"]
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(cid)
 
     async def delete_post(self, c: httpx.AsyncClient, a: Author) -> None:
         live = self._live_posts(a)
@@ -485,6 +563,8 @@ class Workload:
             (5, lambda c: self.browse(c, s)),
             (12, lambda c: self.submit(c, s)),
             (4, lambda c: self.read_grades(c, s)),
+            (15, lambda c: self.view(c, s)),
+            (2, lambda c: self.list_posts(c, s)),
         ]
         await self._loop(s, stop, ops)
 
@@ -516,6 +596,10 @@ class Workload:
         posts = self._completable(s)
         if not posts:
             return await self.enroll(c, s)
+        # Mostly posts the student can mark (their rule is mark_done); sometimes any (409).
+        markable = [p for p in posts if self.model.posts[p].get("rule", ("",))[0] == "mark_done"]
+        if markable and self.rng.random() < 0.85:
+            posts = markable
         pid = self.rng.choice(posts[-30:])
         self.model.attempted_pairs.add((s.id, pid))
         res = await self.call(c, "complete", "PUT", f"/api/v1/me/completions/{pid}")
@@ -523,6 +607,25 @@ class Workload:
             self.model.completions[(s.id, pid)] = True
         elif res.outcome == Outcome.INFO:
             self._uncertain((s.id, pid))
+
+    async def view(self, c: httpx.AsyncClient, s: Any) -> None:
+        """Open a post (a view: it completes a ``view`` post, once unlocked)."""
+        posts = self._completable(s)
+        if not posts:
+            return await self.browse(c, s)
+        pid = self.rng.choice(posts[-30:])
+        self.model.attempted_pairs.add((s.id, pid))
+        res = await self.call(c, "view", "GET", f"/api/v1/posts/{pid}")
+        if res.outcome == Outcome.OK:
+            self.model.views.add((s.id, pid))
+
+    async def list_posts(self, c: httpx.AsyncClient, s: Any) -> None:
+        """List a module's posts: never a view."""
+        modules = sorted({mid for cid, mid in self.model.links if cid in self.enrolled[s.id]})
+        if not modules:
+            return await self.browse(c, s)
+        mid = self.rng.choice(modules)
+        await self.call(c, "list_posts", "GET", f"/api/v1/modules/{mid}/posts")
 
     async def uncomplete(self, c: httpx.AsyncClient, s: Any) -> None:
         done = [p for (u, p), v in self.model.completions.items() if u == s.id and v]
@@ -570,6 +673,7 @@ class Workload:
             body = {"body": f"work of {self.title('work')}"}
         headers = {"Idempotency-Key": uuid.uuid4().hex}
         url = f"/api/v1/posts/{pid}/submissions"
+        self.model.attempted_pairs.add((s.id, pid))
         res = await self.call(c, "submit", "POST", url, json=body, headers=headers)
         if res.outcome == Outcome.INFO:
             await asyncio.sleep(0.3)
@@ -603,6 +707,21 @@ class Workload:
 
     async def browse(self, c: httpx.AsyncClient, s: Any) -> None:
         await self.call(c, "browse", "GET", "/api/v1/courses", params={"limit": 20})
+
+
+GRADABLE = ("assignment", "quiz")
+
+
+def _default_rule(kind: str) -> tuple[str, float | None]:
+    return ("submit" if kind in GRADABLE else "mark_done"), None
+
+
+def _rule_key(completion: dict[str, Any]) -> tuple[str, float | None]:
+    return completion["rule"], completion.get("min_score")
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
 
 
 async def run_for(workload: Workload, seconds: float) -> Model:
