@@ -9,8 +9,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-from syllabus_content.models import PostView
+from sqlalchemy import delete, select
+from syllabus_content.models import Post, PostView
 from syllabus_shared.contracts import Envelope
 from syllabus_shared.contracts import content as ev
 
@@ -154,3 +154,22 @@ async def test_deleting_a_post_deletes_its_views(content: Content) -> None:
     )
     assert r.status_code == 204
     assert await _rows(content, post["id"]) == []
+
+
+async def test_a_view_racing_the_posts_deletion_leaves_no_view(content: Content) -> None:
+    """A student's read that waits behind a delete in flight records nothing once the
+    delete commits (chaos found stray views of deleted posts before the share lock)."""
+    _, post = await _published_post(content)
+    post_id = uuid.UUID(post["id"])
+    student = content.as_("student", uuid.uuid4())
+    async with content.runtime.db.transaction() as session:
+        # The delete path's order: the post row locked first, then its views, then the post.
+        await session.execute(select(Post).where(Post.id == post_id).with_for_update())
+        read = asyncio.create_task(content.client.get(f"{API}/posts/{post_id}", headers=student))
+        await asyncio.sleep(0.3)  # the read has loaded the post and waits on its lock
+        await session.execute(delete(PostView).where(PostView.post_id == post_id))
+        await session.execute(delete(Post).where(Post.id == post_id))
+    r = await read
+    assert r.status_code in (200, 404)  # read before or after the delete: either is fair
+    assert await _rows(content, post["id"]) == []
+    assert await _views(content, post["id"]) == []

@@ -8,7 +8,19 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, true, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Uuid,
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    true,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -221,9 +233,22 @@ async def _record_view(uow: UnitOfWork, post: Post, user_id: uuid.UUID) -> None:
     ``post_view`` aggregate), so concurrent first reads publish one event. Later reads
     find the key and write nothing (an index probe, no row, no event)."""
     view_id, viewed_at = new_id(), dt.datetime.now(dt.UTC)
+    # Inserted only while the post still exists, share-locking it in the same statement:
+    # a delete (which locks the post FOR UPDATE before deleting its views) either runs
+    # first, and nothing is inserted, or waits for this commit and deletes this view too.
+    still_there = (
+        sa_select(
+            col(Post.id),
+            literal(user_id, Uuid),
+            literal(view_id, Uuid),
+            literal(viewed_at, DateTime(timezone=True)),
+        )
+        .where(col(Post.id) == post.id)
+        .with_for_update(read=True)
+    )
     inserted = await uow.session.scalar(
         pg_insert(PostView)
-        .values(post_id=post.id, user_id=user_id, view_id=view_id, viewed_at=viewed_at)
+        .from_select(["post_id", "user_id", "view_id", "viewed_at"], still_there)
         .on_conflict_do_nothing(index_elements=[col(PostView.post_id), col(PostView.user_id)])
         .returning(col(PostView.view_id))
     )
