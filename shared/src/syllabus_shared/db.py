@@ -7,9 +7,10 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, Integer, MetaData, Uuid, event, func, text
+from sqlalchemy import DateTime, Engine, Integer, MetaData, Table, Uuid, event, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -177,3 +178,30 @@ class Database:
 def libpq_url(url: str) -> str:
     """A SQLAlchemy URL as a plain libpq conninfo URL (for psycopg LISTEN connections)."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a SQLModel table class."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+async def upsert(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> None:
+    """Insert the row, or overwrite every non-key column named in ``values`` (projections
+    write the whole state their event carries, so the newest event alone decides a row)."""
+    table = table_of(model)
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = pg_insert(table).values(**values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: stmt.excluded[name] for name in values if name not in keys},
+        )
+    )
+
+
+async def lock_for_transaction(session: AsyncSession, name: str) -> None:
+    """A transaction-scoped advisory lock on ``name`` (every replica takes the same one):
+    serializes work on one thing that spans several aggregates, e.g. a course's deletion
+    and its outline events."""
+    key = func.hashtextextended(name, 0)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -34,14 +34,13 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    Table,
     Text,
     UniqueConstraint,
     false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
-from syllabus_shared.db import Entity, new_metadata
+from syllabus_shared.db import Entity, new_metadata, table_of
 from syllabus_shared.messaging.tables import kernel_tables
 
 
@@ -56,11 +55,6 @@ TABLES = kernel_tables(METADATA)
 
 # Scores: up to 999,999.99 (max_points is an int > 0; 2 decimals as API.md rounds them).
 SCORE = Numeric(8, 2)
-
-
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table of a SQLModel table class."""
-    return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- projection (catalog)

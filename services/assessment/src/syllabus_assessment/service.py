@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -31,14 +30,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel, col
+from sqlmodel import col
 from syllabus_shared.auth import Principal
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import assessment as ev
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import progress as pr
-from syllabus_shared.db import utcnow
+from syllabus_shared.db import lock_for_transaction, table_of, upsert, utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import conflict, forbidden, not_found
@@ -54,7 +53,6 @@ from syllabus_assessment.models import (
     Post,
     PostGrade,
     Submission,
-    table_of,
 )
 from syllabus_assessment.rules import (
     ENROLLED,
@@ -484,23 +482,9 @@ async def _recompute_grade(
 # ignored and CourseDeleted drops the course's outline, both under one per-course lock.
 
 
-async def _upsert(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> None:
-    """Insert the row or overwrite every non-key column with ``values``."""
-    table = table_of(model)
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = pg_insert(table).values(**values)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=keys,
-            set_={name: stmt.excluded[name] for name in values if name not in keys},
-        )
-    )
-
-
 async def _lock_course(session: AsyncSession, course_id: uuid.UUID) -> None:
     """Serialize a course's CourseDeleted with its outline events (they are two aggregates)."""
-    key = func.hashtextextended(f"assessment:course:{course_id}", 0)
-    await session.execute(select(func.pg_advisory_xact_lock(key)))
+    await lock_for_transaction(session, f"assessment:course:{course_id}")
 
 
 def _first_of_each(items: list[tuple[uuid.UUID, int]]) -> list[tuple[uuid.UUID, int]]:
@@ -516,7 +500,7 @@ def _first_of_each(items: list[tuple[uuid.UUID, int]]) -> list[tuple[uuid.UUID, 
 
 async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
     async with uow:
-        await _upsert(
+        await upsert(
             uow.session,
             Course,
             {
@@ -533,7 +517,7 @@ async def on_course_deleted(uow: UnitOfWork, event: ce.CourseDeleted) -> None:
     async with uow:
         session = uow.session
         await _lock_course(session, event.course_id)
-        await _upsert(
+        await upsert(
             session,
             Course,
             {
@@ -574,7 +558,7 @@ async def on_outline(uow: UnitOfWork, event: ce.OutlineEvent) -> None:
 
 async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
     async with uow:
-        await _upsert(
+        await upsert(
             uow.session,
             Module,
             {"module_id": event.module_id, "creator_id": event.creator_id, "deleted": False},
@@ -583,7 +567,7 @@ async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
 
 async def on_module_deleted(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
     async with uow:
-        await _upsert(
+        await upsert(
             uow.session,
             Module,
             {"module_id": event.module_id, "creator_id": None, "deleted": True},
@@ -592,7 +576,7 @@ async def on_module_deleted(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
 
 async def on_post(uow: UnitOfWork, event: pe.PostState) -> None:
     async with uow:
-        await _upsert(
+        await upsert(
             uow.session,
             Post,
             {
@@ -615,7 +599,7 @@ async def on_post(uow: UnitOfWork, event: pe.PostState) -> None:
 
 async def on_post_deleted(uow: UnitOfWork, event: pe.PostDeleted) -> None:
     async with uow:
-        await _upsert(
+        await upsert(
             uow.session,
             Post,
             {
@@ -654,7 +638,7 @@ async def on_posts_reordered(uow: UnitOfWork, event: pe.ModulePostsReordered) ->
 async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
     """Who is enrolled where (progress's enrollment events carry the status after them)."""
     async with uow:
-        await _upsert(
+        await upsert(
             uow.session,
             Enrollment,
             {

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from syllabus_shared.auth import Principal
+from syllabus_shared.db import table_of
 from syllabus_shared.pagination import Page, PageParams, cursor_uuid, encode_cursor
 from syllabus_shared.problems import not_found
 from syllabus_shared.unit_of_work import UnitOfWork
@@ -37,7 +38,6 @@ from syllabus_assessment.models import (
     ModulePost,
     Post,
     PostGrade,
-    table_of,
 )
 from syllabus_assessment.rules import (
     ENROLLED,

@@ -26,9 +26,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import progress as ev
+from syllabus_shared.db import table_of
 from syllabus_shared.unit_of_work import UnitOfWork
 
-from syllabus_progress.models import PostView, Submission, table_of
+from syllabus_progress.models import PostView, Submission
 from syllabus_progress.rules import MARK_DONE, MIN_SCORE, SUBMIT, VIEW
 
 # The facts of (user, post) against the post's current rule; rows change only when the

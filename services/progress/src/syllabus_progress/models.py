@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -24,7 +23,6 @@ from sqlalchemy import (
     Float,
     Index,
     String,
-    Table,
     Text,
     UniqueConstraint,
     Uuid,
@@ -33,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
-from syllabus_shared.db import Entity, new_metadata
+from syllabus_shared.db import Entity, new_metadata, table_of
 from syllabus_shared.messaging.tables import kernel_tables
 
 
@@ -45,11 +43,6 @@ class ProgressTable(SQLModel):
 
 METADATA = ProgressTable.metadata
 TABLES = kernel_tables(METADATA)
-
-
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table of a SQLModel table class."""
-    return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- projection (catalog, content)

@@ -25,18 +25,17 @@ before the modules it names. Two rules keep the result independent of interleavi
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel, col
+from sqlmodel import col
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
+from syllabus_shared.db import lock_for_transaction, upsert
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import derivation
-from syllabus_progress.models import Course, CourseModule, Module, ModulePost, Post, table_of
+from syllabus_progress.models import Course, CourseModule, Module, ModulePost, Post
 from syllabus_progress.rules import COUNTED_POST_STATUS, first_of_each, rule_of
 
 # Every enrollment (active or completed) in the course, or in courses containing a module.
@@ -55,23 +54,9 @@ ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = N
 """)
 
 
-async def _upsert(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> None:
-    """Insert the row or overwrite every non-key column with ``values``."""
-    table = table_of(model)
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = pg_insert(table).values(**values)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=keys,
-            set_={name: stmt.excluded[name] for name in values if name not in keys},
-        )
-    )
-
-
 async def _lock_course(session: AsyncSession, course_id: uuid.UUID) -> None:
     """Serialize a course's CourseDeleted with its outline events (they are two aggregates)."""
-    key = func.hashtextextended(f"progress:course:{course_id}", 0)
-    await session.execute(select(func.pg_advisory_xact_lock(key)))
+    await lock_for_transaction(session, f"progress:course:{course_id}")
 
 
 # ---------------------------------------------------------------- catalog
@@ -83,7 +68,7 @@ async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
         was_sequential = await session.scalar(
             select(col(Course.sequential)).where(col(Course.course_id) == event.course_id)
         )
-        await _upsert(
+        await upsert(
             session,
             Course,
             {
@@ -104,7 +89,7 @@ async def on_course_deleted(uow: UnitOfWork, event: ce.CourseDeleted) -> None:
     async with uow:
         session = uow.session
         await _lock_course(session, event.course_id)
-        await _upsert(
+        await upsert(
             session,
             Course,
             {
@@ -159,7 +144,7 @@ async def on_outline(uow: UnitOfWork, event: ce.OutlineEvent) -> None:
 
 async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
     async with uow:
-        await _upsert(
+        await upsert(
             uow.session,
             Module,
             {"module_id": event.module_id, "title": event.title, "deleted": False},
@@ -168,7 +153,7 @@ async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
 
 async def on_module_deleted(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
     async with uow:
-        await _upsert(
+        await upsert(
             uow.session, Module, {"module_id": event.module_id, "title": "", "deleted": True}
         )
 
@@ -198,7 +183,7 @@ async def on_post(uow: UnitOfWork, event: pe.PostState) -> None:
                 ).where(col(Post.post_id) == event.post_id)
             )
         ).first()
-        await _upsert(
+        await upsert(
             session,
             Post,
             {
@@ -241,7 +226,7 @@ async def on_post_deleted(uow: UnitOfWork, event: pe.PostDeleted) -> None:
         ).first()
         if before is not None and _counted(before.status, before.deleted):
             await session.execute(_ENQUEUE_MODULE, {"module_id": before.module_id})
-        await _upsert(
+        await upsert(
             session,
             Post,
             {
