@@ -1,5 +1,10 @@
 """Read-your-writes across services: a bounded wait on the local projection.
 
+Two ways in. With a consistency token (``syllabus_shared.consistency_token``), the
+:class:`ConsistencyGate` holds a request until this service's consumers have handled
+every event the token names that they consume: exact, for lists and aggregates too.
+Without one, a request that names an id minted moments ago waits for that id:
+
 When a request depends on something another service just wrote (a module created
 a moment ago, a course just published) and the local projection does not show it
 yet, the request waits, up to ``consistency_wait_seconds``, for the projection to
@@ -20,11 +25,13 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import psycopg
+from sqlalchemy import Table, select, tuple_
 
-from syllabus_shared.db import libpq_url
+from syllabus_shared.consistency_token import ConsistencyToken, type_code
+from syllabus_shared.db import Database, libpq_url
 
 log = logging.getLogger("syllabus.consistency")
 
@@ -100,6 +107,71 @@ class ProjectionWatcher:
                 return False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), min(remaining, self.poll_interval))
+
+
+class ConsistencyGate:
+    """Holds a request until this service has handled what its consistency token names.
+
+    ``consumed`` is every (consumer, event type) this service's consumers handle. Of a
+    token, only the types consumed here count: one this service never reads is not
+    waited for. The positions seen are kept in memory (they only grow), so a token that
+    is already satisfied costs a dictionary lookup per entry and no query; otherwise the
+    rows are read again each time the projection changes, until the bound.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        table: Table,
+        consumed: Iterable[tuple[str, str]],
+        watcher: ProjectionWatcher,
+        wait_seconds: float,
+    ) -> None:
+        self.db = db
+        self.table = table
+        self.watcher = watcher
+        self.wait_seconds = wait_seconds
+        self._by_code = {type_code(event_type): (c, event_type) for c, event_type in consumed}
+        self._known: dict[str, int] = {}
+
+    def pending(self, token: ConsistencyToken) -> dict[str, int]:
+        """The entries of ``token`` this service consumes and is not known to have reached."""
+        known = self._known
+        return {
+            code: position
+            for code, position in token.positions.items()
+            if code in self._by_code and position > known.get(code, 0)
+        }
+
+    async def refresh(self, codes: Iterable[str]) -> None:
+        keys = [self._by_code[code] for code in codes]
+        if not keys:
+            return
+        t = self.table
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(t.c.event_type, t.c.position).where(
+                    tuple_(t.c.consumer, t.c.event_type).in_(keys)
+                )
+            )
+            for event_type, position in rows:
+                code = type_code(event_type)
+                if position > self._known.get(code, 0):
+                    self._known[code] = int(position)
+
+    async def wait(self, token: ConsistencyToken) -> bool:
+        """True once everything ``token`` names that this service consumes is handled;
+        False when the bound passed first."""
+        if not self.pending(token):
+            return True
+
+        async def reached() -> bool:
+            pending = self.pending(token)
+            if pending:
+                await self.refresh(pending)
+            return not self.pending(token)
+
+        return await self.watcher.wait_until(reached, self.wait_seconds)
 
 
 def utcnow() -> dt.datetime:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import MetaData
 
+from syllabus_shared.http import ConsistencyMiddleware
 from syllabus_shared.messaging.consumer import Subscription
 from syllabus_shared.messaging.replay import Projection
 from syllabus_shared.messaging.tables import KernelTables
@@ -29,6 +30,7 @@ from syllabus_shared.runtime import (
     Runtime,
     build_runtime,
     operations_router,
+    read_your_writes,
     start_runtime,
     stop_runtime,
     token_verifier,
@@ -103,9 +105,10 @@ class ServiceDeclaration(Generic[S]):
             telemetry=tracing.fastapi_telemetry(),
         )
         install_problem_handlers(app)
+        app.add_middleware(ConsistencyMiddleware)
         app.add_middleware(RequestContextMiddleware, metrics=metrics)
         for router in self.routers:
-            app.include_router(router, prefix="/api/v1")
+            app.include_router(router, prefix="/api/v1", dependencies=[Depends(read_your_writes)])
         for router in self.root_routers:
             app.include_router(router)
         app.include_router(operations_router(metrics))

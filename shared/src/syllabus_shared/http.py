@@ -12,7 +12,16 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from syllabus_shared.consistency_token import (
+    COOKIE,
+    HEADER,
+    ConsistencyToken,
+    MalformedToken,
+    written_var,
+)
 from syllabus_shared.problems import Problem, invalid
 from syllabus_shared.unit_of_work import UnitOfWork
 
@@ -124,6 +133,8 @@ async def idempotent(
         )
         if reserved.first() is not None:
             response = await create()
+            # Positions now (not at commit), so a replay can name the same writes.
+            written = ConsistencyToken.of_types(await uow.outbox.seal(session))
             await session.execute(
                 update(ik)
                 .where(ik.c.scope == scope, ik.c.key == key)
@@ -131,9 +142,12 @@ async def idempotent(
                     status_code=response.status_code,
                     body=json.loads(bytes(response.body)),
                     headers={
-                        k: v
-                        for k, v in response.headers.items()
-                        if k.lower() in ("etag", "location")
+                        **{
+                            k: v
+                            for k, v in response.headers.items()
+                            if k.lower() in ("etag", "location")
+                        },
+                        _STORED_TOKEN: written.encode(),
                     },
                 )
             )
@@ -147,8 +161,77 @@ async def idempotent(
             "this Idempotency-Key was already used with a different request body",
             kind="idempotency-key-reused",
         )
+    headers = dict(stored.headers or {})
+    value = headers.pop(_STORED_TOKEN, None)
+    collecting = written_var.get()
+    if collecting is not None and value:
+        collecting.merge(ConsistencyToken.parse(value))  # the first response named these
     return JSONResponse(
         stored.body,
         status_code=stored.status_code,
-        headers={**(stored.headers or {}), "Idempotent-Replayed": "true"},
+        headers={**headers, "Idempotent-Replayed": "true"},
     )
+
+
+_STORED_TOKEN = HEADER.lower()  # where a stored response keeps its token
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class ConsistencyMiddleware:
+    """Answers every successful API write with the client's consistency token.
+
+    The token returned is the one the request carried (header and cookie, merged) plus
+    the positions of the events this request's commits produced (collected in
+    ``written_var`` by :meth:`~syllabus_shared.messaging.outbox.Outbox.seal`), as the
+    ``Syllabus-Consistency`` header and the ``syllabus_consistency`` cookie
+    (``Path=/api; HttpOnly; SameSite=Lax``). Reads and failed writes get neither.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in WRITE_METHODS
+            or not scope["path"].startswith("/api/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        written = ConsistencyToken()
+        reset = written_var.set(written)
+
+        async def send_with_token(message: Message) -> None:
+            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+                value = _incoming(scope).merge(written).encode()
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"syllabus-consistency", value.encode()),
+                    (
+                        b"set-cookie",
+                        f"{COOKIE}={value}; Path=/api; HttpOnly; SameSite=Lax".encode(),
+                    ),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_token)
+        finally:
+            written_var.reset(reset)
+
+
+def _incoming(scope: Scope) -> ConsistencyToken:
+    """The token the request carried (a malformed one was refused before any write)."""
+    header_name = HEADER.lower().encode()
+    values: list[str] = []
+    for name, value in scope.get("headers", []):
+        if name == header_name:
+            values.append(value.decode("latin-1"))
+        elif name == b"cookie":
+            cookie = cookie_parser(value.decode("latin-1")).get(COOKIE)
+            if cookie:
+                values.append(cookie)
+    try:
+        return ConsistencyToken.read(values)
+    except MalformedToken:
+        return ConsistencyToken()

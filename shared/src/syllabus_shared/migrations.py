@@ -245,3 +245,29 @@ def drop_kernel_tables_v1(op: Operations) -> None:
     op.drop_table("idempotency_keys")
     op.drop_table("dead_letters")
     op.drop_table("aggregate_versions")
+
+
+def kernel_tables_v2(op: Operations) -> None:
+    """Kernel tables v1 → v2: positions for consistency tokens (issue 15). Frozen."""
+    op.add_column("outbox", sa.Column("position", sa.BigInteger(), nullable=True))
+    op.create_table(
+        "outbox_positions",
+        sa.Column("event_type", sa.Text(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("event_type", name=op.f("pk_outbox_positions")),
+    )
+    op.create_table(
+        "consumer_positions",
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("event_type", sa.Text(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.Column("ahead", postgresql.ARRAY(sa.BigInteger()), server_default="{}", nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_type", name=op.f("pk_consumer_positions")),
+    )
+
+
+def drop_kernel_tables_v2(op: Operations) -> None:
+    """Undo ``kernel_tables_v2``. Frozen too."""
+    op.drop_table("consumer_positions")
+    op.drop_table("outbox_positions")
+    op.drop_column("outbox", "position")

@@ -131,6 +131,11 @@ class Metrics:
             ["consumer"],
             registry=self.registry,
         )
+        self.consistency_timeouts = Counter(
+            "consistency_timeouts_total",
+            "Requests answered 503 because their consistency token was not reached in time",
+            registry=self.registry,
+        )
         self.dead_letters = Counter(
             "dead_letters_total",
             "Events written to the dead-letter table",

@@ -21,7 +21,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from syllabus_shared.auth import KeySet, TokenVerifier
-from syllabus_shared.consistency import ProjectionWatcher
+from syllabus_shared.consistency import ConsistencyGate, ProjectionWatcher
+from syllabus_shared.consistency_token import COOKIE, HEADER, ConsistencyToken, MalformedToken
 from syllabus_shared.contracts import STREAMS
 from syllabus_shared.db import Database
 from syllabus_shared.faults import fault_hook
@@ -31,7 +32,7 @@ from syllabus_shared.messaging.outbox import Outbox, stream_name
 from syllabus_shared.messaging.relay import OutboxRelay
 from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.observability import Metrics
-from syllabus_shared.problems import problem_response
+from syllabus_shared.problems import Problem, problem_response
 from syllabus_shared.settings import ServiceSettings
 from syllabus_shared.tracing import Tracing
 from syllabus_shared.unit_of_work import UnitOfWork
@@ -53,6 +54,7 @@ class Runtime:
     metrics: Metrics
     relay: OutboxRelay
     watcher: ProjectionWatcher
+    gate: ConsistencyGate
     consumers: list[EventConsumer] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -122,8 +124,25 @@ def build_runtime(
         for sub in subscriptions
     ]
     watcher = ProjectionWatcher(settings.database_url)
+    gate = ConsistencyGate(
+        db,
+        tables.consumer_positions,
+        [(sub.name, cls.type_name()) for sub in subscriptions for cls in sub.handlers],
+        watcher,
+        settings.consistency_wait_seconds,
+    )
     return Runtime(
-        settings, db, nats, tables, outbox, metrics, relay, watcher, consumers, tracing=tracing
+        settings,
+        db,
+        nats,
+        tables,
+        outbox,
+        metrics,
+        relay,
+        watcher,
+        gate,
+        consumers,
+        tracing=tracing,
     )
 
 
@@ -186,6 +205,37 @@ async def get_unit_of_work(request: Request) -> UnitOfWork:
 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
+
+
+async def read_your_writes(request: Request) -> None:
+    """Every API route's first dependency: a request carrying a consistency token
+    (header or cookie) is served once this service has handled every event the token
+    names that it consumes; past the bound, 503 with ``Retry-After``, never stale data."""
+    header = request.headers.get(HEADER)
+    cookie = request.cookies.get(COOKIE) if "cookie" in request.headers else None
+    if header is None and cookie is None:
+        return
+    try:
+        token = ConsistencyToken.read((header, cookie))
+    except MalformedToken as exc:
+        where = f"the {HEADER} header" if header is not None else f"the {COOKIE} cookie"
+        raise Problem(
+            400,
+            f"{where} is not a consistency token: {exc}; send back the value a write"
+            " returned, or none",
+            kind="malformed-consistency-token",
+        ) from None
+    runtime: Runtime = request.app.state.runtime
+    if not await runtime.gate.wait(token):
+        runtime.metrics.consistency_timeouts.inc()
+        raise Problem(
+            503,
+            f"{runtime.settings.service_name} has not yet applied the writes this request's"
+            f" consistency token names (waited {runtime.settings.consistency_wait_seconds:g}"
+            " s); retry shortly",
+            kind="consistency-timeout",
+            headers={"Retry-After": "1"},
+        )
 
 
 def part(cls: type[T]) -> Any:

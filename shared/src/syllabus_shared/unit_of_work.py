@@ -94,7 +94,15 @@ class UnitOfWork:
         self._depth -= 1
         if self._depth > 0 or self._stack is None:
             return  # an inner block, or a joined transaction: its owner ends it
-        stack, self._stack, self._session = self._stack, None, None
+        stack, session = self._stack, self._session
+        self._stack = self._session = None
+        if exc_type is None and session is not None:
+            try:
+                # The events' positions, last thing before commit (consistency tokens).
+                await self.outbox.seal(session)
+            except BaseException as error:
+                await stack.__aexit__(type(error), error, error.__traceback__)
+                raise
         # Commits on a clean exit, rolls back on an exception (session.begin()'s rule).
         await stack.__aexit__(exc_type, exc, tb)
 

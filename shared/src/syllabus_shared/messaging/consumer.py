@@ -61,6 +61,7 @@ from syllabus_shared.contracts import STREAMS, Envelope, Event
 from syllabus_shared.db import Database
 from syllabus_shared.messaging.nats_link import NatsLink, ensure_consumer, ensure_stream
 from syllabus_shared.messaging.outbox import Outbox, causation_var, stream_name, subject_for
+from syllabus_shared.messaging.positions import POSITION_HEADER, advance
 from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.observability import Metrics
 from syllabus_shared.tracing import context_from, envelope_trace_headers
@@ -118,6 +119,7 @@ class Decoded:
     event: Event
     subject: str
     parent: Context | None = None  # the producer's trace context
+    position: int | None = None  # its place among events of its type (None: not numbered)
 
 
 # What applying one event came to: an outcome ("applied", "duplicate", "stale"), or the
@@ -327,7 +329,14 @@ class EventConsumer:
             raise PoisonMessage(f"malformed {envelope.type} data: {exc.errors()[:3]}") from exc
         # The relay's span from the headers, else the producer's from the envelope.
         parent = context_from(headers) or context_from(envelope_trace_headers(payload))
-        return Decoded(envelope, handler, event, subject_for(self.namespace, cls), parent)
+        return Decoded(
+            envelope,
+            handler,
+            event,
+            subject_for(self.namespace, cls),
+            parent,
+            _position(headers),
+        )
 
     async def apply(self, events: Sequence[Decoded]) -> list[Result]:
         """Apply ``events`` exactly once each, in order: THE way events are applied.
@@ -377,7 +386,11 @@ class EventConsumer:
                     if failed_at is not None:
                         failed_at.append(index)
                     raise
-            if "applied" in outcomes:
+            moved = await advance(
+                session, self.tables.consumer_positions, self.subscription.name, _handled(events)
+            )
+            await self.outbox.seal(session)  # positions for what the handlers published
+            if moved or "applied" in outcomes:
                 # Delivered on commit: wakes requests waiting for this projection.
                 await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
             await self.fault("consumer.before_commit")
@@ -495,16 +508,21 @@ class EventConsumer:
 
     # ------------------------------------------------------------ stored payloads
 
-    async def apply_payloads(self, payloads: Sequence[bytes]) -> list[str]:
-        """Apply serialized envelopes (a replay, a dead letter) through :meth:`apply`.
+    async def apply_payloads(
+        self,
+        payloads: Sequence[bytes],
+        headers: Sequence[Mapping[str, str] | None] | None = None,
+    ) -> list[str]:
+        """Apply serialized envelopes (a replay, a dead letter) through :meth:`apply`,
+        with the message headers they were published with when known.
 
         A malformed payload's outcome is ``"malformed"`` (skipped); a handler that fails
         raises its exception (nothing after it is lost: the events before it committed
         or none did, and a replay starts again from the inbox)."""
         decoded: list[Decoded | None] = []
-        for payload in payloads:
+        for index, payload in enumerate(payloads):
             try:
-                decoded.append(self.decode(payload))
+                decoded.append(self.decode(payload, headers[index] if headers else None))
             except PoisonMessage:
                 decoded.append(None)
         results = iter(await self.apply([d for d in decoded if d is not None]))
@@ -521,7 +539,17 @@ class EventConsumer:
         with contextlib.suppress(Exception):
             env = Envelope.model_validate_json(msg.data)
             event_id, event_type = str(env.id), env.type
+        position = _position(msg.headers)
         async with self.db.transaction() as session:
+            if event_type and position and self.subscription.handler_for(event_type):
+                # Handled, the only way it can be: a token naming it is not held for ever
+                # (the dead letter and its alert are the record that it was not applied).
+                await advance(
+                    session,
+                    self.tables.consumer_positions,
+                    self.subscription.name,
+                    {event_type: [position]},
+                )
             await session.execute(
                 insert(self.tables.dead_letters).values(
                     consumer=self.subscription.name,
@@ -580,6 +608,21 @@ async def _first_of(*waits: Awaitable[Any]) -> None:
     finally:
         for task in tasks:
             task.cancel()
+
+
+def _position(headers: Mapping[str, str] | None) -> int | None:
+    if not headers:
+        return None
+    value = headers.get(POSITION_HEADER)
+    return int(value) if value and value.isdigit() else None
+
+
+def _handled(events: Sequence[Decoded]) -> dict[str, list[int]]:
+    handled: dict[str, list[int]] = {}
+    for decoded in events:
+        if decoded.position is not None:
+            handled.setdefault(decoded.envelope.type, []).append(decoded.position)
+    return handled
 
 
 def _deliveries(msg: Msg) -> int:

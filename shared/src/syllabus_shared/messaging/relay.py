@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from syllabus_shared.db import Database, libpq_url
 from syllabus_shared.messaging.nats_link import NatsLink, NatsUnavailable
 from syllabus_shared.messaging.outbox import NOTIFY_CHANNEL
+from syllabus_shared.messaging.positions import POSITION_HEADER
 from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.observability import Metrics
 from syllabus_shared.tracing import context_from, envelope_trace_headers, headers_for
@@ -72,7 +73,7 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             rows = (
                 await session.execute(
-                    select(ob.c.id, ob.c.subject, ob.c.payload)
+                    select(ob.c.id, ob.c.subject, ob.c.payload, ob.c.position)
                     .where(ob.c.published_at.is_(None))
                     .order_by(ob.c.created_at, ob.c.id)
                     .limit(self.batch_size)
@@ -86,7 +87,10 @@ class OutboxRelay:
             for row in rows:
                 span, trace_headers = self._trace(row.id, row.subject, row.payload)
                 spans.append(span)
-                headers.append({"Nats-Msg-Id": str(row.id), **trace_headers})
+                header = {"Nats-Msg-Id": str(row.id), **trace_headers}
+                if row.position is not None:
+                    header[POSITION_HEADER] = str(row.position)
+                headers.append(header)
             results = await asyncio.gather(
                 *(
                     js.publish(row.subject, row.payload, headers=h)

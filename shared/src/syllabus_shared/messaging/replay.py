@@ -58,6 +58,8 @@ async def reset(rt: Runtime, projection: Projection) -> None:
         if projection.tables:
             await session.execute(text(f"TRUNCATE {', '.join(t.name for t in projection.tables)}"))
         await session.execute(delete(inbox).where(inbox.c.consumer.in_(names)))
+        positions = rt.tables.consumer_positions
+        await session.execute(delete(positions).where(positions.c.consumer.in_(names)))
         await session.execute(
             delete(versions).where(versions.c.aggregate.in_(list(projection.aggregates)))
         )
@@ -105,7 +107,9 @@ async def replay(
                     messages = await psub.fetch(FETCH, timeout=5.0)
                 except TimeoutError:
                     break  # the stream dropped messages (limits) since we counted
-                outcomes = await consumer.apply_payloads([msg.data for msg in messages])
+                outcomes = await consumer.apply_payloads(
+                    [msg.data for msg in messages], [msg.headers for msg in messages]
+                )
                 for msg, outcome in zip(messages, outcomes, strict=True):
                     counts[outcome] += 1
                     counts[consumer.subscription.source] += 1

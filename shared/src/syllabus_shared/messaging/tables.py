@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Column,
     DateTime,
@@ -33,6 +34,8 @@ class KernelTables:
     aggregate_versions: Table
     dead_letters: Table
     idempotency_keys: Table
+    outbox_positions: Table
+    consumer_positions: Table
 
 
 def kernel_tables(metadata: MetaData) -> KernelTables:
@@ -50,6 +53,9 @@ def kernel_tables(metadata: MetaData) -> KernelTables:
         Column("published_at", DateTime(timezone=True)),
         Column("attempts", Integer, nullable=False, server_default="0"),
         Column("last_error", Text),
+        # Its place among the events of its type (1, 2, 3, ... with no gaps), given just
+        # before commit: what a consistency token names (docs/events.md).
+        Column("position", BigInteger),
         Index(
             "ix_outbox_unpublished",
             "created_at",
@@ -101,4 +107,30 @@ def kernel_tables(metadata: MetaData) -> KernelTables:
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         PrimaryKeyConstraint("scope", "key"),
     )
-    return KernelTables(outbox, inbox, aggregate_versions, dead_letters, idempotency_keys)
+    # The last position given to each event type this service publishes.
+    outbox_positions = Table(
+        "outbox_positions",
+        metadata,
+        Column("event_type", Text, primary_key=True),
+        Column("position", BigInteger, nullable=False),
+    )
+    # Per consumer and event type: every event of that type up to ``position`` has been
+    # handled here; ``ahead`` holds positions handled out of order beyond it.
+    consumer_positions = Table(
+        "consumer_positions",
+        metadata,
+        Column("consumer", Text, nullable=False),
+        Column("event_type", Text, nullable=False),
+        Column("position", BigInteger, nullable=False),
+        Column("ahead", ARRAY(BigInteger), nullable=False, server_default="{}"),
+        PrimaryKeyConstraint("consumer", "event_type"),
+    )
+    return KernelTables(
+        outbox,
+        inbox,
+        aggregate_versions,
+        dead_letters,
+        idempotency_keys,
+        outbox_positions,
+        consumer_positions,
+    )
