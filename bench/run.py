@@ -29,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import assessment
+import consistency
 import drivers
 import events
 import psycopg
@@ -312,10 +313,13 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
     doc = stackmod.document_scripts(fx)
     write = stackmod.completion_scripts(fx)
     trivial = [[("GET", "/healthz", {}, None)]]
+    token = consistency.satisfied_token(stack, stack.gateway, fx)
+    doc_token = consistency.token_scripts(fx, token)
     runs = interleaved(
         {
             "healthz": (progress, trivial),
             "document": (progress, doc),
+            "document_token": (progress, doc_token),
             "complete": (progress, write),
         },
         reps,
@@ -328,6 +332,8 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
         "healthz": summarize(runs["healthz"]),
         "document": summarize(runs["document"]),
         "complete": summarize(runs["complete"]),
+        "document_token": summarize(runs["document_token"]),
+        "ratio_token": ratios(runs["document_token"], runs["document"]),
         "ratio_document": ratios(runs["document"], runs["healthz"]),
         "ratio_complete": ratios(runs["complete"], runs["healthz"]),
     }
@@ -343,6 +349,7 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
         "raw": [],
     }
     missing = {"ModuleAttached": 0, "PostCompleted": 0}
+    probe = consistency.FreshWriteProbe(api, stack.gateway, fx)
     for r in range(reps):
         raw = asyncio.run(events.raw_latency(stack.nats_url, args.lag_rate, args.lag_duration))
         lag["raw"] += raw
@@ -361,10 +368,12 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
             threading.Thread(target=drive, args=("outline", catalog, lag_scripts_outline)),
             threading.Thread(target=drive, args=("complete", progress, write)),
         ]
+        probe.start()  # read-your-writes beside the paced load
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        probe.stop()
         until = events.db_now(stack)
         time.sleep(1.5)  # let the last events land
         for name, (producer, consumer_db, consumer, etype) in events.LAG_PIPELINES.items():
@@ -396,6 +405,19 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
         }
         for name in lag_runs
     }
+
+    waited = [a - b for a, b in zip(probe.with_token, probe.without, strict=True)]
+    res["fresh_write_wait"] = {
+        "reads": len(probe.with_token),
+        "with_token_p50_ms": pct(probe.with_token, 50),
+        "with_token_p99_ms": pct(probe.with_token, 99),
+        "without_p50_ms": pct(probe.without, 50),
+        "waited_p50_ms": pct(waited, 50),
+        "waited_p99_ms": pct(waited, 99),
+        "timeouts": probe.timeouts,
+        "stale": probe.stale,
+    }
+    say(f"  read-your-writes behind a fresh write: {res['fresh_write_wait']}")
 
     # 4. Relay and rebuild throughput
     say(f"4a. relay: drain {args.relay_events} outbox rows vs raw async publish")
@@ -553,6 +575,34 @@ def markdown(report: dict[str, Any]) -> str:
                 ratio is not None and ratio >= 0.5,
             )
         )
+    tok = c["ratio_token"]["median"]
+    rows.append(
+        (
+            "2",
+            "progress document carrying a satisfied consistency token, req/s (p50 "
+            f"{_f(c['document_token']['p50_ms']['median'], nd=1)} ms)",
+            _s(c["document_token"]["rps"]),
+            "same read without a token: " + _s(c["document"]["rps"]),
+            _f(tok, nd=2),
+            "≥ 0.95",
+            tok is not None and tok >= 0.95,
+        )
+    )
+    fw = r["fresh_write_wait"]
+    rows.append(
+        (
+            "3",
+            "roster read with the token of a post added just before (paced load): "
+            "waited p50 / p99 ms",
+            f"{_f(fw['waited_p50_ms'], nd=1)} / {_f(fw['waited_p99_ms'], nd=1)}",
+            f"read with token p50 {_f(fw['with_token_p50_ms'], nd=1)} ms, without "
+            f"{_f(fw['without_p50_ms'], nd=1)} ms; {fw['reads']} reads, "
+            f"{fw['timeouts']} timeouts, {fw['stale']} stale",
+            "",
+            "0 stale",
+            fw["stale"] == 0 and fw["reads"] > 0,
+        )
+    )
     lag = r["event_lag"]
     raw = lag["raw"]
     for name in ("ModuleAttached", "PostCompleted"):
