@@ -161,8 +161,12 @@ class TokenVerifier:
         audience: str,
         leeway: int = 10,
         cache_size: int = 10_000,
+        revoked: Callable[[uuid.UUID], bool] | None = None,
     ) -> None:
         self.keys = keys
+        # Deleted accounts (syllabus_shared.accounts.RevokedUsers.revoked): their tokens
+        # are refused, remembered ones included.
+        self.revoked = revoked
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
@@ -174,14 +178,20 @@ class TokenVerifier:
         if hit is not None:
             if time.time() < hit.until and self.keys.loaded(hit.kid) is hit.key:
                 self._verified.move_to_end(token)
+                self._refuse_deleted(hit.principal)
                 return hit.principal
             del self._verified[token]
         principal, verified = await self._verify(token)
+        self._refuse_deleted(principal)
         if self.cache_size > 0:
             self._verified[token] = verified
             if len(self._verified) > self.cache_size:
                 self._verified.popitem(last=False)
         return principal
+
+    def _refuse_deleted(self, principal: Principal) -> None:
+        if self.revoked is not None and self.revoked(principal.user_id):
+            raise unauthorized("this account was deleted")
 
     async def _verify(self, token: str) -> tuple[Principal, _Verified]:
         try:

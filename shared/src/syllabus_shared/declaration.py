@@ -83,7 +83,7 @@ class ServiceDeclaration(Generic[S]):
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             rt = build_runtime(settings, self.tables, self.subscriptions, metrics, tracing)
-            rt.token_verifier = token_verifier(settings)
+            rt.token_verifier = token_verifier(settings, rt.revoked)
             app.state.runtime = rt
             await start_runtime(rt)
             try:

@@ -271,3 +271,20 @@ def drop_kernel_tables_v2(op: Operations) -> None:
     op.drop_table("consumer_positions")
     op.drop_table("outbox_positions")
     op.drop_column("outbox", "position")
+
+
+def kernel_tables_v3(op: Operations) -> None:
+    """Kernel tables v2 → v3: deleted accounts (issue 17). Frozen."""
+    op.create_table(
+        "deleted_users",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_deleted_users")),
+    )
+    op.create_index("ix_deleted_users_deleted_at", "deleted_users", ["deleted_at"], unique=False)
+
+
+def drop_kernel_tables_v3(op: Operations) -> None:
+    """Undo ``kernel_tables_v3``. Frozen too."""
+    op.drop_index("ix_deleted_users_deleted_at", table_name="deleted_users")
+    op.drop_table("deleted_users")

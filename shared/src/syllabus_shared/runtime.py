@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from syllabus_shared.accounts import RevokedUsers
 from syllabus_shared.auth import KeySet, TokenVerifier
 from syllabus_shared.consistency import ConsistencyGate, ProjectionWatcher
 from syllabus_shared.consistency_token import COOKIE, HEADER, ConsistencyToken, MalformedToken
@@ -55,6 +56,7 @@ class Runtime:
     relay: OutboxRelay
     watcher: ProjectionWatcher
     gate: ConsistencyGate
+    revoked: RevokedUsers
     consumers: list[EventConsumer] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -131,6 +133,9 @@ def build_runtime(
         watcher,
         settings.consistency_wait_seconds,
     )
+    revoked = RevokedUsers(
+        db, tables, window=settings.auth_max_token_age_seconds + settings.auth_leeway_seconds
+    )
     return Runtime(
         settings,
         db,
@@ -141,6 +146,7 @@ def build_runtime(
         relay,
         watcher,
         gate,
+        revoked,
         consumers,
         tracing=tracing,
     )
@@ -169,6 +175,7 @@ async def _own_stream_then_relay(rt: Runtime) -> None:
 
 async def start_runtime(rt: Runtime) -> None:
     rt.nats.start()
+    rt.revoked.start()
     if rt.consumers:
         rt.watcher.start()
     rt.tasks.append(asyncio.create_task(_own_stream_then_relay(rt), name="relay"))
@@ -186,6 +193,7 @@ async def stop_runtime(rt: Runtime, grace: float = 10.0) -> None:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
     await rt.watcher.stop()
+    await rt.revoked.stop()
     await rt.nats.close()
     await rt.db.dispose()
 
@@ -249,8 +257,11 @@ def part(cls: type[T]) -> Any:
     return Depends(get)
 
 
-def token_verifier(settings: ServiceSettings) -> TokenVerifier | None:
-    """Verifies access tokens against the configured JWKS (None: the service has its own)."""
+def token_verifier(
+    settings: ServiceSettings, revoked: RevokedUsers | None = None
+) -> TokenVerifier | None:
+    """Verifies access tokens against the configured JWKS (None: the service has its own),
+    refusing those of deleted accounts (``revoked``)."""
     if not (settings.auth_jwks_url or settings.auth_jwks_json):
         return None
     return TokenVerifier(
@@ -258,6 +269,7 @@ def token_verifier(settings: ServiceSettings) -> TokenVerifier | None:
         issuer=settings.auth_issuer,
         audience=settings.auth_audience,
         leeway=settings.auth_leeway_seconds,
+        revoked=revoked.revoked if revoked is not None else None,
     )
 
 

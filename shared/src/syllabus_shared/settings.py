@@ -51,6 +51,9 @@ class ServiceSettings(BaseSettings):
     # A static JWKS document (JSON) instead of fetching one: for tests and air-gapped runs.
     auth_jwks_json: str | None = None
     auth_leeway_seconds: int = 10
+    # The longest an access token can live (identity's ACCESS_TOKEN_TTL_SECONDS at most):
+    # deleted accounts are remembered in memory this long to refuse their tokens.
+    auth_max_token_age_seconds: int = Field(default=86_400, ge=60)
 
     # Read-your-writes: how long a request may wait for a projection to catch up.
     consistency_wait_seconds: float = Field(default=2.0, ge=0, le=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from syllabus_shared.contracts.base import Event
@@ -27,3 +28,12 @@ class UserRoleChanged(UserEvent):
     name = "UserRoleChanged"
     role: str
     previous_role: str
+
+
+class UserDeleted(UserEvent):
+    """The account is gone: every service deletes the user's own data (enrollments,
+    completions, views, submissions, grades), keeps what they created with the creator
+    set to null, and refuses the user's tokens from now on."""
+
+    name = "UserDeleted"
+    deleted_at: dt.datetime

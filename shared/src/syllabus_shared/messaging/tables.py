@@ -36,6 +36,7 @@ class KernelTables:
     idempotency_keys: Table
     outbox_positions: Table
     consumer_positions: Table
+    deleted_users: Table
 
 
 def kernel_tables(metadata: MetaData) -> KernelTables:
@@ -125,6 +126,15 @@ def kernel_tables(metadata: MetaData) -> KernelTables:
         Column("ahead", ARRAY(BigInteger), nullable=False, server_default="{}"),
         PrimaryKeyConstraint("consumer", "event_type"),
     )
+    # Accounts deleted (UserDeleted): their tokens are refused and no projection keeps or
+    # brings back their rows (syllabus_shared.accounts). Never emptied by a replay.
+    deleted_users = Table(
+        "deleted_users",
+        metadata,
+        Column("user_id", Uuid, primary_key=True),
+        Column("deleted_at", DateTime(timezone=True), nullable=False),
+        Index("ix_deleted_users_deleted_at", "deleted_at"),
+    )
     return KernelTables(
         outbox,
         inbox,
@@ -133,4 +143,5 @@ def kernel_tables(metadata: MetaData) -> KernelTables:
         idempotency_keys,
         outbox_positions,
         consumer_positions,
+        deleted_users,
     )

@@ -1,0 +1,163 @@
+"""Deleted accounts, the mechanism every service shares (issue 17).
+
+Identity deletes an account and publishes ``UserDeleted``. Every service consumes it
+with a handler built by :func:`forgetting`: the deletion is recorded in the kernel table
+``deleted_users`` (in the same transaction as the service's own cascade, which is the
+service's rule), and a ``NOTIFY`` tells every process of the service at once.
+
+- **Tokens**: :class:`RevokedUsers` keeps, in memory, the users deleted within the
+  longest token lifetime (older deletions cannot have an unexpired token left); the
+  :class:`~syllabus_shared.auth.TokenVerifier` refuses their tokens, cached or not.
+  No service calls identity: each learns it from the event, within the event lag.
+- **Data**: a projection never writes a row for a deleted user. Events from other
+  streams can arrive after ``UserDeleted`` (an enrollment still in flight, or a replay
+  that reads the streams one after another), so handlers that create per-user rows ask
+  :func:`is_deleted` / :func:`deleted_among` first. ``deleted_users`` is not part of
+  any projection: a replay keeps it, so a rebuild does not bring the user's data back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+
+import psycopg
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus_shared.contracts.identity import UserDeleted
+from syllabus_shared.db import Database, libpq_url
+from syllabus_shared.messaging.tables import KernelTables
+from syllabus_shared.unit_of_work import UnitOfWork
+
+log = logging.getLogger("syllabus.accounts")
+
+NOTIFY_CHANNEL = "syllabus_accounts"
+
+Cascade = Callable[[UnitOfWork, UserDeleted], Awaitable[None]]
+
+
+async def record_user_deleted(uow: UnitOfWork, user_id: uuid.UUID, deleted_at: dt.datetime) -> bool:
+    """Record the deletion in this transaction (tokens refused once it commits). True
+    when it is new here (a redelivered event records nothing)."""
+    table = uow.tables.deleted_users
+    inserted = await uow.session.execute(
+        pg_insert(table)
+        .values(user_id=user_id, deleted_at=deleted_at)
+        .on_conflict_do_nothing()
+        .returning(table.c.user_id)
+    )
+    if inserted.first() is None:
+        return False
+    await uow.session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    return True
+
+
+def forgetting(cascade: Cascade) -> Callable[[UnitOfWork, UserDeleted], Awaitable[None]]:
+    """The service's ``UserDeleted`` handler: record the deletion, then run the service's
+    own ``cascade`` (which deletes the user's rows and nulls their authorship)."""
+
+    async def handle(uow: UnitOfWork, event: UserDeleted) -> None:
+        async with uow:
+            await record_user_deleted(uow, event.user_id, event.deleted_at)
+            await cascade(uow, event)
+
+    handle.__name__ = f"forgetting_{getattr(cascade, '__name__', 'cascade')}"
+    return handle
+
+
+async def is_deleted(session: AsyncSession, tables: KernelTables, user_id: uuid.UUID) -> bool:
+    table = tables.deleted_users
+    found = await session.execute(select(table.c.user_id).where(table.c.user_id == user_id))
+    return found.first() is not None
+
+
+async def deleted_among(
+    session: AsyncSession, tables: KernelTables, user_ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``user_ids`` are deleted accounts (one query)."""
+    ids = list(set(user_ids))
+    if not ids:
+        return set()
+    table = tables.deleted_users
+    rows = await session.execute(select(table.c.user_id).where(table.c.user_id.in_(ids)))
+    return {row.user_id for row in rows}
+
+
+class RevokedUsers:
+    """Users whose tokens this process refuses: those deleted within ``window`` seconds
+    (the longest a token can live, plus leeway), kept in memory, refreshed on ``NOTIFY``
+    (and every ``poll_interval`` seconds in case a notification was lost)."""
+
+    def __init__(
+        self, db: Database, tables: KernelTables, *, window: float, poll_interval: float = 30.0
+    ) -> None:
+        self.db = db
+        self.table = tables.deleted_users
+        self.window = window
+        self.poll_interval = poll_interval
+        self._deleted: dict[uuid.UUID, float] = {}  # user id -> deleted at (epoch seconds)
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    def revoked(self, user_id: uuid.UUID) -> bool:
+        return user_id in self._deleted
+
+    def add(self, user_id: uuid.UUID, deleted_at: dt.datetime) -> None:
+        """Refuse ``user_id`` in this process at once (identity, deleting it here)."""
+        self._deleted[user_id] = deleted_at.timestamp()
+
+    async def refresh(self) -> None:
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.window)
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(self.table.c.user_id, self.table.c.deleted_at).where(
+                    self.table.c.deleted_at > since
+                )
+            )
+            fresh = {row.user_id: row.deleted_at.timestamp() for row in rows}
+        cutoff = time.time() - self.window
+        # Keep what this process added itself (its commit may not be visible yet to a
+        # read that started first); drop what aged out of the window.
+        kept = {u: at for u, at in self._deleted.items() if at > cutoff}
+        self._deleted = {**kept, **fresh}
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="revoked-users")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        delay = 0.05
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    libpq_url(self.db.url), autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    await self.refresh()  # after LISTEN: nothing falls between the two
+                    delay = 0.05
+                    while True:
+                        # Ends at the first notification (coalescing a burst into one
+                        # refresh) or after the poll interval, whichever comes first.
+                        async for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+                            pass
+                        await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "deleted-accounts listener lost (%r); reconnecting in %.2fs", exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
