@@ -30,6 +30,9 @@ from functools import cache
 
 HEADER = "Syllabus-Consistency"
 COOKIE = "syllabus_consistency"
+COOKIE_ATTRIBUTES = "Path=/api; HttpOnly; SameSite=Lax"
+# Set-Cookie that removes a malformed cookie (sent with the 400 that refuses it).
+CLEAR_COOKIE = f"{COOKIE}=; Max-Age=0; {COOKIE_ATTRIBUTES}"
 VERSION = "1"
 CODE_LENGTH = 8
 MAX_POSITION = 2**63 - 1

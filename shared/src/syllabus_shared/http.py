@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from syllabus_shared.consistency_token import (
     COOKIE,
+    COOKIE_ATTRIBUTES,
     HEADER,
     ConsistencyToken,
     MalformedToken,
@@ -209,7 +210,7 @@ class ConsistencyMiddleware:
                     (b"syllabus-consistency", value.encode()),
                     (
                         b"set-cookie",
-                        f"{COOKIE}={value}; Path=/api; HttpOnly; SameSite=Lax".encode(),
+                        f"{COOKIE}={value}; {COOKIE_ATTRIBUTES}".encode(),
                     ),
                 ]
             await send(message)

@@ -12,6 +12,7 @@ from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy import func, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus_shared.consistency_token import note_written
 from syllabus_shared.contracts import Envelope, Event
 from syllabus_shared.ids import new_id
 from syllabus_shared.messaging.tables import KernelTables
@@ -43,6 +44,44 @@ WITH inserted AS (
     RETURNING 1
 )
 SELECT pg_notify('{NOTIFY_CHANNEL}', '') WHERE EXISTS (SELECT FROM inserted)
+""")
+
+
+# Events added in a session's transaction and not yet given positions: (id, event type).
+_UNSEALED = "syllabus.outbox.unsealed"
+
+# Positions for one transaction's events, in ONE statement: each event type's counter row
+# is advanced by how many events of that type the transaction adds (rows locked in type
+# order, so two transactions never wait on each other in a cycle), and each outbox row
+# gets its place in that run. The row lock is held until commit, so positions of a type
+# are handed out in commit order and a rollback gives them back: 1, 2, 3, ... no gaps.
+# Only events still in the outbox are numbered (one added inside a savepoint that rolled
+# back is gone: counting it would leave a gap no consumer position could ever pass);
+# ``rank`` is each one's place among its type's, in the order they were added.
+_SEAL = text("""
+WITH batch AS (
+    SELECT b.id, b.event_type,
+        row_number() OVER (PARTITION BY b.event_type ORDER BY b.ord) AS rank
+    FROM unnest(CAST(:id AS uuid[]), CAST(:event_type AS text[]))
+        WITH ORDINALITY AS b(id, event_type, ord)
+    JOIN outbox o ON o.id = b.id
+),
+counted AS (
+    SELECT event_type, count(*) AS n FROM batch GROUP BY event_type
+),
+clock AS (
+    INSERT INTO outbox_positions AS p (event_type, position)
+    SELECT event_type, n FROM counted ORDER BY event_type
+    ON CONFLICT (event_type) DO UPDATE SET position = p.position + excluded.position
+    RETURNING p.event_type, p.position
+),
+placed AS (
+    UPDATE outbox o SET position = clock.position - counted.n + batch.rank
+    FROM batch JOIN counted USING (event_type) JOIN clock USING (event_type)
+    WHERE o.id = batch.id
+    RETURNING o.event_type, o.position
+)
+SELECT event_type, max(position) AS position FROM placed GROUP BY event_type
 """)
 
 
@@ -125,7 +164,9 @@ class Outbox:
             # delivered on commit only, so the relay wakes exactly when there is work.
             .returning(func.pg_notify(NOTIFY_CHANNEL, ""))
         )
-        return uuid.UUID(str(row["id"]))
+        event_id = uuid.UUID(str(row["id"]))
+        session.info.setdefault(_UNSEALED, []).append((event_id, row["event_type"]))
+        return event_id
 
     def _row(self, event: Event, sequence: int) -> dict[str, object]:
         if event.source != self.source:
@@ -159,4 +200,31 @@ class Outbox:
                 for name in ("id", "subject", "event_type", "aggregate_id", "sequence", "payload")
             },
         )
-        return [uuid.UUID(str(row["id"])) for row in rows]
+        ids = [uuid.UUID(str(row["id"])) for row in rows]
+        session.info.setdefault(_UNSEALED, []).extend(
+            (event_id, row["event_type"]) for event_id, row in zip(ids, rows, strict=True)
+        )
+        return ids
+
+    async def seal(self, session: AsyncSession) -> dict[str, int]:
+        """Give this transaction's events their positions; call it last, just before
+        commit (the unit of work and the consumer do). Returns the highest position per
+        event type, and records them in the current request's consistency token."""
+        unsealed: list[tuple[uuid.UUID, str]] = session.info.pop(_UNSEALED, [])
+        if not unsealed:
+            return {}
+        result = await session.execute(
+            _SEAL,
+            {
+                "id": [event_id for event_id, _ in unsealed],
+                "event_type": [event_type for _, event_type in unsealed],
+            },
+        )
+        positions = {row.event_type: int(row.position) for row in result}
+        note_written(positions)
+        return positions
+
+    @staticmethod
+    def forget_unsealed(session: AsyncSession) -> None:
+        """Drop the record of unsealed events (their transaction rolled back)."""
+        session.info.pop(_UNSEALED, None)

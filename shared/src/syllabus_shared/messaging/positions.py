@@ -8,9 +8,9 @@ positions handled beyond a gap wait in ``ahead`` until the gap fills (an event r
 late, a relay that published out of order). So ``position >= p`` means: every event of
 that type numbered up to ``p`` has been applied here, committed with the projection.
 
-A consumer that meets a type for the first time starts counting just below the first
-position it handles of it (the durable consumer reads its stream from the start, so that
-is position 1 unless the stream was purged).
+A consumer that meets a type for the first time counts from 0: its durable consumer reads
+the stream from the start, where the type's positions begin at 1. (A purged stream never
+delivers its first positions: past ``MAX_AHEAD`` waiting, counting resumes past the gap.)
 """
 
 from __future__ import annotations
@@ -76,13 +76,15 @@ async def advance(
     current = await _locked(session, table, consumer, types)
     missing = [t for t in types if t not in current]
     if missing:
-        # First events of these types here: start just below the lowest handled.
+        # First events of these types here: count from the start (position 0). Not from
+        # just below the first one handled: that may be event 2 with event 1 still
+        # failing, and a token naming 1 would pass before it is applied.
         await session.execute(
             _SEED,
             {
                 "consumer": consumer,
                 "event_type": missing,
-                "position": [min(handled[t]) - 1 for t in missing],
+                "position": [0 for _ in missing],
             },
         )
         current.update(await _locked(session, table, consumer, missing))

@@ -1,0 +1,163 @@
+"""The consistency token's wire form (docs/events.md, "The token"): no database needed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from syllabus_shared.consistency_token import (
+    CODE_LENGTH,
+    MAX_BYTES,
+    MAX_ENTRIES,
+    MAX_POSITION,
+    ConsistencyToken,
+    MalformedToken,
+    note_written,
+    type_code,
+    written_var,
+)
+from syllabus_shared.contracts import ALL_EVENTS, EVENTS_BY_TYPE
+from syllabus_shared.contracts.catalog import CourseCreated, ModuleCreated, ModuleDeleted
+
+MC, MD, CC = ModuleCreated.type_name(), ModuleDeleted.type_name(), CourseCreated.type_name()
+
+
+def test_round_trip_is_exact_and_canonical() -> None:
+    token = ConsistencyToken.of_types({MC: 1, MD: 255, CC: MAX_POSITION})
+    text = token.encode()
+    assert text.startswith("1.")
+    assert ConsistencyToken.parse(text) == token
+    assert ConsistencyToken.parse(text).encode() == text
+    # Equal tokens are equal strings, whatever order the entries were noted in.
+    other = ConsistencyToken()
+    for name, position in ((CC, MAX_POSITION), (MD, 255), (MC, 1)):
+        other.note_types({name: position})
+    assert other.encode() == text
+    # Positions are hexadecimal after the 8-digit code.
+    assert f"{type_code(MD)}ff" in text.split(".")
+
+
+def test_an_empty_token_is_the_bare_version() -> None:
+    assert ConsistencyToken().encode() == "1"
+    assert ConsistencyToken.parse("1") == ConsistencyToken()
+    assert not ConsistencyToken.parse("1")
+    assert ConsistencyToken.of_types({MC: 1})
+
+
+def test_merge_keeps_the_highest_position_per_type() -> None:
+    a = ConsistencyToken.of_types({MC: 5, MD: 1})
+    b = ConsistencyToken.of_types({MC: 3, MD: 9, CC: 2})
+    merged = ConsistencyToken(a.positions).merge(b)
+    assert merged == ConsistencyToken.of_types({MC: 5, MD: 9, CC: 2})
+    # Commutative, idempotent, and never lowers a position.
+    assert ConsistencyToken(b.positions).merge(a) == merged
+    assert ConsistencyToken(merged.positions).merge(merged) == merged
+    merged.note(type_code(MC), 4)
+    assert merged.positions[type_code(MC)] == 5
+    # A duplicate entry within one token: the higher one counts.
+    code = type_code(MC)
+    assert ConsistencyToken.parse(f"1.{code}7.{code}3").positions == {code: 7}
+
+
+def test_read_merges_header_and_cookie_and_skips_absent_ones() -> None:
+    header = ConsistencyToken.of_types({MC: 2}).encode()
+    cookie = ConsistencyToken.of_types({MC: 1, MD: 4}).encode()
+    assert ConsistencyToken.read((header, cookie)) == ConsistencyToken.of_types({MC: 2, MD: 4})
+    assert ConsistencyToken.read((None, "", None)) == ConsistencyToken()
+    with pytest.raises(MalformedToken):
+        ConsistencyToken.read((header, "2.nope"))
+
+
+def test_every_event_type_has_its_own_code() -> None:
+    names = [cls.type_name() for cls in ALL_EVENTS]
+    assert len(names) == len(set(names)) == len(EVENTS_BY_TYPE) > 20
+    codes = {type_code(name) for name in names}
+    assert len(codes) == len(names)  # no two event types share a code
+    assert all(re.fullmatch(rf"[0-9a-f]{{{CODE_LENGTH}}}", code) for code in codes)
+
+
+def test_a_token_naming_every_event_type_at_the_highest_position_fits() -> None:
+    assert len(ALL_EVENTS) <= MAX_ENTRIES  # else encode() would drop entries
+    token = ConsistencyToken.of_types({cls.type_name(): MAX_POSITION for cls in ALL_EVENTS})
+    text = token.encode()
+    assert len(text.encode()) <= MAX_BYTES
+    assert ConsistencyToken.parse(text) == token  # and it is accepted back whole
+    assert len(token.positions) == len(ALL_EVENTS)
+
+
+def test_unknown_codes_are_accepted_and_kept() -> None:
+    """A code this service does not know (an event type added elsewhere later) is not
+    an error: it is carried along, so a later service that knows it can wait for it."""
+    token = ConsistencyToken.parse("1.deadbeef5.0123abcd10")
+    assert token.positions == {"deadbeef": 5, "0123abcd": 16}
+    token.note_types({MC: 3})
+    again = ConsistencyToken.parse(token.encode())
+    assert again.positions == {"deadbeef": 5, "0123abcd": 16, type_code(MC): 3}
+
+
+def _entry(index: int, position: int = 1) -> str:
+    return f"{index:08x}{position:x}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",  # no version
+        "2",  # unknown version
+        "2.deadbeef1",
+        "v1.deadbeef1",
+        " 1.deadbeef1",
+        "1.deadbeef1 ",
+        "1.",  # an empty entry
+        "1..deadbeef1",
+        "1.deadbeef",  # a code without a position
+        "1.deadbee1",  # too short to be a code and a position
+        "1.DEADBEEF1",  # hex is lower case
+        "1.deadbeefg",  # not hex
+        "1.zzzzzzzz1",
+        "1.deadbeef-1",
+        "1.deadbeef0",  # position 0: no event is numbered 0
+        "1.deadbeef" + "0" * 16,
+        "1.deadbeef" + "8000000000000000",  # 2**63: past the highest position
+        "1.deadbeef" + "1" * 17,  # more than 16 hex digits
+        "1,deadbeef1",
+        "1." + ".".join(_entry(i) for i in range(MAX_ENTRIES + 1)),  # too many entries
+        "1." + "0" * 8 + "1" * 16 + "x" * (MAX_BYTES),  # too long
+    ],
+)
+def test_malformed_tokens_are_refused(text: str) -> None:
+    with pytest.raises(MalformedToken):
+        ConsistencyToken.parse(text)
+
+
+def test_the_limits() -> None:
+    longest = "1." + ".".join(_entry(i, MAX_POSITION) for i in range(MAX_ENTRIES))
+    assert len(longest) <= MAX_BYTES
+    assert len(ConsistencyToken.parse(longest).positions) == MAX_ENTRIES
+    assert ConsistencyToken.parse(f"1.deadbeef{MAX_POSITION:x}").positions == {
+        "deadbeef": MAX_POSITION
+    }
+    with pytest.raises(MalformedToken, match="longer than"):
+        ConsistencyToken.parse("1." + "a" * (MAX_BYTES - 1))
+    with pytest.raises(MalformedToken, match="entries"):
+        ConsistencyToken.parse("1." + ".".join(_entry(i) for i in range(MAX_ENTRIES + 1)))
+
+
+def test_encoding_more_entries_than_a_request_may_carry_stays_parseable() -> None:
+    token = ConsistencyToken({f"{i:08x}": 1 for i in range(MAX_ENTRIES + 5)})
+    parsed = ConsistencyToken.parse(token.encode())
+    assert len(parsed.positions) == MAX_ENTRIES
+
+
+def test_note_written_collects_only_inside_a_request() -> None:
+    note_written({MC: 3})  # outside a request: nowhere to go, no error
+    assert written_var.get() is None
+    collecting = ConsistencyToken()
+    reset = written_var.set(collecting)
+    try:
+        note_written({MC: 3, MD: 1})
+        note_written({MC: 2})
+        note_written({})
+    finally:
+        written_var.reset(reset)
+    assert collecting == ConsistencyToken.of_types({MC: 3, MD: 1})
