@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,11 +14,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest_asyncio
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from sqlalchemy import select
 from syllabus_devkit.testing.plugin import Databases, serve_app
+from syllabus_identity.keys import KeyEncryption
 from syllabus_identity.main import create_app
 from syllabus_identity.models import SigningKey
 from syllabus_identity.settings import Settings
@@ -28,6 +30,12 @@ API = "/api/v1"
 ADMIN_USERNAME = "root_admin"
 ADMIN_PASSWORD = "admin-password-1"
 PASSWORD = "correct horse battery"
+# The key-encryption key that seals the signing keys (one per test process, like a Secret).
+KEK = base64.b64encode(os.urandom(32)).decode()
+
+
+def new_kek() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
 
 
 def identity_settings(
@@ -45,6 +53,7 @@ def identity_settings(
         "password_hash_parallelism": 1,
         "identity_bootstrap_admin_username": ADMIN_USERNAME,
         "identity_bootstrap_admin_password": ADMIN_PASSWORD,
+        "identity_key_encryption_key": KEK,
     }
     values.update(overrides)
     return Settings(**values)
@@ -127,18 +136,20 @@ class Identity:
         return envelopes
 
     async def signing_key(self) -> tuple[str, ec.EllipticCurvePrivateKey]:
-        """The current signing key, straight from the database (to forge test tokens)."""
+        """The current signing key, straight from the database and opened with the KEK (to
+        forge test tokens)."""
         async with self.runtime.db.transaction() as session:
             row = (
-                await session.execute(
-                    select(SigningKey.kid, SigningKey.private_key_pem)
+                await session.scalars(
+                    select(SigningKey)
                     .where(SigningKey.retired_at.is_(None))
                     .order_by(SigningKey.created_at.desc())
                 )
             ).first()
         assert row is not None
-        key = serialization.load_pem_private_key(row.private_key_pem.encode(), password=None)
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        key = KeyEncryption.from_settings(self.settings).open(
+            row.kid, row.private_key_pem, row.private_key_sealed, row.sealed_with
+        )
         return row.kid, key
 
 

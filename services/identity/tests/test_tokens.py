@@ -19,7 +19,7 @@ from syllabus_devkit.testing.asserts import assert_problem
 from syllabus_identity import keys
 from syllabus_identity.models import SigningKey
 
-from conftest import API, PASSWORD, Identity, claims_of
+from conftest import API, KEK, PASSWORD, Identity, claims_of
 
 
 def _b64(data: bytes) -> str:
@@ -216,6 +216,7 @@ async def test_token_of_a_vanished_account_is_refused(shared_identity: Identity)
 async def test_jwks_serves_public_keys_only(shared_identity: Identity) -> None:
     r = await shared_identity.client.get("/.well-known/jwks.json")
     assert r.status_code == 200
+    assert r.headers["content-type"] == "application/jwk-set+json"
     assert "max-age=" in r.headers["cache-control"]
     document = r.json()
     assert document["keys"]
@@ -256,7 +257,12 @@ async def test_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key(
 async def test_rotate_keys_command(identity: Identity) -> None:
     user = await identity.register()
     old_kid = claims_of(await identity.token(user["username"]))[0]["kid"]
-    env = {**os.environ, "DATABASE_URL": identity.settings.database_url, "SERVICE_ENV": "test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": identity.settings.database_url,
+        "SERVICE_ENV": "test",
+        "IDENTITY_KEY_ENCRYPTION_KEY": KEK,
+    }
     env.pop("IDENTITY_BOOTSTRAP_ADMIN_USERNAME", None)
     env.pop("IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", None)
     done = await asyncio.to_thread(
@@ -282,7 +288,12 @@ async def test_openapi_and_operations(shared_identity: Identity) -> None:
     assert r.status_code == 200
     paths = r.json()["paths"]
     assert {"/api/v1/auth/register", "/api/v1/auth/token", "/api/v1/users/me"} <= paths.keys()
-    assert "/.well-known/jwks.json" in paths
+    # The JWKS is documented with the media type it is served as (RFC 7517).
+    jwks_200 = paths["/.well-known/jwks.json"]["get"]["responses"]["200"]["content"]
+    assert list(jwks_200) == ["application/jwk-set+json"]
+    assert {"/api/v1/users/me", "/api/v1/users/{user_id}"} <= {
+        path for path, item in paths.items() if "delete" in item
+    }
     token_form = paths["/api/v1/auth/token"]["post"]["requestBody"]["content"]
     assert "application/x-www-form-urlencoded" in token_form
     assert (await shared_identity.client.get("/healthz")).status_code == 200

@@ -364,5 +364,6 @@ async def test_a_key_is_made_once_even_if_someone_retired_all(identity: Identity
         await session.execute(update(SigningKey).values(retired_at=func.now()))
     from syllabus_identity import keys
 
-    kid = await keys.ensure_signing_key(identity.runtime.unit_of_work())
-    assert kid == await keys.ensure_signing_key(identity.runtime.unit_of_work())
+    keks = keys.KeyEncryption.from_settings(identity.settings)
+    kid = await keys.ensure_signing_key(identity.runtime.unit_of_work(), keks)
+    assert kid == await keys.ensure_signing_key(identity.runtime.unit_of_work(), keks)

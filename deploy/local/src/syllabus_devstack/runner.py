@@ -31,6 +31,7 @@ from syllabus_devkit.embedded import EmbeddedNats, EmbeddedPostgres, binary_path
 from syllabus_gateway.caddyfile import load_routes, render_caddyfile
 
 from syllabus_devstack.processes import Child, Console, StartupError, gather_or_cancel
+from syllabus_devstack.secrets import identity_secrets
 from syllabus_devstack.stack import ServiceSpec, Stack
 
 # What services inherit from the runner's environment; everything else they need is set
@@ -48,6 +49,9 @@ PASSTHROUGH = frozenset(
         "SSL_CERT_FILE",
         "SSL_CERT_DIR",
         "LOG_LEVEL",
+        # JetStream replicas of each service's stream (3 against a 3-node cluster in
+        # NATS_URL); services only ever raise an existing stream's, never lower it.
+        "NATS_STREAM_REPLICAS",
         "IDENTITY_BOOTSTRAP_ADMIN_USERNAME",
         "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD",
     }
@@ -331,6 +335,10 @@ class Runner:
         The instance is in ``registry`` from the moment it is spawned until it fails, so
         shutdown stops it even when the start is interrupted half-way.
         """
+        if service == "identity":
+            # The key-encryption key of its signing keys: made under the data directory
+            # on the first run (syllabus_devstack.secrets), unless given to the runner.
+            env = {**identity_secrets(self.options.data_dir), **env}
         for attempt in range(3):
             if attempt:
                 port = find_free_port()

@@ -1,8 +1,10 @@
 """Identity service: accounts, roles, login, and the keys that sign access tokens.
 
 Identity consumes no events (it has no subscriptions and so no ``handlers.py``); it
-publishes ``UserRegistered`` and ``UserRoleChanged``. It verifies access tokens with its
-own keys, read from its database, rather than from a JWKS URL.
+publishes ``UserRegistered``, ``UserRoleChanged`` and ``UserDeleted``. It verifies access
+tokens with its own keys, read from its database, rather than from a JWKS URL, and refuses
+those of deleted accounts (``Runtime.revoked``). Its private signing keys are sealed with
+the key-encryption key from its environment (``keys.KeyEncryption``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from syllabus_identity.settings import Settings
 
 
 async def start_identity(rt: Runtime, settings: Settings) -> service.Identity:
-    """The ``Identity`` part (password hasher, token signer); a signing key and the
-    bootstrap admin in the database; and the verifier of identity's own tokens."""
+    """The ``Identity`` part (password hasher, token signer); the signing keys sealed and
+    one signing, and the bootstrap admin, in the database; and the verifier of identity's
+    own tokens."""
     identity = await service.start(rt.unit_of_work(), settings)
-    # Identity has no JWKS URL to fetch from: it verifies its tokens from its own keys.
-    rt.token_verifier = keys.database_verifier(rt.db, settings)
+    # Identity has no JWKS URL to fetch from: it verifies its tokens from its own keys,
+    # refusing deleted accounts' (this process learns of a deletion at once, the other
+    # replicas by the NOTIFY of ``deleted_users``).
+    rt.token_verifier = keys.database_verifier(rt.db, settings, rt.revoked)
     return identity
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from syllabus_shared.db import Entity, new_metadata
@@ -49,12 +59,28 @@ class SigningKey(IdentityTable, table=True):
     The newest key without ``retired_at`` signs; a retired key stays in the JWKS until
     ``not_after`` (retirement + the longest token lifetime), when every token it signed
     has expired.
+
+    The private half is sealed (``keys.KeyEncryption``): ``private_key_sealed`` is the
+    AES-256-GCM nonce and ciphertext of its PKCS#8 DER, under the key-encryption key whose
+    id is ``sealed_with``, with the ``kid`` as associated data. ``private_key_pem`` (clear
+    PKCS#8 PEM) is only ever set where identity runs without a key-encryption key
+    (development); start-up seals it as soon as one is configured.
     """
 
     __tablename__ = "signing_keys"
+    __table_args__ = (
+        CheckConstraint(
+            "(private_key_pem IS NULL) <> (private_key_sealed IS NULL)", name="one_private_key"
+        ),
+        CheckConstraint(
+            "(private_key_sealed IS NULL) = (sealed_with IS NULL)", name="sealed_with_a_key"
+        ),
+    )
 
     kid: str = Field(sa_type=String(64), primary_key=True)
-    private_key_pem: str = Field(sa_type=Text)
+    private_key_pem: str | None = Field(default=None, sa_type=Text)
+    private_key_sealed: bytes | None = Field(default=None, sa_type=LargeBinary)
+    sealed_with: str | None = Field(default=None, sa_type=String(64))
     public_jwk: dict[str, Any] = Field(sa_type=JSONB)
     # Set by the database (None until the row is inserted and read back).
     created_at: dt.datetime | None = Field(

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Header, Request, Response
 from fastapi.responses import JSONResponse
-from syllabus_shared.auth import CurrentUser, Role
+from syllabus_shared.auth import CurrentUser, Principal, Role
 from syllabus_shared.http import idempotent, not_modified, versioned
 from syllabus_shared.pagination import Page, PageParams, page_of, page_params
-from syllabus_shared.runtime import UnitOfWorkDep, part
+from syllabus_shared.runtime import RuntimeDep, UnitOfWorkDep, part
 
 from syllabus_identity import keys, rules, schemas, service
 from syllabus_identity.service import Identity
@@ -47,7 +47,7 @@ async def register(
     return await idempotent(
         request,
         uow,
-        scope="POST /auth/register",
+        scope=service.REGISTER_SCOPE,
         body=body.model_dump(exclude={"password"}),
         create=create,
     )
@@ -75,12 +75,33 @@ async def issue_token(
     )
 
 
-@well_known.get("/.well-known/jwks.json")
-async def jwks(uow: UnitOfWorkDep) -> JSONResponse:
+class JwkSetResponse(JSONResponse):
+    """A JSON Web Key Set, with its registered media type (RFC 7517 section 8.5)."""
+
+    media_type = "application/jwk-set+json"
+
+
+@well_known.get(
+    "/.well-known/jwks.json",
+    response_class=JwkSetResponse,
+    # Documented under the media type it is served as (the OpenAPI document and the
+    # response agree); the schema is the set's public members.
+    responses={
+        200: {
+            "description": "The JWK Set (RFC 7517)",
+            "content": {
+                JwkSetResponse.media_type: {
+                    "schema": {"$ref": "#/components/schemas/JwkSet"},
+                }
+            },
+        }
+    },
+    response_model=schemas.JwkSet,
+)
+async def jwks(uow: UnitOfWorkDep) -> JwkSetResponse:
     """The public keys that verify access tokens (never any private member)."""
-    return JSONResponse(
+    return JwkSetResponse(
         await service.public_jwks(uow),
-        media_type="application/jwk-set+json",
         headers={"Cache-Control": f"public, max-age={keys.JWKS_MAX_AGE_SECONDS}"},
     )
 
@@ -92,6 +113,12 @@ async def jwks(uow: UnitOfWorkDep) -> JSONResponse:
 async def me(who: CurrentUser, uow: UnitOfWorkDep, request: Request) -> Response:
     user = _user(await service.me(uow, who))
     return not_modified(request, user.version) or versioned(user, user.version)
+
+
+@router.delete("/users/me", status_code=204, tags=["users"])
+async def delete_me(who: CurrentUser, uow: UnitOfWorkDep, rt: RuntimeDep) -> Response:
+    """Delete the caller's own account (see ``delete_user``)."""
+    return await _delete(who.user_id, who, uow, rt)
 
 
 @router.get("/users", response_model=Page[schemas.UserPublic], tags=["users"])
@@ -120,3 +147,23 @@ async def update_user(
 ) -> JSONResponse:
     user = _user(await service.update_user(uow, who, user_id, body, if_match))
     return versioned(user, user.version)
+
+
+@router.delete("/users/{user_id}", status_code=204, tags=["users"])
+async def delete_user(
+    user_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, rt: RuntimeDep
+) -> Response:
+    """Delete an account for good: admins any account, others their own (403 for someone
+    else's; 404 for no such account, or one already deleted; 409 for the last admin). Its
+    username and email are free again; ``UserDeleted`` tells every service to forget it."""
+    return await _delete(user_id, who, uow, rt)
+
+
+async def _delete(
+    user_id: uuid.UUID, who: Principal, uow: UnitOfWorkDep, rt: RuntimeDep
+) -> Response:
+    deleted_at = await service.delete_user(uow, who, user_id)
+    # Committed: this process refuses the user's tokens at once (the other replicas of
+    # identity when the NOTIFY of ``deleted_users`` reaches them, other services by event).
+    rt.revoked.add(user_id, deleted_at)
+    return Response(status_code=204)

@@ -74,6 +74,15 @@ def keep_an_admin(admins: int) -> None:
         raise conflict("the last admin cannot stop being an admin", kind="last-admin")
 
 
+def keep_an_admin_on_delete(admins: int) -> None:
+    """409 when deleting an admin account would leave no admin."""
+    if admins <= 1:
+        raise conflict(
+            "the last admin cannot be deleted; make another account admin first",
+            kind="last-admin",
+        )
+
+
 # ---------------------------------------------------------------- login
 
 

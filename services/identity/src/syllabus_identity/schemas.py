@@ -68,3 +68,19 @@ class AccessToken(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_in: int
+
+
+class PublicJwk(BaseModel):
+    """The public members of an ES256 signing key (RFC 7517/7518)."""
+
+    kty: Literal["EC"]
+    crv: Literal["P-256"]
+    x: str
+    y: str
+    kid: str
+    use: Literal["sig"]
+    alg: Literal["ES256"]
+
+
+class JwkSet(BaseModel):
+    keys: list[PublicJwk]

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
+from syllabus_shared.accounts import record_user_deleted
 from syllabus_shared.auth import Principal, Role, unauthorized
 from syllabus_shared.contracts import identity as ev
 from syllabus_shared.http import check_if_match
@@ -94,6 +95,10 @@ class Identity:
     @classmethod
     def build(cls, settings: Settings) -> Identity:
         return cls(settings, Passwords(settings), TokenSigner(settings))
+
+    @property
+    def keks(self) -> keys.KeyEncryption:
+        return self.signer.keks
 
 
 # ---------------------------------------------------------------- users
@@ -251,6 +256,58 @@ async def update_user(
         return user
 
 
+# Registration's stored Idempotency-Key responses (syllabus_shared.http.idempotent) hold
+# the account as it was created: deleted with the account.
+REGISTER_SCOPE = "POST /auth/register"
+
+
+async def delete_user(uow: UnitOfWork, who: Principal, user_id: uuid.UUID) -> dt.datetime:
+    """Delete an account for good (admins: anyone; others: themselves); returns when.
+
+    One transaction: the ``users`` row goes (so the username and email are free again),
+    with what identity keeps about it (its login failures, the stored responses of its
+    registration); the deletion is recorded in ``deleted_users`` (every replica of identity
+    refuses the user's tokens from the commit on) and ``UserDeleted`` is published, which
+    every other service applies with its cascade rules. 404 for an unknown (or already
+    deleted) account, 403 for someone else's account without being an admin, 409 for the
+    last admin (as for demoting it). Serialized with role changes by their advisory lock,
+    so two admins deleting (or demoting) each other at once leave one admin.
+    """
+    async with uow:
+        session = uow.session
+        await session.execute(select(func.pg_advisory_xact_lock(ROLE_CHANGE_LOCK)))
+        actor = await _caller(session, who)  # after the lock: its current role
+        if actor.id != user_id and actor.role != Role.admin:
+            raise forbidden("only admins may delete other accounts")
+        user = await session.scalar(select(User).where(col(User.id) == user_id).with_for_update())
+        if user is None:
+            raise not_found("user")
+        if user.role == Role.admin:
+            admins = await session.scalar(
+                select(func.count()).select_from(User).where(col(User.role) == Role.admin.value)
+            )
+            rules.keep_an_admin_on_delete(admins or 0)
+        deleted_at: dt.datetime | None = await session.scalar(select(func.now()))
+        assert deleted_at is not None
+        version = user.version
+        await session.execute(delete(User).where(col(User.id) == user_id))
+        session.expunge(user)
+        await session.execute(
+            delete(LoginFailure).where(
+                col(LoginFailure.account) == rules.login_account(user_id, "")
+            )
+        )
+        ik = uow.tables.idempotency_keys
+        await session.execute(
+            delete(ik).where(ik.c.scope == REGISTER_SCOPE, ik.c.body["id"].astext == str(user_id))
+        )
+        await record_user_deleted(uow, user_id, deleted_at)
+        await uow.publish(
+            ev.UserDeleted(user_id=user_id, deleted_at=deleted_at), sequence=version + 1
+        )
+        return deleted_at
+
+
 # ---------------------------------------------------------------- start-up
 
 
@@ -258,7 +315,7 @@ async def start(uow: UnitOfWork, settings: Settings) -> Identity:
     """Identity's runtime part: its password hasher and token signer; and, in the
     database, a signing key and the configured bootstrap admin."""
     identity = Identity.build(settings)
-    await keys.ensure_signing_key(uow)
+    await keys.ensure_signing_key(uow, identity.keks)
     await ensure_bootstrap_admin(uow, identity)
     return identity
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import NoDecode
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 from syllabus_shared.settings import ServiceSettings
 
 from syllabus_identity.rules import IPNetwork, valid_password, valid_username
@@ -13,6 +16,10 @@ __all__ = ["IPNetwork", "Settings"]
 
 
 class Settings(ServiceSettings):
+    # Merged with the kernel's: a rejected value (a key-encryption key, a password) is not
+    # echoed in the error, which reaches the logs.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
+
     service_name: str = "identity"
 
     # Access tokens: short-lived, so a role change or a retired key stops mattering soon.
@@ -38,6 +45,16 @@ class Settings(ServiceSettings):
     identity_bootstrap_admin_password: SecretStr | None = None
     identity_bootstrap_admin_email: str | None = None
 
+    # The key-encryption key (KEK) that seals the private signing keys at rest (AES-256-GCM;
+    # ``keys.KeyEncryption``): base64 of 32 random bytes, e.g. ``openssl rand -base64 32``.
+    # Required in production; elsewhere, without it, keys are kept in clear (with a warning).
+    identity_key_encryption_key: SecretStr | None = None
+    # The KEK being rotated out: only opens keys, which start-up re-seals with the current one.
+    identity_key_encryption_key_previous: SecretStr | None = None
+    # Or either one read from a file (a mounted Kubernetes Secret): ``<NAME>_FILE=/path``.
+    identity_key_encryption_key_file: Path | None = None
+    identity_key_encryption_key_previous_file: Path | None = None
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: Any) -> Any:
@@ -56,12 +73,54 @@ class Settings(ServiceSettings):
         "identity_bootstrap_admin_username",
         "identity_bootstrap_admin_password",
         "identity_bootstrap_admin_email",
+        "identity_key_encryption_key",
+        "identity_key_encryption_key_previous",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # The local runner passes these through even when its own environment lacks them.
         return None if value == "" else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kek_from_files(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name in ("identity_key_encryption_key", "identity_key_encryption_key_previous"):
+            path = data.get(f"{name}_file")
+            if path in (None, ""):
+                continue
+            if data.get(name) not in (None, ""):
+                raise ValueError(f"set {name.upper()} or {name.upper()}_FILE, not both")
+            try:
+                data = {**data, name: Path(path).read_text().strip()}
+            except OSError as exc:
+                raise ValueError(f"{name.upper()}_FILE: cannot read {path}: {exc}") from None
+        return data
+
+    @field_validator("identity_key_encryption_key", "identity_key_encryption_key_previous")
+    @classmethod
+    def _valid_kek(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None:
+            decode_kek(value.get_secret_value(), (info.field_name or "").upper())
+        return value
+
+    @model_validator(mode="after")
+    def _kek_in_production(self) -> Settings:
+        if self.identity_key_encryption_key is None:
+            if self.service_env == "production":
+                raise ValueError(
+                    "IDENTITY_KEY_ENCRYPTION_KEY must be set in production: it seals the "
+                    "token signing keys in identity's database (base64 of 32 random bytes, "
+                    "e.g. `openssl rand -base64 32`; see docs/operations.md)"
+                )
+            if self.identity_key_encryption_key_previous is not None:
+                raise ValueError(
+                    "IDENTITY_KEY_ENCRYPTION_KEY_PREVIOUS needs IDENTITY_KEY_ENCRYPTION_KEY "
+                    "(the key that re-seals what the previous one opens)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _bootstrap_admin_is_complete(self) -> Settings:
@@ -81,6 +140,17 @@ class Settings(ServiceSettings):
         return self
 
     @property
+    def key_encryption_key(self) -> bytes | None:
+        """The current KEK's 32 bytes (None: signing keys are kept in clear)."""
+        secret = self.identity_key_encryption_key
+        return None if secret is None else decode_kek(secret.get_secret_value())
+
+    @property
+    def previous_key_encryption_key(self) -> bytes | None:
+        secret = self.identity_key_encryption_key_previous
+        return None if secret is None else decode_kek(secret.get_secret_value())
+
+    @property
     def trusted_proxy_networks(self) -> list[IPNetwork]:
         return [ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies]
 
@@ -93,3 +163,23 @@ class Settings(ServiceSettings):
             or f"{self.identity_bootstrap_admin_username}@localhost.invalid"
         )
         return email.lower()
+
+
+KEK_BYTES = 32
+
+
+def decode_kek(value: str, name: str = "IDENTITY_KEY_ENCRYPTION_KEY") -> bytes:
+    """A key-encryption key from its base64 text (standard or URL-safe alphabet); a
+    ``ValueError`` naming the variable (never the value) when it is not 32 bytes."""
+    text = value.strip()
+    try:
+        raw = base64.b64decode(
+            text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True
+        )
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{name} is not base64 (want base64 of 32 random bytes)") from None
+    if len(raw) != KEK_BYTES:
+        raise ValueError(
+            f"{name} decodes to {len(raw)} bytes; want {KEK_BYTES} (e.g. `openssl rand -base64 32`)"
+        )
+    return raw
