@@ -14,6 +14,13 @@ service's rule), and a ``NOTIFY`` tells every process of the service at once.
   that reads the streams one after another), so handlers that create per-user rows ask
   :func:`is_deleted` / :func:`deleted_among` first. ``deleted_users`` is not part of
   any projection: a replay keeps it, so a rebuild does not bring the user's data back.
+- **No write skew**: the check and the deletion run in different transactions (two
+  consumers, or a consumer and a request), so a plain read could miss a deletion not
+  yet committed while the deletion's cascade misses the row being written. A per-user
+  advisory lock closes it: :func:`record_user_deleted` takes it exclusively, the checks
+  take it shared, both until their transaction ends, each before it reads. Whichever
+  comes second waits for the first to commit and then sees its rows (READ COMMITTED
+  takes each statement's snapshot after the lock is granted).
 """
 
 from __future__ import annotations
@@ -42,11 +49,23 @@ NOTIFY_CHANNEL = "syllabus_accounts"
 
 Cascade = Callable[[UnitOfWork, UserDeleted], Awaitable[None]]
 
+# Per-user transaction locks (one 64-bit key per user id), taken in key order.
+_LOCK_EXCLUSIVE = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended('syllabus.user:' || :user_id, 0))"
+)
+_LOCK_SHARED = text("""
+SELECT count(pg_advisory_xact_lock_shared(k)) FROM (
+    SELECT hashtextextended('syllabus.user:' || u, 0) AS k
+    FROM unnest(CAST(:user_ids AS text[])) AS u ORDER BY 1
+) AS keys
+""")
+
 
 async def record_user_deleted(uow: UnitOfWork, user_id: uuid.UUID, deleted_at: dt.datetime) -> bool:
     """Record the deletion in this transaction (tokens refused once it commits). True
     when it is new here (a redelivered event records nothing)."""
     table = uow.tables.deleted_users
+    await uow.session.execute(_LOCK_EXCLUSIVE, {"user_id": str(user_id)})
     inserted = await uow.session.execute(
         pg_insert(table)
         .values(user_id=user_id, deleted_at=deleted_at)
@@ -73,6 +92,10 @@ def forgetting(cascade: Cascade) -> Callable[[UnitOfWork, UserDeleted], Awaitabl
 
 
 async def is_deleted(session: AsyncSession, tables: KernelTables, user_id: uuid.UUID) -> bool:
+    """Whether ``user_id`` is a deleted account; holds the user's lock (shared) until the
+    transaction ends, so a deletion cannot commit between this check and the write it
+    guards. Call it before writing rows for the user, in the same transaction."""
+    await session.execute(_LOCK_SHARED, {"user_ids": [str(user_id)]})
     table = tables.deleted_users
     found = await session.execute(select(table.c.user_id).where(table.c.user_id == user_id))
     return found.first() is not None
@@ -85,6 +108,7 @@ async def deleted_among(
     ids = list(set(user_ids))
     if not ids:
         return set()
+    await session.execute(_LOCK_SHARED, {"user_ids": [str(i) for i in ids]})
     table = tables.deleted_users
     rows = await session.execute(select(table.c.user_id).where(table.c.user_id.in_(ids)))
     return {row.user_id for row in rows}

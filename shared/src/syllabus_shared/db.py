@@ -11,7 +11,8 @@ from typing import Any, cast
 
 from sqlalchemy import DateTime, Engine, Integer, MetaData, Table, Uuid, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -99,9 +100,12 @@ def _ping_when_idle(engine: Engine, idle: float) -> None:
     ``pool_pre_ping`` pings on every checkout: a round trip (and two autocommit switches)
     before every transaction, which under load is a fifth of a short request's work. A
     connection that was back in the pool only a moment ago is as alive as the last
-    statement it ran. One that fails its ping is replaced, as with ``pool_pre_ping`` (the
-    pool retries the checkout with a new connection); a connection that dies while in use
-    fails that use, and the pool then drops every connection older than the failure.
+    statement it ran, unless the server has closed it meanwhile (a crash or a shutdown
+    does): that is seen without a round trip, by reading the socket. One that fails its
+    ping or was closed is replaced, as with ``pool_pre_ping`` (the pool retries the
+    checkout with a new connection), and so is every other connection pooled before it; a
+    connection that dies while in use fails that use, and the pool then drops every
+    connection older than the failure (see :func:`_treat_server_shutdown_as_disconnect`).
     """
 
     @event.listens_for(engine, "connect")
@@ -117,13 +121,63 @@ def _ping_when_idle(engine: Engine, idle: float) -> None:
     def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         returned = record.info.get("returned_at")
         if idle > 0 and returned is not None and time.monotonic() - returned <= idle:
-            return
+            # No round trip, but read what the server may have sent meanwhile: a server
+            # that crashed or shut down closed the socket (often after a FATAL 57P01).
+            if not _socket_closed(dbapi_connection):
+                return
+            raise InvalidatePoolError("the server closed the connection while it was pooled")
         try:
             alive = engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:
-            raise DisconnectionError(f"connection failed its ping: {exc!r}") from exc
+            # Every connection to a server that went away is dead: drop them all (the pool
+            # replaces each one older than this at its next checkout).
+            raise InvalidatePoolError(f"connection failed its ping: {exc!r}") from exc
         if not alive:
-            raise DisconnectionError("connection failed its ping")
+            raise InvalidatePoolError("connection failed its ping")
+
+
+# SQLSTATEs of a server going away: admin_shutdown (a fast shutdown, or the backend told
+# that the postmaster died), crash_shutdown, cannot_connect_now (starting up, recovering).
+DISCONNECT_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def is_disconnect_error(exc: BaseException | None) -> bool:
+    """A server-side end of the connection: SQLSTATE 57P01/57P02/57P03 or class 08
+    (connection exception). SQLAlchemy's psycopg dialect only sees a disconnect once libpq
+    has noticed the closed socket; the server's FATAL can arrive first."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(sqlstate, str) and (
+        sqlstate in DISCONNECT_SQLSTATES or sqlstate.startswith("08")
+    )
+
+
+def _socket_closed(dbapi_connection: Any) -> bool:
+    """Whether the server has closed this idle connection, without a round trip: libpq
+    reads what is waiting on the socket (non-blocking) and notices an end of file."""
+    conn = getattr(dbapi_connection, "_connection", dbapi_connection)  # SQLAlchemy's adapter
+    pgconn = getattr(conn, "pgconn", None)
+    if pgconn is None:
+        return False
+    try:
+        if getattr(conn, "broken", False) or getattr(conn, "closed", False):
+            return True
+        # Twice: one read may return the server's FATAL message, the next its end of file.
+        pgconn.consume_input()
+        pgconn.consume_input()
+    except Exception:
+        return True
+    return bool(pgconn.status != 0)  # CONNECTION_OK
+
+
+def _treat_server_shutdown_as_disconnect(engine: Engine) -> None:
+    """Mark errors of a server going away as disconnects (see :func:`is_disconnect_error`):
+    SQLAlchemy then invalidates the connection and every pooled connection older than it,
+    so no later request meets another connection of the dead server."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        if not context.is_disconnect and is_disconnect_error(context.original_exception):
+            context.is_disconnect = True
 
 
 class Database:
@@ -146,6 +200,7 @@ class Database:
         )
         # Survive a database restart without restarting the service (see ``_ping_when_idle``).
         _ping_when_idle(self.engine.sync_engine, ping_after_idle)
+        _treat_server_shutdown_as_disconnect(self.engine.sync_engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Same pool, autocommit: a read needs no BEGIN/COMMIT round trips (see ``read``).
         self.reader: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -51,6 +51,19 @@ def not_found(what: str) -> Problem:
     return Problem(404, f"{what} not found", kind="not-found")
 
 
+def not_yet_visible(what: str, ident: object) -> Problem:
+    """503 for a request naming an id minted moments ago that this service's projection
+    still does not hold after the bounded wait: its event may be on its way (a broker
+    failover, a consumer catching up), so that is no evidence the thing does not exist.
+    An old or non-v7 id that is unknown stays a 404, at once."""
+    return Problem(
+        503,
+        f"{what} {ident} was created moments ago and is not known here yet; retry shortly",
+        kind="not-yet-visible",
+        headers={"Retry-After": "1"},
+    )
+
+
 def conflict(detail: str, kind: str = "conflict") -> Problem:
     return Problem(409, detail, kind=kind)
 
@@ -170,6 +183,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        if exc.status == 503:
+            log.warning(
+                "%s %s answered 503 (%s): %s",
+                request.method,
+                request.url.path,
+                exc.kind,
+                exc.detail,
+            )
         return problem_response(
             exc.status,
             exc.detail,
@@ -204,22 +225,58 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers=dict(exc.headers or {}),
         )
 
+    async def _dependency(request: Request, exc: Exception) -> JSONResponse:
+        # Database/broker outages are the client's 503, not our 500: answered here, inside
+        # the app, so it is one warning with its reason. (A handler for ``Exception`` runs
+        # in Starlette's outermost middleware, which re-raises after answering: uvicorn
+        # would log every expected 503 as "Exception in ASGI application" with a traceback.)
+        if not _is_unavailable(exc):
+            raise exc  # a bug, not an outage: the 500 below, with its traceback
+        return _unavailable(request, exc)
+
+    for cls in _dependency_errors():
+        app.add_exception_handler(cls, _dependency)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Database/broker outages are the client's 503, not our 500.
         if _is_unavailable(exc):
-            log.warning("dependency unavailable: %r", exc)
-            return problem_response(
-                503,
-                "a dependency is unavailable; retry shortly",
-                kind="unavailable",
-                instance=request.url.path,
-                headers={"Retry-After": "2"},
-            )
+            return _unavailable(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
             500, "internal error", kind="internal-error", instance=request.url.path
         )
+
+
+def _unavailable(request: Request, exc: BaseException) -> JSONResponse:
+    log.warning(
+        "%s %s answered 503: dependency unavailable: %s",
+        request.method,
+        request.url.path,
+        _reason(exc),
+    )
+    return problem_response(
+        503,
+        "a dependency is unavailable; retry shortly",
+        kind="unavailable",
+        instance=request.url.path,
+        headers={"Retry-After": "2"},
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """One line: the exception's type and first line (SQLAlchemy appends SQL and a link)."""
+    orig = getattr(exc, "orig", None)
+    shown = orig if isinstance(orig, BaseException) else exc
+    first = (str(shown).strip().splitlines() or [""])[0]
+    return f"{type(shown).__name__}: {first}" if first else type(shown).__name__
+
+
+def _dependency_errors() -> tuple[type[Exception], ...]:
+    """The exception classes an outage raises (handled inside the app, see above)."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    return (DBAPIError, PoolTimeout, OSError)
 
 
 def _is_unavailable(exc: BaseException) -> bool:
