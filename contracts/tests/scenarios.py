@@ -1,5 +1,6 @@
 """Producer scenarios: each service's real API and service code emitting every event it
-publishes, chained the way the running system chains them (catalog's events feed
+publishes, chained the way the running system chains them (identity's ``UserDeleted``
+feeds catalog, content, progress and assessment, catalog's events feed
 content, progress and assessment, content's feed progress and assessment, progress's feed
 catalog, content and assessment, assessment's feed content).
 
@@ -39,7 +40,7 @@ class Captured:
 
 
 async def identity_scenario(identity: Service, world: World) -> None:
-    """UserRegistered, UserRoleChanged."""
+    """UserRegistered, UserRoleChanged, UserDeleted."""
     name = f"c_{uuid.uuid4().hex[:10]}"
     r = await identity.client.post(
         f"{API}/auth/register",
@@ -56,6 +57,8 @@ async def identity_scenario(identity: Service, world: World) -> None:
         f"{API}/users/{user_id}", json={"role": "instructor"}, headers=admin
     )
     assert r.status_code == 200, r.text
+    r = await identity.client.delete(f"{API}/users/{user_id}", headers=admin)
+    assert r.status_code == 204, r.text
 
 
 @dataclass
@@ -195,7 +198,7 @@ async def run_all(services: dict[str, Service]) -> Captured:
     captured = Captured()
     world = World()
     scenarios = [
-        ("identity", identity_scenario, ()),
+        ("identity", identity_scenario, ("catalog", "content", "progress", "assessment")),
         ("catalog", catalog_scenario, ("content", "progress", "assessment")),
         ("content", content_scenario, ("progress", "assessment")),
         ("progress", progress_scenario, ("catalog", "content", "assessment")),

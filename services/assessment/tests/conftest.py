@@ -23,6 +23,7 @@ from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_shared.contracts import Envelope, Event
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
 from syllabus_shared.db import new_metadata
 from syllabus_shared.ids import new_id
@@ -73,6 +74,7 @@ class World:
             ("catalog", "CATALOG"),
             ("content", "CONTENT"),
             ("progress", "PROGRESS"),
+            ("identity", "IDENTITY"),
         ):
             self.outboxes[source] = Outbox(tables, source=source, namespace=self.namespace)
             await ensure_stream(
@@ -315,6 +317,12 @@ class World:
                 enrollment_id=enrollment_id, status="dropped", **self.enrollments[enrollment_id]
             ),
             hold=hold,
+        )
+
+    async def delete_user(self, user_id: uuid.UUID, *, hold: bool = False) -> Envelope:
+        """Identity deleted the account (UserDeleted)."""
+        return await self.emit(
+            ie.UserDeleted(user_id=user_id, deleted_at=dt.datetime.now(dt.UTC)), hold=hold
         )
 
     async def complete_course(self, enrollment_id: uuid.UUID, *, hold: bool = False) -> None:

@@ -67,12 +67,14 @@ class Content:
     catalog: Outbox = field(init=False)
     progress: Outbox = field(init=False)
     assessment: Outbox = field(init=False)
+    identity: Outbox = field(init=False)
 
     def __post_init__(self) -> None:
         ns = self.settings.event_namespace
         self.catalog = Outbox(self.runtime.tables, source="catalog", namespace=ns)
         self.progress = Outbox(self.runtime.tables, source="progress", namespace=ns)
         self.assessment = Outbox(self.runtime.tables, source="assessment", namespace=ns)
+        self.identity = Outbox(self.runtime.tables, source="identity", namespace=ns)
 
     @property
     def namespace(self) -> str:
@@ -87,7 +89,11 @@ class Content:
     # ------------------------------------------------------------ other services' events
 
     def envelope(self, event: Event, sequence: int) -> Envelope:
-        producers = {"catalog": self.catalog, "assessment": self.assessment}
+        producers = {
+            "catalog": self.catalog,
+            "assessment": self.assessment,
+            "identity": self.identity,
+        }
         return producers.get(event.source, self.progress).envelope(event, sequence)
 
     async def publish(

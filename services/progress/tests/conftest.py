@@ -24,6 +24,7 @@ from syllabus_shared.contracts import Envelope, Event
 from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.db import new_metadata, utcnow
 from syllabus_shared.ids import new_id
 from syllabus_shared.messaging.consumer import EventConsumer
@@ -76,6 +77,7 @@ class World:
             ("catalog", "CATALOG"),
             ("content", "CONTENT"),
             ("assessment", "ASSESSMENT"),
+            ("identity", "IDENTITY"),
         ):
             self.outboxes[source] = Outbox(tables, source=source, namespace=self.namespace)
             await ensure_stream(
@@ -367,6 +369,10 @@ class World:
             and s["score"] is not None
         ]
         return {**state, "kept_score": max(scores) if scores else None}
+
+    async def delete_user(self, user_id: uuid.UUID, *, hold: bool = False) -> Envelope:
+        """Identity deleted the account (UserDeleted)."""
+        return await self.emit(ie.UserDeleted(user_id=user_id, deleted_at=utcnow()), hold=hold)
 
     async def course_with(
         self, modules: int, posts: int, owner: uuid.UUID | None = None, **course: Any

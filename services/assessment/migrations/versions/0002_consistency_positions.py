@@ -8,7 +8,6 @@ Create Date: 2026-11-29 03:00:00
 from collections.abc import Sequence
 
 from alembic import op
-
 from syllabus_shared.migrations import drop_kernel_tables_v2, kernel_tables_v2
 
 revision: str = "0002"

@@ -4,13 +4,17 @@
   which order, which courses are published, and who owns courses and modules (graders);
 - content's post events: kind, status, points, answer key, due date and attempts of each
   post, and each module's order of posts;
-- progress's enrollment events: who is enrolled where.
+- progress's enrollment events: who is enrolled where;
+- identity's ``UserDeleted``: a deleted account's tokens refused, its submissions, kept
+  grades and enrollments deleted, its courses and modules kept without an owner.
 """
 
 from __future__ import annotations
 
+from syllabus_shared.accounts import forgetting
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
 from syllabus_shared.messaging.consumer import Subscription
 
@@ -55,5 +59,10 @@ SUBSCRIPTIONS = [
             pr.EnrollmentDropped: service.on_enrollment,
             pr.CourseCompleted: service.on_enrollment,
         },
+    ),
+    Subscription(
+        name="assessment-from-identity",
+        source="identity",
+        handlers={ie.UserDeleted: forgetting(service.forget_user)},
     ),
 ]

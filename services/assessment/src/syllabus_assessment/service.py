@@ -27,20 +27,23 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from syllabus_shared.auth import Principal
+from syllabus_shared.accounts import is_deleted
+from syllabus_shared.auth import Principal, unauthorized
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import assessment as ev
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
 from syllabus_shared.db import lock_for_transaction, table_of, upsert, utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
-from syllabus_shared.problems import conflict, forbidden, not_found
+from syllabus_shared.problems import conflict, forbidden, not_found, not_yet_visible
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_assessment import schemas
@@ -112,9 +115,12 @@ async def settle_submit(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -> 
     """Wait (bounded) while a submission to ``post_id`` may only be refused because events
     lag (``rules.submit_settled``): the post just created or published, the caller just
     enrolled, its module just attached. Call before opening ``uow``: waiting holds no
-    connection. A refusal that no event can change is answered at once."""
+    connection. A refusal that no event can change is answered at once; a post minted
+    recently and still unknown after the wait is a 503 (not yet visible), not a 404."""
+    unknown = False
 
     async def settled() -> bool:
+        nonlocal unknown
         # One statement (one snapshot), so no transaction: the post, and whether the caller
         # is enrolled in a published course containing its module.
         async with uow.read() as conn:
@@ -130,6 +136,7 @@ async def settle_submit(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -> 
                     ).where(col(Post.post_id) == post_id)
                 )
             ).first()
+        unknown = post is None
         if post is None:
             return submit_settled(
                 False, False, "", "", enrolled=False, recently_minted=recently_minted(post_id)
@@ -143,11 +150,13 @@ async def settle_submit(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -> 
             recently_minted=False,
         )
 
-    await uow.wait_for(settled)
+    if not await uow.wait_for(settled) and unknown and recently_minted(post_id):
+        raise not_yet_visible("post", post_id)
 
 
 async def settle_course(uow: UnitOfWork, course_id: uuid.UUID) -> None:
-    """Wait (bounded) while a course minted a moment ago is not in the projection yet."""
+    """Wait (bounded) while a course minted a moment ago is not in the projection yet;
+    still unknown after the wait: 503 (not yet visible), not 404."""
     if not recently_minted(course_id):
         return
 
@@ -159,14 +168,18 @@ async def settle_course(uow: UnitOfWork, course_id: uuid.UUID) -> None:
                 )
             ) is not None
 
-    await uow.wait_for(known)
+    if not await uow.wait_for(known):
+        raise not_yet_visible("course", course_id)
 
 
 async def settle_enrollment(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> None:
     """Wait (bounded) while the caller is not enrolled in the course but could just have
-    enrolled (the course is published, or minted a moment ago and not known yet)."""
+    enrolled (the course is published, or minted a moment ago and not known yet: still
+    unknown after the wait, 503)."""
+    unknown = False
 
     async def settled() -> bool:
+        nonlocal unknown
         async with uow.read() as conn:
             row = (
                 await conn.execute(
@@ -183,11 +196,13 @@ async def settle_enrollment(uow: UnitOfWork, who: Principal, course_id: uuid.UUI
                     ).where(col(Course.course_id) == course_id)
                 )
             ).first()
+        unknown = row is None
         if row is None:
             return not recently_minted(course_id)
         return bool(row.enrolled) or row.deleted or row.status != PUBLISHED
 
-    await uow.wait_for(settled)
+    if not await uow.wait_for(settled) and unknown and recently_minted(course_id):
+        raise not_yet_visible("course", course_id)
 
 
 # ---------------------------------------------------------------- graders
@@ -284,6 +299,9 @@ async def submit(
     """
     async with uow:
         session = uow.session
+        if await is_deleted(session, uow.tables, who.user_id):
+            # A token accepted a moment before the deletion reached this process.
+            raise unauthorized("this account was deleted")
         post = await session.get(Post, post_id)
         enrolled = post is not None and await _enrolled_for(session, who.user_id, post.module_id)
         check_submittable(
@@ -498,6 +516,14 @@ def _first_of_each(items: list[tuple[uuid.UUID, int]]) -> list[tuple[uuid.UUID, 
     return out
 
 
+async def _creator(uow: UnitOfWork, creator_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The owner an event names, or None when that account was deleted (an event from
+    before the deletion, arriving late or replayed, does not bring it back)."""
+    if creator_id is None or await is_deleted(uow.session, uow.tables, creator_id):
+        return None
+    return creator_id
+
+
 async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
     async with uow:
         await upsert(
@@ -507,7 +533,7 @@ async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
                 "course_id": event.course_id,
                 "status": event.status,
                 "visibility": event.visibility,
-                "creator_id": event.creator_id,
+                "creator_id": await _creator(uow, event.creator_id),
                 "deleted": False,
             },
         )
@@ -561,7 +587,11 @@ async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
         await upsert(
             uow.session,
             Module,
-            {"module_id": event.module_id, "creator_id": event.creator_id, "deleted": False},
+            {
+                "module_id": event.module_id,
+                "creator_id": await _creator(uow, event.creator_id),
+                "deleted": False,
+            },
         )
 
 
@@ -636,8 +666,11 @@ async def on_posts_reordered(uow: UnitOfWork, event: pe.ModulePostsReordered) ->
 
 
 async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
-    """Who is enrolled where (progress's enrollment events carry the status after them)."""
+    """Who is enrolled where (progress's enrollment events carry the status after them).
+    Nothing for a deleted account (its ``UserDeleted`` may have been applied first)."""
     async with uow:
+        if await is_deleted(uow.session, uow.tables, event.user_id):
+            return
         await upsert(
             uow.session,
             Enrollment,
@@ -647,4 +680,44 @@ async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
                 "course_id": event.course_id,
                 "status": event.status,
             },
+        )
+
+
+# ---------------------------------------------------------------- deleted accounts
+
+
+async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
+    """A deleted account (identity's ``UserDeleted``, after ``accounts.forgetting``
+    recorded it): its submissions, kept grades and projected enrollments are deleted (so
+    gradebooks and rosters no longer list it); the courses and modules it owned stay
+    without an owner (admins grade there), and grades it gave stay without a grader.
+
+    No event for what is deleted: content and progress apply ``UserDeleted`` themselves
+    (``submission_count``, the facts). Idempotent: a second run changes nothing."""
+    user_id = event.user_id
+    async with uow:
+        session = uow.session
+        # Grade rows first, in the order a submit or a grade takes them (post_grades is
+        # the lock both hold while they change a student's submissions on a post).
+        await session.execute(
+            select(col(PostGrade.post_id))
+            .where(col(PostGrade.user_id) == user_id)
+            .order_by(col(PostGrade.post_id))
+            .with_for_update()
+        )
+        await session.execute(delete(Submission).where(col(Submission.user_id) == user_id))
+        await session.execute(delete(PostGrade).where(col(PostGrade.user_id) == user_id))
+        await session.execute(delete(Enrollment).where(col(Enrollment.user_id) == user_id))
+        for model in (Course, Module):
+            await session.execute(
+                update(model)
+                .where(col(model.creator_id) == user_id)
+                .values(creator_id=None)
+                .execution_options(synchronize_session=False)
+            )
+        await session.execute(
+            update(Submission)
+            .where(col(Submission.grader_id) == user_id)
+            .values(grader_id=None)
+            .execution_options(synchronize_session=False)
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from syllabus_shared.accounts import forgetting
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.messaging.consumer import Subscription
 
@@ -17,5 +19,12 @@ SUBSCRIPTIONS = [
             pe.EnrollmentDropped: service.record_enrollment,
             pe.CourseCompleted: service.record_enrollment,
         },
-    )
+    ),
+    # Deleted accounts: their tokens refused (``forgetting`` records them), their
+    # enrollments out of the counts, their courses and modules kept without a creator.
+    Subscription(
+        name="catalog-from-identity",
+        source="identity",
+        handlers={ie.UserDeleted: forgetting(service.forget_user)},
+    ),
 ]

@@ -64,7 +64,8 @@ class Course(CatalogTable, Entity, table=True):
     visibility: str = Field(
         default="public", sa_type=String(16), sa_column_kwargs={"server_default": "public"}
     )
-    creator_id: uuid.UUID = Field(index=True)
+    # None once the creator's account was deleted: the course stays, admins manage it.
+    creator_id: uuid.UUID | None = Field(default=None, index=True)
     # Each published post locked until every one before it, in course order, is completed.
     sequential: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Kept from progress's enrollment events (active + completed).
@@ -81,7 +82,8 @@ class Module(CatalogTable, Entity, table=True):
 
     title: str = Field(sa_type=String(200))
     description: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
-    creator_id: uuid.UUID = Field(index=True)
+    # None once the creator's account was deleted: the module stays, admins manage it.
+    creator_id: uuid.UUID | None = Field(default=None, index=True)
     search: str | None = Field(default=None, sa_column=_search_column())
 
 
@@ -117,10 +119,14 @@ class CourseModule(CatalogTable, table=True):
 
 
 class EnrollmentCount(CatalogTable, table=True):
-    """Progress's enrollments, one row each, so counts survive redelivery and reordering."""
+    """Progress's enrollments, one row each, so counts survive redelivery and reordering.
+
+    ``user_id`` (the student) lets a ``UserDeleted`` remove the student's rows; rows
+    projected before it existed have none until their enrollment's next event."""
 
     __tablename__ = "enrollment_projection"
 
     enrollment_id: uuid.UUID = Field(primary_key=True)
     course_id: uuid.UUID = Field(index=True)
     status: str = Field(sa_type=String(16))
+    user_id: uuid.UUID | None = Field(default=None, index=True)

@@ -100,7 +100,7 @@ class CoursePublic(BaseModel):
     status: CourseStatus
     visibility: Visibility
     sequential: bool
-    creator_id: uuid.UUID
+    creator_id: uuid.UUID | None  # null once the creator's account was deleted
     enrollment_count: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -123,7 +123,7 @@ class ModulePublic(BaseModel):
     id: uuid.UUID
     title: str
     description: str
-    creator_id: uuid.UUID
+    creator_id: uuid.UUID | None  # null once the creator's account was deleted
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int

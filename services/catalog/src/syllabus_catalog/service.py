@@ -13,8 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from syllabus_shared import ordering
+from syllabus_shared.accounts import is_deleted
 from syllabus_shared.auth import Principal
 from syllabus_shared.contracts import catalog as ev
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
@@ -581,10 +583,16 @@ async def detach_module(
 
 
 async def record_enrollment(uow: UnitOfWork, event: pe.EnrollmentEvent) -> None:
-    """Apply an enrollment's latest state and recount its course (idempotent)."""
+    """Apply an enrollment's latest state and recount its course (idempotent).
+
+    Nothing for a deleted account: its ``UserDeleted`` (another stream) may have been
+    applied before this event arrived, or a replay may read the streams in any order.
+    """
     enrollment_id, course_id, status = event.enrollment_id, event.course_id, event.status
     async with uow:
         session = uow.session
+        if await is_deleted(session, uow.tables, event.user_id):
+            return
         # Lock the course first, so the count below starts after any concurrent recount
         # committed (with two replicas, two statements' snapshots could each miss the
         # other's enrollment row).
@@ -592,25 +600,77 @@ async def record_enrollment(uow: UnitOfWork, event: pe.EnrollmentEvent) -> None:
             select(col(Course.id)).where(col(Course.id) == course_id).with_for_update()
         )
         stmt = pg_insert(EnrollmentCount).values(
-            enrollment_id=enrollment_id, course_id=course_id, status=status
+            enrollment_id=enrollment_id, course_id=course_id, status=status, user_id=event.user_id
         )
         await session.execute(
             stmt.on_conflict_do_update(
-                index_elements=[col(EnrollmentCount.enrollment_id)], set_={"status": status}
+                index_elements=[col(EnrollmentCount.enrollment_id)],
+                set_={"status": status, "user_id": event.user_id},
             )
         )
-        counted = (
-            select(func.count())
-            .select_from(EnrollmentCount)
-            .where(
-                col(EnrollmentCount.course_id) == course_id,
-                col(EnrollmentCount.status).in_(("active", "completed")),
-            )
-            .scalar_subquery()
+        await _recount(session, [course_id])
+
+
+async def _recount(session: AsyncSession, course_ids: Sequence[uuid.UUID]) -> None:
+    """Set each course's ``enrollment_count`` from its projected enrollments (the caller
+    holds the courses' row locks)."""
+    counted = (
+        select(func.count())
+        .select_from(EnrollmentCount)
+        .where(
+            col(EnrollmentCount.course_id) == col(Course.id),
+            col(EnrollmentCount.status).in_(("active", "completed")),
         )
-        # Not an edit, so no new version: the ETag carries the count (http.etag's ``derived``).
+        .scalar_subquery()
+    )
+    # Not an edit, so no new version: the ETag carries the count (http.etag's ``derived``).
+    await session.execute(
+        update(Course)
+        .where(col(Course.id).in_(course_ids), col(Course.enrollment_count) != counted)
+        .values(enrollment_count=counted)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# ---------------------------------------------------------------- deleted accounts
+
+
+async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
+    """A deleted account (identity's ``UserDeleted``, after ``accounts.forgetting``
+    recorded it): its courses and modules stay with ``creator_id`` null (a new version,
+    so cached representations and If-Match see the change; no event: every consumer
+    applies ``UserDeleted`` itself), and its enrollments leave the counts. Idempotent: a
+    second run finds nothing to change."""
+    user_id = event.user_id
+    async with uow:
+        session = uow.session
+        for model in (Course, Module):
+            await session.execute(
+                update(model)
+                .where(col(model.creator_id) == user_id)
+                .values(creator_id=None, version=col(model.version) + 1, updated_at=func.now())
+                .execution_options(synchronize_session=False)
+            )
+        # The courses the student counted in, locked in id order (like record_enrollment,
+        # one at a time), then their rows gone and the courses recounted.
+        course_ids = list(
+            (
+                await session.scalars(
+                    select(col(Course.id))
+                    .where(
+                        col(Course.id).in_(
+                            select(col(EnrollmentCount.course_id)).where(
+                                col(EnrollmentCount.user_id) == user_id
+                            )
+                        )
+                    )
+                    .order_by(col(Course.id))
+                    .with_for_update()
+                )
+            ).all()
+        )
         await session.execute(
-            update(Course)
-            .where(col(Course.id) == course_id, col(Course.enrollment_count) != counted)
-            .values(enrollment_count=counted)
+            delete(EnrollmentCount).where(col(EnrollmentCount.user_id) == user_id)
         )
+        if course_ids:
+            await _recount(session, course_ids)

@@ -4,13 +4,17 @@
   deletes the module's posts, each with ``PostDeleted``);
 - catalog's course and outline events: which courses use a module, for visibility;
 - progress's completion events: each post's ``completion_count``;
-- assessment's ``SubmissionCreated``: each post's ``submission_count``.
+- assessment's ``SubmissionCreated``: each post's ``submission_count``;
+- identity's ``UserDeleted``: a deleted account's tokens refused, its views,
+  completions and submissions gone (counts recounted), its posts kept without a creator.
 """
 
 from __future__ import annotations
 
+from syllabus_shared.accounts import forgetting
 from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.messaging.consumer import Subscription
 
@@ -47,5 +51,10 @@ SUBSCRIPTIONS = [
         name="content-from-assessment",
         source="assessment",
         handlers={ae.SubmissionCreated: service.record_submission},
+    ),
+    Subscription(
+        name="content-from-identity",
+        source="identity",
+        handlers={ie.UserDeleted: forgetting(service.forget_user)},
     ),
 ]

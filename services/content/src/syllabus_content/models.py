@@ -75,7 +75,9 @@ class Post(ContentTable, Entity, table=True):
     )
     kind: str = Field(sa_type=String(16))
     content: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
-    creator_id: uuid.UUID
+    # None once the creator's account was deleted: the post stays (the module's owner and
+    # admins manage it, as before).
+    creator_id: uuid.UUID | None = None
     # How a student completes it (rules.completion_of; the kind's default when created
     # without one): mark_done | view | submit | min_score (with completion_min_score).
     completion_rule: str = Field(sa_type=String(16))
@@ -126,14 +128,21 @@ class CourseModule(ContentTable, table=True):
 
 
 class Completion(ContentTable, table=True):
-    """Progress's completions, one row each with its latest state, for ``completion_count``."""
+    """Progress's completions, one row each with its latest state, for ``completion_count``.
+
+    ``user_id`` (the student) lets a ``UserDeleted`` remove the student's rows; rows
+    projected before it existed have none until their completion's next event."""
 
     __tablename__ = "completions"
-    __table_args__ = (Index("ix_completions_post_id_completed", "post_id", "completed"),)
+    __table_args__ = (
+        Index("ix_completions_post_id_completed", "post_id", "completed"),
+        Index("ix_completions_user_id", "user_id"),
+    )
 
     completion_id: uuid.UUID = Field(primary_key=True)
     post_id: uuid.UUID
     completed: bool
+    user_id: uuid.UUID | None = None
 
 
 class Submission(ContentTable, table=True):
@@ -141,7 +150,10 @@ class Submission(ContentTable, table=True):
     ``submission_count`` = distinct users per post."""
 
     __tablename__ = "submissions"
-    __table_args__ = (Index("ix_submissions_post_id_user_id", "post_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_submissions_post_id_user_id", "post_id", "user_id"),
+        Index("ix_submissions_user_id", "user_id"),
+    )
 
     submission_id: uuid.UUID = Field(primary_key=True)
     post_id: uuid.UUID
@@ -154,6 +166,7 @@ class PostView(ContentTable, table=True):
     with ``view_id`` in the same transaction. Deleted with the post."""
 
     __tablename__ = "post_views"
+    __table_args__ = (Index("ix_post_views_user_id", "user_id"),)
 
     post_id: uuid.UUID = Field(primary_key=True)
     user_id: uuid.UUID = Field(primary_key=True)

@@ -350,7 +350,7 @@ class PostPublic(BaseModel):
     status: PostStatus
     content: ContentView
     completion: CompletionRuleView
-    creator_id: uuid.UUID
+    creator_id: uuid.UUID | None  # null once the creator's account was deleted
     completion_count: int
     submission_count: int
     created_at: dt.datetime

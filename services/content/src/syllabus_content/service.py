@@ -26,17 +26,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from syllabus_shared import ordering
+from syllabus_shared.accounts import is_deleted
 from syllabus_shared.auth import Principal, Role
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as ev
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.db import Database
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
 from syllabus_shared.pagination import PageParams
-from syllabus_shared.problems import forbidden, not_found, require_present
+from syllabus_shared.problems import forbidden, not_found, not_yet_visible, require_present
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_content import rules, schemas
@@ -103,12 +105,15 @@ async def await_module(uow: UnitOfWork, lookup: ModuleLookup, module_id: uuid.UU
     projection yet; wait for it (bounded, woken by every applied event).
 
     Only an id minted recently can still be in flight: any other is answered at once
-    (a module content never heard of is then a 404). Called before the transaction, so
-    waiting holds no connection (unless an Idempotency-Key's transaction is already open).
+    (a module content never heard of is then a 404); one still unknown after the wait is
+    a 503 with ``Retry-After`` (not yet visible), not a 404. Called before the
+    transaction, so waiting holds no connection (unless an Idempotency-Key's transaction
+    is already open).
     """
     if not recently_minted(module_id):
         return
-    await uow.wait_for(lambda: lookup.known(module_id))
+    if not await uow.wait_for(lambda: lookup.known(module_id)):
+        raise not_yet_visible("module", module_id)
 
 
 # ---------------------------------------------------------------- visibility
@@ -143,12 +148,14 @@ async def module_visible(
 async def _module(
     session: AsyncSession, module_id: uuid.UUID, *, lock: bool = False
 ) -> KnownModule:
-    """The module; 404 when content has not heard of it or it was deleted."""
+    """The module; 404 when content has not heard of it or it was deleted. A module
+    whose creator's account was deleted (``creator_id`` null) is still there: admins
+    manage it."""
     stmt = select(KnownModule).where(KnownModule.module_id == module_id)
     if lock:
         stmt = stmt.with_for_update()
     module = await session.scalar(stmt)
-    if module is None or module.deleted or module.creator_id is None:
+    if module is None or module.deleted:
         raise not_found("module")
     return module
 
@@ -236,6 +243,10 @@ async def _record_view(uow: UnitOfWork, post: Post, user_id: uuid.UUID) -> None:
     # Inserted only while the post still exists, share-locking it in the same statement:
     # a delete (which locks the post FOR UPDATE before deleting its views) either runs
     # first, and nothing is inserted, or waits for this commit and deletes this view too.
+    # Nor for a deleted account (a token still in flight when its deletion committed; a
+    # best effort without the user's lock: the race with the deletion's own transaction
+    # is the token-validity window, which the kernel closes right after it).
+    deleted_users = uow.tables.deleted_users
     still_there = (
         sa_select(
             col(Post.id),
@@ -243,8 +254,11 @@ async def _record_view(uow: UnitOfWork, post: Post, user_id: uuid.UUID) -> None:
             literal(view_id, Uuid),
             literal(viewed_at, DateTime(timezone=True)),
         )
-        .where(col(Post.id) == post.id)
-        .with_for_update(read=True)
+        .where(
+            col(Post.id) == post.id,
+            ~exists().where(deleted_users.c.user_id == user_id),
+        )
+        .with_for_update(read=True, of=Post)
     )
     inserted = await uow.session.scalar(
         pg_insert(PostView)
@@ -446,17 +460,28 @@ async def reorder_posts(
 # ---------------------------------------------------------------- catalog projection
 
 
+async def _creator(uow: UnitOfWork, creator_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The creator an event names, or None when that account was deleted (an event from
+    before the deletion, arriving late or replayed, does not bring it back). Inside the
+    transaction: ``is_deleted`` holds the user's lock until it ends (no write skew with
+    a concurrent ``forget_user``)."""
+    if creator_id is None or await is_deleted(uow.session, uow.tables, creator_id):
+        return None
+    return creator_id
+
+
 async def record_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
     """A module's latest state (newer than anything applied: the consumer checks)."""
-    stmt = pg_insert(KnownModule).values(
-        module_id=event.module_id, creator_id=event.creator_id, title=event.title
-    )
     async with uow:
+        creator_id = await _creator(uow, event.creator_id)
+        stmt = pg_insert(KnownModule).values(
+            module_id=event.module_id, creator_id=creator_id, title=event.title
+        )
         await uow.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[col(KnownModule.module_id)],
                 # A tombstone stays one: nothing newer than a deletion exists for a module.
-                set_={"creator_id": event.creator_id, "title": event.title},
+                set_={"creator_id": creator_id, "title": event.title},
             )
         )
 
@@ -507,13 +532,13 @@ async def forget_module(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
 
 
 async def record_course(uow: UnitOfWork, event: ce.CourseState) -> None:
-    values = {
-        "status": event.status,
-        "visibility": event.visibility,
-        "creator_id": event.creator_id,
-    }
-    stmt = pg_insert(KnownCourse).values(course_id=event.course_id, **values)
     async with uow:
+        values = {
+            "status": event.status,
+            "visibility": event.visibility,
+            "creator_id": await _creator(uow, event.creator_id),
+        }
+        stmt = pg_insert(KnownCourse).values(course_id=event.course_id, **values)
         await uow.session.execute(
             stmt.on_conflict_do_update(index_elements=[col(KnownCourse.course_id)], set_=values)
         )
@@ -567,42 +592,52 @@ async def record_outline(uow: UnitOfWork, event: ce.OutlineEvent) -> None:
 
 
 async def record_completed(uow: UnitOfWork, event: pe.PostCompleted) -> None:
-    await _record_completion(uow, event.completion_id, event.post_id, completed=True)
+    await _record_completion(uow, event, completed=True)
 
 
 async def record_uncompleted(uow: UnitOfWork, event: pe.PostUncompleted) -> None:
-    await _record_completion(uow, event.completion_id, event.post_id, completed=False)
+    await _record_completion(uow, event, completed=False)
 
 
 async def _record_completion(
-    uow: UnitOfWork, completion_id: uuid.UUID, post_id: uuid.UUID, *, completed: bool
+    uow: UnitOfWork, event: pe.CompletionEvent, *, completed: bool
 ) -> None:
-    """Apply a completion's latest state and recount its post (idempotent, never +1/-1)."""
+    """Apply a completion's latest state and recount its post (idempotent, never +1/-1).
+    Nothing for a deleted account (its ``UserDeleted`` may have been applied first)."""
+    completion_id, post_id, user_id = event.completion_id, event.post_id, event.user_id
     async with uow:
         session = uow.session
+        if await is_deleted(session, uow.tables, user_id):
+            return
         # Lock the post first, so the count below starts after any concurrent recount
         # committed (a statement's snapshot is taken when it starts).
         await session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
         stmt = pg_insert(Completion).values(
-            completion_id=completion_id, post_id=post_id, completed=completed
+            completion_id=completion_id, post_id=post_id, completed=completed, user_id=user_id
         )
         await session.execute(
             stmt.on_conflict_do_update(
-                index_elements=[col(Completion.completion_id)], set_={"completed": completed}
+                index_elements=[col(Completion.completion_id)],
+                set_={"completed": completed, "user_id": user_id},
             )
         )
-        counted = (
-            select(func.count())
-            .select_from(Completion)
-            .where(Completion.post_id == post_id, col(Completion.completed).is_(True))
-            .scalar_subquery()
-        )
-        await session.execute(
-            update(Post)
-            .where(col(Post.id) == post_id)
-            .values(completion_count=counted)
-            .execution_options(synchronize_session=False)
-        )
+        await _recount_completions(session, [post_id])
+
+
+async def _recount_completions(session: AsyncSession, post_ids: Sequence[uuid.UUID]) -> None:
+    """Each post's ``completion_count`` from its completion rows (posts locked)."""
+    counted = (
+        select(func.count())
+        .select_from(Completion)
+        .where(Completion.post_id == Post.id, col(Completion.completed).is_(True))
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(Post)
+        .where(col(Post.id).in_(post_ids))
+        .values(completion_count=counted)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # ---------------------------------------------------------------- submission counts
@@ -614,6 +649,8 @@ async def record_submission(uow: UnitOfWork, event: ae.SubmissionCreated) -> Non
     post_id = event.post_id
     async with uow:
         session = uow.session
+        if await is_deleted(session, uow.tables, event.user_id):
+            return  # a deleted account's submission, arriving late or replayed
         # Lock the post first, so the count below starts after any concurrent recount
         # committed (as for completions).
         await session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
@@ -622,14 +659,73 @@ async def record_submission(uow: UnitOfWork, event: ae.SubmissionCreated) -> Non
             .values(submission_id=event.submission_id, post_id=post_id, user_id=event.user_id)
             .on_conflict_do_nothing(index_elements=[col(Submission.submission_id)])
         )
-        counted = (
-            select(func.count(func.distinct(col(Submission.user_id))))
-            .where(Submission.post_id == post_id)
-            .scalar_subquery()
+        await _recount_submissions(session, [post_id])
+
+
+async def _recount_submissions(session: AsyncSession, post_ids: Sequence[uuid.UUID]) -> None:
+    """Each post's ``submission_count`` (distinct submitters) from its rows (posts locked)."""
+    counted = (
+        select(func.count(func.distinct(col(Submission.user_id))))
+        .where(Submission.post_id == Post.id)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(Post)
+        .where(col(Post.id).in_(post_ids))
+        .values(submission_count=counted)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# ---------------------------------------------------------------- deleted accounts
+
+
+async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
+    """A deleted account (identity's ``UserDeleted``, after ``accounts.forgetting``
+    recorded it): its posts stay with ``creator_id`` null (a new version, no event: every
+    consumer applies ``UserDeleted`` itself), the projected modules and courses it owned
+    lose their owner (admins manage them), and its views, completions and submissions
+    are deleted, their posts recounted. Idempotent: a second run changes nothing."""
+    user_id = event.user_id
+    async with uow:
+        session = uow.session
+        await session.execute(
+            update(KnownModule)
+            .where(col(KnownModule.creator_id) == user_id)
+            .values(creator_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            update(KnownCourse)
+            .where(col(KnownCourse.creator_id) == user_id)
+            .values(creator_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        touched = (
+            sa_select(col(Completion.post_id))
+            .where(col(Completion.user_id) == user_id)
+            .union(sa_select(col(Submission.post_id)).where(col(Submission.user_id) == user_id))
+        )
+        # Lock the posts whose counts change in id order (recounts lock one post each).
+        post_ids = list(
+            (
+                await session.scalars(
+                    select(Post.id)
+                    .where(col(Post.id).in_(touched))
+                    .order_by(col(Post.id))
+                    .with_for_update()
+                )
+            ).all()
         )
         await session.execute(
             update(Post)
-            .where(col(Post.id) == post_id)
-            .values(submission_count=counted)
+            .where(col(Post.creator_id) == user_id)
+            .values(creator_id=None, version=col(Post.version) + 1, updated_at=func.now())
             .execution_options(synchronize_session=False)
         )
+        await session.execute(delete(PostView).where(col(PostView.user_id) == user_id))
+        await session.execute(delete(Completion).where(col(Completion.user_id) == user_id))
+        await session.execute(delete(Submission).where(col(Submission.user_id) == user_id))
+        if post_ids:
+            await _recount_completions(session, post_ids)
+            await _recount_submissions(session, post_ids)

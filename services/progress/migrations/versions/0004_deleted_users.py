@@ -8,7 +8,6 @@ Create Date: 2026-11-29 03:10:00
 from collections.abc import Sequence
 
 from alembic import op
-
 from syllabus_shared.migrations import drop_kernel_tables_v3, kernel_tables_v3
 
 revision: str = "0004"

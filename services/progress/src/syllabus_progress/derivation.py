@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Row, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from syllabus_shared.accounts import is_deleted
 from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import progress as ev
@@ -132,8 +133,11 @@ async def enqueue(uow: UnitOfWork, post_id: uuid.UUID, users: Sequence[uuid.UUID
 
 
 async def on_post_viewed(uow: UnitOfWork, event: pe.PostViewed) -> None:
-    """A first view: kept once per (user, post) (the earliest, whatever the order)."""
+    """A first view: kept once per (user, post) (the earliest, whatever the order).
+    Nothing for a deleted account (its ``UserDeleted`` may have been applied first)."""
     async with uow:
+        if await is_deleted(uow.session, uow.tables, event.user_id):
+            return
         table = table_of(PostView)
         stmt = pg_insert(table).values(
             user_id=event.user_id,
@@ -155,8 +159,11 @@ async def on_post_viewed(uow: UnitOfWork, event: pe.PostViewed) -> None:
 
 async def on_submission(uow: UnitOfWork, event: ae.SubmissionState) -> None:
     """A submission's latest state (created, graded, regraded): the kept score is derived
-    from every submission's (the highest graded), so their order never matters."""
+    from every submission's (the highest graded), so their order never matters.
+    Nothing for a deleted account (its ``UserDeleted`` may have been applied first)."""
     async with uow:
+        if await is_deleted(uow.session, uow.tables, event.user_id):
+            return
         table = table_of(Submission)
         stmt = pg_insert(table).values(
             submission_id=event.submission_id,

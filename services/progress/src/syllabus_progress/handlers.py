@@ -1,16 +1,19 @@
 """Events progress consumes, each mapped to the service function that applies it:
 catalog's and content's structure events to ``projection`` (the course-structure
 projection); the facts (content's views, assessment's submissions and kept scores) to
-``derivation``, which derives completions from them."""
+``derivation``, which derives completions from them; identity's ``UserDeleted`` to
+``service.forget_user``."""
 
 from __future__ import annotations
 
+from syllabus_shared.accounts import forgetting
 from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.messaging.consumer import Subscription
 
-from syllabus_progress import derivation, projection
+from syllabus_progress import derivation, projection, service
 
 SUBSCRIPTIONS = [
     Subscription(
@@ -51,5 +54,12 @@ SUBSCRIPTIONS = [
             ae.SubmissionCreated: derivation.on_submission,
             ae.SubmissionGraded: derivation.on_submission,
         },
+    ),
+    # Deleted accounts: tokens refused (``forgetting`` records them); the student's
+    # enrollments, completions, facts and decisions deleted; courses kept without owner.
+    Subscription(
+        name="progress-from-identity",
+        source="identity",
+        handlers={ie.UserDeleted: forgetting(service.forget_user)},
     ),
 ]

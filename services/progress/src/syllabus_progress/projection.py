@@ -29,6 +29,7 @@ import uuid
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
+from syllabus_shared.accounts import is_deleted
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.db import lock_for_transaction, upsert
@@ -68,6 +69,11 @@ async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
         was_sequential = await session.scalar(
             select(col(Course.sequential)).where(col(Course.course_id) == event.course_id)
         )
+        # A deleted account's course is kept without its creator (a late or replayed
+        # event from before the deletion does not bring it back).
+        creator_id = event.creator_id
+        if creator_id is not None and await is_deleted(session, uow.tables, creator_id):
+            creator_id = None
         await upsert(
             session,
             Course,
@@ -76,7 +82,7 @@ async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
                 "title": event.title,
                 "status": event.status,
                 "visibility": event.visibility,
-                "creator_id": event.creator_id,
+                "creator_id": creator_id,
                 "deleted": False,
                 "sequential": event.sequential,
             },

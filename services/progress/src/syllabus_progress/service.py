@@ -19,25 +19,39 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    delete,
     exists,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
-from syllabus_shared.auth import Principal
+from syllabus_shared.accounts import is_deleted
+from syllabus_shared.auth import Principal, unauthorized
 from syllabus_shared.consistency import recently_minted
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as ev
 from syllabus_shared.db import utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
-from syllabus_shared.problems import forbidden, not_found
+from syllabus_shared.problems import forbidden, not_found, not_yet_visible
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import derivation, schemas
 from syllabus_progress.decisions import BY_IDS, Decider, decide, decision_due, enqueue
 from syllabus_progress.evaluation import Standing, standings, with_done
-from syllabus_progress.models import Completion, Course, CourseModule, Enrollment, Post
+from syllabus_progress.models import (
+    Completion,
+    Course,
+    CourseModule,
+    Enrollment,
+    ModuleCompletion,
+    PendingDecision,
+    Post,
+    PostView,
+    Submission,
+)
 from syllabus_progress.rules import (
     ENROLLED,
     already_enrolled,
@@ -59,30 +73,39 @@ async def settle_course(uow: UnitOfWork, course_id: uuid.UUID, *, enrollable: bo
     (``rules.course_settled``). Call before opening ``uow``: waiting holds no connection.
 
     The cost is that a genuinely draft (or private) course answers only after the
-    bounded wait when ``enrollable``.
+    bounded wait when ``enrollable``. A course minted recently and still unknown after the
+    wait is a 503 with ``Retry-After`` (its event may be on its way), not a 404.
     """
+    unknown = False
 
     async def settled() -> bool:
+        nonlocal unknown
         async with uow.db.transaction() as session:
             course = await session.get(Course, course_id)
+        unknown = course is None
         return course_settled(
             course, enrollable=enrollable, recently_minted=recently_minted(course_id)
         )
 
-    await uow.wait_for(settled)
+    if not await uow.wait_for(settled) and unknown and recently_minted(course_id):
+        raise not_yet_visible("course", course_id)
 
 
 async def settle_post(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -> None:
     """Wait (bounded) while completing ``post_id`` may only be refused because events lag
-    (``rules.post_settled``). Call before opening ``uow``: waiting holds no connection."""
+    (``rules.post_settled``). Call before opening ``uow``: waiting holds no connection.
+    A post minted recently and still unknown after the wait is a 503 (not yet visible)."""
+    unknown = False
 
     async def settled() -> bool:
+        nonlocal unknown
         # One statement (one snapshot), so no transaction: the post, and whether the caller
         # is enrolled anywhere and in a course containing the post's module.
         async with uow.read() as conn:
             post = (
                 await conn.execute(_SETTLE_POST, {"post_id": post_id, "user_id": who.user_id})
             ).first()
+        unknown = post is None
         if post is None:
             return post_settled(
                 False,
@@ -101,7 +124,8 @@ async def settle_post(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -> No
             recently_minted=False,
         )
 
-    await uow.wait_for(settled)
+    if not await uow.wait_for(settled) and unknown and recently_minted(post_id):
+        raise not_yet_visible("post", post_id)
 
 
 def _settle_post_statement() -> Select[*tuple[Any, ...]]:
@@ -148,6 +172,7 @@ async def enroll(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> Enrol
     await settle_course(uow, course_id, enrollable=True)
     async with uow:
         session = uow.session
+        await _refuse_deleted(uow, who)
         check_enrollable(await session.get(Course, course_id))
         now = utcnow()
         enrollment = await session.scalar(
@@ -225,6 +250,7 @@ async def complete_post(
         await settle_post(uow, who, post_id)
     async with uow:
         session = uow.session
+        await _refuse_deleted(uow, who)
         post = await session.get(Post, post_id)
         if post is None:
             raise not_found("post")
@@ -294,3 +320,57 @@ async def uncomplete_post(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -
             check_markable(post.rule)
         if not await derivation.unmark(uow, who.user_id, post_id):
             raise not_found("completion")
+
+
+# ---------------------------------------------------------------- deleted accounts
+
+
+async def _refuse_deleted(uow: UnitOfWork, who: Principal) -> None:
+    """401 for a deleted account whose token was accepted a moment before its deletion
+    reached this process (the kernel refuses the token itself after that)."""
+    if await is_deleted(uow.session, uow.tables, who.user_id):
+        raise unauthorized("this account was deleted")
+
+
+async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
+    """A deleted account (identity's ``UserDeleted``, after ``accounts.forgetting``
+    recorded it): its enrollments (with their module completions and pending decisions),
+    completions and the facts they were derived from (views, submissions) are deleted;
+    courses it owned stay in the projection without an owner.
+
+    No event is published for what is deleted: every service that keeps a copy (catalog's
+    and assessment's enrollments, content's completions) applies ``UserDeleted`` itself,
+    and handlers skip a deleted account's events that arrive later. Idempotent."""
+    user_id = event.user_id
+    async with uow:
+        session = uow.session
+        # Enrollments first: a decision in flight holds its enrollment's row lock, so its
+        # module completions are committed (and deleted below) before this goes on.
+        enrollment_ids = list(
+            (
+                await session.scalars(
+                    delete(Enrollment)
+                    .where(col(Enrollment.user_id) == user_id)
+                    .returning(col(Enrollment.id))
+                )
+            ).all()
+        )
+        if enrollment_ids:
+            await session.execute(
+                delete(ModuleCompletion).where(
+                    col(ModuleCompletion.enrollment_id).in_(enrollment_ids)
+                )
+            )
+            await session.execute(
+                delete(PendingDecision).where(
+                    col(PendingDecision.enrollment_id).in_(enrollment_ids)
+                )
+            )
+        for model in (Completion, PostView, Submission):
+            await session.execute(delete(model).where(col(model.user_id) == user_id))
+        await session.execute(
+            update(Course)
+            .where(col(Course.creator_id) == user_id)
+            .values(creator_id=None)
+            .execution_options(synchronize_session=False)
+        )

@@ -34,7 +34,8 @@ class CourseState(CourseEvent):
     title: str
     status: str  # draft | published | archived
     visibility: str  # public | private
-    creator_id: uuid.UUID
+    # None once the creator's account was deleted (the course stays; admins manage it).
+    creator_id: uuid.UUID | None
     # Sequential: each published post is locked until every one before it, in course
     # order, is completed (progress computes the locks).
     sequential: bool = False
@@ -113,7 +114,7 @@ class ModuleEvent(Event):
 
 class ModuleState(ModuleEvent):
     title: str
-    creator_id: uuid.UUID
+    creator_id: uuid.UUID | None  # None once the creator's account was deleted
 
 
 class ModuleCreated(ModuleState):

@@ -38,7 +38,7 @@ class PostState(PostEvent):
     status: str  # draft | published
     position: int
     max_points: int | None = None
-    creator_id: uuid.UUID
+    creator_id: uuid.UUID | None  # None once the creator's account was deleted
     # Gradable kinds (assignment, quiz) only; absent on the others and from older producers.
     due_at: dt.datetime | None = None
     attempts: int | None = None  # None: the kind's default (quiz 1, assignment unlimited)
