@@ -745,6 +745,7 @@ class EmbeddedNats(_ManagedServer):
         extra_args: Sequence[str] = (),
         start_timeout: float = 30.0,
         die_with_parent: bool = False,
+        server_name: str | None = None,
     ) -> None:
         super().__init__(data_dir, port, log_path)
         self.host = host
@@ -752,6 +753,7 @@ class EmbeddedNats(_ManagedServer):
         self.extra_args = list(extra_args)
         self.start_timeout = start_timeout
         self.die_with_parent = die_with_parent
+        self.server_name = server_name
         self.store_dir = self.data_dir / "jetstream"
         self.pid_file = self.data_dir / "nats-server.pid"
 
@@ -773,34 +775,15 @@ class EmbeddedNats(_ManagedServer):
         """Start the server and wait until clients connect and JetStream is healthy."""
         if self.running:
             return self.url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._clear_stale_server()
         fixed = self.port is not None
         attempts = 1 if fixed else 5
         for attempt in range(attempts):
-            if self.port is None or (attempt > 0 and not fixed):
-                self.port = find_free_port(self.host)
-            if self.monitor_port is None or attempt > 0:
-                self.monitor_port = find_free_port(self.host)
-            argv = [
-                binary_path("nats-server"),
-                "-a",
-                self.host,
-                "-p",
-                str(self.port),
-                "-m",
-                str(self.monitor_port),
-                "-js",
-                "-sd",
-                str(self.store_dir),
-                "-P",
-                str(self.pid_file),
-                *self.extra_args,
-            ]
-            offset = self._spawn(
-                argv, die_with_parent_signal=signal.SIGTERM if self.die_with_parent else None
-            )
-            if self._wait_ready():
+            if attempt > 0:
+                self.monitor_port = None  # a lost port: pick both again
+                if not fixed:
+                    self.port = None
+            offset = self.spawn()
+            if self.wait_ready():
                 log.info("nats ready on %s (pid %s)", self.url, self.pid)
                 return self.url
             if not self._bind_lost(offset) or attempt == attempts - 1:
@@ -808,6 +791,36 @@ class EmbeddedNats(_ManagedServer):
         tail = _tail(self.log_path)
         self.kill()
         raise RuntimeError(f"nats-server did not start; last lines of {self.log_path}:\n{tail}")
+
+    def spawn(self) -> int:
+        """Start the process without waiting for it (a cluster starts every node first: a
+        node's JetStream is healthy only once a quorum of its peers is up); returns the
+        log offset it starts at. Picks free ports for whatever is not fixed yet."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._clear_stale_server()
+        if self.port is None:
+            self.port = find_free_port(self.host)
+        if self.monitor_port is None:
+            self.monitor_port = find_free_port(self.host)
+        argv = [
+            binary_path("nats-server"),
+            "-a",
+            self.host,
+            "-p",
+            str(self.port),
+            "-m",
+            str(self.monitor_port),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+            "-P",
+            str(self.pid_file),
+            *(["-n", self.server_name] if self.server_name else []),
+            *self.extra_args,
+        ]
+        return self._spawn(
+            argv, die_with_parent_signal=signal.SIGTERM if self.die_with_parent else None
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful shutdown (SIGTERM) and wait for it."""
@@ -830,10 +843,12 @@ class EmbeddedNats(_ManagedServer):
                 _wait_gone(pid, 5)
         self.pid_file.unlink(missing_ok=True)
 
-    def _wait_ready(self) -> bool:
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until clients connect and JetStream is healthy; False if it exited or the
+        time (default ``start_timeout``) ran out."""
         assert self._proc is not None
         assert self.port is not None
-        deadline = time.monotonic() + self.start_timeout
+        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 return False
@@ -850,3 +865,149 @@ class EmbeddedNats(_ManagedServer):
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
+
+
+class EmbeddedNatsCluster:
+    """``size`` nats-servers forming one JetStream cluster on 127.0.0.1 (tests, ``make run``
+    against a cluster): nodes ``n1``..``nN``, each an :class:`EmbeddedNats` in
+    ``data_dir/<name>`` with its own client, route and monitoring ports (all free when
+    chosen, kept across restarts), so a test can kill, pause and restart any one of them.
+
+    ``url`` is the comma-separated list of the nodes' client URLs (what ``NATS_URL`` takes).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        size: int = 3,
+        *,
+        cluster_name: str = "syllabus",
+        host: str = "127.0.0.1",
+        log_dir: Path | None = None,
+        start_timeout: float = 60.0,
+        die_with_parent: bool = False,
+    ) -> None:
+        if size < 1:
+            raise ValueError("a cluster needs at least one node")
+        self.data_dir = Path(data_dir).absolute()
+        self.size = size
+        self.cluster_name = cluster_name
+        self.host = host
+        self.log_dir = Path(log_dir).absolute() if log_dir else None
+        self.start_timeout = start_timeout
+        self.die_with_parent = die_with_parent
+        self.nodes: list[EmbeddedNats] = []
+
+    @property
+    def urls(self) -> list[str]:
+        """Each node's client URL, ``nats://127.0.0.1:PORT``."""
+        return [node.url for node in self.nodes]
+
+    @property
+    def url(self) -> str:
+        """Every node's client URL, comma-separated (``NATS_URL``)."""
+        if not self.nodes:
+            raise RuntimeError("EmbeddedNatsCluster has not been started")
+        return ",".join(self.urls)
+
+    def node(self, server_name: str) -> EmbeddedNats:
+        """The node called ``server_name`` (as JetStream names stream and consumer leaders)."""
+        for node in self.nodes:
+            if node.server_name == server_name:
+                return node
+        raise KeyError(f"no node {server_name!r} in {[n.server_name for n in self.nodes]}")
+
+    @property
+    def running(self) -> bool:
+        """Whether every node's process is alive."""
+        return bool(self.nodes) and all(node.running for node in self.nodes)
+
+    def _build(self) -> None:
+        taken: set[int] = set()
+
+        def port() -> int:
+            while (chosen := find_free_port(self.host)) in taken:
+                pass
+            taken.add(chosen)
+            return chosen
+
+        names = [f"n{i + 1}" for i in range(self.size)]
+        client = {name: port() for name in names}
+        route = {name: port() for name in names}
+        monitor = {name: port() for name in names}
+        self.nodes = []
+        for name in names:
+            routes = ",".join(f"nats://{self.host}:{route[o]}" for o in names if o != name)
+            args = ["--cluster_name", self.cluster_name]
+            args += ["--cluster", f"nats://{self.host}:{route[name]}"]
+            if routes:
+                args += ["--routes", routes]
+            self.nodes.append(
+                EmbeddedNats(
+                    self.data_dir / name,
+                    client[name],
+                    monitor_port=monitor[name],
+                    host=self.host,
+                    log_path=(self.log_dir / f"nats-{name}.log") if self.log_dir else None,
+                    extra_args=args,
+                    start_timeout=self.start_timeout,
+                    die_with_parent=self.die_with_parent,
+                    server_name=name,
+                )
+            )
+
+    def start(self) -> str:
+        """Start every node (or the ones not running), wait until each one's JetStream is
+        healthy (a quorum formed, streams recovered); return :attr:`url`."""
+        if self.nodes:
+            stopped = [node for node in self.nodes if not node.running]
+            for node in stopped:
+                node.spawn()
+            for node in stopped:
+                if not node.wait_ready():
+                    tail = _tail(node.log_path)
+                    raise RuntimeError(
+                        f"nats-server {node.server_name} did not restart; "
+                        f"last lines of {node.log_path}:\n{tail}"
+                    )
+            return self.url
+        for attempt in range(3):
+            self._build()
+            offsets = [node.spawn() for node in self.nodes]
+            ready = [node.wait_ready() for node in self.nodes]
+            if all(ready):
+                log.info("nats cluster ready on %s", self.url)
+                return self.url
+            lost = any(n._bind_lost(o) for n, o in zip(self.nodes, offsets, strict=True))
+            tails = "\n".join(
+                f"--- {node.server_name}:\n{_tail(node.log_path, 15)}" for node in self.nodes
+            )
+            for node in self.nodes:
+                node.kill()
+            if not lost or attempt == 2:
+                self.nodes = []
+                raise RuntimeError(f"the nats cluster did not start:\n{tails}")
+            log.info("a nats node lost one of its ports; starting the cluster on new ones")
+        raise AssertionError("unreachable")
+
+    def stop(self) -> None:
+        """Stop every node (SIGTERM) and wait for them."""
+        for node in self.nodes:
+            node.stop()
+
+    def kill(self) -> None:
+        """SIGKILL every node."""
+        for node in self.nodes:
+            node.kill()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -2,8 +2,14 @@
 ``python -m syllabus_<name> <command>``.
 
 - ``migrate``: run this service's migrations (a separate step, never at app start).
-- ``serve [--host H] [--port P]``: run the HTTP app (with relay and consumers). One
-  process per replica: scale by running more of them (they share durable consumers).
+- ``serve [--host H] [--port P]``: run the HTTP app (with relay and consumers unless
+  ``RUN_RELAY``/``RUN_CONSUMERS`` are false). One process per replica: scale by running
+  more of them (they share durable consumers).
+- ``consume [--host H] [--port P]``: the relay, the consumers and the declaration's
+  ``background`` parts without the API (only ``/healthz``, ``/readyz``, ``/metrics`` on
+  ``P``, default 8001), beside API processes run with ``RUN_RELAY=false
+  RUN_CONSUMERS=false``; scaled on its own. SIGTERM stops it gracefully (the batch in
+  hand is finished, never half-applied).
 - ``dead-letters [--replay]``: list this service's dead-lettered events, or replay them.
 - ``replay``: (services that keep a projection) drop it and replay its streams.
 - plus the service's own ``commands`` (identity: ``rotate-keys``).
@@ -13,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from syllabus_shared.messaging.replay import Projection, ReplayProgress, replay
@@ -36,6 +44,11 @@ def run_cli(service: ServiceDeclaration[S], argv: Sequence[str] | None = None) -
     serve = sub.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    consume = sub.add_parser(
+        "consume", help="run the outbox relay and the event consumers (no API)"
+    )
+    consume.add_argument("--host", default="127.0.0.1")
+    consume.add_argument("--port", type=int, default=8001, help="/healthz, /readyz, /metrics")
     dead = sub.add_parser("dead-letters", help="list or replay dead-lettered events")
     dead.add_argument("--replay", action="store_true")
     if service.projection is not None:
@@ -53,15 +66,23 @@ def run_cli(service: ServiceDeclaration[S], argv: Sequence[str] | None = None) -
         upgrade(service.migrations, settings.database_url)
         print(f"{service.name}: migrations applied")
         return 0
-    if args.command == "serve":
-        uvicorn.run(
-            service.create_app(settings),
-            host=args.host,
-            port=args.port,
-            access_log=False,
-            log_config=None,
-            timeout_graceful_shutdown=10,
+    if args.command in ("serve", "consume"):
+        app = service.create_app(settings, api=args.command == "serve")
+        server = _Server(
+            uvicorn.Config(
+                app,
+                host=args.host,
+                port=args.port,
+                access_log=False,
+                log_config=None,
+                timeout_graceful_shutdown=10,
+            ),
+            app,
         )
+        server.run()
+        if server.fatal is not None:
+            print(f"{service.name}: refusing to run: {server.fatal}", file=sys.stderr)
+            return 1
         return 0
     rt = service.runtime(settings)
     if args.command == "dead-letters":
@@ -69,6 +90,22 @@ def run_cli(service: ServiceDeclaration[S], argv: Sequence[str] | None = None) -
     if args.command == "replay" and service.projection is not None:
         return asyncio.run(_replay(rt, service.projection))
     return 2
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, stopped (gracefully) when the runtime finds it must not run (``fatal``)."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.app = app
+        self.fatal: Exception | None = None
+
+    async def on_tick(self, counter: int) -> bool:
+        runtime: Runtime | None = getattr(self.app.state, "runtime", None)
+        if runtime is not None and runtime.fatal is not None:
+            self.fatal = runtime.fatal
+            return True
+        return await super().on_tick(counter)
 
 
 async def _replay(rt: Runtime, projection: Projection) -> int:

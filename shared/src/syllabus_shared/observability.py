@@ -84,6 +84,11 @@ class Metrics:
             registry=self.registry,
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.http_shed = Counter(
+            "http_requests_shed_total",
+            "Requests refused with 503 (overloaded) because MAX_IN_FLIGHT_REQUESTS were in flight",
+            registry=self.registry,
+        )
         self.outbox_published = Counter(
             "outbox_published_total", "Events published by the relay", registry=self.registry
         )
@@ -94,6 +99,13 @@ class Metrics:
             "events_applied_total",
             "Consumed events by outcome",
             ["consumer", "outcome"],
+            registry=self.registry,
+        )
+        self.events_unhandled = Counter(
+            "events_unhandled_total",
+            "Events delivered to a consumer that has no handler for their type (acknowledged,"
+            " never dead-lettered)",
+            ["consumer"],
             registry=self.registry,
         )
         self.event_apply_seconds = Histogram(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar, cast
@@ -23,12 +24,24 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from syllabus_shared.accounts import RevokedUsers
 from syllabus_shared.auth import KeySet, TokenVerifier
 from syllabus_shared.consistency import ConsistencyGate, ProjectionWatcher
-from syllabus_shared.consistency_token import COOKIE, HEADER, ConsistencyToken, MalformedToken
+from syllabus_shared.consistency_token import (
+    CLEAR_COOKIE,
+    COOKIE,
+    HEADER,
+    ConsistencyToken,
+    MalformedToken,
+)
 from syllabus_shared.contracts import STREAMS
 from syllabus_shared.db import Database
 from syllabus_shared.faults import fault_hook
 from syllabus_shared.messaging.consumer import ConsumerOptions, EventConsumer, Subscription
-from syllabus_shared.messaging.nats_link import NatsLink, ensure_stream
+from syllabus_shared.messaging.nats_link import (
+    IncompatibleServer,
+    NatsLink,
+    StreamConfigConflict,
+    ensure_stream,
+    leaders,
+)
 from syllabus_shared.messaging.outbox import Outbox, stream_name
 from syllabus_shared.messaging.relay import OutboxRelay
 from syllabus_shared.messaging.tables import KernelTables
@@ -41,6 +54,34 @@ from syllabus_shared.unit_of_work import UnitOfWork
 log = logging.getLogger("syllabus.runtime")
 
 T = TypeVar("T")
+
+
+class LeaderCheck:
+    """Whether the service's own stream and its durable consumers have a leader, for
+    ``/readyz``; asked of JetStream at most once per ``ttl`` (probes may come often)."""
+
+    def __init__(self, ttl: float = 1.0, timeout: float = 1.0) -> None:
+        self.ttl = ttl
+        self.timeout = timeout
+        self._at = -ttl
+        self._states: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+
+    async def states(self, rt: Runtime) -> dict[str, str]:
+        """Stream or durable name → ``"ok"``, ``"no leader"``, ``"missing"``, ``"no answer"``."""
+        async with self._lock:  # concurrent probes share one round of requests
+            if time.monotonic() - self._at < self.ttl:
+                return self._states
+            consumers = (
+                [(c.stream, c.durable) for c in rt.consumers] if rt.settings.run_consumers else []
+            )
+            try:
+                js = rt.nats.jetstream(timeout=self.timeout)
+                self._states = await leaders(js, rt.stream, consumers, timeout=self.timeout)
+            except Exception as exc:
+                self._states = {rt.stream: f"unknown: {type(exc).__name__}"}
+            self._at = time.monotonic()
+            return self._states
 
 
 @dataclass
@@ -63,6 +104,14 @@ class Runtime:
     tracing: Tracing = field(default_factory=Tracing)
     token_verifier: TokenVerifier | None = None
     parts: dict[type[Any], Any] = field(default_factory=dict)
+    leader_check: LeaderCheck = field(default_factory=LeaderCheck)
+    fatal_error: Exception | None = None
+
+    @property
+    def fatal(self) -> Exception | None:
+        """Why this process must not run (a NATS server too old for us, a stream whose
+        settings it would have to lower): ``serve`` stops and exits 1, naming it."""
+        return self.fatal_error or self.nats.fatal
 
     def part(self, cls: type[T]) -> T:
         """The service's own runtime part of type ``cls`` (built by its declaration)."""
@@ -120,7 +169,10 @@ def build_runtime(
             namespace=settings.event_namespace,
             metrics=metrics,
             fault=fault,
-            options=ConsumerOptions(stream_replicas=settings.nats_stream_replicas),
+            options=ConsumerOptions(
+                stream_replicas=settings.nats_stream_replicas,
+                ack_wait=settings.consumer_ack_wait_seconds,
+            ),
             tracer=tracer,
         )
         for sub in subscriptions
@@ -164,6 +216,12 @@ async def _own_stream_then_relay(rt: Runtime) -> None:
                 replicas=rt.settings.nats_stream_replicas,
             )
             break
+        except IncompatibleServer:
+            return  # the link logged it; the process stops (``rt.fatal``)
+        except StreamConfigConflict as exc:
+            log.critical("%s", exc)
+            rt.fatal_error = exc
+            return
         except Exception as exc:
             log.warning("cannot ensure stream %s yet: %r", rt.stream, exc)
             with contextlib.suppress(TimeoutError):
@@ -223,16 +281,21 @@ async def read_your_writes(request: Request) -> None:
     cookie = request.cookies.get(COOKIE) if "cookie" in request.headers else None
     if header is None and cookie is None:
         return
-    try:
-        token = ConsistencyToken.read((header, cookie))
-    except MalformedToken as exc:
-        where = f"the {HEADER} header" if header is not None else f"the {COOKIE} cookie"
-        raise Problem(
-            400,
-            f"{where} is not a consistency token: {exc}; send back the value a write"
-            " returned, or none",
-            kind="malformed-consistency-token",
-        ) from None
+    token = ConsistencyToken()
+    for where, value in ((f"the {HEADER} header", header), (f"the {COOKIE} cookie", cookie)):
+        try:  # one at a time, so the problem names the one that is wrong
+            token.merge(ConsistencyToken.read((value,)))
+        except MalformedToken as exc:
+            # A bad cookie is cleared with the answer: a browser cannot remove an HttpOnly
+            # cookie itself, and it would otherwise get this 400 for ever.
+            clear = {"Set-Cookie": CLEAR_COOKIE} if value is cookie else None
+            raise Problem(
+                400,
+                f"{where} is not a consistency token: {exc}; send back the value a write"
+                " returned, or none",
+                kind="malformed-consistency-token",
+                headers=clear,
+            ) from None
     runtime: Runtime = request.app.state.runtime
     if not await runtime.gate.wait(token):
         runtime.metrics.consistency_timeouts.inc()
@@ -282,7 +345,9 @@ def operations_router(metrics: Metrics) -> APIRouter:
 
     @router.get("/readyz", include_in_schema=False)
     async def readyz(rt: RuntimeDep, only: str | None = None) -> JSONResponse:
-        """Ready when the database and NATS answer; 503 naming what is down.
+        """Ready when the database and NATS answer, and the service's own stream and its
+        durable consumers have a leader (JetStream asked at most once a second); 503
+        naming what is not.
 
         ``?only=database`` judges by the database alone: a load balancer's probe,
         so a NATS outage (during which writes still commit to the outbox and reads
@@ -295,6 +360,12 @@ def operations_router(metrics: Metrics) -> APIRouter:
         except Exception as exc:
             checks["database"] = f"down: {type(exc).__name__}"
         checks["nats"] = "ok" if rt.nats.connected else "down"
+        if rt.nats.connected and only != "database":
+            states = dict(await rt.leader_check.states(rt))
+            checks["stream"] = states.pop(rt.stream, "ok")
+            if states:
+                bad = [f"{name} {state}" for name, state in states.items() if state != "ok"]
+                checks["consumers"] = ", ".join(bad) if bad else "ok"
         judged = {only} if only in checks else set(checks)
         down = [name for name, state in checks.items() if state != "ok" and name in judged]
         if down:

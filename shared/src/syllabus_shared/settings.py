@@ -34,10 +34,19 @@ class ServiceSettings(BaseSettings):
     event_namespace: str = ""
     # JetStream replicas for this service's stream (3 on a clustered NATS in production).
     nats_stream_replicas: int = Field(default=1, ge=1, le=5)
+    # JetStream AckWait of this service's durable consumers: how long events fetched by a
+    # process that died (SIGKILL, OOM, a lost node) wait before they are redelivered to
+    # another replica or to its restart. A batch is applied in milliseconds; a slower one
+    # is only delivered again, and the inbox applies it once (docs/reliability.md).
+    consumer_ack_wait_seconds: float = Field(default=5.0, ge=1, le=300)
     # Run the outbox relay / event consumers inside this process (turn off to run
     # them as their own deployments, or in tests that drive them by hand).
     run_relay: bool = True
     run_consumers: bool = True
+    # Requests one process works on at once; the excess is answered 503 (overloaded) with
+    # Retry-After at once instead of queueing (syllabus_shared.overload; /healthz, /readyz
+    # and /metrics exempt). 0: no bound. Chosen from a measurement (docs/performance.md).
+    max_in_flight_requests: int = Field(default=32, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
     # OpenTelemetry traces (see syllabus_shared.tracing): "otlp" exports over OTLP/HTTP to
@@ -60,11 +69,16 @@ class ServiceSettings(BaseSettings):
 
     # Test-only fault injection hook; impossible to enable in production (see validator).
     fault_injection: bool = False
+    # Bench-only endpoints (``/api/v1/_floor/...``: the read and write floors ``make bench``
+    # measures on the same stack); refused in production like fault injection.
+    bench_endpoints: bool = False
 
     @model_validator(mode="after")
     def _production_is_safe(self) -> ServiceSettings:
         if self.service_env == "production" and self.fault_injection:
             raise ValueError("fault_injection cannot be enabled when service_env=production")
+        if self.service_env == "production" and self.bench_endpoints:
+            raise ValueError("bench_endpoints cannot be enabled when service_env=production")
         if self.service_env == "production" and self.otel_exporter == "memory":
             raise ValueError("otel_exporter=memory is for tests (it keeps every span)")
         if self.service_env == "production" and self.auth_jwks_json is not None:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
+import socket
+import sys
 import tempfile
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +42,49 @@ def _docker_answers() -> bool:
         return False
 
 
+def nats_server_version(url: str, timeout: float = 2.0) -> str:
+    """The version a NATS server announces in its INFO line (the first server of ``url``,
+    which may list several, comma-separated); ``""`` when it cannot be read."""
+    from urllib.parse import urlsplit
+
+    first = urlsplit(url.split(",")[0].strip())
+    try:
+        with socket.create_connection(
+            (first.hostname or "127.0.0.1", first.port or 4222), timeout=timeout
+        ) as sock:
+            line = sock.makefile("rb").readline(65536).decode(errors="replace")
+    except OSError:
+        return ""
+    if not line.startswith("INFO "):
+        return ""
+    with contextlib.suppress(ValueError):
+        return str(json.loads(line[5:]).get("version", ""))
+    return ""
+
+
+def _recent_enough(url: str) -> str:
+    """``url`` unless its server is older than the services accept (they refuse NATS
+    before 2.10): then ``""``, so the session starts its own server, with a warning."""
+    if not url:
+        return url
+    from syllabus_shared.messaging.nats_link import IncompatibleServer, check_server_version
+
+    version = nats_server_version(url)
+    if not version:
+        return url  # not reachable now: the tests will say so
+    try:
+        check_server_version(version, url)
+    except IncompatibleServer:
+        message = (
+            f"TEST_NATS_URL={url} is nats-server {version}, older than the 2.10 the services "
+            "require: this session uses its own nats-server instead"
+        )
+        warnings.warn(message, stacklevel=2)
+        print(f"syllabus: {message}", file=sys.stderr)
+        return ""
+    return url
+
+
 class TestServers:
     """The PostgreSQL and NATS servers this test session uses."""
 
@@ -45,7 +92,7 @@ class TestServers:
         self._stack = contextlib.ExitStack()
         self.tmp = Path(tempfile.mkdtemp(prefix="syllabus-test-"))
         self.pg_url = os.environ.get("TEST_DATABASE_URL") or ""
-        self.nats_url = os.environ.get("TEST_NATS_URL") or ""
+        self.nats_url = _recent_enough(os.environ.get("TEST_NATS_URL") or "")
         self.embedded_pg: Any = None
         self.embedded_nats: Any = None
         docker = None if (self.pg_url and self.nats_url) else _docker_answers()

@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import ServiceUnavailableError
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Tracer
 from pydantic import ValidationError
@@ -95,6 +97,21 @@ class Subscription:
 
 class PoisonMessage(Exception):
     """The message can never be applied (malformed, unknown shape)."""
+
+
+class Unhandled(PoisonMessage):
+    """An event type this consumer has no handler for: not its business. Acknowledged and
+    counted (``events_unhandled_total``), never dead-lettered: a server that ignores
+    ``filter_subjects`` (before 2.10), or a producer's new event, is not a failure."""
+
+
+# After a failure of the fetch loop (NATS away, a leader being elected), the first retry
+# comes after milliseconds, then backs off to half a second: a new leader is used as soon
+# as it is there, not after a multi-second sleep.
+FIRST_RETRY_DELAY = 0.01
+MAX_RETRY_DELAY = 0.5
+# What a fetch answers while the durable consumer has no leader (no responders).
+NO_LEADER = (ServiceUnavailableError, NoRespondersError)
 
 
 @dataclass
@@ -195,6 +212,20 @@ class EventConsumer:
             return False
         return not info.num_pending and not info.num_ack_pending
 
+    async def caught_up_elsewhere(self) -> bool:
+        """:meth:`caught_up` asked from a process that does not run this consumer (an API
+        process beside a ``consume`` process): True when the server has nothing pending
+        for it, nothing delivered but unacknowledged, and a pull request waiting, i.e. a
+        process runs it, idle, not paused (one stopped or paused leaves no request once
+        its last fetch expires, within ``fetch_timeout``). False whenever unsure."""
+        try:
+            js = self.nats.jetstream(timeout=1.0)
+            info = await js.consumer_info(self.stream, self.durable)
+        except Exception as exc:
+            log.debug("consumer %s: no consumer info: %r", self.durable, exc)
+            return False
+        return not info.num_pending and not info.num_ack_pending and bool(info.num_waiting)
+
     def _signal_caught_up(self) -> None:
         for listener in self._caught_up_listeners:
             try:
@@ -232,7 +263,7 @@ class EventConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch and apply until ``stop`` is set; survives NATS and database outages."""
-        delay = 0.2
+        delay = FIRST_RETRY_DELAY
         psub: Any = None
         while not stop.is_set():
             try:
@@ -255,18 +286,24 @@ class EventConsumer:
                             await msg.nak()
                     continue
                 await self.process_batch(messages)
-                delay = 0.2
+                delay = FIRST_RETRY_DELAY
                 last = messages[-1]
                 if last.reply and last.metadata.num_pending == 0:
                     self._signal_caught_up()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer %s: %r; retrying in %.1fs", self.durable, exc, delay)
-                psub = self._psub = None
+                if psub is not None and isinstance(exc, NO_LEADER):
+                    # Its leader is being elected: the subscription stays good, and the
+                    # next fetch after the election gets the backlog (a new setup would
+                    # wait out JetStream's request timeouts instead).
+                    log.info("consumer %s: no leader yet; retrying in %.2fs", self.durable, delay)
+                else:
+                    log.warning("consumer %s: %r; retrying in %.2fs", self.durable, exc, delay)
+                    psub = self._psub = None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
         self._psub = None  # stopped: never caught up again
         if psub is not None:
             with contextlib.suppress(Exception):
@@ -297,7 +334,9 @@ class EventConsumer:
             return
         self._next_lag_sample = now + self.options.lag_interval
         try:
-            info = await psub.consumer_info()
+            # Bounded: while the consumer's leader is being elected nobody answers, and a
+            # metric must not hold the fetch loop for the whole request timeout.
+            info = await asyncio.wait_for(psub.consumer_info(), 1.0)
         except Exception as exc:  # a metric is not worth failing the loop for
             log.debug("consumer %s: no consumer info: %r", self.durable, exc)
             return
@@ -321,7 +360,7 @@ class EventConsumer:
             raise PoisonMessage(f"malformed envelope: {exc.errors()[:3]}") from exc
         found = self.subscription.handler_for(envelope.type)
         if found is None:
-            raise PoisonMessage(f"no handler for {envelope.type}")
+            raise Unhandled(f"no handler for {envelope.type}")
         cls, handler = found
         try:
             event = cls.model_validate(envelope.data)
@@ -462,6 +501,12 @@ class EventConsumer:
             self._observe_delivery(msg)
             try:
                 ready.append((msg, self.decode(msg.data, msg.headers)))
+            except Unhandled as exc:
+                log.debug("consumer %s: %s; acknowledged", self.durable, exc)
+                await msg.ack()
+                if self.metrics:
+                    self.metrics.events_unhandled.labels(self.durable).inc()
+                outcomes[id(msg)] = "unhandled"
             except PoisonMessage as exc:
                 await self._dead_letter(msg, str(exc), _deliveries(msg))
                 await msg.term()
@@ -516,19 +561,22 @@ class EventConsumer:
         """Apply serialized envelopes (a replay, a dead letter) through :meth:`apply`,
         with the message headers they were published with when known.
 
-        A malformed payload's outcome is ``"malformed"`` (skipped); a handler that fails
-        raises its exception (nothing after it is lost: the events before it committed
-        or none did, and a replay starts again from the inbox)."""
-        decoded: list[Decoded | None] = []
+        A malformed payload's outcome is ``"malformed"``, one of a type without a handler
+        ``"unhandled"`` (both skipped; a dead letter of the latter is thereby done); a
+        handler that fails raises its exception (nothing after it is lost: the events
+        before it committed or none did, and a replay starts again from the inbox)."""
+        decoded: list[Decoded | str] = []
         for index, payload in enumerate(payloads):
             try:
                 decoded.append(self.decode(payload, headers[index] if headers else None))
+            except Unhandled:
+                decoded.append("unhandled")
             except PoisonMessage:
-                decoded.append(None)
-        results = iter(await self.apply([d for d in decoded if d is not None]))
+                decoded.append("malformed")
+        results = iter(await self.apply([d for d in decoded if not isinstance(d, str)]))
         outcomes: list[str] = []
         for item in decoded:
-            result = "malformed" if item is None else next(results)
+            result = item if isinstance(item, str) else next(results)
             if isinstance(result, Exception):
                 raise result
             outcomes.append(result)
@@ -544,12 +592,14 @@ class EventConsumer:
             if event_type and position and self.subscription.handler_for(event_type):
                 # Handled, the only way it can be: a token naming it is not held for ever
                 # (the dead letter and its alert are the record that it was not applied).
-                await advance(
+                moved = await advance(
                     session,
                     self.tables.consumer_positions,
                     self.subscription.name,
                     {event_type: [position]},
                 )
+                if moved:  # wakes requests waiting for it now, not at their bound
+                    await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
             await session.execute(
                 insert(self.tables.dead_letters).values(
                     consumer=self.subscription.name,
@@ -614,7 +664,7 @@ def _position(headers: Mapping[str, str] | None) -> int | None:
     if not headers:
         return None
     value = headers.get(POSITION_HEADER)
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def _handled(events: Sequence[Decoded]) -> dict[str, list[int]]:

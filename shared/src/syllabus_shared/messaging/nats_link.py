@@ -1,92 +1,207 @@
-"""One NATS connection per process that survives broker outages."""
+"""One NATS connection per process that survives broker outages, and our streams' and
+consumers' configuration on the server.
+
+- ``NATS_URL`` names one server or several, comma-separated (a cluster's seeds): the
+  client connects to whichever answers first and fails over to the others.
+- The server's version is checked on every (re)connection: below 2.10 the service
+  refuses to run (consumers filter on several subjects, which older servers ignore).
+- A stream's durable settings are only ever raised, never lowered (:func:`ensure_stream`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
+import time
+from collections.abc import Sequence
 
-import nats
 from nats.aio.client import Client
+from nats.errors import NoRespondersError
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import (
+    ClusterInfo,
+    ConsumerConfig,
+    ConsumerInfo,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
 log = logging.getLogger("syllabus.nats")
 
 DUPLICATE_WINDOW_SECONDS = 120.0
 PING_INTERVAL_SECONDS = 10
+# Consumers filter on several subjects (``filter_subjects``), which servers before 2.10
+# silently ignore: every event of the stream would then reach every consumer.
+MIN_SERVER_VERSION = (2, 10)
+# A connection problem with one server is logged at WARNING at most this often.
+WARN_EVERY_SECONDS = 30.0
+# JetStream API errors that pass by themselves (a peer or the meta leader missing for a
+# moment): retried, never a reason to refuse to start. 10005: no suitable peers for
+# placement (a node of the cluster is down); 10008: JetStream temporarily unavailable;
+# 10023: insufficient resources.
+TRANSIENT_API_ERRORS = frozenset({10005, 10008, 10023})
 
 
 class NatsUnavailable(RuntimeError):
     pass
 
 
+class IncompatibleServer(RuntimeError):
+    """The NATS server is too old for what the services rely on: they refuse to run."""
+
+
+class StreamConfigConflict(RuntimeError):
+    """An existing stream's configuration cannot be brought to ours without lowering its
+    durability, or the server refused to raise it: the service refuses to start."""
+
+
+def server_list(url: str) -> list[str]:
+    """``NATS_URL`` as nats-py's server list: one URL, or several comma-separated."""
+    servers = [part.strip() for part in url.split(",") if part.strip()]
+    if not servers:
+        raise ValueError(f"NATS_URL names no server: {url!r}")
+    return servers
+
+
+def check_server_version(version: str, server: str) -> None:
+    """Raise :class:`IncompatibleServer` when ``version`` (``"2.9.10"``) is below 2.10."""
+    try:
+        major, minor = (int(part) for part in version.split("-")[0].split(".")[:2])
+    except ValueError:
+        raise IncompatibleServer(
+            f"NATS server {server} reports version {version!r}, which is not a version"
+        ) from None
+    if (major, minor) < MIN_SERVER_VERSION:
+        raise IncompatibleServer(
+            f"NATS server {server} is nats-server {version}; Syllabus needs 2.10 or newer "
+            "(its consumers filter on several subjects, which older servers silently "
+            "ignore): upgrade the server, or point NATS_URL at one that is 2.10+"
+        )
+
+
+def _server_tried(nc: Client) -> str:
+    """The server nats-py was connecting (or connected) to when something went wrong:
+    its current server while reconnecting, else the last one tried from its pool."""
+    with contextlib.suppress(Exception):
+        if (nc.is_connected or nc.is_reconnecting) and nc._current_server is not None:
+            return str(nc._current_server.uri.netloc)
+        return str(nc._server_pool[-1].uri.netloc)
+    return "?"
+
+
 class NatsLink:
     """Connects in the background and keeps reconnecting forever.
 
     Start-up does not wait for NATS: a service serves reads (and commits writes
-    to its outbox) while the broker is down, and catches up when it returns.
+    to its outbox) while the broker is down, and catches up when it returns. A server
+    too old for us is fatal (:attr:`fatal`): the process stops (``serve`` exits 1).
     """
 
     def __init__(self, url: str, *, name: str) -> None:
         self.url = url
+        self.servers = server_list(url)
         self.name = name
         self.nc: Client | None = None
+        self.fatal: Exception | None = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._warned: dict[str, float] = {}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._connect_loop(), name=f"nats-connect-{self.name}")
 
+    def _problem(self, server: str, exc: BaseException) -> None:
+        """Log a connection problem with ``server``: WARNING, at most once per server per
+        :data:`WARN_EVERY_SECONDS` (nats-py retries every half second)."""
+        now = time.monotonic()
+        if now - self._warned.get(server, -WARN_EVERY_SECONDS) >= WARN_EVERY_SECONDS:
+            self._warned[server] = now
+            log.warning("NATS server %s: %s", server, str(exc) or type(exc).__name__)
+        else:
+            log.debug("NATS server %s: %r", server, exc)
+
     async def _connect_loop(self) -> None:
         delay = 0.2
         while True:
+            nc = Client()
+
+            async def on_error(exc: Exception, nc: Client = nc) -> None:
+                self._problem(_server_tried(nc), exc)
+
+            async def on_disconnect(nc: Client = nc) -> None:
+                log.warning("NATS disconnected from %s", _server_tried(nc))
+
+            async def on_reconnect(nc: Client = nc) -> None:
+                server = _server_tried(nc)
+                log.info("NATS reconnected to %s", server)
+                self._check_version(nc, server)
+
             try:
-                self.nc = await nats.connect(
-                    self.url,
+                # With max_reconnect_attempts=-1 the first connect also cycles through
+                # every listed server until one answers.
+                await nc.connect(
+                    servers=self.servers,
                     name=self.name,
                     max_reconnect_attempts=-1,  # nats-py gives up after ~2 min by default
-                    reconnect_time_wait=0.5,
+                    reconnect_time_wait=0.5,  # type: ignore[arg-type]  # typed int, used as float
                     connect_timeout=2,
                     # A frozen broker (no RST, no FIN) shows only as unanswered pings: the
                     # default (every 2 min, 2 outstanding) hid it from /readyz for minutes.
                     ping_interval=PING_INTERVAL_SECONDS,
                     max_outstanding_pings=2,
                     allow_reconnect=True,
-                    error_cb=self._on_error,
-                    disconnected_cb=self._on_disconnect,
-                    reconnected_cb=self._on_reconnect,
+                    error_cb=on_error,
+                    disconnected_cb=on_disconnect,
+                    reconnected_cb=on_reconnect,
                 )
-                self._connected.set()
-                log.info("connected to NATS at %s", self.url)
-                return
             except Exception as exc:
-                log.warning("NATS not reachable (%s); retrying in %.1fs", exc, delay)
+                log.warning(
+                    "NATS not reachable at %s (%s); retrying in %.1fs", self.url, exc, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+                continue
+            server = _server_tried(nc)
+            self.nc = nc
+            if not self._check_version(nc, server):
+                return
+            self._connected.set()
+            log.info("connected to NATS at %s (nats-server %s)", server, _version(nc))
+            return
 
-    async def _on_error(self, exc: Exception) -> None:
-        log.debug("NATS error: %r", exc)
-
-    async def _on_disconnect(self) -> None:
-        log.warning("NATS disconnected")
-
-    async def _on_reconnect(self) -> None:
-        log.info("NATS reconnected")
+    def _check_version(self, nc: Client, server: str) -> bool:
+        """False (and the link is dead for good) when the server is too old for us."""
+        try:
+            check_server_version(_version(nc), server)
+        except IncompatibleServer as exc:
+            log.critical("%s", exc)
+            self.fatal = exc
+            self._connected.set()  # wake waiters: they get the error
+            asyncio.get_running_loop().create_task(nc.close())
+            return False
+        return True
 
     @property
     def connected(self) -> bool:
-        return self.nc is not None and self.nc.is_connected
+        return self.fatal is None and self.nc is not None and self.nc.is_connected
 
     async def wait_connected(self) -> Client:
         await self._connected.wait()
+        if self.fatal is not None:
+            raise self.fatal
         assert self.nc is not None
         return self.nc
 
-    def jetstream(self) -> JetStreamContext:
-        if self.nc is None:
+    def jetstream(self, timeout: float = 5.0) -> JetStreamContext:
+        """A JetStream context whose API requests wait up to ``timeout`` for an answer."""
+        if self.nc is None or self.fatal is not None:
             raise NatsUnavailable("not connected to NATS")
-        return self.nc.jetstream(timeout=5.0)
+        return self.nc.jetstream(timeout=timeout)
 
     async def close(self) -> None:
         if self._task and not self._task.done():
@@ -98,20 +213,17 @@ class NatsLink:
                 await self.nc.close()
 
 
-async def ensure_stream(
-    js: JetStreamContext,
-    name: str,
-    subjects: list[str],
-    *,
-    replicas: int = 1,
-    update: bool = True,
-) -> None:
-    """Create the stream, or (``update``) bring an existing one to our configuration.
+def _version(nc: Client) -> str:
+    return str(nc._server_info.get("version", "")) if nc._server_info else ""
 
-    The producing service owns its stream's configuration; consumers only create a
-    missing stream (so they can start first) and never reconfigure someone else's.
-    """
-    config = StreamConfig(
+
+def _transient(exc: APIError) -> bool:
+    return isinstance(exc, ServiceUnavailableError) or exc.err_code in TRANSIENT_API_ERRORS
+
+
+def stream_config(name: str, subjects: list[str], *, replicas: int = 1) -> StreamConfig:
+    """Our configuration of a producer's stream."""
+    return StreamConfig(
         name=name,
         subjects=subjects,
         retention=RetentionPolicy.LIMITS,
@@ -120,19 +232,120 @@ async def ensure_stream(
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         num_replicas=replicas,
     )
+
+
+def reconcile_stream(
+    current: StreamConfig, wanted: StreamConfig
+) -> tuple[StreamConfig, list[str], list[str]]:
+    """The existing stream's configuration with ours applied without lowering anything:
+    returns (the configuration to update to, the changes made, the conflicts).
+
+    Raised: ``num_replicas`` and ``duplicate_window`` when ours are higher; our subjects
+    added. Kept: anything higher than ours, and every setting we do not own (limits,
+    placement, ...), which an operator may have set. Conflicts: a storage or retention
+    other than ours (the server cannot change them in place, and ours is what our
+    guarantees rest on).
+    """
+    changes: list[str] = []
+    conflicts: list[str] = []
+    updated = current
+    have_replicas = current.num_replicas or 1
+    want_replicas = wanted.num_replicas or 1
+    if want_replicas > have_replicas:
+        changes.append(f"replicas {have_replicas} -> {want_replicas}")
+        updated = dataclasses.replace(updated, num_replicas=want_replicas)
+    have_window = current.duplicate_window or 0.0
+    want_window = wanted.duplicate_window or 0.0
+    if want_window > have_window:
+        changes.append(f"duplicate_window {have_window:g}s -> {want_window:g}s")
+        updated = dataclasses.replace(updated, duplicate_window=want_window)
+    missing = [s for s in wanted.subjects or [] if s not in (current.subjects or [])]
+    if missing:
+        changes.append(f"subjects + {missing}")
+        updated = dataclasses.replace(updated, subjects=[*(current.subjects or []), *missing])
+    for field in ("storage", "retention"):
+        have, want = getattr(current, field), getattr(wanted, field)
+        if have is not None and want is not None and have != want:
+            conflicts.append(f"{field} is {_plain(have)}, ours is {_plain(want)}")
+    return updated, changes, conflicts
+
+
+def _plain(value: object) -> str:
+    return str(getattr(value, "value", value))
+
+
+async def ensure_stream(
+    js: JetStreamContext,
+    name: str,
+    subjects: list[str],
+    *,
+    replicas: int = 1,
+    update: bool = True,
+) -> None:
+    """Create the stream, or (``update``) bring an existing one up to our configuration
+    without ever lowering it (:func:`reconcile_stream`).
+
+    The producing service owns its stream's configuration; consumers only create a
+    missing stream (so they can start first) and never reconfigure someone else's.
+    A stream that asks for more replicas than it has is raised; one that has more than
+    asked keeps them (lowering replication is an operator's decision, never a side effect
+    of a restart with a missing variable). Raises :class:`StreamConfigConflict` when the
+    stream cannot be brought to ours (a different storage or retention) or the server
+    refuses a change for good (e.g. replicas > 1 on a server that is not clustered).
+    """
+    wanted = stream_config(name, subjects, replicas=replicas)
     try:
-        await js.stream_info(name)
+        info = await js.stream_info(name)
     except NotFoundError:
-        await js.add_stream(config)
+        try:
+            await js.add_stream(wanted)
+        except APIError as exc:
+            if _transient(exc):
+                raise
+            raise StreamConfigConflict(
+                f"cannot create stream {name} with {replicas} replica(s): the server "
+                f"refused ({exc.description}); check NATS_STREAM_REPLICAS against the "
+                "NATS deployment (a single server holds only R1 streams)"
+            ) from exc
+        log.info("created stream %s (R%d)", name, replicas)
         return
-    if update:
-        await js.update_stream(config)
+    if not update:
+        return
+    current = info.config
+    if (current.num_replicas or 1) > replicas:
+        log.info(
+            "stream %s keeps its %d replicas (asked for %d: replicas are never lowered here)",
+            name,
+            current.num_replicas,
+            replicas,
+        )
+    updated, changes, conflicts = reconcile_stream(current, wanted)
+    if conflicts:
+        raise StreamConfigConflict(
+            f"stream {name} differs from ours in what cannot be changed in place: "
+            + "; ".join(conflicts)
+            + ". Recreate it (after its consumers caught up) or fix it by hand; the service"
+            " will not run on it"
+        )
+    if not changes:
+        return
+    try:
+        await js.update_stream(updated)
+    except APIError as exc:
+        if _transient(exc):
+            raise
+        raise StreamConfigConflict(
+            f"cannot change stream {name} ({', '.join(changes)}): the server refused "
+            f"({exc.description}); check NATS_STREAM_REPLICAS against the NATS deployment"
+        ) from exc
+    log.warning("stream %s updated: %s", name, ", ".join(changes))
 
 
 async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
     """Create the durable consumer explicitly; correct its config if it drifted.
 
-    ``pull_subscribe`` would silently keep an existing consumer's old config.
+    ``pull_subscribe`` would silently keep an existing consumer's old config. Its replica
+    count is the stream's (inherited: raising the stream's raises its consumers').
     """
     assert config.durable_name
     try:
@@ -148,3 +361,46 @@ async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerCon
             "consumer %s config drifted (%s != %s); updating", config.durable_name, have, wanted
         )
         await js.add_consumer(stream, config)
+
+
+def _leader_state(cluster: ClusterInfo | None) -> str:
+    # A server that is not clustered reports no cluster for consumers, and itself as the
+    # stream's leader: both mean "has a leader".
+    if cluster is None or cluster.leader:
+        return "ok"
+    return "no leader"
+
+
+async def leaders(
+    js: JetStreamContext,
+    stream: str | None,
+    consumers: Sequence[tuple[str, str]],
+    timeout: float = 1.0,
+) -> dict[str, str]:
+    """Whether ``stream`` and each ``(stream, durable)`` consumer has a leader now:
+    name → ``"ok"``, ``"no leader"``, ``"missing"`` or ``"no answer"`` (no leader
+    answered within ``timeout``: during an election JetStream requests time out)."""
+
+    async def one(name: str, ask: asyncio.Future[ClusterInfo | None]) -> tuple[str, str]:
+        try:
+            return name, _leader_state(await asyncio.wait_for(ask, timeout))
+        except NotFoundError:
+            return name, "missing"
+        except (TimeoutError, NoRespondersError, ServiceUnavailableError):
+            return name, "no answer"
+        except Exception as exc:
+            return name, f"unknown: {type(exc).__name__}"
+
+    async def stream_cluster(name: str) -> ClusterInfo | None:
+        return (await js.stream_info(name)).cluster
+
+    async def consumer_cluster(name: str, durable: str) -> ClusterInfo | None:
+        info: ConsumerInfo = await js.consumer_info(name, durable, timeout=timeout)
+        return info.cluster
+
+    asks: list[tuple[str, asyncio.Future[ClusterInfo | None]]] = []
+    if stream is not None:
+        asks.append((stream, asyncio.ensure_future(stream_cluster(stream))))
+    for name, durable in consumers:
+        asks.append((durable, asyncio.ensure_future(consumer_cluster(name, durable))))
+    return dict(await asyncio.gather(*(one(name, ask) for name, ask in asks)))

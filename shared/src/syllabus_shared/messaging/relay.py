@@ -4,7 +4,10 @@
   which skips rows that commit late), so several relays can run side by side.
 - Publishes with ``Nats-Msg-Id`` = event id: a re-publish after a crash between
   publish and mark is dropped by the stream's duplicate window.
-- Wakes on ``LISTEN/NOTIFY`` and polls as a fallback; backs off while NATS is down.
+- Wakes on ``LISTEN/NOTIFY`` and polls as a fallback; retries a failed pass after
+  milliseconds, backing off to ``max_retry_delay`` (a stream's new leader, elected after a
+  node died, gets the backlog within a fraction of a second, not after a multi-second
+  sleep); a publish waits ``publish_timeout`` at most for the stream's acknowledgement.
 - Carries each envelope's trace context to the message headers (``traceparent``), through
   a ``publish <subject>`` span when tracing; samples the backlog (``outbox_depth``,
   ``outbox_oldest_age_seconds``) at most once per ``backlog_interval``.
@@ -35,6 +38,9 @@ log = logging.getLogger("syllabus.relay")
 # Test-only fault points (see syllabus_shared.faults); a no-op in production.
 FaultHook = Callable[[str], Awaitable[None]]
 
+FIRST_RETRY_DELAY = 0.01  # seconds after a failed pass; doubles up to max_retry_delay
+WARN_EVERY_SECONDS = 10.0
+
 
 async def _no_fault(point: str) -> None:
     return None
@@ -53,6 +59,8 @@ class OutboxRelay:
         fault: FaultHook = _no_fault,
         tracer: Tracer | None = None,
         backlog_interval: float = 1.0,
+        publish_timeout: float = 2.0,
+        max_retry_delay: float = 0.5,
     ) -> None:
         self.db = db
         self.tables = tables
@@ -63,12 +71,22 @@ class OutboxRelay:
         self.fault = fault
         self.tracer = tracer
         self.backlog_interval = backlog_interval
+        # During a stream leader election a publish gets no answer at all: every publish
+        # of the pass waits this long, so it bounds how late the backlog follows the new
+        # leader (an acknowledgement normally takes milliseconds).
+        self.publish_timeout = publish_timeout
+        self.max_retry_delay = max_retry_delay
         self._next_backlog_sample = 0.0
+        self._next_warning = 0.0
         self._wake = asyncio.Event()
 
     async def publish_batch(self) -> int:
         """Publish up to one batch of unpublished rows; returns how many were sent."""
-        js = self.nats.jetstream()
+        if not self.nats.connected:
+            # nats-py would buffer the publishes until it reconnects and the pass would
+            # only end at the timeout; nothing is locked for that long this way.
+            raise NatsUnavailable("not connected to NATS")
+        js = self.nats.jetstream(timeout=self.publish_timeout)
         ob = self.tables.outbox
         async with self.db.transaction() as session:
             rows = (
@@ -180,7 +198,7 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = asyncio.create_task(self._listen(stop), name="outbox-listen")
-        delay = 0.1
+        delay = FIRST_RETRY_DELAY
         try:
             while not stop.is_set():
                 try:
@@ -190,11 +208,11 @@ class OutboxRelay:
                 try:
                     while await self.publish_batch() >= self.batch_size and not stop.is_set():
                         pass
-                    delay = 0.1
+                    delay = FIRST_RETRY_DELAY
                 except Exception as exc:
-                    log.warning("relay pass failed: %r; retrying in %.1fs", exc, delay)
+                    self._warn(exc, delay)
                     await _sleep_or_stop(stop, delay)
-                    delay = min(delay * 2, 5.0)
+                    delay = min(delay * 2, self.max_retry_delay)
                     continue
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -203,6 +221,15 @@ class OutboxRelay:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+
+    def _warn(self, exc: Exception, delay: float) -> None:
+        # Retries come every half second at most: a warning every few seconds is enough.
+        now = time.monotonic()
+        if now >= self._next_warning:
+            self._next_warning = now + WARN_EVERY_SECONDS
+            log.warning("relay pass failed: %r; retrying in %.2fs", exc, delay)
+        else:
+            log.debug("relay pass failed: %r; retrying in %.2fs", exc, delay)
 
     async def _wait(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
