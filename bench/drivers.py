@@ -128,6 +128,7 @@ def run_python(
     duration: float,
     warmup: float,
     rate: float | None = None,
+    pause_after_503: float = 0.0,
 ) -> dict[str, Any]:
     url = urlsplit(base)
     spec = {
@@ -137,6 +138,7 @@ def run_python(
         "duration": duration,
         "warmup": warmup,
         "rate": rate,
+        "pause_after_503": pause_after_503,
         "scripts": scripts,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:

@@ -119,6 +119,58 @@ def commit_lags(
     return lags, len(produced) - len(applied)
 
 
+def commit_stages(
+    stack: Stack,
+    producer_db: str,
+    consumer_db: str,
+    consumer: str,
+    event_type: str,
+    since: dt.datetime,
+    until: dt.datetime,
+) -> dict[str, list[float]]:
+    """Where the lag goes, per event produced in the window: ms after the producing commit
+    at which the relay's transaction began (``picked``: it sets ``published_at = now()``,
+    its transaction's start, in the same transaction as the publishes), the relay
+    committed (``relayed``: the row's ``xmin`` after that update), the consumer's
+    transaction began (``began``: the inbox row's ``processed_at = now()``; the publish
+    was acknowledged and delivered before), and it committed (``applied``). All PostgreSQL
+    times on one clock (``track_commit_timestamp``). Only events applied by now count."""
+    with psycopg.connect(libpq(stack.db_url(producer_db))) as conn:
+        produced = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                "SELECT o.id, pg_xact_commit_timestamp((b.xid %% 4294967296)::text::xid),"
+                " o.published_at, pg_xact_commit_timestamp(o.xmin)"
+                " FROM outbox o JOIN bench_outbox_xid b USING (id)"
+                " WHERE o.event_type = %s AND o.created_at BETWEEN %s AND %s"
+                " AND o.published_at IS NOT NULL",
+                (event_type, since, until),
+            ).fetchall()
+        }
+    with psycopg.connect(libpq(stack.db_url(consumer_db))) as conn:
+        applied = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                "SELECT event_id, processed_at, pg_xact_commit_timestamp(xmin) FROM inbox"
+                " WHERE consumer = %s AND event_id = ANY(%s)",
+                (consumer, list(produced)),
+            ).fetchall()
+        }
+    out: dict[str, list[float]] = {"picked": [], "relayed": [], "began": [], "applied": []}
+    for event_id, (committed, picked, relayed) in produced.items():
+        if event_id not in applied or committed is None or relayed is None:
+            continue
+        began, done = applied[event_id]
+        for key, t in (
+            ("picked", picked),
+            ("relayed", relayed),
+            ("began", began),
+            ("applied", done),
+        ):
+            out[key].append((t - committed).total_seconds() * 1000)
+    return out
+
+
 async def raw_latency(nats_url: str, rate: float, duration: float) -> list[float]:
     """JetStream alone: publish (awaiting the ack) at ``rate``/s; a pull consumer on the
     same stream receives and acks. ms from the publish call to the consumer holding it."""
@@ -318,12 +370,12 @@ async def publish_history(nats_url: str, ns: str, courses: int) -> int:
         name = f"{ns.upper()}_{stream}"
         await ensure_stream(js, name, [f"{ns}.{source}.>"])
         await js.purge_stream(name)
+    import dataclasses
+
     from syllabus_shared.messaging.tables import KernelTables
 
-    boxes = {
-        s: Outbox(KernelTables(*([None] * 5)), source=s, namespace=ns)
-        for s in ("catalog", "content")
-    }  # type: ignore[arg-type]
+    none = [None] * len(dataclasses.fields(KernelTables))  # only the envelope is used
+    boxes = {s: Outbox(KernelTables(*none), source=s, namespace=ns) for s in ("catalog", "content")}  # type: ignore[arg-type]
     history = rebuild_events(courses)
     for i in range(0, len(history), 500):
         futures = []

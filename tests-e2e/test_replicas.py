@@ -59,7 +59,9 @@ def replicated() -> Iterator[Replicated]:
     out_path = data_dir.with_suffix(".out")
     out = out_path.open("wb")
     argv = [sys.executable, "-m", "syllabus_devstack", "--data-dir", str(data_dir), "run"]
-    argv += ["--quiet", "--replicas", str(REPLICAS)]
+    # Every replica runs its relay and consumers itself (no consume process): what is
+    # under test is replicas sharing the durable consumers and the outbox.
+    argv += ["--quiet", "--replicas", str(REPLICAS), "--one-process"]
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )

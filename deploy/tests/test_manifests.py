@@ -97,6 +97,20 @@ def test_every_long_running_container_has_a_healthcheck(compose: dict[str, Any])
         assert check.get("test") and not check.get("disable"), name
 
 
+@pytest.mark.parametrize("name", DB_SERVICES)
+def test_relay_and_consumers_run_in_a_consume_service(compose: dict[str, Any], name: str) -> None:
+    api, consume = compose[name], compose[f"{name}-consume"]
+    assert api["environment"]["RUN_RELAY"] == "false"
+    assert api["environment"]["RUN_CONSUMERS"] == "false"
+    assert consume["command"][0] == "consume"
+    assert "RUN_RELAY" not in consume["environment"]
+    assert "RUN_CONSUMERS" not in consume["environment"]
+    for key in ("image", "build", "read_only", "cap_drop"):
+        assert consume[key] == api[key], key
+    assert consume["environment"]["DATABASE_URL"] == api["environment"]["DATABASE_URL"]
+    assert _depends(consume) == _depends(api)
+
+
 def test_gateway_starts_after_every_service_is_healthy(compose: dict[str, Any]) -> None:
     assert _depends(compose["gateway"]) == {
         name: "service_healthy" for name in (*DB_SERVICES, "gateway-api")
@@ -122,6 +136,7 @@ def test_settings_come_from_the_environment(compose: dict[str, Any], name: str) 
     assert env["SERVICE_ENV"] == "production"
     assert env["AUTH_JWKS_URL"] == "http://identity:8000/.well-known/jwks.json"
     assert env["NATS_URL"] == "nats://nats:4222"
+    assert env["NATS_STREAM_REPLICAS"] == "1"  # one server here; R3 needs a cluster
     if name == "identity":
         assert {"IDENTITY_BOOTSTRAP_ADMIN_USERNAME", "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"} <= set(
             env
@@ -376,6 +391,32 @@ def test_service_pdb_and_autoscaler(base: dict[tuple[str, str], dict[str, Any]],
     assert "replicas" not in base[("Deployment", name)]["spec"]  # the autoscaler owns it
 
 
+@pytest.mark.parametrize("name", DB_SERVICES)
+def test_consume_deployment_beside_the_api(
+    base: dict[tuple[str, str], dict[str, Any]], name: str
+) -> None:
+    api = base[("Deployment", name)]["spec"]["template"]["spec"]["containers"][0]
+    assert _env(api)["RUN_RELAY"] == "false" and _env(api)["RUN_CONSUMERS"] == "false"
+    deployment = base[("Deployment", f"{name}-consume")]["spec"]
+    pod = deployment["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"][0] == "consume"
+    assert container["image"] == f"syllabus/{name}"
+    env = _env(container)
+    assert "RUN_RELAY" not in env and "RUN_CONSUMERS" not in env
+    assert env["DATABASE_URL"] == _env(api)["DATABASE_URL"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    (init,) = pod["initContainers"]
+    assert init["args"][0] == "wait-for-migrations"
+    # Its pods are not the API's: no Service, PodDisruptionBudget or autoscaler selects them.
+    selector = deployment["selector"]["matchLabels"]
+    assert selector != base[("Deployment", name)]["spec"]["selector"]["matchLabels"]
+    assert base[("PodDisruptionBudget", f"{name}-consume")]["spec"]["selector"]["matchLabels"] == (
+        selector
+    )
+
+
 def test_base_config_has_every_shared_setting() -> None:
     data = yaml.safe_load((K8S / "base/kustomization.yaml").read_text())
     (config,) = [g for g in data["configMapGenerator"] if g["name"] == "syllabus-config"]
@@ -385,6 +426,11 @@ def test_base_config_has_every_shared_setting() -> None:
     assert literals["AUTH_JWKS_URL"] == "http://identity:8000/.well-known/jwks.json"
     # $(POSTGRES_HOST) and $(POSTGRES_PORT) in DATABASE_URL come from this ConfigMap.
     assert {"POSTGRES_HOST", "POSTGRES_PORT"} <= set(literals)
+    # R1 in the base (dev's single-node NATS); the prod overlay's three-node cluster: R3.
+    assert literals["NATS_STREAM_REPLICAS"] == "1"
+    prod = yaml.safe_load((K8S / "overlays/prod/kustomization.yaml").read_text())
+    (merged,) = [g for g in prod["configMapGenerator"] if g["name"] == "syllabus-config"]
+    assert "NATS_STREAM_REPLICAS=3" in merged["literals"]
 
 
 def test_gateway_pod_runs_caddy_and_the_sidecar(

@@ -2,7 +2,8 @@
 
 ``migrate`` records the service name in a table of the database it was given; ``serve``
 answers every ``/api/v1/...`` request with what it sees (its database, its environment,
-its port), so the test can check the runner wired everything right.
+its port), so the test can check the runner wired everything right; ``consume`` (the
+relay and consumers' process) answers ``/readyz`` and ``/whoami`` only.
 """
 
 from __future__ import annotations
@@ -53,9 +54,29 @@ def create_app(port: int) -> FastAPI:
                     "SYLLABUS_TEST_MARKER",
                     "UNRELATED_VARIABLE",
                     "IDENTITY_BOOTSTRAP_ADMIN_USERNAME",
+                    "RUN_RELAY",
+                    "RUN_CONSUMERS",
                 )
             },
             "request_id": request.headers.get("x-request-id"),
+        }
+
+    return app
+
+
+def create_consume_app() -> FastAPI:
+    app = FastAPI(title=f"{os.environ['SERVICE_NAME']}-consume")
+
+    @app.get("/readyz")
+    async def readyz() -> dict[str, str]:
+        return {"status": "ready"}
+
+    @app.get("/whoami")
+    async def whoami() -> dict[str, object]:
+        return {
+            "service": os.environ["SERVICE_NAME"],
+            "run_relay": os.environ.get("RUN_RELAY"),
+            "run_consumers": os.environ.get("RUN_CONSUMERS"),
         }
 
     return app
@@ -68,9 +89,14 @@ def main() -> int:
     serve = commands.add_parser("serve")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, required=True)
+    consume = commands.add_parser("consume")
+    consume.add_argument("--host", default="127.0.0.1")
+    consume.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     if args.command == "migrate":
         migrate()
+    elif args.command == "consume":
+        uvicorn.run(create_consume_app(), host=args.host, port=args.port, log_level="warning")
     else:
         # Lets a test interrupt the runner while it waits for this service.
         time.sleep(float(os.environ.get("SYLLABUS_FAKE_START_DELAY", "0")))

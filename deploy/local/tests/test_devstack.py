@@ -166,6 +166,9 @@ def test_run_starts_the_stack_routes_through_caddy_and_stops_cleanly(tmp_path: P
         assert body["env"]["SYLLABUS_TEST_MARKER"] == "passed-through"
         assert body["env"]["IDENTITY_BOOTSTRAP_ADMIN_USERNAME"] == "admin"
         assert body["env"]["UNRELATED_VARIABLE"] is None
+        # Its relay and consumers run in its one consume process, not in the replicas.
+        assert body["env"]["RUN_RELAY"] == "false"
+        assert body["env"]["RUN_CONSUMERS"] == "false"
         assert body["request_id"]
 
         progress = httpx.get(f"{gateway}/api/v1/courses/c1/enrollments").json()
@@ -182,11 +185,16 @@ def test_run_starts_the_stack_routes_through_caddy_and_stops_cleanly(tmp_path: P
         summary = (tmp_path / "runner.out").read_text()
         assert re.search(rf"^  gateway +http://127\.0\.0\.1:{port}$", summary, re.M)
         assert re.search(r"^  identity +not installed", summary, re.M)
+        consumers = dict(re.findall(r"^  (\w+)-consume +(http://\S+)/metrics", summary, re.M))
+        assert sorted(consumers) == ["catalog", "progress"]  # one each, whatever the replicas
+        seen = httpx.get(f"{consumers['catalog']}/whoami").json()
+        assert seen == {"service": "catalog", "run_relay": None, "run_consumers": None}
+        consume_ports = {int(url.rsplit(":", 1)[1]) for url in consumers.values()}
 
         runner.send_signal(signal.SIGTERM)
         assert runner.wait(30) == 0
         assert _closed(port)
-        assert all(_closed(p) for p in catalog_ports)
+        assert all(_closed(p) for p in catalog_ports | consume_ports)
         assert _service_processes(data) == []
     finally:
         if runner.poll() is None:

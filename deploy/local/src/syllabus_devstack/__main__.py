@@ -33,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--ready-timeout", type=float, default=90.0, help="seconds each service may take"
     )
     run_cmd.add_argument(
+        "--one-process",
+        action="store_true",
+        help="run each service's relay and consumers in its API process (no consume process)",
+    )
+    run_cmd.add_argument(
         "--quiet", action="store_true", help="do not mirror service logs to the console"
     )
     commands.add_parser("clean", help="remove the data dir (databases, streams, logs)")
@@ -55,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gateway_port=int(os.environ.get("GATEWAY_PORT") or stack.gateway.port),
             ready_timeout=args.ready_timeout,
             mirror_logs=not args.quiet,
+            consume_processes=not args.one_process,
         )
         with single_runner_lock(data_dir):
             return asyncio.run(run(options))

@@ -3,6 +3,11 @@
 Order: PostgreSQL and NATS (embedded unless ``DATABASE_URL``/``NATS_URL`` are given) →
 one database per service → each service's migrations (a separate step) → the services
 (``--replicas N`` instances each) → the gateway sidecar → Caddy on ``GATEWAY_PORT``.
+With ``consume_processes`` (``make run``'s default), each service with ``consume = true``
+in the stack file also gets one ``python -m <module> consume`` process (its relay,
+consumers and background work) and its API instances run with ``RUN_RELAY=false
+RUN_CONSUMERS=false``; without it (``--one-process``, and the reliability harness) each
+API instance runs everything itself.
 Ctrl-C or SIGTERM stops everything this runner started, in reverse order.
 """
 
@@ -49,6 +54,10 @@ PASSTHROUGH = frozenset(
         "SSL_CERT_FILE",
         "SSL_CERT_DIR",
         "LOG_LEVEL",
+        # Overload shedding (per process) and the bench-only floor endpoints (refused in
+        # production): what ``make bench`` sets for the stack it starts.
+        "MAX_IN_FLIGHT_REQUESTS",
+        "BENCH_ENDPOINTS",
         # JetStream replicas of each service's stream (3 against a 3-node cluster in
         # NATS_URL); services only ever raise an existing stream's, never lower it.
         "NATS_STREAM_REPLICAS",
@@ -71,6 +80,9 @@ class Options:
     ready_timeout: float = 90.0
     migrate_timeout: float = 300.0
     mirror_logs: bool = True
+    # One ``consume`` process per service beside its API processes (which then run no
+    # relay and no consumers); False: every API process runs them itself.
+    consume_processes: bool = False
 
 
 @dataclass
@@ -94,6 +106,7 @@ class Stage:
     nats: EmbeddedNats | None = None
     instances: list[Instance] = field(default_factory=list)
     gateway: list[Instance] = field(default_factory=list)  # the sidecar, once started
+    consumers: list[Instance] = field(default_factory=list)  # ``consume`` processes
     caddy: Child | None = None
 
     @property
@@ -299,6 +312,38 @@ class Runner:
                     await gather_or_cancel(*pending)
                     pending = []
             await gather_or_cancel(*pending)
+            if self.options.consume_processes:
+                await gather_or_cancel(
+                    *(
+                        self._start_consumer(spec, jwks, client)
+                        for spec in self.available
+                        if spec.consume and spec.database
+                    )
+                )
+
+    async def _start_consumer(
+        self, spec: ServiceSpec, jwks: str, client: httpx.AsyncClient
+    ) -> Instance:
+        """The service's ``consume`` process (relay, consumers, background work)."""
+        extra = {
+            "NATS_URL": self.nats_url,
+            "SERVICE_ENV": "development",
+            "SERVICE_NAME": spec.name,
+        }
+        if spec.database:
+            extra["DATABASE_URL"] = database_url(self.pg_url, spec.database)
+        if jwks:
+            extra["AUTH_JWKS_URL"] = jwks
+        return await self._start_http(
+            f"{spec.name}-consume",
+            spec.name,
+            spec.module,
+            find_free_port(),
+            service_env(extra),
+            client,
+            self.stage.consumers,
+            command="consume",
+        )
 
     def _instance_name(self, service: str, index: int) -> str:
         return service if self.options.replicas == 1 else f"{service}-{index + 1}"
@@ -315,6 +360,9 @@ class Runner:
             extra["DATABASE_URL"] = database_url(self.pg_url, spec.database)
         if jwks:
             extra["AUTH_JWKS_URL"] = jwks
+        if self.options.consume_processes and spec.consume and spec.database:
+            extra["RUN_RELAY"] = "false"  # its consume process runs them
+            extra["RUN_CONSUMERS"] = "false"
         name = self._instance_name(spec.name, index)
         return await self._start_http(
             name, spec.name, spec.module, port, service_env(extra), client, self.stage.instances
@@ -329,8 +377,10 @@ class Runner:
         env: Mapping[str, str],
         client: httpx.AsyncClient,
         registry: list[Instance],
+        command: str = "serve",
     ) -> Instance:
-        """Start ``python -m module serve`` and wait for /readyz; retry if the port was lost.
+        """Start ``python -m module serve`` (or ``command``) and wait for /readyz; retry if
+        the port was lost.
 
         The instance is in ``registry`` from the moment it is spawned until it fails, so
         shutdown stops it even when the start is interrupted half-way.
@@ -346,7 +396,7 @@ class Runner:
                 sys.executable,
                 "-m",
                 module,
-                "serve",
+                command,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -440,6 +490,8 @@ class Runner:
         ]
         for instance in self.stage.instances:
             rows.append((instance.child.name, instance.url))
+        for instance in self.stage.consumers:
+            rows.append((instance.child.name, f"{instance.url}/metrics  (no API)"))
         for spec in self.skipped:
             rows.append((spec.name, "not installed: skipped (its routes answer 503)"))
         if self.stage.sidecar:
@@ -458,6 +510,7 @@ class Runner:
     def children(self) -> list[Child]:
         """Every long-running child, in start order."""
         found = [instance.child for instance in self.stage.instances]
+        found += [instance.child for instance in self.stage.consumers]
         if self.stage.sidecar:
             found.append(self.stage.sidecar.child)
         if self.stage.caddy:
@@ -487,7 +540,7 @@ class Runner:
         if self.stage.sidecar is not None:
             await self.stage.sidecar.child.stop(10)
         by_service: dict[str, list[Instance]] = {}
-        for instance in self.stage.instances:
+        for instance in [*self.stage.instances, *self.stage.consumers]:
             by_service.setdefault(instance.service, []).append(instance)
         for instances in reversed(list(by_service.values())):
             await asyncio.gather(*(instance.child.stop(20) for instance in instances))

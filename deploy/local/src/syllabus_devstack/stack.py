@@ -17,6 +17,7 @@ class ServiceSpec:
     module: str
     database: str | None
     ready_before_next: bool = False
+    consume: bool = True  # gets a ``consume`` process (relay, consumers) of its own
 
     def is_available(self) -> bool:
         """Whether ``python -m <module>`` can run here (the package is built and installed)."""
@@ -66,6 +67,7 @@ def load_stack(path: Path) -> Stack:
             module=entry.get("module", f"syllabus_{entry['name']}"),
             database=entry.get("database", f"syllabus_{entry['name']}"),
             ready_before_next=bool(entry.get("ready_before_next", False)),
+            consume=bool(entry.get("consume", True)),
         )
         for entry in data.get("service", [])
     )

@@ -6,8 +6,13 @@ still pending (the course's second post not applied yet), "1 of 1 posts" would l
 100 %, and a completed enrollment stays completed. So a decision is made only when both
 structure consumers are caught up (``EventConsumer.caught_up``: running, not paused,
 nothing pending or unacknowledged on the server); otherwise the enrollment is queued in
-``pending_decisions`` and the :class:`Decider` (one task per replica) decides it once
-they are (woken by the consumers' caught-up hook, else every second).
+``pending_decisions`` and the :class:`Decider` (one task wherever the consumers run: the
+``consume`` process, or ``serve`` with ``RUN_CONSUMERS=true``) decides it once they are
+(woken by the consumers' caught-up hook, by the ``NOTIFY`` of each enqueue, else every
+second). An API process without consumers asks the server instead
+(``EventConsumer.caught_up_elsewhere``: nothing pending or unacknowledged, and a pull
+request waiting, so a consume process runs them): caught up, it decides in the request as
+before; unsure, it queues, and the consume process decides within milliseconds.
 
 A decision evaluates the enrollment exactly as the progress document does
 (``evaluation``) with the enrollment row-locked, and:
@@ -28,9 +33,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from syllabus_shared.contracts import progress as ev
-from syllabus_shared.db import utcnow
+from syllabus_shared.db import libpq_url, utcnow
 from syllabus_shared.messaging.consumer import EventConsumer
 from syllabus_shared.runtime import Runtime
 from syllabus_shared.unit_of_work import UnitOfWork
@@ -44,6 +50,8 @@ log = logging.getLogger("syllabus.progress.decisions")
 # The consumers whose events are the course structure (the facts' consumers are not).
 STRUCTURE = ("progress-from-catalog", "progress-from-content")
 BATCH = 200
+# NOTIFYed (at commit) by every enqueue: the decider, in whichever process runs it, wakes.
+CHANNEL = "progress_decisions"
 
 BY_IDS = statement("SELECT * FROM enrollments WHERE id = ANY(:ids)")
 _RECORD_MODULES = text("""
@@ -71,10 +79,11 @@ _LATER = text("""
 INSERT INTO pending_decisions (enrollment_id, since, not_before) VALUES (:id, :checked, :at)
 ON CONFLICT (enrollment_id) DO NOTHING
 """)
-_ENQUEUE = text("""
+_ENQUEUE = text(f"""
 INSERT INTO pending_decisions (enrollment_id, since)
 SELECT id, clock_timestamp() FROM enrollments WHERE id = ANY(:ids)
 ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = NULL
+RETURNING pg_notify('{CHANNEL}', '')
 """)
 
 
@@ -180,25 +189,52 @@ class Decider:
             return True
         if len(self.consumers) != len(STRUCTURE):
             return False
+        # Without consumers here (an API process beside the consume process) the server
+        # says whether the process that runs them is caught up (and running at all).
+        local = self.rt.settings.run_consumers
         for consumer in self.consumers:
-            if not await consumer.caught_up():
+            if not await (consumer.caught_up() if local else consumer.caught_up_elsewhere()):
                 return False
         return True
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
-            if stop.is_set():
-                break
+        listener = asyncio.create_task(self._listen(), name="progress-decisions-listener")
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.interval)
+                self._wake.clear()
+                if stop.is_set():
+                    break
+                try:
+                    while await self.decide_pending() >= BATCH:
+                        pass
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("deciding queued enrollments failed: %r", exc)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self) -> None:
+        """Wake on every enqueue's NOTIFY (an API process queues what it cannot decide);
+        the one-second round covers a lost connection."""
+        while True:
             try:
-                while await self.decide_pending() >= BATCH:
-                    pass
+                async with await psycopg.AsyncConnection.connect(
+                    libpq_url(self.rt.settings.database_url), autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self._wake.set()  # anything queued while not listening
+                    async for _ in conn.notifies():
+                        self._wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("deciding queued enrollments failed: %r", exc)
+                log.info("decision listener lost (%r); deciding every %gs", exc, self.interval)
+                await asyncio.sleep(5.0)
 
     async def decide_pending(self) -> int:
         """Decide up to :data:`BATCH` queued enrollments if the structure is caught up now;
@@ -230,7 +266,16 @@ class Decider:
 
 
 async def start(rt: Runtime, settings: Settings) -> Decider:
-    """The start-up part: the decider and its task (stopped with the runtime)."""
+    """The API part (``part(Decider)``): whether a completion may decide in its own
+    transaction (this process's structure consumers are caught up) or must queue."""
+    return Decider(rt, wait=settings.completion_waits_for_structure)
+
+
+async def run(rt: Runtime, settings: Settings) -> Decider:
+    """The background part: the decider's task (stopped with the runtime) where it can
+    decide, i.e. where the structure consumers run (or nothing waits for them)."""
     decider = Decider(rt, wait=settings.completion_waits_for_structure)
+    if decider.wait and not rt.settings.run_consumers:
+        return decider  # an API process beside a consume process: it only queues
     rt.tasks.append(asyncio.create_task(decider.run(rt.stop), name="progress-decider"))
     return decider

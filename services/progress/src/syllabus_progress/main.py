@@ -22,8 +22,11 @@ SERVICE = ServiceDeclaration(
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     routers=[routes.router],
     subscriptions=SUBSCRIPTIONS,
-    # Decides module and course completion once the structure consumers caught up.
+    # Decides module and course completion once the structure consumers caught up: in the
+    # request when this process's consumers are (``parts``), else queued for the decider
+    # that runs beside the consumers (``background``: the ``consume`` process).
     parts=[decisions.start],
+    background=[decisions.run],
     # The course-structure projection (catalog's and content's events): ``python -m
     # syllabus_progress replay`` empties it and replays the streams. Enrollments,
     # completions, and the facts kept from views and submissions stay (models.py).
