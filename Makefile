@@ -26,7 +26,7 @@ help:
 	@echo "make reliability - every fault test incl. the slow ones (NATS away > 2 min; tests-reliability/)"
 	@echo "make chaos   - workload + nemesis, heal, drain, check (ARGS=\"--duration 150 --seed N\"; < 5 min)"
 	@echo "make fuzz    - long schemathesis run against the gateway, every role (ARGS=\"--fuzz-examples 60\")"
-	@echo "make check-consistency - compare every projection with its owners (a running make run stack)"
+	@echo "make check-consistency - compare every projection with its owners (the make run stack: its DATABASE_URL, else .data)"
 	@echo "make clean   - stop nothing, delete local data (.data/)"
 
 $(UV):

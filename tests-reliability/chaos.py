@@ -5,12 +5,15 @@ gateway records every operation; meanwhile a nemesis kills and restarts nats-ser
 pauses it, kills (SIGKILL) and stops (SIGTERM) services, whose processes carry the outbox
 relays and the consumers, arms the test-only fault points (the process kills itself after a
 publish, before an ack or before a commit), pauses PostgreSQL servers and kills catalog's
-own one. Then everything is healed, the pipeline drains, and the checker compares every
-projection with its owners and the workload's acknowledged writes with everything.
+own one. Meanwhile accounts are deleted through the API (students with data, sometimes a
+teacher) and replaced. Then everything is healed, the pipeline drains, and the checker
+compares every projection with its owners, the workload's acknowledged writes with
+everything, and checks that no service keeps data of a deleted account.
 
     .venv/bin/python tests-reliability/chaos.py [--duration 150] [--seed N] [--report out.json]
 
-Prints operations attempted/acknowledged, faults injected and the checker's lines; exits 1
+Prints operations attempted/acknowledged, faults injected, account deletions, per relay and
+per durable consumer how long it took to catch up after healing, and the checker's lines; exits 1
 when anything was lost or unexpected (or the pipeline did not drain), 0 otherwise.
 """
 
@@ -206,11 +209,18 @@ async def heal(stack: ReliabilityStack) -> None:
     (unarmed), and wait until every service is ready."""
     servers = [stack.stage.pg, stack.stage.nats, *stack.own_pg.values()]
     for server in servers:
-        assert server is not None
+        if server is None:
+            continue
         if server.running and server._paused:
             server.resume()
         if not server.running:
             await asyncio.to_thread(server.start)
+    if stack.cluster is not None:  # every stopped node at once: one alone may lack a quorum
+        for node in stack.cluster.nodes:
+            if node.running and node._paused:
+                node.resume()
+        if not stack.cluster.running:
+            await asyncio.to_thread(stack.cluster.start)
     for instance in stack.stage.instances:
         armed = instance.child.env.get("FAULT_INJECTION") == "true"
         if instance.child.returncode is None and armed:
@@ -222,18 +232,113 @@ async def heal(stack: ReliabilityStack) -> None:
             await instance.child.wait_http_ready(f"{instance.url}/readyz", 60, client)
 
 
-async def drain(stack: ReliabilityStack, timeout: float) -> tuple[checker.Report, float, bool]:
-    """Wait until no outbox row is unpublished and every projection equals its owners."""
-    started = time.monotonic()
+STREAMS = ("IDENTITY", "CATALOG", "CONTENT", "PROGRESS", "ASSESSMENT")
+
+
+@dataclass
+class CatchUp:
+    """When each relay (its outbox empty) and each durable consumer (nothing pending, nothing
+    unacknowledged) caught up after healing, in seconds from the start of the drain, with
+    what it still had outstanding when the drain started (the evidence of what it waited on).
+    """
+
+    started: float = field(default_factory=time.monotonic)
+    caught: dict[str, float | None] = field(default_factory=dict)
+    at_start: dict[str, str] = field(default_factory=dict)
+    redelivered: dict[str, int] = field(default_factory=dict)
+
+    def observe(self, name: str, idle: bool, state: str) -> None:
+        now = time.monotonic() - self.started
+        self.at_start.setdefault(name, state)
+        if not idle:
+            self.caught[name] = None
+        elif self.caught.get(name) is None:
+            self.caught[name] = now
+
+    async def watch_consumers(self, nats_url: str, stop: asyncio.Event) -> None:
+        import nats
+
+        nc = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+        try:
+            js = nc.jetstream(timeout=2)
+            while not stop.is_set():
+                for stream in STREAMS:
+                    try:
+                        infos = await js.consumers_info(stream)
+                    except Exception:  # noqa: S112 - a stream not created (yet): none to watch
+                        continue
+                    for info in infos:
+                        name = info.name or "?"
+                        self.redelivered[name] = info.num_redelivered or 0
+                        self.observe(
+                            name,
+                            not info.num_pending and not info.num_ack_pending,
+                            f"pending={info.num_pending} ack_pending={info.num_ack_pending}"
+                            f" redelivered={info.num_redelivered}",
+                        )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.1)
+        finally:
+            await nc.close()
+
+    def lines(self) -> list[str]:
+        def when(name: str) -> str:
+            seconds = self.caught.get(name)
+            return "not caught up" if seconds is None else f"{seconds:.1f}s"
+
+        out = []
+        for name in sorted(self.at_start, key=lambda n: (not n.startswith("relay"), n)):
+            out.append(
+                f"  {name:<28} caught up after {when(name):<14} (at heal: {self.at_start[name]})"
+            )
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            name: {
+                "caught_up_after": None if s is None else round(s, 2),
+                "at_heal": self.at_start.get(name),
+            }
+            for name, s in sorted(self.caught.items())
+        }
+
+
+async def drain(
+    stack: ReliabilityStack,
+    timeout: float,
+    catch_up: CatchUp | None = None,
+    idle_wait: float = 40.0,
+) -> tuple[checker.Report, float, bool]:
+    """Wait until no outbox row is unpublished and every projection equals its owners
+    (``catch_up``: record when each relay and each durable consumer caught up)."""
+    catch_up = catch_up or CatchUp()
+    started = catch_up.started
     urls = stack.database_urls()
-    while True:
-        snap = await asyncio.to_thread(checker.load, urls)
-        report = checker.check_projections(snap)
-        converged = report.ok and not any(snap.unpublished.values())
-        elapsed = time.monotonic() - started
-        if converged or elapsed > timeout:
-            return report, elapsed, converged
-        await asyncio.sleep(0.5)
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(catch_up.watch_consumers(stack.nats_url, stop))
+    try:
+        while True:
+            snap = await asyncio.to_thread(checker.load, urls)
+            for service, rows in snap.unpublished.items():
+                catch_up.observe(f"relay {service}", not rows, f"unpublished={rows}")
+            report = checker.check_projections(snap)
+            converged = report.ok and not any(snap.unpublished.values())
+            elapsed = time.monotonic() - started
+            if converged or elapsed > timeout:
+                break
+            await asyncio.sleep(0.2)
+        # For the figures only: let every consumer finish what it holds (e.g. a redelivery
+        # of an event already applied), bounded, so each one's catch-up time is known.
+        deadline = time.monotonic() + (idle_wait if converged else 0.0)
+        while time.monotonic() < deadline and (
+            not catch_up.caught or any(v is None for v in catch_up.caught.values())
+        ):
+            await asyncio.sleep(0.2)
+        return report, elapsed, converged
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(watcher, 5)
 
 
 async def read_documents(
@@ -276,6 +381,8 @@ class ChaosResult:
     op_stats: dict[str, int]
     statuses: dict[str, int]
     phases: dict[str, float] = field(default_factory=dict)
+    catch_up: CatchUp = field(default_factory=CatchUp)
+    deletions: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -294,10 +401,17 @@ class ChaosResult:
             + " (acknowledged/attempted)",
             f"faults injected: {sum(self.faults.values())} ({faults}; "
             f"fault points fired={self.self_kills})",
+            f"account deletions: {len(self.deletions)}"
+            f" (students={sum('student' in d.split()[0] for d in self.deletions)}"
+            f" teachers={sum('instructor' in d.split()[0] for d in self.deletions)};"
+            f" settled={sum(d.endswith(': deleted') for d in self.deletions)})",
             f"drain: {'converged' if self.converged else 'NOT converged'} "
             f"in {self.drained_in:.1f}s (phases: "
             + " ".join(f"{k}={v:.1f}s" for k, v in self.phases.items())
             + ")",
+            "catch-up after healing (relays: outbox empty; consumers: nothing pending or"
+            " unacknowledged):",
+            *self.catch_up.lines(),
             f"projections: {self.projections.line()}",
             f"history: {self.history.line()} recovered={self.history.recovered}",
             f"checker: lost={self.projections.lost + self.history.lost} "
@@ -331,6 +445,8 @@ class ChaosResult:
             "op_stats": self.op_stats,
             "statuses": self.statuses,
             "phases": {k: round(v, 1) for k, v in self.phases.items()},
+            "catch_up": self.catch_up.as_dict(),
+            "deletions": self.deletions,
             "nemesis": self.nemesis_log,
         }
 
@@ -346,6 +462,7 @@ async def chaos(
     kinds: tuple[str, ...] = ALL_FAULTS,
     drain_timeout: float = 120.0,
     nats_down: tuple[float, float] = (1.0, 5.0),
+    deletion_interval: tuple[float, float] | None = (10.0, 20.0),
     say: Callable[[str], None] = lambda _: None,
 ) -> ChaosResult:
     rng = random.Random(seed)
@@ -358,7 +475,15 @@ async def chaos(
     learners = list(
         await asyncio.gather(*(stack.user("student", "chaos") for _ in range(students)))
     )
-    workload = Workload(stack.gateway_url, authors, learners, seed=rng.randrange(1 << 30))
+    workload = Workload(
+        stack.gateway_url,
+        authors,
+        learners,
+        seed=rng.randrange(1 << 30),
+        admin=stack.admin,
+        spawn=lambda role: stack.user(role, "chaos"),
+        deletion_interval=deletion_interval,
+    )
     nemesis = Nemesis(stack, random.Random(rng.randrange(1 << 30)), interval, kinds, nats_down)
     stop = asyncio.Event()
     started = time.monotonic()
@@ -383,7 +508,8 @@ async def chaos(
     await heal(stack)
     phases["heal"] = time.monotonic() - mark
     say("draining")
-    projections, drained_in, converged = await drain(stack, drain_timeout)
+    catch_up = CatchUp()
+    projections, drained_in, converged = await drain(stack, drain_timeout, catch_up)
     phases["drain"] = drained_in
     snap = await asyncio.to_thread(checker.load, stack.database_urls())
     history = checker.check_history(workload.model, snap)
@@ -398,7 +524,7 @@ async def chaos(
             ):
                 say(f"dead letter in {service}: {dict(row)}")
     # Locks: every student's progress document against its recomputation from the owners.
-    documents, unread = await read_documents(stack, learners, snap)
+    documents, unread = await read_documents(stack, workload.students, snap)
     history.merge(checker.check_documents(snap, documents, dt.datetime.now(dt.UTC)))
     for user, course, status in unread:
         history.add("progress documents (locks) <- owners", "lost", f"{user}/{course}: {status}")
@@ -419,6 +545,8 @@ async def chaos(
         op_stats=dict(stats),
         statuses=dict(workload.model.statuses),
         phases=phases,
+        catch_up=catch_up,
+        deletions=workload.deletions,
     )
 
 
@@ -453,11 +581,18 @@ async def main_async(args: argparse.Namespace) -> int:
             interval=(args.interval * 0.6, args.interval * 1.4),
             kinds=kinds,
             drain_timeout=args.drain_timeout,
+            deletion_interval=(
+                (args.deletion_interval * 0.6, args.deletion_interval * 1.4)
+                if args.deletion_interval > 0
+                else None
+            ),
             say=_print,
         )
         if args.verbose or not result.ok:
             for line in result.nemesis_log:
                 _print(f"nemesis {line}")
+            for line in result.deletions:
+                _print(f"deleted {line}")
             _print(f"HTTP statuses: {dict(sorted(result.statuses.items()))}")
             print(result.projections.table())
             print(result.history.table())
@@ -493,6 +628,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--progress-replicas", type=int, default=2)
     parser.add_argument("--faults", default="", help=f"comma-separated subset of {ALL_FAULTS}")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--deletion-interval",
+        type=float,
+        default=15.0,
+        help="mean seconds between account deletions (0: none)",
+    )
     parser.add_argument("--drain-timeout", type=float, default=120.0)
     parser.add_argument("--data-dir", default=None, help="default: a temporary directory")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (logs)")

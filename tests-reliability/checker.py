@@ -43,7 +43,8 @@ nothing was read that no one wrote.
 
 CLI (``make check-consistency``)::
 
-    python tests-reliability/checker.py                       # the `make run` stack in .data
+    python tests-reliability/checker.py                       # the `make run` stack: its
+                                                              # DATABASE_URL, else .data
     python tests-reliability/checker.py --database-url postgresql://postgres@127.0.0.1:5432/
     python tests-reliability/checker.py --wait 60 -v          # re-check until it converges
 
@@ -54,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 import uuid
@@ -69,13 +71,63 @@ from psycopg.rows import dict_row
 from sqlalchemy.engine import make_url
 
 SERVICES = ("catalog", "content", "progress", "assessment")
+# identity is read for the accounts it deleted (when its database is given).
+IDENTITY = "identity"
 GRADABLE = ("assignment", "quiz")
 ENROLLED = ("active", "completed")
 Key = Hashable
 CENT = Decimal("0.01")
 Rows = list[dict[str, Any]]
 
+# Every column that names a user, per service: after a UserDeleted has been applied, none
+# may name a deleted account (rows of the user deleted, authorship nulled; docs/events.md).
+USER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "catalog": (
+        ("courses", "creator_id"),
+        ("modules", "creator_id"),
+        ("enrollment_projection", "user_id"),
+    ),
+    "content": (
+        ("posts", "creator_id"),
+        ("modules", "creator_id"),
+        ("courses", "creator_id"),
+        ("completions", "user_id"),
+        ("submissions", "user_id"),
+        ("post_views", "user_id"),
+    ),
+    "progress": (
+        ("courses", "creator_id"),
+        ("enrollments", "user_id"),
+        ("completions", "user_id"),
+        ("post_views", "user_id"),
+        ("submissions", "user_id"),
+    ),
+    "assessment": (
+        ("courses", "creator_id"),
+        ("modules", "creator_id"),
+        ("enrollments", "user_id"),
+        ("submissions", "user_id"),
+        ("submissions", "grader_id"),
+        ("post_grades", "user_id"),
+    ),
+}
+
+
+def _by_user(service: str) -> str:
+    """Rows per (table.column, user) for every user column of ``service``."""
+    return " UNION ALL ".join(
+        f"SELECT '{table}.{column}' AS what, {column} AS user_id, count(*) AS n FROM {table}"
+        f" WHERE {column} IS NOT NULL GROUP BY {column}"
+        for table, column in USER_COLUMNS[service]
+    )
+
+
 QUERIES: dict[str, dict[str, str]] = {
+    "identity": {
+        "users": "SELECT id FROM users",
+        "deleted_users": "SELECT user_id FROM deleted_users",
+        "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
+    },
     "catalog": {
         "courses": "SELECT id, title, status, visibility, creator_id, enrollment_count,"
         " sequential FROM courses",
@@ -86,6 +138,8 @@ QUERIES: dict[str, dict[str, str]] = {
         "deleted": "SELECT DISTINCT event_type, aggregate_id FROM outbox"
         " WHERE event_type IN ('syllabus.catalog.CourseDeleted.v1',"
         " 'syllabus.catalog.ModuleDeleted.v1')",
+        "by_user": _by_user("catalog"),
+        "deleted_users": "SELECT user_id FROM deleted_users",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
     },
     "content": {
@@ -100,6 +154,8 @@ QUERIES: dict[str, dict[str, str]] = {
         "completions": "SELECT completion_id, post_id, completed FROM completions",
         "deleted": "SELECT DISTINCT event_type, aggregate_id FROM outbox"
         " WHERE event_type = 'syllabus.content.PostDeleted.v1'",
+        "by_user": _by_user("content"),
+        "deleted_users": "SELECT user_id FROM deleted_users",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
     },
     "progress": {
@@ -115,6 +171,12 @@ QUERIES: dict[str, dict[str, str]] = {
         "completions": "SELECT id, user_id, post_id, completed, marked, version FROM completions",
         "views": "SELECT user_id, post_id FROM post_views",
         "submissions": "SELECT submission_id, user_id, post_id, status, score FROM submissions",
+        "by_user": _by_user("progress"),
+        "deleted_users": "SELECT user_id FROM deleted_users",
+        "orphans": "SELECT 'module_completions' AS what, count(*) AS n FROM module_completions"
+        " WHERE enrollment_id NOT IN (SELECT id FROM enrollments) UNION ALL"
+        " SELECT 'pending_decisions', count(*) FROM pending_decisions"
+        " WHERE enrollment_id NOT IN (SELECT id FROM enrollments)",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
     },
     "assessment": {
@@ -128,6 +190,8 @@ QUERIES: dict[str, dict[str, str]] = {
         " max_points, version FROM submissions",
         "post_grades": "SELECT user_id, post_id, attempts_used, status, late, kept_score"
         " FROM post_grades",
+        "by_user": _by_user("assessment"),
+        "deleted_users": "SELECT user_id FROM deleted_users",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
     },
 }
@@ -157,7 +221,7 @@ class Snapshot:
 def load(urls: Mapping[str, str], timeout: int = 10) -> Snapshot:
     """Read every table the checker needs from each service's database (libpq URLs)."""
     tables: dict[str, dict[str, Rows]] = {}
-    for service in SERVICES:
+    for service in (IDENTITY, *SERVICES) if IDENTITY in urls else SERVICES:
         url = urls[service].replace("postgresql+psycopg://", "postgresql://", 1)
         with psycopg.connect(
             url, connect_timeout=timeout, row_factory=dict_row, autocommit=True
@@ -378,7 +442,54 @@ def check_projections(snap: Snapshot) -> Report:
         {c: (counted.get(c, 0),) for c in live_courses},
         {c: (r["enrollment_count"],) for c, r in live_courses.items()},
     )
+    report.merge(check_deleted_users(snap))
     return report.merge(check_assessment(snap)).merge(check_completion_rules(snap))
+
+
+def deleted_users(snap: Snapshot) -> set[Any]:
+    """The accounts identity deleted (any service's record of one, without identity)."""
+    if IDENTITY in snap.tables:
+        return {r["user_id"] for r in snap.rows(IDENTITY, "deleted_users")}
+    return {r["user_id"] for s in SERVICES for r in snap.rows(s, "deleted_users")}
+
+
+def check_deleted_users(snap: Snapshot) -> Report:
+    """No service holds data of a deleted account: each one recorded the deletion, and no
+    user column of any service names it (its rows deleted, its authorship nulled), nor do
+    rows hang on to its deleted enrollments; identity has no such user any more."""
+    report = Report()
+    gone = deleted_users(snap)
+    if IDENTITY in snap.tables:
+        users = {r["id"] for r in snap.rows(IDENTITY, "users")}
+        for user in gone:
+            report.add(
+                "identity.users: deleted accounts gone",
+                "unexpected" if user in users else "ok",
+                f"user {user} deleted and still in identity.users",
+            )
+    for service in SERVICES:
+        recorded = {r["user_id"] for r in snap.rows(service, "deleted_users")}
+        report.compare(
+            f"{service}.deleted_users <- identity",
+            {u: (True,) for u in gone},
+            {u: (True,) for u in recorded},
+        )
+        held = {(r["what"], r["user_id"]): r["n"] for r in snap.rows(service, "by_user")}
+        for table, column in USER_COLUMNS[service]:
+            what = f"{table}.{column}"
+            check = f"{service}.{what}: no deleted user"
+            report.per_check.setdefault(check, Counter())
+            for user in gone:
+                n = held.get((what, user), 0)
+                report.add(
+                    check,
+                    "unexpected" if n else "ok",
+                    f"{n} row(s) of deleted user {user}" if n else None,
+                )
+        for r in snap.tables[service].get("orphans", []):
+            check = f"{service}.{r['what']}: no rows of deleted enrollments"
+            report.add(check, "unexpected" if r["n"] else "ok", f"{r['n']} orphan row(s)")
+    return report
 
 
 def _cents(value: Any) -> str:
@@ -1037,15 +1148,16 @@ def check_history(model: Any, snap: Snapshot) -> Report:
         )
     c_views = {(v["user_id"], v["post_id"]) for v in con["views"]}
     p_views = {(v["user_id"], v["post_id"]) for v in pro["views"]}
+    judged = getattr(model, "judged", lambda _user: True)
     for user, post in getattr(model, "views", set()):
         state = model.posts.get(post)
-        if post in model.uncertain or state is None or state["deleted"]:
+        if post in model.uncertain or state is None or state["deleted"] or not judged(user):
             continue
         pair = (uuid.UUID(user), post)
         expect("history: view in content", pair in c_views, f"view {user}/{post}")
         expect("history: view in progress", pair in p_views, f"view {user}/{post}")
     for (user, course), status in model.enrollments.items():
-        if (user, course) in model.uncertain:
+        if (user, course) in model.uncertain or not judged(user):
             continue
         e = enrollments.get((uuid.UUID(user), course))
         want = ("active", "completed") if status == "active" else ("dropped",)
@@ -1061,7 +1173,7 @@ def check_history(model: Any, snap: Snapshot) -> Report:
             f"enrollment {user}/{course} vs {proj}",
         )
     for (user, post), completed in model.completions.items():
-        if (user, post) in model.uncertain:
+        if (user, post) in model.uncertain or not judged(user):
             continue
         c = completions.get((uuid.UUID(user), post))
         # The student's mark is the fact they wrote; whether it completes the post depends
@@ -1099,7 +1211,7 @@ def check_history(model: Any, snap: Snapshot) -> Report:
         judge("history: catalog modules written", mid, m["title"], model.modules)
     for pid, p in posts.items():
         judge("history: content posts written", pid, p["title"], model.posts)
-    users = set(model.users)
+    users = {u for u in model.users if judged(u)}
     for user, course in enrollments:
         if str(user) in users:
             attempted = (str(user), course) in model.attempted_pairs
@@ -1132,6 +1244,8 @@ def check_history(model: Any, snap: Snapshot) -> Report:
     submissions = {s["id"]: s for s in snap.tables["assessment"]["submissions"]}
     c_submitted = {s["submission_id"] for s in con["submissions"]}
     for sid, state in model.submissions.items():
+        if not judged(state["user"]):
+            continue
         sub = submissions.get(sid)
         expect(
             "history: submission in assessment",
@@ -1158,6 +1272,11 @@ def check_history(model: Any, snap: Snapshot) -> Report:
             found == last and (state["score"] is None or sub["status"] == "graded"),
             f"submission {sid}: score {found} ({sub['status']}), last acknowledged {last}",
         )
+    # -- acknowledged account deletions: identity deleted the account (the services'
+    # forgetting is checked with the projections, check_deleted_users)
+    gone = {str(u) for u in deleted_users(snap)}
+    for user in getattr(model, "deleted", set()):
+        expect("history: deleted account deleted", user in gone, f"account {user} not deleted")
     submitted = Counter((str(s["user_id"]), s["post_id"]) for s in submissions.values())
     for pair, n in submitted.items():
         if pair[0] not in users:
@@ -1193,7 +1312,8 @@ def urls_from(server_url: str) -> dict[str, str]:
         server_url = "postgresql://" + server_url.removeprefix("postgres://")
     url = make_url(server_url).set(drivername="postgresql")
     return {
-        s: url.set(database=f"syllabus_{s}").render_as_string(hide_password=False) for s in SERVICES
+        s: url.set(database=f"syllabus_{s}").render_as_string(hide_password=False)
+        for s in (IDENTITY, *SERVICES)
     }
 
 
@@ -1205,7 +1325,7 @@ def server_from_data_dir(data_dir: Path) -> str:
     except OSError:
         raise SystemExit(
             f"no running PostgreSQL under {data_dir} ({pid_file} missing): start `make run`, "
-            "or pass --database-url"
+            "or set DATABASE_URL (as for `make run`) or pass --database-url"
         ) from None
     return f"postgresql://postgres@127.0.0.1:{int(lines[3])}"
 
@@ -1231,14 +1351,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="checker.py", description="Compare every projection with its owners' data."
     )
-    parser.add_argument("--database-url", help="PostgreSQL server holding syllabus_<service> DBs")
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL server holding syllabus_<service> DBs (default: $DATABASE_URL, as"
+        " `make run`; else the embedded server of --data-dir)",
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=Path(".data"),
-        help="a `make run` data dir (default .data), when no URL is given",
+        help="a `make run` data dir (default .data), when neither --database-url nor"
+        " DATABASE_URL is given",
     )
-    for service in SERVICES:
+    for service in (IDENTITY, *SERVICES):
         parser.add_argument(f"--{service}-url", help=f"{service}'s own database (overrides)")
     parser.add_argument(
         "--wait",
@@ -1248,9 +1373,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    server = args.database_url or server_from_data_dir(args.data_dir)
+    # The same server `make run` uses: DATABASE_URL when set, else the embedded one in .data.
+    server = args.database_url or os.environ.get("DATABASE_URL") or None
+    if server is None:
+        server = server_from_data_dir(args.data_dir)
     urls = urls_from(server)
-    for service in SERVICES:
+    for service in (IDENTITY, *SERVICES):
         if url := getattr(args, f"{service}_url"):
             urls[service] = url
     try:

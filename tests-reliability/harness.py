@@ -8,6 +8,8 @@ Built on the local runner (``syllabus_devstack``): the same processes ``make run
 - ``kill`` (SIGKILL), ``term`` (SIGTERM), ``restart`` (optionally with test-only fault
   injection: ``FAULT_INJECTION=true`` + ``SYLLABUS_FAULTS``), extra replicas;
 - NATS and PostgreSQL ``kill``/``start``/``pause``/``resume`` (``syllabus_devkit.embedded``);
+- optionally a JetStream cluster instead of one nats-server (``nats_cluster=3``: nodes
+  ``n1``..``n3`` on loopback, every node in ``NATS_URL``), each node killable on its own;
 - users and tokens through the gateway, direct SQL on each service's database (this is a
   test-only tool: services themselves never read each other's databases).
 
@@ -36,7 +38,12 @@ from psycopg.rows import dict_row
 from syllabus_devstack.processes import Child, StartupError
 
 __all__ = ["Instance", "ReliabilityStack", "StartupError", "User"]
-from syllabus_devkit.embedded import EmbeddedNats, EmbeddedPostgres, find_free_port
+from syllabus_devkit.embedded import (
+    EmbeddedNats,
+    EmbeddedNatsCluster,
+    EmbeddedPostgres,
+    find_free_port,
+)
 from syllabus_devstack.runner import (
     Instance,
     Options,
@@ -91,6 +98,7 @@ class ReliabilityStack(Runner):
         own_database: tuple[str, ...] = ("catalog",),
         replicas: int = 1,
         extra_env: Mapping[str, str] | None = None,
+        nats_cluster: int = 0,
     ) -> None:
         stack = load_stack(ROOT / "deploy" / "stack.toml")
         options = Options(
@@ -105,6 +113,8 @@ class ReliabilityStack(Runner):
         super().__init__(options)
         self.own_database = own_database
         self.own_pg: dict[str, EmbeddedPostgres] = {}
+        self.nats_cluster_size = nats_cluster
+        self.cluster: EmbeddedNatsCluster | None = None
         self.extra_env = {**TEST_SERVICE_ENV, **(extra_env or {})}
         self.admin: User | None = None
         self.events: list[str] = []  # what the runner said, for failure reports
@@ -123,10 +133,19 @@ class ReliabilityStack(Runner):
             data / "postgres", log_path=self.logs / "postgres.log", die_with_parent=True
         )
         self.pg_url = self.stage.pg.start()
-        self.stage.nats = EmbeddedNats(
-            data / "nats", log_path=self.logs / "nats.log", die_with_parent=True
-        )
-        self.nats_url = self.stage.nats.start()
+        if self.nats_cluster_size:
+            self.cluster = EmbeddedNatsCluster(
+                data / "nats-cluster",
+                self.nats_cluster_size,
+                log_dir=self.logs,
+                die_with_parent=True,
+            )
+            self.nats_url = self.cluster.start()
+        else:
+            self.stage.nats = EmbeddedNats(
+                data / "nats", log_path=self.logs / "nats.log", die_with_parent=True
+            )
+            self.nats_url = self.stage.nats.start()
         for name in self.own_database:
             pg = EmbeddedPostgres(
                 data / f"postgres-{name}",
@@ -221,7 +240,15 @@ class ReliabilityStack(Runner):
             with contextlib.suppress(Exception):
                 if server is not None and server.running and server._paused:
                     server.resume()
+        if self.cluster is not None:
+            for node in self.cluster.nodes:
+                with contextlib.suppress(Exception):
+                    if node.running and node._paused:
+                        node.resume()
         await self.shutdown()
+        if self.cluster is not None:
+            with contextlib.suppress(Exception):
+                self.cluster.stop()
         for pg in self.own_pg.values():
             with contextlib.suppress(Exception):
                 pg.stop()
@@ -448,7 +475,7 @@ async def stream_messages(nats_url: str, stream: str) -> list[StreamMessage]:
     """Every message of ``stream``, in order (read directly, by sequence)."""
     import nats
 
-    nc = await nats.connect(nats_url, max_reconnect_attempts=2)
+    nc = await nats.connect(servers=nats_url.split(","), max_reconnect_attempts=2)
     try:
         js = nc.jetstream(timeout=10)
         info = await js.stream_info(stream)
@@ -473,7 +500,7 @@ async def publish_raw(nats_url: str, messages: list[tuple[str, bytes, str]]) -> 
     """Publish (subject, payload, Nats-Msg-Id) triples to JetStream, acknowledged each."""
     import nats
 
-    nc = await nats.connect(nats_url, max_reconnect_attempts=2)
+    nc = await nats.connect(servers=nats_url.split(","), max_reconnect_attempts=2)
     try:
         js = nc.jetstream(timeout=10)
         for subject, payload, msg_id in messages:
@@ -486,7 +513,7 @@ async def consumers_idle(nats_url: str) -> bool:
     """Whether every durable consumer has delivered everything and holds no unacked message."""
     import nats
 
-    nc = await nats.connect(nats_url, max_reconnect_attempts=2)
+    nc = await nats.connect(servers=nats_url.split(","), max_reconnect_attempts=2)
     try:
         js = nc.jetstream(timeout=10)
         for stream in ("CATALOG", "CONTENT", "PROGRESS", "ASSESSMENT"):

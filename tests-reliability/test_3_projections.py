@@ -31,16 +31,19 @@ CHECKER = Path(__file__).resolve().parent / "checker.py"
 
 
 def _checker_cli(stack: ReliabilityStack) -> subprocess.CompletedProcess[str]:
+    # The server as `make run` is given it (DATABASE_URL, SQLAlchemy's form): `make
+    # check-consistency` must find the same databases without --database-url.
     return subprocess.run(
         [
             sys.executable,
             str(CHECKER),
-            "--database-url",
-            libpq(stack.pg_url),
+            "--data-dir",
+            str(stack.options.data_dir / "not-a-make-run-dir"),
             "--catalog-url",
             libpq(stack.db_url("catalog")),
             "-v",
         ],
+        env={**os.environ, "DATABASE_URL": stack.pg_url},
         capture_output=True,
         text=True,
         timeout=60,

@@ -12,6 +12,7 @@ with the databases.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import time
@@ -53,11 +54,30 @@ class Model:
     views: set[tuple[str, uuid.UUID]] = field(default_factory=set)
     # Gating acknowledged per attachment: (course, module) -> {prerequisites, unlock_at}.
     gating: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = field(default_factory=dict)
+    # Accounts whose deletion was acknowledged (their facts leave the model: the services
+    # must forget them), and those whose deletion stayed indeterminate (not judged).
+    deleted: set[str] = field(default_factory=set)
+    deleted_roles: dict[str, str] = field(default_factory=dict)
+    uncertain_users: set[str] = field(default_factory=set)
     stats: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
 
     def wrote(self, entity: Entity, title: str) -> None:
         self.written.setdefault(entity, set()).add(title)
+
+    def forget(self, user: str) -> None:
+        """The account is gone: none of its facts may remain anywhere."""
+        self.enrollments = {k: v for k, v in self.enrollments.items() if k[0] != user}
+        self.completions = {k: v for k, v in self.completions.items() if k[0] != user}
+        self.views = {k for k in self.views if k[0] != user}
+        self.submissions = {k: v for k, v in self.submissions.items() if v["user"] != user}
+        for counter in (self.submits_ok, self.submits_info):
+            for pair in [p for p in counter if p[0] == user]:
+                del counter[pair]
+
+    def judged(self, user: Any) -> bool:
+        """Whether a user's facts are held to the history (not deleted or maybe deleted)."""
+        return str(user) not in self.deleted and str(user) not in self.uncertain_users
 
     @property
     def attempted(self) -> int:
@@ -104,12 +124,26 @@ class Workload:
         seed: int | None = None,
         timeout: float = 8.0,
         think: tuple[float, float] = (0.01, 0.06),
+        admin: Any = None,
+        spawn: Callable[[str], Awaitable[Any]] | None = None,
+        deletion_interval: tuple[float, float] | None = None,
+        teacher_share: float = 0.25,
     ) -> None:
         self.base_url = base_url
         self.model = Model(prefix or f"w{uuid.uuid4().hex[:6]}")
         self.model.users = [s.id for s in students] + [i.id for i in instructors]
         self.authors = [Author(i) for i in instructors]
-        self.students = students
+        self.students = list(students)
+        # Account deletions (with ``admin``, every ``deletion_interval`` seconds): a student
+        # with data, sometimes a teacher, deleted by an admin or by themselves; ``spawn``
+        # (role → a new logged-in user) replaces them so the load stays the same.
+        self.admin = admin
+        self.spawn = spawn
+        self.deletion_interval = deletion_interval
+        self.teacher_share = teacher_share
+        self.workers: dict[str, asyncio.Task[None]] = {}
+        self.leaving: dict[str, asyncio.Event] = {}
+        self.deletions: list[str] = []  # what the deleter did, for the report
         self.rng = random.Random(seed)
         self.timeout = timeout
         self.think = think
@@ -152,10 +186,120 @@ class Workload:
         return Result(Outcome.FAIL, r.status_code)
 
     async def run(self, stop: asyncio.Event) -> Model:
-        workers = [self._author_loop(a, stop) for a in self.authors]
-        workers += [self._student_loop(s, stop) for s in self.students]
-        await asyncio.gather(*workers)
+        for a in self.authors:
+            self._start(a.user, self._author_loop(a, stop))
+        for s in self.students:
+            self._start(s, self._student_loop(s, stop))
+        if self.admin is not None and self.deletion_interval is not None:
+            await self._deleter(stop)
+        while self.workers:
+            user, task = next(iter(self.workers.items()))
+            await task
+            self.workers.pop(user, None)
         return self.model
+
+    def _start(self, user: Any, loop: Awaitable[None]) -> None:
+        self.leaving[user.id] = asyncio.Event()
+        self.workers[user.id] = asyncio.ensure_future(loop)
+
+    # -- account deletions -------------------------------------------------------------
+
+    async def _deleter(self, stop: asyncio.Event) -> None:
+        assert self.deletion_interval is not None
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.rng.uniform(*self.deletion_interval))
+            if stop.is_set():
+                break
+            await self.delete_account(stop)
+
+    def _facts(self, user: str) -> int:
+        m = self.model
+        return (
+            sum(1 for u, _ in m.enrollments if u == user)
+            + sum(1 for u, _ in m.completions if u == user)
+            + sum(1 for sub in m.submissions.values() if sub["user"] == user)
+        )
+
+    async def delete_account(self, stop: asyncio.Event) -> None:
+        """Delete a student with enrollments, completions or submissions (the one with the
+        most), sometimes a teacher; by an admin or by the user themselves. The user's own
+        client stops first (a person deleting their account is not also using it)."""
+        authors = [a for a in self.authors if a.user.id in self.workers]
+        teachers = [a for a in authors if a.courses]
+        if len(authors) > 1 and teachers and self.rng.random() < self.teacher_share:
+            author = self.rng.choice(teachers)
+            user, role = author.user, "instructor"
+        else:
+            students = [s for s in self.students if s.id in self.workers]
+            if len(students) < 2:
+                return
+            user = max(students, key=lambda s: (self._facts(s.id), self.rng.random()))
+            if not self._facts(user.id):
+                return  # nobody has data yet: a later round
+            role = "student"
+        facts = self._facts(user.id) if role == "student" else len(author.courses)
+        self.leaving[user.id].set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(self.workers[user.id]), self.timeout + 2)
+        self.workers.pop(user.id, None)
+        by_self = self.rng.random() < 0.5
+        url = "/api/v1/users/me" if by_self else f"/api/v1/users/{user.id}"
+        headers = user.headers if by_self else self.admin.headers
+        outcome = await self._delete(url, headers, user.id)
+        what = "enrollments/completions/submissions" if role == "student" else "courses"
+        self.deletions.append(
+            f"{role} {user.id} ({facts} {what}) deleted by"
+            f" {'themselves' if by_self else 'an admin'}: {outcome}"
+        )
+        if outcome == "deleted":
+            self.model.deleted.add(user.id)
+            self.model.deleted_roles[user.id] = role
+            self.model.forget(user.id)
+        else:
+            self.model.uncertain_users.add(user.id)
+        if role == "student":
+            self.students = [s for s in self.students if s.id != user.id]
+            self.enrolled.pop(user.id, None)
+        else:
+            self.authors = [a for a in self.authors if a.user.id != user.id]
+        if self.spawn is not None and not stop.is_set():
+            await self._replace(role, stop)
+
+    async def _delete(self, url: str, headers: dict[str, str], user_id: str) -> str:
+        """``deleted``, or ``indeterminate`` when no try settled it (5xx/timeouts)."""
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as client:
+            for attempt in range(6):
+                res = await self.call(client, "delete_account", "DELETE", url, headers=headers)
+                if res.outcome == Outcome.OK:
+                    return "deleted"
+                if res.status == 404 and attempt > 0:
+                    return "deleted"  # an earlier, indeterminate try did it
+                if res.outcome == Outcome.FAIL and not (res.status == 401 and attempt > 0):
+                    return f"refused ({res.status})"
+                # Indeterminate (or the user's token already refused): ask as the admin.
+                url, headers = f"/api/v1/users/{user_id}", self.admin.headers
+                await asyncio.sleep(0.5)
+        return "indeterminate"
+
+    async def _replace(self, role: str, stop: asyncio.Event) -> None:
+        assert self.spawn is not None
+        for _ in range(5):
+            try:
+                user = await self.spawn(role)
+            except Exception:  # a fault in the way: try again shortly
+                await asyncio.sleep(1.0)
+                continue
+            self.model.users.append(user.id)
+            if role == "student":
+                self.students.append(user)
+                self.enrolled[user.id] = set()
+                self._start(user, self._student_loop(user, stop))
+            else:
+                author = Author(user)
+                self.authors.append(author)
+                self._start(user, self._author_loop(author, stop))
+            return
 
     async def _loop(
         self,
@@ -168,7 +312,8 @@ class Workload:
         async with httpx.AsyncClient(
             base_url=self.base_url, headers=user.headers, timeout=self.timeout
         ) as client:
-            while not stop.is_set():
+            leaving = self.leaving.get(user.id) or asyncio.Event()
+            while not stop.is_set() and not leaving.is_set():
                 action = self.rng.choices(actions, weights)[0]
                 before = self.model.stats["info"]
                 await action(client)
