@@ -64,6 +64,7 @@ async def _dump(url: str) -> bytes:
             await conn.run_sync(metadata.reflect)
             out = []
             for table in metadata.sorted_tables:
+                out.append(f"-- table {table.name}".encode())
                 for row in await conn.execute(select(table)):
                     out.append(repr(tuple(row)).encode())
         return b"\n".join(out)
