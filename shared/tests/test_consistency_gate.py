@@ -197,3 +197,15 @@ async def test_a_waiting_gate_wakes_when_the_event_is_dead_lettered(
         waiting.cancel()
         stop.set()
         await asyncio.wait_for(running, 5)
+
+
+def test_a_token_string_once_satisfied_is_remembered() -> None:
+    """The request path's shortcut: a token string the gate saw satisfied is answered
+    from a set (positions only grow); absent values count as satisfied."""
+    gate = ConsistencyGate.__new__(ConsistencyGate)
+    gate._satisfied = set()
+    assert gate.known_satisfied(None)
+    assert not gate.known_satisfied("1.deadbeef1")
+    gate.remember_satisfied("1.deadbeef1", None)
+    assert gate.known_satisfied("1.deadbeef1")
+    assert not gate.known_satisfied("1.deadbeef2")

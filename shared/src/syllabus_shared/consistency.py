@@ -109,6 +109,9 @@ class ProjectionWatcher:
                 await asyncio.wait_for(changed.wait(), min(remaining, self.poll_interval))
 
 
+SATISFIED_CACHE = 10_000
+
+
 class ConsistencyGate:
     """Holds a request until this service has handled what its consistency token names.
 
@@ -133,6 +136,18 @@ class ConsistencyGate:
         self.wait_seconds = wait_seconds
         self._by_code = {type_code(event_type): (c, event_type) for c, event_type in consumed}
         self._known: dict[str, int] = {}
+        # Token strings already found satisfied: positions only grow, so they stay so; a
+        # client repeating its token (the cookie on every read) costs one set lookup.
+        self._satisfied: set[str] = set()
+
+    def known_satisfied(self, value: str | None) -> bool:
+        """True when ``value`` (a token as sent) is absent or was satisfied before."""
+        return value is None or value in self._satisfied
+
+    def remember_satisfied(self, *values: str | None) -> None:
+        if len(self._satisfied) >= SATISFIED_CACHE:
+            self._satisfied.clear()  # bounded; refilled by the next requests
+        self._satisfied.update(v for v in values if v)
 
     def pending(self, token: ConsistencyToken) -> dict[str, int]:
         """The entries of ``token`` this service consumes and is not known to have reached."""
