@@ -6,7 +6,6 @@ the consume process's decider takes it once they catch up (docs/progress.md)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -58,7 +57,8 @@ async def test_queued_while_held_back_and_decided_by_the_consume_process(
     ).status_code == 201
     catalog = p.consumer("catalog")
     catalog.pause()
-    await asyncio.sleep(1.5)  # its last fetch expired: no pull request waits any more
+    # Structure the paused consumer has not applied: events pending on its stream.
+    await p.world.course_with(1, 1)
     assert (await api_only.put(f"{API}/me/completions/{only}", headers=headers)).status_code == 201
     assert await status(api_only, course, headers) == "active"  # queued, not judged
     catalog.resume()

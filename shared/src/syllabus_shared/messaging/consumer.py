@@ -215,16 +215,17 @@ class EventConsumer:
     async def caught_up_elsewhere(self) -> bool:
         """:meth:`caught_up` asked from a process that does not run this consumer (an API
         process beside a ``consume`` process): True when the server has nothing pending
-        for it, nothing delivered but unacknowledged, and a pull request waiting, i.e. a
-        process runs it, idle, not paused (one stopped or paused leaves no request once
-        its last fetch expires, within ``fetch_timeout``). False whenever unsure."""
+        for it and nothing delivered but unacknowledged, i.e. every event in its stream
+        so far is applied, whether or not a process is fetching right now (requiring an
+        idle pull request made the answer "unsure" whenever the consume process was
+        applying a batch, and decisions were queued needlessly). False whenever unsure."""
         try:
             js = self.nats.jetstream(timeout=1.0)
             info = await js.consumer_info(self.stream, self.durable)
         except Exception as exc:
             log.debug("consumer %s: no consumer info: %r", self.durable, exc)
             return False
-        return not info.num_pending and not info.num_ack_pending and bool(info.num_waiting)
+        return not info.num_pending and not info.num_ack_pending
 
     def _signal_caught_up(self) -> None:
         for listener in self._caught_up_listeners:
