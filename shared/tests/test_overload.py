@@ -201,7 +201,8 @@ async def test_caught_up_asked_from_a_process_that_does_not_run_the_consumer(
     kernel: Kernel,
 ) -> None:
     """``caught_up_elsewhere`` (what an API process beside a consume process asks): true
-    only while another runner of the same durable consumer is live, idle, not paused."""
+    exactly when the durable consumer has nothing pending and nothing unacknowledged,
+    i.e. every event so far was applied by whichever process runs it."""
     from syllabus_shared.contracts.catalog import ModuleCreated
     from test_consumer import consumer, make_projection, publish, rows, upsert_title
 
@@ -227,11 +228,19 @@ async def test_caught_up_asked_from_a_process_that_does_not_run_the_consumer(
         assert first in await rows(kernel)
         assert not await here.caught_up()  # its own runner is not running
 
-        running.pause()  # its last fetch expires within fetch_timeout: no runner is live
+        running.pause()  # held back: an event published now stays pending
+        second = uuid.uuid4()
+        await publish(kernel, ModuleCreated(module_id=second, title="B", creator_id=second), 1)
         await until(lambda: here.caught_up_elsewhere(), False)
+        assert second not in await rows(kernel)
         running.resume()
         await until(lambda: here.caught_up_elsewhere(), True)
+        assert second in await rows(kernel)
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
-    await until(lambda: here.caught_up_elsewhere(), False)  # stopped
+    # Stopped with nothing pending: everything so far is applied, still caught up.
+    assert await here.caught_up_elsewhere()
+    third = uuid.uuid4()
+    await publish(kernel, ModuleCreated(module_id=third, title="C", creator_id=third), 1)
+    await until(lambda: here.caught_up_elsewhere(), False)  # stopped, and behind
