@@ -75,6 +75,12 @@ ORDER BY since LIMIT :n
 """)
 _LOCK = text("SELECT id FROM enrollments WHERE id = ANY(:ids) ORDER BY id FOR UPDATE SKIP LOCKED")
 _DONE = text("DELETE FROM pending_decisions WHERE enrollment_id = ANY(:ids) AND since < :checked")
+# Queued for an enrollment that no longer exists (deleted with its account while the
+# decision was being queued in another transaction): nothing left to decide.
+_GONE = text("""
+DELETE FROM pending_decisions p WHERE p.enrollment_id = ANY(:ids)
+AND NOT EXISTS (SELECT FROM enrollments e WHERE e.id = p.enrollment_id)
+""")
 _LATER = text("""
 INSERT INTO pending_decisions (enrollment_id, since, not_before) VALUES (:id, :checked, :at)
 ON CONFLICT (enrollment_id) DO NOTHING
@@ -249,6 +255,7 @@ class Decider:
             ids = list((await session.scalars(_DUE, {"checked": checked, "n": BATCH})).all())
             if not ids:
                 return 0
+            await session.execute(_GONE, {"ids": ids})
             # Enrollments first (the order completions take), skipping ones in use.
             locked = list((await session.scalars(_LOCK, {"ids": ids})).all())
             if locked:
