@@ -110,6 +110,10 @@ class Unhandled(PoisonMessage):
 # as it is there, not after a multi-second sleep.
 FIRST_RETRY_DELAY = 0.01
 MAX_RETRY_DELAY = 0.5
+# Bound on fetching the messages a first one said were pending behind it: they are on the
+# server already, so this is reached only when another process bound to the same durable
+# consumer took them meanwhile.
+FOLLOW_UP_TIMEOUT = 0.05
 # What a fetch answers while the durable consumer has no leader (no responders).
 NO_LEADER = (ServiceUnavailableError, NoRespondersError)
 
@@ -311,20 +315,26 @@ class EventConsumer:
                 await psub.unsubscribe()
 
     async def _next_batch(self, psub: Any) -> list[Msg]:
-        """Wait for one message, then take whatever else is already there.
+        """Wait for one message, then take the ones already behind it, without waiting.
 
         A lingering ``fetch(n)`` returns only when n messages arrived or it expires,
-        which would hold the first event for up to ``fetch_timeout``; waiting for one
-        and then draining without waiting keeps the lag to milliseconds.
+        which would hold the first event for up to ``fetch_timeout``; a second fetch with
+        a short timeout would add that timeout to every lone event. Instead the first
+        message says how many were pending behind it (``num_pending``): when none, it is
+        applied at once; else exactly those are fetched (already there, so at once; the
+        short bound only matters when a replica bound to the same consumer took them).
         """
         try:
             first: list[Msg] = await psub.fetch(1, timeout=self.options.fetch_timeout)
         except TimeoutError:
             return []  # no messages: not an error
-        if self.options.batch_size <= 1:
+        behind = _pending_behind(first[-1])
+        if self.options.batch_size <= 1 or not behind:
             return first
         try:
-            more: list[Msg] = await psub.fetch(self.options.batch_size - 1, timeout=0.005)
+            more: list[Msg] = await psub.fetch(
+                min(behind, self.options.batch_size - 1), timeout=FOLLOW_UP_TIMEOUT
+            )
         except TimeoutError:
             more = []
         return first + more
@@ -426,12 +436,16 @@ class EventConsumer:
                     if failed_at is not None:
                         failed_at.append(index)
                     raise
+            # A moved position notifies on commit: wakes requests waiting for it.
             moved = await advance(
-                session, self.tables.consumer_positions, self.subscription.name, _handled(events)
+                session,
+                self.tables.consumer_positions,
+                self.subscription.name,
+                _handled(events),
+                notify=PROJECTION_CHANNEL,
             )
             await self.outbox.seal(session)  # positions for what the handlers published
-            if moved or "applied" in outcomes:
-                # Delivered on commit: wakes requests waiting for this projection.
+            if not moved and "applied" in outcomes:
                 await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
             await self.fault("consumer.before_commit")
         return outcomes
@@ -593,14 +607,14 @@ class EventConsumer:
             if event_type and position and self.subscription.handler_for(event_type):
                 # Handled, the only way it can be: a token naming it is not held for ever
                 # (the dead letter and its alert are the record that it was not applied).
-                moved = await advance(
+                # A moved position wakes requests waiting for it now, not at their bound.
+                await advance(
                     session,
                     self.tables.consumer_positions,
                     self.subscription.name,
                     {event_type: [position]},
+                    notify=PROJECTION_CHANNEL,
                 )
-                if moved:  # wakes requests waiting for it now, not at their bound
-                    await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
             await session.execute(
                 insert(self.tables.dead_letters).values(
                     consumer=self.subscription.name,
@@ -674,6 +688,14 @@ def _handled(events: Sequence[Decoded]) -> dict[str, list[int]]:
         if decoded.position is not None:
             handled.setdefault(decoded.envelope.type, []).append(decoded.position)
     return handled
+
+
+def _pending_behind(msg: Msg) -> int:
+    """How many messages the server had pending for this consumer after ``msg``."""
+    try:
+        return int(msg.metadata.num_pending or 0) if msg.reply else 0
+    except Exception:  # not a JetStream message (no metadata): take none more
+        return 0
 
 
 def _deliveries(msg: Msg) -> int:

@@ -47,6 +47,22 @@ ON CONFLICT (consumer, event_type) DO NOTHING
 """)
 
 
+# The common case in one statement: every type's handled positions follow on from its
+# row without a gap and nothing waits beyond one. Returns the types it moved (the others
+# take the general path); notifies ``:channel`` on commit when one moved.
+_FOLLOW_ON = text("""
+WITH moved AS (
+    UPDATE consumer_positions AS c SET position = t.hi
+    FROM unnest(CAST(:event_type AS text[]), CAST(:lo AS bigint[]), CAST(:hi AS bigint[]))
+        AS t(event_type, lo, hi)
+    WHERE c.consumer = :consumer AND c.event_type = t.event_type
+        AND c.position = t.lo - 1 AND coalesce(cardinality(c.ahead), 0) = 0
+    RETURNING c.event_type
+)
+SELECT event_type, pg_notify(:channel, '') FROM moved
+""")
+
+
 def fold(position: int, ahead: Iterable[int], handled: Iterable[int]) -> tuple[int, list[int]]:
     """Move ``position`` up over every handled position without a gap (pure)."""
     waiting = {p for p in (*ahead, *handled) if p > position}
@@ -66,12 +82,53 @@ def fold(position: int, ahead: Iterable[int], handled: Iterable[int]) -> tuple[i
 
 
 async def advance(
-    session: AsyncSession, table: Table, consumer: str, handled: Mapping[str, list[int]]
+    session: AsyncSession,
+    table: Table,
+    consumer: str,
+    handled: Mapping[str, list[int]],
+    *,
+    notify: str | None = None,
 ) -> bool:
     """Fold ``handled`` (positions per event type) into ``consumer``'s rows, in the
-    caller's transaction. True when some type's position moved."""
+    caller's transaction. True when some type's position moved; then ``notify`` (a
+    channel), when given, is notified on commit.
+
+    When each type's positions follow on from its row without a gap (events delivered in
+    order, the usual case) this is one statement; otherwise the rows are read, locked,
+    folded here and written back."""
     if not handled:
         return False
+    rest = dict(handled)
+    runs = {t: sorted(set(ps)) for t, ps in handled.items()}
+    follow_on = sorted(t for t, ps in runs.items() if ps and ps[-1] - ps[0] + 1 == len(ps))
+    moved = False
+    if follow_on and notify is not None:
+        done = (
+            await session.execute(
+                _FOLLOW_ON,
+                {
+                    "consumer": consumer,
+                    "event_type": follow_on,
+                    "lo": [runs[t][0] for t in follow_on],
+                    "hi": [runs[t][-1] for t in follow_on],
+                    "channel": notify,
+                },
+            )
+        ).all()
+        for row in done:
+            rest.pop(row.event_type, None)
+        moved = bool(done)
+    if rest and await _advance_locked(session, table, consumer, rest):
+        if notify is not None:
+            await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": notify})
+        moved = True
+    return moved
+
+
+async def _advance_locked(
+    session: AsyncSession, table: Table, consumer: str, handled: Mapping[str, list[int]]
+) -> bool:
+    """The general fold: read and lock the rows, fold, write back. True when one moved."""
     types = sorted(handled)
     current = await _locked(session, table, consumer, types)
     missing = [t for t in types if t not in current]
