@@ -56,6 +56,65 @@ async def test_relay_publishes_each_event_once_with_msg_id(kernel: Kernel) -> No
     assert msgs[0].subject == f"{kernel.namespace}.catalog.module.ModuleCreated"
 
 
+async def test_a_backlog_is_drained_by_batches_in_flight_together_each_event_once(
+    kernel: Kernel,
+) -> None:
+    """Pipelined: with a backlog, two batches are in flight at once (each skips the rows
+    the other holds); every row is published once and marked, whatever the order."""
+    ids = []
+    async with kernel.db.transaction() as s:
+        for i in range(23):
+            ids.append(await kernel.outbox.add(s, module_created(f"m{i}"), sequence=1))
+    relay = kernel.relay(batch_size=5, lanes=2)
+    assert await relay.drain() == 23
+    assert await relay.drain() == 0
+    msgs = await kernel.stream_messages()
+    published = [m.headers["Nats-Msg-Id"] for m in msgs if m.headers]
+    assert sorted(published) == sorted(str(i) for i in ids)  # each once, none lost
+    async with kernel.db.transaction() as s:
+        ob = kernel.tables.outbox
+        unmarked = await s.scalar(
+            select(func.count()).select_from(ob).where(ob.c.published_at.is_(None))
+        )
+    assert unmarked == 0
+
+
+async def test_a_failing_lane_stops_the_pass_and_nothing_is_lost(kernel: Kernel) -> None:
+    """A publish failing in one lane ends the whole pass with that error (the other lane
+    is cancelled, its transaction rolled back); the next pass publishes the rest."""
+    async with kernel.db.transaction() as s:
+        for i in range(12):
+            await kernel.outbox.add(s, module_created(f"m{i}"), sequence=1)
+    calls = 0
+
+    async def fail_the_third_pass(point: str) -> None:
+        nonlocal calls
+        if point == "relay.after_publish":
+            calls += 1
+            if calls == 3:
+                raise InjectedFault(point)
+
+    relay = kernel.relay(batch_size=3, lanes=2, fault=fail_the_third_pass)
+    with pytest.raises(InjectedFault):
+        await relay.drain()
+    left = await unpublished(kernel)
+    assert 0 < left < 12  # some batches committed, the failed one did not
+    assert await kernel.relay(batch_size=3).drain() == left
+    assert await unpublished(kernel) == 0
+    msgs = await kernel.stream_messages()
+    ids = {m.headers["Nats-Msg-Id"] for m in msgs if m.headers}
+    assert len(ids) == 12  # every event on the stream, duplicates dropped by Nats-Msg-Id
+
+
+async def unpublished(k: Kernel) -> int:
+    async with k.db.transaction() as s:
+        ob = k.tables.outbox
+        return int(
+            await s.scalar(select(func.count()).select_from(ob).where(ob.c.published_at.is_(None)))
+            or 0
+        )
+
+
 async def test_relay_crash_between_publish_and_mark_does_not_duplicate(kernel: Kernel) -> None:
     async with kernel.db.transaction() as s:
         for i in range(3):

@@ -44,6 +44,7 @@ TRACESTATE = "tracestate"
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _W3C = TraceContextTextMapPropagator()
 _TRACEPARENT_KEY = b'"traceparent"'
+_NO_TRACEPARENT = b'"traceparent":null'
 
 
 @dataclass
@@ -128,8 +129,8 @@ def context_from(headers: Mapping[str, str] | None) -> Context | None:
 
 def envelope_trace_headers(payload: bytes) -> dict[str, str]:
     """``traceparent``/``tracestate`` of a serialized envelope (cheap when it has none)."""
-    if _TRACEPARENT_KEY not in payload:
-        return {}
+    if _TRACEPARENT_KEY not in payload or _NO_TRACEPARENT in payload:
+        return {}  # compact JSON as the outbox writes it: no parse for an untraced event
     try:
         doc = json.loads(payload)
     except ValueError:

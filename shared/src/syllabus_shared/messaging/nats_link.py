@@ -107,6 +107,7 @@ class NatsLink:
         self.servers = server_list(url)
         self.name = name
         self.nc: Client | None = None
+        self._publisher: tuple[Client, JetStreamContext] | None = None
         self.fatal: Exception | None = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -202,6 +203,16 @@ class NatsLink:
         if self.nc is None or self.fatal is not None:
             raise NatsUnavailable("not connected to NATS")
         return self.nc.jetstream(timeout=timeout)
+
+    def publisher(self) -> JetStreamContext:
+        """One JetStream context per connection, kept, for ``publish_async`` (its inbox
+        for acknowledgements is subscribed once, not per batch)."""
+        nc = self.nc
+        if nc is None or self.fatal is not None:
+            raise NatsUnavailable("not connected to NATS")
+        if self._publisher is None or self._publisher[0] is not nc:
+            self._publisher = (nc, nc.jetstream())
+        return self._publisher[1]
 
     async def close(self) -> None:
         if self._task and not self._task.done():

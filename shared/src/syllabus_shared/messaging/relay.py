@@ -4,6 +4,8 @@
   which skips rows that commit late), so several relays can run side by side.
 - Publishes with ``Nats-Msg-Id`` = event id: a re-publish after a crash between
   publish and mark is dropped by the stream's duplicate window.
+- Pipelined while there is a backlog: ``lanes`` batches in flight at once (one waits for
+  its acknowledgements and commits while the next selects and publishes).
 - Wakes on ``LISTEN/NOTIFY`` and polls as a fallback; retries a failed pass after
   milliseconds, backing off to ``max_retry_delay`` (a stream's new leader, elected after a
   node died, gets the backlog within a fraction of a second, not after a multi-second
@@ -20,10 +22,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import psycopg
+from nats.js.client import JetStreamContext
 from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from syllabus_shared.db import Database, libpq_url
 from syllabus_shared.messaging.nats_link import NatsLink, NatsUnavailable
@@ -38,6 +42,9 @@ log = logging.getLogger("syllabus.relay")
 # Test-only fault points (see syllabus_shared.faults); a no-op in production.
 FaultHook = Callable[[str], Awaitable[None]]
 
+_MARK_PUBLISHED = text(
+    "UPDATE outbox SET published_at = now() WHERE id = ANY(CAST(:ids AS uuid[]))"
+)
 FIRST_RETRY_DELAY = 0.01  # seconds after a failed pass; doubles up to max_retry_delay
 WARN_EVERY_SECONDS = 10.0
 
@@ -61,6 +68,7 @@ class OutboxRelay:
         backlog_interval: float = 1.0,
         publish_timeout: float = 2.0,
         max_retry_delay: float = 0.5,
+        lanes: int = 2,
     ) -> None:
         self.db = db
         self.tables = tables
@@ -76,6 +84,7 @@ class OutboxRelay:
         # leader (an acknowledgement normally takes milliseconds).
         self.publish_timeout = publish_timeout
         self.max_retry_delay = max_retry_delay
+        self.lanes = max(1, lanes)  # batches in flight at once while there is a backlog
         self._next_backlog_sample = 0.0
         self._next_warning = 0.0
         self._wake = asyncio.Event()
@@ -86,7 +95,7 @@ class OutboxRelay:
             # nats-py would buffer the publishes until it reconnects and the pass would
             # only end at the timeout; nothing is locked for that long this way.
             raise NatsUnavailable("not connected to NATS")
-        js = self.nats.jetstream(timeout=self.publish_timeout)
+        js = self.nats.publisher()
         ob = self.tables.outbox
         async with self.db.transaction() as session:
             rows = (
@@ -109,12 +118,8 @@ class OutboxRelay:
                 if row.position is not None:
                     header[POSITION_HEADER] = str(row.position)
                 headers.append(header)
-            results = await asyncio.gather(
-                *(
-                    js.publish(row.subject, row.payload, headers=h)
-                    for row, h in zip(rows, headers, strict=True)
-                ),
-                return_exceptions=True,
+            results = await self._publish_all(
+                js, [(row.subject, row.payload, h) for row, h in zip(rows, headers, strict=True)]
             )
             for span, res in zip(spans, results, strict=True):
                 if span is not None:
@@ -134,9 +139,9 @@ class OutboxRelay:
             ]
             await self.fault("relay.after_publish")
             if sent:
-                await session.execute(
-                    update(ob).where(ob.c.id.in_(sent)).values(published_at=func.now())
-                )
+                # One array parameter (not an IN list of one placeholder per row, which
+                # SQLAlchemy renders anew for every batch size).
+                await session.execute(_MARK_PUBLISHED, {"ids": sent})
             for row_id, error in failed:
                 await session.execute(
                     update(ob)
@@ -151,6 +156,34 @@ class OutboxRelay:
                 f"{len(failed)} of {len(rows)} publishes failed: {failed[0][1]!r}"
             )
         return len(sent)
+
+    async def _publish_all(
+        self, js: JetStreamContext, messages: list[tuple[str, bytes, dict[str, str]]]
+    ) -> list[object]:
+        """Publish every message at once (``publish_async``: no task or timer per
+        message), then wait ``publish_timeout`` at most for all acknowledgements. Each
+        result is the stream's acknowledgement or the exception in its place (a
+        ``TimeoutError`` when none came in time)."""
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for subject, payload, headers in messages:
+                # No stall bound (a timer per message): a pass holds batch_size x lanes
+                # at most, far below the context's limit of pending acknowledgements.
+                futures.append(await js.publish_async(subject, payload, headers=headers))
+        except Exception as exc:  # the connection failed
+            for future in futures:
+                future.cancel()
+            return [exc] * len(messages)
+        if futures:
+            _, late = await asyncio.wait(futures, timeout=self.publish_timeout)
+            for future in late:
+                future.cancel()  # frees its slot; the row stays unpublished
+        return [
+            TimeoutError("no acknowledgement in time")
+            if future.cancelled()
+            else (future.exception() or future.result())
+            for future in futures
+        ]
 
     def _trace(
         self, row_id: object, subject: str, payload: bytes
@@ -189,12 +222,35 @@ class OutboxRelay:
             ).one()
         self.metrics.set_outbox_backlog(count, oldest)
 
-    async def drain(self) -> int:
-        """Publish until nothing is pending (used by tests and on shutdown)."""
-        total = 0
-        while n := await self.publish_batch():
-            total += n
-        return total
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Publish until a batch comes back short of ``batch_size`` (nothing more pending
+        when it began), or ``stop`` is set; returns how many were sent.
+
+        Pipelined: once a batch comes back full there is a backlog, and ``lanes`` batches
+        are in flight at once, each in its own transaction. While one waits for its
+        acknowledgements, updates and commits, the next selects (skipping the rows
+        locked by the first) and publishes. Events can thereby reach the stream slightly
+        out of order, as with several relays side by side; consumers expect it (the
+        aggregate's sequence, positions waiting for their gap)."""
+        first = await self.publish_batch()
+        if first < self.batch_size:
+            return first
+        sent = [first]
+
+        async def lane() -> None:
+            while stop is None or not stop.is_set():
+                n = await self.publish_batch()
+                sent.append(n)
+                if n < self.batch_size:
+                    return
+
+        try:
+            async with asyncio.TaskGroup() as lanes:  # one failing stops the others
+                for _ in range(self.lanes):
+                    lanes.create_task(lane())
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return sum(sent)
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = asyncio.create_task(self._listen(stop), name="outbox-listen")
@@ -205,16 +261,18 @@ class OutboxRelay:
                     await self.sample_backlog()
                 except Exception as exc:
                     log.debug("cannot sample the outbox backlog: %r", exc)
+                # Cleared before the pass, not after: a row committed during the pass
+                # (after its select) sets it again and is published at once, not at
+                # the next poll.
+                self._wake.clear()
                 try:
-                    while await self.publish_batch() >= self.batch_size and not stop.is_set():
-                        pass
+                    await self.drain(stop)
                     delay = FIRST_RETRY_DELAY
                 except Exception as exc:
                     self._warn(exc, delay)
                     await _sleep_or_stop(stop, delay)
                     delay = min(delay * 2, self.max_retry_delay)
                     continue
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wait(stop), self.poll_interval)
         finally:
