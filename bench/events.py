@@ -171,6 +171,31 @@ def commit_stages(
     return out
 
 
+def idle_lag(stack: Stack, drives: list[tuple[str, Any]], seconds: float = 3.0) -> dict[str, Any]:
+    """One event at a time (10/s per pipeline, nothing else running): lag and its stages
+    per pipeline. ``drives``: (base URL, request scripts) producing each pipeline's event."""
+    import drivers
+    from run import pct
+
+    since = db_now(stack)
+    for base, scripts in drives:
+        drivers.run_python(base, scripts[:1], 1, seconds, 0.0, rate=10.0)
+    until = db_now(stack)
+    time.sleep(1.0)
+    idle: dict[str, Any] = {}
+    for name, (producer, consumer_db, consumer, etype) in LAG_PIPELINES.items():
+        xs, miss = commit_lags(stack, producer, consumer_db, consumer, etype, since, until)
+        st = commit_stages(stack, producer, consumer_db, consumer, etype, since, until)
+        idle[name] = {
+            "p50_ms": pct(xs, 50),
+            "p99_ms": pct(xs, 99),
+            "n": len(xs),
+            "missing": miss,
+            "stages": {k: {"p50_ms": pct(v, 50), "p99_ms": pct(v, 99)} for k, v in st.items()},
+        }
+    return idle
+
+
 async def raw_latency(nats_url: str, rate: float, duration: float) -> list[float]:
     """JetStream alone: publish (awaiting the ack) at ``rate``/s; a pull consumer on the
     same stream receives and acks. ms from the publish call to the consumer holding it."""
@@ -237,8 +262,8 @@ def _outline_event(course_id: uuid.UUID) -> ce.ModuleAttached:
 
 async def relay_throughput(stack: Stack, events: int, repeats: int) -> dict[str, list[float]]:
     """events/s: ``OutboxRelay.drain()`` over ``events`` committed outbox rows, vs the same
-    payloads published raw (``js.publish`` with Nats-Msg-Id, gathered in batches of the
-    relay's batch size) to a stream of the same configuration."""
+    payloads published raw (``js.publish_async`` with Nats-Msg-Id, as the relay does, in
+    batches of the relay's batch size, each batch's acknowledgements awaited) to a stream of the same configuration."""
     url = _create_database(stack, "bench_relay")
     metadata = new_metadata()
     tables = kernel_tables(metadata)
@@ -282,16 +307,15 @@ async def relay_throughput(stack: Stack, events: int, repeats: int) -> dict[str,
         batch = relay.batch_size
         t0 = time.perf_counter()
         for i in range(0, len(rows), batch):
-            await asyncio.gather(
-                *(
-                    js.publish(
-                        "benchrawpub." + r["subject"],
-                        r["payload"],
-                        headers={"Nats-Msg-Id": str(r["id"])},
-                    )
-                    for r in rows[i : i + batch]
+            acks = [
+                await js.publish_async(
+                    "benchrawpub." + r["subject"],
+                    r["payload"],
+                    headers={"Nats-Msg-Id": str(r["id"])},
                 )
-            )
+                for r in rows[i : i + batch]
+            ]
+            await asyncio.gather(*acks)
         out["raw"].append(len(rows) / (time.perf_counter() - t0))
         with engine.begin() as conn:
             conn.execute(tables.outbox.delete())

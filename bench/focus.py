@@ -1,7 +1,8 @@
 """A focused bench: only #2 (framework ceiling) and #3 (event lag) of ``run.py``, on a
 stack of its own, for quick before/after comparisons while working on the request path.
 
-    python bench/focus.py [--repeats 2] [--sections ceiling,lag] [--hold 600] [--out f.json]
+    python bench/focus.py [--repeats 2] [--sections ceiling,idle,lag,relay,rebuild]
+        [--hold 600] [--out f.json]
 
 ``--hold N`` keeps the stack up for N seconds after the fixtures (and writes the URLs,
 pids and tokens to ``--out``) so a profiler can be attached (``py-spy record --pid``).
@@ -107,6 +108,15 @@ def main() -> int:
                     }
                 )
                 run.say(f"  rebuild: {out['rebuild'][-1]}")
+        if "idle" in sections:
+            events.install_commit_probes(st, ["syllabus_catalog", "syllabus_progress"])
+            out["idle"] = []
+            for _ in range(args.repeats):
+                idle = events.idle_lag(
+                    st, [(catalog, stackmod.outline_scripts(fx)), (progress, write)]
+                )
+                run.say(f"  idle: {json.dumps(idle)}")
+                out["idle"].append(idle)
         if "lag" in sections:
             events.install_commit_probes(st, ["syllabus_catalog", "syllabus_progress"])
             outline = stackmod.outline_scripts(fx)

@@ -477,22 +477,7 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
     }
     say(f"  stages (ms after the producing commit): {res['event_lag']['stages']}")
     # Idle: one event at a time (10/s per pipeline, nothing else running), 3 s.
-    since = events.db_now(stack)
-    for base, scripts in ((catalog, lag_scripts_outline), (progress, write)):
-        drivers.run_python(base, scripts[:1], 1, 3.0, 0.0, rate=10.0)
-    until = events.db_now(stack)
-    time.sleep(1.0)
-    idle: dict[str, Any] = {}
-    for name, (producer, consumer_db, consumer, etype) in events.LAG_PIPELINES.items():
-        xs, miss = events.commit_lags(stack, producer, consumer_db, consumer, etype, since, until)
-        st = events.commit_stages(stack, producer, consumer_db, consumer, etype, since, until)
-        idle[name] = {
-            "p50_ms": pct(xs, 50),
-            "p99_ms": pct(xs, 99),
-            "n": len(xs),
-            "missing": miss,
-            "stages": {k: {"p50_ms": pct(v, 50), "p99_ms": pct(v, 99)} for k, v in st.items()},
-        }
+    idle = events.idle_lag(stack, [(catalog, lag_scripts_outline), (progress, write)])
     res["event_lag"]["idle"] = idle
     say(f"  idle single events: {idle}")
 
