@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 
+import pytest
 from sqlalchemy import Column, Integer, Table, Text, Uuid, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from syllabus_shared.contracts import Envelope
@@ -128,7 +129,13 @@ async def test_event_delivered_three_times_is_applied_once(kernel: Kernel) -> No
     await publish(kernel, later, 2)
     c = consumer(kernel, upsert_title(kernel))
     await run_until(c, lambda: _title_is(kernel, mid, "B"))
-    assert (await rows(kernel))[mid] == ("B", 2)  # created once + updated once
+    # All four came in one batch: A recorded once (the copies are duplicates) and
+    # superseded by B, the newest state of the same module: one handler run in all.
+    assert (await rows(kernel))[mid] == ("B", 1)
+    async with kernel.db.transaction() as s:
+        inbox = kernel.tables.inbox
+        recorded = await s.scalar(select(func.count()).select_from(inbox))
+    assert recorded == 2  # A and B, each once
 
 
 async def _title_is(kernel: Kernel, mid: uuid.UUID, title: str) -> bool:
@@ -213,8 +220,9 @@ async def test_a_fetched_batch_commits_once_and_a_failure_stays_its_own(kernel: 
     c = consumer(kernel, upsert_title(kernel))
     psub = await c.setup()
     msgs = await psub.fetch(3, timeout=2)
-    assert await c.process_batch(msgs) == ["applied", "applied", "applied"]
-    assert (await rows(kernel))[a] == ("a2", 2)
+    # a1 is superseded by a2 (same module, newer) in the same batch: not run, but handled.
+    assert await c.process_batch(msgs) == ["stale", "applied", "applied"]
+    assert (await rows(kernel))[a] == ("a2", 1)
     async with kernel.db.transaction() as s:
         transactions = await s.scalar(
             select(func.count(func.distinct(text("xmin::text")))).select_from(kernel.tables.inbox)
@@ -366,3 +374,95 @@ async def test_caught_up_pause_and_the_caught_up_hook(kernel: Kernel) -> None:
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
+
+
+async def test_consecutive_events_of_a_type_with_a_batch_handler_are_applied_in_one_call(
+    kernel: Kernel,
+) -> None:
+    """A batch handler gets each run of consecutive due events of its type (the newest of
+    each aggregate, in delivery order) in one call; a lone event goes to the handler."""
+    await make_projection(kernel)
+    creator = uuid.uuid4()
+    ids = [uuid.uuid4() for _ in range(4)]
+    calls: list[list[str]] = []
+    one = upsert_title(kernel)
+
+    async def single(uow: UnitOfWork, event: ModuleCreated | ModuleUpdated) -> None:
+        calls.append([event.title])
+        await one(uow, event)
+
+    async def many(uow: UnitOfWork, events: list[ModuleCreated]) -> None:
+        calls.append([e.title for e in events])
+        for event in events:
+            await one(uow, event)
+
+    sub = Subscription(
+        name="test-from-catalog",
+        source="catalog",
+        handlers={ModuleCreated: single, ModuleUpdated: single},
+        many={ModuleCreated: many},
+    )
+    c = EventConsumer(sub, kernel.db, kernel.outbox, kernel.nats, namespace=kernel.namespace)
+    await publish(kernel, ModuleCreated(module_id=ids[0], title="a", creator_id=creator), 1)
+    await publish(kernel, ModuleCreated(module_id=ids[1], title="b", creator_id=creator), 1)
+    await publish(kernel, ModuleUpdated(module_id=ids[0], title="a2", creator_id=creator), 2)
+    await publish(kernel, ModuleCreated(module_id=ids[2], title="c", creator_id=creator), 1)
+    await publish(kernel, ModuleCreated(module_id=ids[3], title="d", creator_id=creator), 1)
+    psub = await c.setup()
+    msgs = await psub.fetch(5, timeout=2)
+    assert await c.process_batch(msgs) == ["stale", "applied", "applied", "applied", "applied"]
+    # "a" is superseded by "a2"; "b" is then a run of one (handler); "c", "d" one call.
+    assert calls == [["b"], ["a2"], ["c", "d"]]
+    assert {mid: title for mid, (title, _) in (await rows(kernel)).items()} == {
+        ids[0]: "a2",
+        ids[1]: "b",
+        ids[2]: "c",
+        ids[3]: "d",
+    }
+
+
+async def test_a_failing_batch_handler_falls_back_to_each_event_alone(kernel: Kernel) -> None:
+    """When the batch call fails, the batch is rolled back and each event is applied
+    alone through its handler: only the bad one fails."""
+    await make_projection(kernel)
+    creator = uuid.uuid4()
+    one = upsert_title(kernel)
+
+    async def single(uow: UnitOfWork, event: ModuleCreated | ModuleUpdated) -> None:
+        if event.title == "poison":
+            raise ValueError("handler bug")
+        await one(uow, event)
+
+    async def many(uow: UnitOfWork, events: list[ModuleCreated]) -> None:
+        for event in events:
+            await single(uow, event)
+
+    sub = Subscription(
+        name="test-from-catalog",
+        source="catalog",
+        handlers={ModuleCreated: single},
+        many={ModuleCreated: many},
+    )
+    c = EventConsumer(
+        sub,
+        kernel.db,
+        kernel.outbox,
+        kernel.nats,
+        namespace=kernel.namespace,
+        options=ConsumerOptions(backoff=(0.05,)),
+    )
+    good, bad = uuid.uuid4(), uuid.uuid4()
+    await publish(kernel, ModuleCreated(module_id=good, title="fine", creator_id=creator), 1)
+    await publish(kernel, ModuleCreated(module_id=bad, title="poison", creator_id=creator), 1)
+    psub = await c.setup()
+    msgs = await psub.fetch(2, timeout=2)
+    assert await c.process_batch(msgs) == ["applied", "retry"]
+    assert set(await rows(kernel)) == {good}
+
+
+def test_a_batch_handler_needs_a_handler_for_its_type() -> None:
+    async def many(uow: UnitOfWork, events: list[ModuleCreated]) -> None:
+        return None
+
+    with pytest.raises(ValueError, match="without a handler"):
+        Subscription(name="x", source="catalog", handlers={}, many={ModuleCreated: many})

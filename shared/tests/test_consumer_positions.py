@@ -139,9 +139,10 @@ async def test_relayed_events_carry_their_position_and_the_consumer_reaches_the_
         return await positions(kernel) == {MC: (3, []), MU: (2, [])}
 
     await run_until(c, caught_up)
-    # Reached together with the projection it stands for (one transaction).
+    # Reached together with the projection it stands for (one transaction); a1 and a2,
+    # superseded by a3 in the same batch, count as handled without their handler running.
     rows = await titles(kernel, t)
-    assert len(rows) == 3 and rows[first] == ("a3", 3)
+    assert len(rows) == 3 and rows[first] == ("a3", 1)
 
 
 async def test_a_first_event_out_of_order_does_not_pass_the_gap(kernel: Kernel) -> None:

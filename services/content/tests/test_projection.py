@@ -11,6 +11,7 @@ from sqlalchemy import select
 from syllabus_content.models import Completion, KnownModule, Post
 from syllabus_devkit.testing.asserts import assert_problem, eventually
 from syllabus_shared.contracts import catalog as ce
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.ids import new_id
 
@@ -264,3 +265,54 @@ async def test_module_projection_rows(content: Content) -> None:
     module = await content.known_module(module_id)
     assert module is not None
     assert (module.creator_id, module.posts_order_version) == (owner, 0)
+
+
+async def test_completions_that_arrive_together_are_counted_as_one_by_one(
+    content: Content,
+) -> None:
+    """A consumer that fell behind gets many completions in one batch (set-based: one
+    upsert, one recount per post); the counts equal applying them one at a time, with
+    a completion's newest state winning and a deleted account's completion left out."""
+    owner = uuid.uuid4()
+    module_id = await content.module(owner)
+    posts = [uuid.UUID((await content.post(module_id, owner, status="published"))["id"])]
+    posts.append(uuid.UUID((await content.post(module_id, owner, status="published"))["id"]))
+    now = dt.datetime.now(dt.UTC)
+    users = [uuid.uuid4() for _ in range(5)]
+    gone = users[4]
+    await content.publish(ie.UserDeleted(user_id=gone, deleted_at=now), 2)
+
+    async def deletion_applied() -> bool:
+        deleted = content.runtime.tables.deleted_users
+        async with content.runtime.db.transaction() as session:
+            found = await session.scalar(select(deleted.c.user_id).where(deleted.c.user_id == gone))
+        return found is not None
+
+    assert await eventually(deletion_applied, bool)
+    [from_progress] = [c for c in content.runtime.consumers if c.subscription.source == "progress"]
+    from_progress.pause()
+    try:
+        cid = {(u, p): new_id() for u in users for p in posts}
+        for u in users:
+            for p in posts:
+                event = pe.PostCompleted(
+                    completion_id=cid[u, p], user_id=u, post_id=p, completed_at=now
+                )
+                await content.publish(event, 1)
+        # User 0 un-completes post 0 (newer), in the same batch as its completion.
+        await content.publish(
+            pe.PostUncompleted(
+                completion_id=cid[users[0], posts[0]], user_id=users[0], post_id=posts[0]
+            ),
+            2,
+        )
+    finally:
+        from_progress.resume()
+
+    async def counts() -> list[int]:
+        async with content.runtime.db.transaction() as session:
+            rows = dict((await session.execute(select(Post.id, Post.completion_count))).all())
+        return [rows.get(p, 0) for p in posts]
+
+    # Post 0: users 1-3 (0 un-completed, 4 deleted); post 1: users 0-3.
+    assert await eventually(counts, lambda c: c == [3, 4]) == [3, 4]

@@ -46,6 +46,10 @@ SUBSCRIPTIONS = [
             pe.PostCompleted: service.record_completed,
             pe.PostUncompleted: service.record_uncompleted,
         },
+        many={
+            pe.PostCompleted: service.record_completed_many,
+            pe.PostUncompleted: service.record_uncompleted_many,
+        },
     ),
     Subscription(
         name="content-from-assessment",

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from syllabus_shared import ordering
-from syllabus_shared.accounts import is_deleted
+from syllabus_shared.accounts import deleted_among, is_deleted
 from syllabus_shared.auth import Principal, Role
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import assessment as ae
@@ -622,6 +622,53 @@ async def _record_completion(
             )
         )
         await _recount_completions(session, [post_id])
+
+
+async def record_completed_many(uow: UnitOfWork, events: Sequence[pe.PostCompleted]) -> None:
+    await _record_completions(uow, events, completed=True)
+
+
+async def record_uncompleted_many(uow: UnitOfWork, events: Sequence[pe.PostUncompleted]) -> None:
+    await _record_completions(uow, events, completed=False)
+
+
+async def _record_completions(
+    uow: UnitOfWork, events: Sequence[pe.CompletionEvent], *, completed: bool
+) -> None:
+    """:func:`_record_completion` for many completions at once (a consumer that fell
+    behind): one check for deleted accounts, the posts locked in id order, one upsert,
+    one recount per post. Same result as applying them one by one."""
+    async with uow:
+        session = uow.session
+        gone = await deleted_among(session, uow.tables, {e.user_id for e in events})
+        latest = {e.completion_id: e for e in events if e.user_id not in gone}
+        if not latest:
+            return
+        post_ids = sorted({e.post_id for e in latest.values()})
+        await session.execute(
+            select(Post.id)
+            .where(col(Post.id).in_(post_ids))
+            .order_by(col(Post.id))
+            .with_for_update()
+        )
+        stmt = pg_insert(Completion).values(
+            [
+                {
+                    "completion_id": e.completion_id,
+                    "post_id": e.post_id,
+                    "completed": completed,
+                    "user_id": e.user_id,
+                }
+                for e in latest.values()
+            ]
+        )
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[col(Completion.completion_id)],
+                set_={"completed": stmt.excluded.completed, "user_id": stmt.excluded.user_id},
+            )
+        )
+        await _recount_completions(session, post_ids)
 
 
 async def _recount_completions(session: AsyncSession, post_ids: Sequence[uuid.UUID]) -> None:

@@ -43,19 +43,12 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Tracer
 from pydantic import ValidationError
 from sqlalchemy import (
-    BigInteger,
-    Select,
-    Text,
-    Uuid,
-    bindparam,
-    exists,
     func,
     insert,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from syllabus_shared.consistency import NOTIFY_CHANNEL as PROJECTION_CHANNEL
@@ -73,6 +66,7 @@ log = logging.getLogger("syllabus.consumer")
 
 # A handler is a service function: it gets the unit of work and the event.
 Handler = Callable[["UnitOfWork", Any], Awaitable[None]]
+BatchHandler = Callable[["UnitOfWork", Sequence[Any]], Awaitable[None]]
 FaultHook = Callable[[str], Awaitable[None]]
 
 
@@ -87,12 +81,23 @@ class Subscription:
     name: str  # durable consumer name, e.g. "content-from-catalog"
     source: str  # producing service, e.g. "catalog"
     handlers: Mapping[type[Event], Handler] = field(default_factory=dict)
+    # Optional set-based handlers: given consecutive events of one type (the newest of
+    # each aggregate, in delivery order), the same effect as their handler one by one.
+    many: Mapping[type[Event], BatchHandler] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if stray := set(self.many) - set(self.handlers):
+            raise ValueError(f"batch handlers without a handler: {sorted(map(str, stray))}")
+        names = {cls.type_name(): cls for cls in self.handlers}
+        object.__setattr__(self, "_by_name", names)
+
+    def batch_handler_for(self, event_type: str) -> BatchHandler | None:
+        cls = self._by_name.get(event_type)  # type: ignore[attr-defined]
+        return self.many.get(cls) if cls is not None else None
 
     def handler_for(self, event_type: str) -> tuple[type[Event], Handler] | None:
-        for cls, handler in self.handlers.items():
-            if cls.type_name() == event_type:
-                return cls, handler
-        return None
+        cls = self._by_name.get(event_type)  # type: ignore[attr-defined]
+        return (cls, self.handlers[cls]) if cls is not None else None
 
 
 class PoisonMessage(Exception):
@@ -177,7 +182,6 @@ class EventConsumer:
         self.durable = f"{namespace}_{subscription.name}" if namespace else subscription.name
         self.subjects = sorted(subject_for(namespace, cls) for cls in subscription.handlers)
         self.ready = asyncio.Event()
-        self._record = record_statement(self.tables)
         self._running = asyncio.Event()
         self._running.set()
         self._psub: Any = None
@@ -428,13 +432,14 @@ class EventConsumer:
     ) -> list[str]:
         async with self.db.transaction() as session:
             uow = UnitOfWork.joining(self.db, self.outbox, session)
-            outcomes = []
-            for index, decoded in enumerate(events):
+            outcomes = await self._record_all(session, events)
+            due = [i for i, outcome in enumerate(outcomes) if outcome == "applied"]
+            for run in self._runs(events, due):
                 try:
-                    outcomes.append(await self._apply_one(uow, decoded))
+                    await self._handle_run(uow, [events[i] for i in run])
                 except Exception:
-                    if failed_at is not None:
-                        failed_at.append(index)
+                    if failed_at is not None and len(run) == 1:
+                        failed_at.append(run[0])
                     raise
             # A moved position notifies on commit: wakes requests waiting for it.
             moved = await advance(
@@ -445,57 +450,96 @@ class EventConsumer:
                 notify=PROJECTION_CHANNEL,
             )
             await self.outbox.seal(session)  # positions for what the handlers published
-            if not moved and "applied" in outcomes:
+            if not moved and due:
                 await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
             await self.fault("consumer.before_commit")
         return outcomes
 
-    async def _apply_one(self, uow: UnitOfWork, decoded: Decoded) -> str:
+    async def _record_all(self, session: Any, events: Sequence[Decoded]) -> list[str]:
+        """Record every event in the inbox and advance each aggregate's sequence to the
+        newest of the batch: ONE statement. Per event: ``applied`` (its handler is due:
+        the newest of its aggregate here, newer than what was applied), ``duplicate``
+        (in the inbox already) or ``stale`` (older than what was applied, or than a later
+        event of the same aggregate in this batch: events carry their aggregate's state,
+        so only the newest needs applying)."""
+        # An event twice in one batch: the later copy is a duplicate, as in two batches.
+        first: dict[uuid.UUID, int] = {}
+        for i, d in enumerate(events):
+            first.setdefault(d.envelope.id, i)
+        unique = [events[i] for i in sorted(first.values())]
+        if not unique:
+            return []
+        rows = (
+            await session.execute(
+                RECORD_ALL,
+                {
+                    "consumer": self.subscription.name,
+                    "event_id": [d.envelope.id for d in unique],
+                    "event_type": [d.envelope.type for d in unique],
+                    "aggregate": [d.envelope.aggregatetype for d in unique],
+                    "aggregate_id": [uuid.UUID(d.envelope.subject) for d in unique],
+                    "version": [d.envelope.sequence for d in unique],
+                },
+            )
+        ).all()
+        outcome = {
+            unique[int(row.ord) - 1].envelope.id: "duplicate"
+            if not row.recorded
+            else "applied"
+            if row.due
+            else "stale"
+            for row in rows
+        }
+        return [
+            outcome[d.envelope.id] if first[d.envelope.id] == i else "duplicate"
+            for i, d in enumerate(events)
+        ]
+
+    def _runs(self, events: Sequence[Decoded], due: list[int]) -> list[list[int]]:
+        """The due events in order, consecutive ones of a type with a batch handler
+        grouped (each group is one call); every other event alone."""
+        runs: list[list[int]] = []
+        for i in due:
+            event_type = events[i].envelope.type
+            if (
+                runs
+                and events[runs[-1][-1]].envelope.type == event_type
+                and self.subscription.batch_handler_for(event_type) is not None
+            ):
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        return runs
+
+    async def _handle_run(self, uow: UnitOfWork, run: list[Decoded]) -> None:
+        last = run[-1]
+        many = self.subscription.batch_handler_for(last.envelope.type) if len(run) > 1 else None
         span_cm = (
             self.tracer.start_as_current_span(
-                f"apply {decoded.subject.rsplit('.', 1)[-1]}",
-                context=decoded.parent,
+                f"apply {last.subject.rsplit('.', 1)[-1]}",
+                context=last.parent,
                 kind=SpanKind.CONSUMER,
                 attributes={
                     "messaging.system": "nats",
                     "messaging.operation.type": "process",
-                    "messaging.destination.name": decoded.subject,
+                    "messaging.destination.name": last.subject,
                     "messaging.consumer.group.name": self.durable,
+                    "messaging.batch.message_count": len(run),
                 },
             )
             if self.tracer is not None
             else contextlib.nullcontext(None)
         )
-        with span_cm as span:
-            outcome = await self._record_and_handle(uow, decoded)
-            if span is not None:
-                span.set_attribute("syllabus.outcome", outcome)
-            return outcome
-
-    async def _record_and_handle(self, uow: UnitOfWork, decoded: Decoded) -> str:
-        envelope = decoded.envelope
-        token = causation_var.set((str(envelope.id), envelope.correlationid))
+        # Events published by the handler name the (last) event they follow from.
+        token = causation_var.set((str(last.envelope.id), last.envelope.correlationid))
         try:
-            # The inbox row and the sequence check in one statement (one round trip).
-            row = (
-                await uow.session.execute(
-                    self._record,
-                    {
-                        "consumer": self.subscription.name,
-                        "event_id": envelope.id,
-                        "event_type": envelope.type,
-                        "aggregate": envelope.aggregatetype,
-                        "aggregate_id": uuid.UUID(envelope.subject),
-                        "version": envelope.sequence,
-                    },
-                )
-            ).one()
-            if not row.recorded:
-                return "duplicate"
-            if not row.advanced:
-                return "stale"
-            await decoded.handler(uow, decoded.event)
-            return "applied"
+            with span_cm as span:
+                if many is not None:
+                    await many(uow, [d.event for d in run])
+                else:
+                    await last.handler(uow, last.event)
+                if span is not None:
+                    span.set_attribute("syllabus.outcome", "applied")
         finally:
             causation_var.reset(token)
 
@@ -710,41 +754,42 @@ def _database_away(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-def record_statement(tables: KernelTables) -> Select[tuple[int, int]]:
-    """Record an event in the inbox and, only if it was not there yet, advance its
-    aggregate's sequence if newer: ONE statement . Returns ``recorded`` (0: a duplicate) and
-    ``advanced`` (0: stale). Parameters: consumer, event_id, event_type, aggregate,
-    aggregate_id, version."""
-    inbox, av = tables.inbox, tables.aggregate_versions
-    recorded = (
-        pg_insert(inbox)
-        .values(
-            consumer=bindparam("consumer"),
-            event_id=bindparam("event_id"),
-            event_type=bindparam("event_type"),
-        )
-        .on_conflict_do_nothing()
-        .returning(inbox.c.event_id)
-        .cte("recorded")
-    )
-    newer = pg_insert(av).from_select(
-        ["aggregate", "aggregate_id", "version"],
-        select(
-            bindparam("aggregate", type_=Text),
-            bindparam("aggregate_id", type_=Uuid),
-            bindparam("version", type_=BigInteger),
-        ).where(exists(select(recorded.c.event_id))),
-    )
-    advanced = (
-        newer.on_conflict_do_update(
-            index_elements=[av.c.aggregate, av.c.aggregate_id],
-            set_={"version": newer.excluded.version},
-            where=av.c.version < newer.excluded.version,
-        )
-        .returning(av.c.version)
-        .cte("advanced")
-    )
-    return select(
-        select(func.count()).select_from(recorded).scalar_subquery().label("recorded"),
-        select(func.count()).select_from(advanced).scalar_subquery().label("advanced"),
-    )
+# The inbox rows and the aggregates' sequences for a whole batch (of distinct event ids),
+# in one statement. An event is due when it is recorded now (not a duplicate), is the
+# newest recorded event of its aggregate in the batch (highest sequence; of equal ones the
+# first delivered, as one by one the later would be stale), and that sequence is newer
+# than the one applied before.
+RECORD_ALL = text("""
+WITH batch AS (
+    SELECT * FROM unnest(
+        CAST(:event_id AS uuid[]), CAST(:event_type AS text[]), CAST(:aggregate AS text[]),
+        CAST(:aggregate_id AS uuid[]), CAST(:version AS bigint[])
+    ) WITH ORDINALITY AS b(event_id, event_type, aggregate, aggregate_id, version, ord)
+),
+recorded AS (
+    INSERT INTO inbox (consumer, event_id, event_type)
+    SELECT :consumer, event_id, event_type FROM batch ORDER BY ord
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+),
+newest AS (
+    SELECT DISTINCT ON (b.aggregate, b.aggregate_id) b.aggregate, b.aggregate_id, b.version,
+        b.ord
+    FROM batch b JOIN recorded r ON r.event_id = b.event_id
+    ORDER BY b.aggregate, b.aggregate_id, b.version DESC, b.ord
+),
+advanced AS (
+    INSERT INTO aggregate_versions AS v (aggregate, aggregate_id, version)
+    SELECT aggregate, aggregate_id, version FROM newest ORDER BY aggregate, aggregate_id
+    ON CONFLICT (aggregate, aggregate_id) DO UPDATE SET version = excluded.version
+    WHERE v.version < excluded.version
+    RETURNING v.aggregate, v.aggregate_id
+)
+SELECT b.ord,
+    EXISTS (SELECT FROM recorded r WHERE r.event_id = b.event_id) AS recorded,
+    EXISTS (
+        SELECT FROM newest n JOIN advanced a USING (aggregate, aggregate_id)
+        WHERE n.ord = b.ord
+    ) AS due
+FROM batch b
+""")
