@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import drivers
 import events
+import httpx
 import psycopg
 import run
 import stack as stackmod
@@ -73,10 +74,14 @@ def main() -> int:
             time.sleep(args.hold)
             return 0
         if "ceiling" in sections:
+            floor_key = httpx.post(f"{progress}/api/v1/_floor/write", timeout=10).json()["key"]
+            floor_read = [[("GET", f"/api/v1/_floor/read/{floor_key}", {}, None)]]
             runs = run.interleaved(
                 {
                     "healthz": (progress, [[("GET", "/healthz", {}, None)]]),
+                    "floor_read": (progress, floor_read),
                     "document": (progress, doc),
+                    "floor_write": (progress, [[("POST", "/api/v1/_floor/write", {}, None)]]),
                     "complete": (progress, write),
                 },
                 args.repeats,
@@ -84,10 +89,17 @@ def main() -> int:
                 conns,
                 args.duration,
                 1.0,
+                st,
             )
             out["ceiling"] = {k: run.summarize(v) for k, v in runs.items()}
             out["ceiling"]["ratio_document"] = run.ratios(runs["document"], runs["healthz"])
             out["ceiling"]["ratio_complete"] = run.ratios(runs["complete"], runs["healthz"])
+            out["ceiling"]["ratio_document_floor"] = run.ratios(
+                runs["document"], runs["floor_read"]
+            )
+            out["ceiling"]["ratio_complete_floor"] = run.ratios(
+                runs["complete"], runs["floor_write"]
+            )
         if "relay" in sections:
             relay = asyncio.run(events.relay_throughput(st, 5000, args.repeats))
             out["relay"] = {k: [round(x) for x in v] for k, v in relay.items()}

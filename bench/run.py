@@ -86,12 +86,24 @@ def machine() -> dict[str, Any]:
 
 
 def interleaved(
-    cases: dict[str, Any], repeats: int, tool: str, conns: int, duration: float, warmup: float
+    cases: dict[str, Any],
+    repeats: int,
+    tool: str,
+    conns: int,
+    duration: float,
+    warmup: float,
+    stack: stackmod.Stack | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Run each case once per repeat, alternating, so drift hits all cases alike."""
+    """Run each case once per repeat, alternating, so drift hits all cases alike. With
+    ``stack``, each case starts once the event pipeline is idle (``stack.settle``): the
+    events a write case left behind are not applied during the next case."""
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
     for r in range(repeats):
         for name, (base, scripts) in cases.items():
+            if stack is not None:
+                waited = stackmod.settle(stack)
+                if waited > 0.5:
+                    say(f"  (waited {waited:.1f}s for the event pipeline to be idle)")
             res = drivers.load(tool, base, scripts, conns, duration, warmup)
             say(
                 f"  {name} #{r + 1}: {res['rps']} req/s p50 {res['p50_ms']} ms p99 {res['p99_ms']} ms errors {res['errors']}"
@@ -335,6 +347,7 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
         conns,
         dur,
         warm,
+        stack,
     )
     res["ceiling"] = {
         "healthz": summarize(runs["healthz"]),

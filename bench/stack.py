@@ -136,6 +136,58 @@ def start(data_dir: Path, log: Any = print) -> Stack:
     return stack
 
 
+SERVICE_DATABASES = ("identity", "catalog", "content", "progress", "assessment")
+
+
+def settle(stack: Stack, timeout: float = 60.0) -> float:
+    """Wait until the event pipeline is idle: every outbox published, every durable
+    consumer with nothing pending or unacknowledged, no decision due in progress. A
+    measurement after a write-heavy one would otherwise share the machine with the
+    backlog that one left. Returns the seconds waited."""
+    import asyncio
+
+    import nats
+    import psycopg
+
+    t0 = time.monotonic()
+
+    def databases_idle() -> bool:
+        for name in SERVICE_DATABASES:
+            url = stack.db_url(f"syllabus_{name}").replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(url) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                ).fetchone()
+                if row and row[0]:
+                    return False
+                if name == "progress":
+                    row = conn.execute(
+                        "SELECT count(*) FROM pending_decisions"
+                        " WHERE not_before IS NULL OR not_before <= clock_timestamp()"
+                    ).fetchone()
+                    if row and row[0]:
+                        return False
+        return True
+
+    async def consumers_idle() -> bool:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            js = nc.jetstream(timeout=5)
+            for stream in await js.streams_info():
+                for info in await js.consumers_info(stream.config.name):
+                    if info.config.durable_name and (info.num_pending or info.num_ack_pending):
+                        return False
+            return True
+        finally:
+            await nc.close()
+
+    while time.monotonic() - t0 < timeout:
+        if databases_idle() and asyncio.run(consumers_idle()):
+            return time.monotonic() - t0
+        time.sleep(0.1)
+    return time.monotonic() - t0
+
+
 def stop(stack: Stack) -> None:
     if stack.proc is not None and stack.proc.poll() is None:
         stack.proc.send_signal(signal.SIGTERM)
