@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
-from syllabus_shared.accounts import is_deleted
+from syllabus_shared.accounts import deleted_flag, is_deleted, lock_users
 from syllabus_shared.auth import Principal, unauthorized
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import identity as ie
@@ -35,7 +35,7 @@ from syllabus_shared.contracts import progress as ev
 from syllabus_shared.db import utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
-from syllabus_shared.problems import forbidden, not_found, not_yet_visible
+from syllabus_shared.problems import Problem, forbidden, not_found, not_yet_visible
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import derivation, schemas
@@ -237,8 +237,9 @@ async def complete_post(
 ) -> tuple[schemas.CompletionPublic, bool]:
     """Mark ``post_id`` done for the caller; returns (completion, newly completed).
 
-    First waits (bounded, before the transaction) while the post, its publication or its
-    module's attachment may still be on their way (:func:`settle_post`). The caller's
+    When refused because the post, its publication or its module's attachment may still
+    be on their way, waits for them (bounded, outside the transaction: :func:`settle_post`)
+    and tries once more. The caller's
     enrollments in courses containing the post are row-locked first, so two marks racing
     for the last posts of a course serialize: the second sees the first and completes the
     course exactly once. Refused: a post whose rule is not ``mark_done`` (409 naming it),
@@ -246,14 +247,41 @@ async def complete_post(
     completion are decided at once when the structure consumers are caught up
     (``decider``), else queued (``decisions``).
     """
-    if not uow.is_open:
-        await settle_post(uow, who, post_id)
+    if uow.is_open:
+        return await _complete_post(uow, who, post_id, decider)
+    try:
+        return await _complete_post(uow, who, post_id, decider)
+    except Problem as refused:
+        # Refused for a post unknown, unpublished or outside the caller's courses: events
+        # on their way may change that, so wait for them (bounded) and try once more. A
+        # request that succeeds never pays for that read.
+        if refused.status not in (403, 404) or refused.kind == "locked":
+            raise
+    await settle_post(uow, who, post_id)
+    return await _complete_post(uow, who, post_id, decider)
+
+
+async def _complete_post(
+    uow: UnitOfWork, who: Principal, post_id: uuid.UUID, decider: Decider | None
+) -> tuple[schemas.CompletionPublic, bool]:
     async with uow:
         session = uow.session
-        await _refuse_deleted(uow, who)
-        post = await session.get(Post, post_id)
-        if post is None:
+        # The caller's lock, then the post and whether the account was deleted meanwhile
+        # in one statement (read after the lock is granted: no write skew with deletion).
+        await lock_users(session, [who.user_id])
+        found = (
+            await session.execute(
+                select(Post, deleted_flag(uow.tables, who.user_id)).where(
+                    col(Post.post_id) == post_id
+                )
+            )
+        ).first()
+        if found is None:
+            await _refuse_deleted(uow, who)
             raise not_found("post")
+        post, gone = found
+        if gone:
+            raise unauthorized("this account was deleted")
         check_completable(post.deleted, post.status)
         enrollments = list(
             (
@@ -281,9 +309,14 @@ async def complete_post(
         before = await standings(session, BY_IDS, {"ids": enrollments})
         check_unlocked(post_id, before)
         changed = await derivation.mark(uow, who.user_id, post_id, new_id())
-        completed_at = await session.scalar(
-            select(col(Completion.completed_at)).where(
-                col(Completion.user_id) == who.user_id, col(Completion.post_id) == post_id
+        mine = [row for row in changed if row.user_id == who.user_id]
+        completed_at = (
+            mine[0].completed_at
+            if mine
+            else await session.scalar(  # already marked: nothing changed, read it
+                select(col(Completion.completed_at)).where(
+                    col(Completion.user_id) == who.user_id, col(Completion.post_id) == post_id
+                )
             )
         )
         # Marked and unlocked, so done: the standings after it, without reading again.
