@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -251,6 +252,30 @@ async def upsert(session: AsyncSession, model: type[SQLModel], values: dict[str,
             index_elements=keys,
             set_={name: stmt.excluded[name] for name in values if name not in keys},
         )
+    )
+
+
+async def upsert_many(
+    session: AsyncSession, model: type[SQLModel], rows: Sequence[dict[str, Any]]
+) -> None:
+    """:func:`upsert` for many rows (all naming the same columns) in one round trip: one
+    statement, executed for all of them (SQLAlchemy sends them as one multi-row INSERT).
+    Of rows with the same key, the last wins."""
+    if not rows:
+        return
+    table = table_of(model)
+    keys = tuple(c.name for c in table.primary_key.columns)
+    latest = {tuple(row[k] for k in keys): row for row in rows}
+    names = tuple(rows[0])
+    await session.execute(_upsert_statement(table, keys, names), list(latest.values()))
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_statement(table: Table, keys: tuple[str, ...], names: tuple[str, ...]) -> Any:
+    stmt = pg_insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: stmt.excluded[name] for name in names if name not in keys},
     )
 
 

@@ -33,6 +33,10 @@ SUBSCRIPTIONS = [
             ce.ModuleUpdated: projection.on_module,
             ce.ModuleDeleted: projection.on_module_deleted,
         },
+        many={
+            ce.ModuleCreated: projection.on_modules,
+            ce.ModuleUpdated: projection.on_modules,
+        },
     ),
     Subscription(
         name="progress-from-content",
@@ -45,6 +49,12 @@ SUBSCRIPTIONS = [
             pe.PostDeleted: projection.on_post_deleted,
             pe.ModulePostsReordered: projection.on_posts_reordered,
             pe.PostViewed: derivation.on_post_viewed,
+        },
+        many={
+            pe.PostCreated: projection.on_posts,
+            pe.PostUpdated: projection.on_posts,
+            pe.PostPublished: projection.on_posts,
+            pe.PostUnpublished: projection.on_posts,
         },
     ),
     Subscription(

@@ -25,6 +25,8 @@ before the modules it names. Two rules keep the result independent of interleavi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +34,7 @@ from sqlmodel import col
 from syllabus_shared.accounts import is_deleted
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
-from syllabus_shared.db import lock_for_transaction, upsert
+from syllabus_shared.db import lock_for_transaction, upsert, upsert_many
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import derivation
@@ -157,6 +159,16 @@ async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
         )
 
 
+async def on_modules(uow: UnitOfWork, events: Sequence[ce.ModuleState]) -> None:
+    """:func:`on_module` for many modules: one multi-row upsert."""
+    async with uow:
+        await upsert_many(
+            uow.session,
+            Module,
+            [{"module_id": e.module_id, "title": e.title, "deleted": False} for e in events],
+        )
+
+
 async def on_module_deleted(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
     async with uow:
         await upsert(
@@ -170,12 +182,7 @@ async def on_module_deleted(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
 async def on_post(uow: UnitOfWork, event: pe.PostState) -> None:
     """Upsert the post; re-derive its completions when its rule changed (or it is new:
     facts can arrive before it); queue decisions when it stopped counting where it was."""
-    completion = event.completion
-    rule, min_score = rule_of(
-        event.kind,
-        completion.rule if completion else None,
-        completion.min_score if completion else None,
-    )
+    rule = _rule(event)
     async with uow:
         session = uow.session
         before = (
@@ -189,30 +196,71 @@ async def on_post(uow: UnitOfWork, event: pe.PostState) -> None:
                 ).where(col(Post.post_id) == event.post_id)
             )
         ).first()
-        await upsert(
-            session,
-            Post,
-            {
-                "post_id": event.post_id,
-                "module_id": event.module_id,
-                "title": event.title,
-                "kind": event.kind,
-                "status": event.status,
-                "position": event.position,
-                "max_points": event.max_points,
-                "deleted": False,
-                "rule": rule,
-                "min_score": min_score,
-            },
-        )
-        if before is None or (before.rule, before.min_score) != (rule, min_score):
-            await derivation.derive(uow, event.post_id)
-        if (
-            before is not None
-            and _counted(before.status, before.deleted)
-            and (before.module_id != event.module_id or not _counted(event.status, False))
-        ):
-            await session.execute(_ENQUEUE_MODULE, {"module_id": before.module_id})
+        await upsert(session, Post, _post_row(event, *rule))
+        await _after_post_upsert(uow, event, rule, before)
+
+
+async def on_posts(uow: UnitOfWork, events: Sequence[pe.PostState]) -> None:
+    """:func:`on_post` for many posts (a consumer behind, a replay): the posts before in
+    one read, one multi-row upsert, then per post what :func:`on_post` does after its
+    upsert (re-derive when new or its rule changed; queue decisions where it stopped
+    counting)."""
+    rules = {e.post_id: _rule(e) for e in events}
+    async with uow:
+        session = uow.session
+        before = {
+            row.post_id: row
+            for row in await session.execute(
+                select(
+                    col(Post.post_id),
+                    col(Post.rule),
+                    col(Post.min_score),
+                    col(Post.module_id),
+                    col(Post.status),
+                    col(Post.deleted),
+                ).where(col(Post.post_id).in_(list(rules)))
+            )
+        }
+        await upsert_many(session, Post, [_post_row(e, *rules[e.post_id]) for e in events])
+        for e in events:
+            await _after_post_upsert(uow, e, rules[e.post_id], before.get(e.post_id))
+
+
+def _rule(event: pe.PostState) -> tuple[str, float | None]:
+    completion = event.completion
+    return rule_of(
+        event.kind,
+        completion.rule if completion else None,
+        completion.min_score if completion else None,
+    )
+
+
+def _post_row(event: pe.PostState, rule: str, min_score: float | None) -> dict[str, Any]:
+    return {
+        "post_id": event.post_id,
+        "module_id": event.module_id,
+        "title": event.title,
+        "kind": event.kind,
+        "status": event.status,
+        "position": event.position,
+        "max_points": event.max_points,
+        "deleted": False,
+        "rule": rule,
+        "min_score": min_score,
+    }
+
+
+async def _after_post_upsert(
+    uow: UnitOfWork, event: pe.PostState, rule: tuple[str, float | None], before: Any
+) -> None:
+    if before is None or (before.rule, before.min_score) != rule:
+        await derivation.derive(uow, event.post_id)
+    if (
+        before is not None
+        and _counted(before.status, before.deleted)
+        and (before.module_id != event.module_id or not _counted(event.status, False))
+    ):
+        await uow.session.execute(_ENQUEUE_MODULE, {"module_id": before.module_id})
 
 
 def _counted(status: str, deleted: bool) -> bool:

@@ -81,8 +81,9 @@ class Subscription:
     name: str  # durable consumer name, e.g. "content-from-catalog"
     source: str  # producing service, e.g. "catalog"
     handlers: Mapping[type[Event], Handler] = field(default_factory=dict)
-    # Optional set-based handlers: given consecutive events of one type (the newest of
-    # each aggregate, in delivery order), the same effect as their handler one by one.
+    # Optional set-based handlers: given consecutive due events whose types share it (the
+    # newest of each aggregate, in delivery order), the same effect as their handlers
+    # one by one. One function may serve several types (e.g. every "post state" event).
     many: Mapping[type[Event], BatchHandler] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -496,19 +497,17 @@ class EventConsumer:
         ]
 
     def _runs(self, events: Sequence[Decoded], due: list[int]) -> list[list[int]]:
-        """The due events in order, consecutive ones of a type with a batch handler
-        grouped (each group is one call); every other event alone."""
+        """The due events in order, consecutive ones with the same batch handler grouped
+        (each group is one call); every other event alone."""
         runs: list[list[int]] = []
+        previous: BatchHandler | None = None
         for i in due:
-            event_type = events[i].envelope.type
-            if (
-                runs
-                and events[runs[-1][-1]].envelope.type == event_type
-                and self.subscription.batch_handler_for(event_type) is not None
-            ):
+            many = self.subscription.batch_handler_for(events[i].envelope.type)
+            if runs and many is not None and many is previous:
                 runs[-1].append(i)
             else:
                 runs.append([i])
+            previous = many
         return runs
 
     async def _handle_run(self, uow: UnitOfWork, run: list[Decoded]) -> None:
