@@ -41,6 +41,7 @@ def main() -> int:
     ap.add_argument("--lag-rate", type=float, default=200.0)
     ap.add_argument("--lag-duration", type=float, default=5.0)
     ap.add_argument("--sections", default="ceiling,lag")
+    ap.add_argument("--rebuild-courses", type=int, default=100, help="57 events each")
     ap.add_argument("--hold", type=float, default=0.0)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
@@ -105,7 +106,7 @@ def main() -> int:
             out["relay"] = {k: [round(x) for x in v] for k, v in relay.items()}
             run.say(f"  relay: {out['relay']}")
         if "rebuild" in sections:
-            n = asyncio.run(events.publish_history(st.nats_url, "benchrb", 100))
+            n = asyncio.run(events.publish_history(st.nats_url, "benchrb", args.rebuild_courses))
             db_url = events.prepare_rebuild_db(st)
             out["rebuild"] = []
             for _ in range(args.repeats):
