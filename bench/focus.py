@@ -41,6 +41,7 @@ def main() -> int:
     ap.add_argument("--lag-rate", type=float, default=200.0)
     ap.add_argument("--lag-duration", type=float, default=5.0)
     ap.add_argument("--sections", default="ceiling,lag")
+    ap.add_argument("--relay-events", type=int, default=20_000)
     ap.add_argument("--rebuild-courses", type=int, default=100, help="57 events each")
     ap.add_argument("--hold", type=float, default=0.0)
     ap.add_argument("--out", type=Path, default=None)
@@ -102,7 +103,7 @@ def main() -> int:
                 runs["complete"], runs["floor_write"]
             )
         if "relay" in sections:
-            relay = asyncio.run(events.relay_throughput(st, 5000, args.repeats))
+            relay = asyncio.run(events.relay_throughput(st, args.relay_events, args.repeats))
             out["relay"] = {k: [round(x) for x in v] for k, v in relay.items()}
             run.say(f"  relay: {out['relay']}")
         if "rebuild" in sections:

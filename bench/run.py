@@ -235,7 +235,7 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--lag-rate", type=float, default=200.0, help="events/s for the lag test")
     ap.add_argument("--lag-duration", type=float, default=5.0)
-    ap.add_argument("--relay-events", type=int, default=5_000)
+    ap.add_argument("--relay-events", type=int, default=20_000)
     ap.add_argument(
         "--rebuild-courses",
         type=int,

@@ -288,3 +288,39 @@ def drop_kernel_tables_v3(op: Operations) -> None:
     """Undo ``kernel_tables_v3``. Frozen too."""
     op.drop_index("ix_deleted_users_deleted_at", table_name="deleted_users")
     op.drop_table("deleted_users")
+
+
+def kernel_tables_v4(op: Operations) -> None:
+    """Kernel tables v3 → v4: the relay's index covers its whole order (issue 16). Frozen.
+
+    The relay takes ``ORDER BY created_at, id LIMIT n``; on ``(created_at)`` alone
+    PostgreSQL read and sorted every unpublished row for each batch (a backlog of N rows
+    cost O(N) per batch, O(N²) to drain: 20 ms per batch at 20,000 rows)."""
+    op.drop_index(
+        "ix_outbox_unpublished",
+        table_name="outbox",
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
+    op.create_index(
+        "ix_outbox_unpublished",
+        "outbox",
+        ["created_at", "id"],
+        unique=False,
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
+
+
+def drop_kernel_tables_v4(op: Operations) -> None:
+    """Undo ``kernel_tables_v4``. Frozen too."""
+    op.drop_index(
+        "ix_outbox_unpublished",
+        table_name="outbox",
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
+    op.create_index(
+        "ix_outbox_unpublished",
+        "outbox",
+        ["created_at"],
+        unique=False,
+        postgresql_where=sa.text("published_at IS NULL"),
+    )

@@ -60,6 +60,7 @@ def kernel_tables(metadata: MetaData) -> KernelTables:
         Index(
             "ix_outbox_unpublished",
             "created_at",
+            "id",
             postgresql_where=text("published_at IS NULL"),
         ),
     )
