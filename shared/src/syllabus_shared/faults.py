@@ -2,12 +2,14 @@
 
 Enabled only when settings allow it (never in production: the settings validator
 refuses ``fault_injection`` with ``service_env=production``). Points to fire are
-named in ``SYLLABUS_FAULTS`` as ``point=action`` pairs (``kill`` or ``raise``),
-comma-separated, e.g. ``relay.after_publish=kill``.
+named in ``SYLLABUS_FAULTS`` as ``point=action`` pairs (``kill``, ``raise``, or
+``delay:<seconds>`` to hold the point that long: a slow database, a long batch),
+comma-separated, e.g. ``relay.after_publish=kill,consumer.before_commit=delay:0.2``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -31,5 +33,7 @@ def fault_hook(enabled: bool) -> Callable[[str], Awaitable[None]]:
             os.kill(os.getpid(), signal.SIGKILL)
         elif action == "raise":
             raise InjectedFault(point)
+        elif action is not None and action.startswith("delay:"):
+            await asyncio.sleep(float(action.removeprefix("delay:")))
 
     return hook
