@@ -66,7 +66,15 @@ class Stack:
         return found
 
 
+def _exit_on_term(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
+    sys.exit(128 + signum)
+
+
 def start(data_dir: Path, log: Any = print) -> Stack:
+    # SIGTERM (a profiler's or CI's kill) ends the bench through its `finally`, which stops
+    # this stack; by default Python would exit at once and leave the services running.
+    signal.signal(signal.SIGTERM, _exit_on_term)
     t0 = time.monotonic()
     stack = Stack(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
