@@ -196,3 +196,35 @@ async def test_many_events_at_once_are_published_like_single_ones(kernel: Kernel
     assert await kernel.relay().drain() == 3
     msgs = await kernel.stream_messages()
     assert [m.headers["Nats-Msg-Id"] for m in msgs if m.headers] == [str(i) for i in ids]
+
+
+async def test_unanswered_publishes_time_out_and_free_their_slots(kernel: Kernel) -> None:
+    """Acknowledgements that never come (a subscriber that does not answer, like a stream
+    mid-election) end the batch at publish_timeout with a TimeoutError each, and no
+    pending publish is left holding a slot of the context's bounded count."""
+    silent = await kernel.nc.subscribe("silent.>")  # takes the messages, never answers
+    try:
+        relay = kernel.relay(publish_timeout=0.3)
+        js = kernel.nats.publisher()
+        results = await relay._publish_all(js, [("silent.x", b"{}", {}) for _ in range(10)])
+        assert all(isinstance(r, TimeoutError) for r in results) and len(results) == 10
+        await asyncio.sleep(0)  # the cancelled futures' callbacks free the slots
+        assert js.publish_async_pending() == 0
+
+        # A pass cancelled while it waits (its other lane failed) frees them too.
+        relay = kernel.relay(publish_timeout=30)
+        task = asyncio.create_task(
+            relay._publish_all(js, [("silent.y", b"{}", {}) for _ in range(10)])
+        )
+        for _ in range(100):
+            if js.publish_async_pending() == 10:
+                break
+            await asyncio.sleep(0.01)
+        assert js.publish_async_pending() == 10
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)
+        assert js.publish_async_pending() == 0
+    finally:
+        await silent.unsubscribe()

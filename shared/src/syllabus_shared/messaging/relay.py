@@ -161,29 +161,39 @@ class OutboxRelay:
         self, js: JetStreamContext, messages: list[tuple[str, bytes, dict[str, str]]]
     ) -> list[object]:
         """Publish every message at once (``publish_async``: no task or timer per
-        message), then wait ``publish_timeout`` at most for all acknowledgements. Each
-        result is the stream's acknowledgement or the exception in its place (a
-        ``TimeoutError`` when none came in time)."""
+        message), then wait for all acknowledgements; the whole of it bounded by
+        ``publish_timeout`` (one timer per batch). Each result is the stream's
+        acknowledgement or the exception in its place (a ``TimeoutError`` when none came
+        in time).
+
+        However the pass ends (an error, a timeout, the lane cancelled because the other
+        one failed), every acknowledgement still awaited is cancelled, which frees its
+        slot in the context's bounded count of pending publishes: a slot kept by a
+        publish that never reached the server would, over many outages, leave the relay
+        waiting for a free slot for ever."""
         futures: list[asyncio.Future[Any]] = []
+        failure: BaseException | None = None
         try:
-            for subject, payload, headers in messages:
-                # No stall bound (a timer per message): a pass holds batch_size x lanes
-                # at most, far below the context's limit of pending acknowledgements.
-                futures.append(await js.publish_async(subject, payload, headers=headers))
-        except Exception as exc:  # the connection failed
+            async with asyncio.timeout(self.publish_timeout):
+                for subject, payload, headers in messages:
+                    futures.append(await js.publish_async(subject, payload, headers=headers))
+                if futures:
+                    await asyncio.wait(futures)
+        except Exception as exc:  # timed out, or the connection failed mid-batch
+            failure = exc
+        finally:
             for future in futures:
-                future.cancel()
-            return [exc] * len(messages)
-        if futures:
-            _, late = await asyncio.wait(futures, timeout=self.publish_timeout)
-            for future in late:
-                future.cancel()  # frees its slot; the row stays unpublished
-        return [
+                if not future.done():
+                    future.cancel()  # frees its slot; the row stays unpublished
+        results: list[object] = [
             TimeoutError("no acknowledgement in time")
             if future.cancelled()
             else (future.exception() or future.result())
             for future in futures
         ]
+        # Messages not handed to the connection at all take the pass's failure.
+        unsent = failure or TimeoutError("not published")
+        return results + [unsent] * (len(messages) - len(futures))
 
     def _trace(
         self, row_id: object, subject: str, payload: bytes
