@@ -244,15 +244,7 @@ def table_of(model: type[SQLModel]) -> Table:
 async def upsert(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> None:
     """Insert the row, or overwrite every non-key column named in ``values`` (projections
     write the whole state their event carries, so the newest event alone decides a row)."""
-    table = table_of(model)
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = pg_insert(table).values(**values)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=keys,
-            set_={name: stmt.excluded[name] for name in values if name not in keys},
-        )
-    )
+    await upsert_many(session, model, [values])
 
 
 async def upsert_many(

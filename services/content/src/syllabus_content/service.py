@@ -34,7 +34,7 @@ from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as ev
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
-from syllabus_shared.db import Database
+from syllabus_shared.db import Database, upsert_many
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
 from syllabus_shared.pagination import PageParams
@@ -592,36 +592,11 @@ async def record_outline(uow: UnitOfWork, event: ce.OutlineEvent) -> None:
 
 
 async def record_completed(uow: UnitOfWork, event: pe.PostCompleted) -> None:
-    await _record_completion(uow, event, completed=True)
+    await _record_completions(uow, [event], completed=True)
 
 
 async def record_uncompleted(uow: UnitOfWork, event: pe.PostUncompleted) -> None:
-    await _record_completion(uow, event, completed=False)
-
-
-async def _record_completion(
-    uow: UnitOfWork, event: pe.CompletionEvent, *, completed: bool
-) -> None:
-    """Apply a completion's latest state and recount its post (idempotent, never +1/-1).
-    Nothing for a deleted account (its ``UserDeleted`` may have been applied first)."""
-    completion_id, post_id, user_id = event.completion_id, event.post_id, event.user_id
-    async with uow:
-        session = uow.session
-        if await is_deleted(session, uow.tables, user_id):
-            return
-        # Lock the post first, so the count below starts after any concurrent recount
-        # committed (a statement's snapshot is taken when it starts).
-        await session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
-        stmt = pg_insert(Completion).values(
-            completion_id=completion_id, post_id=post_id, completed=completed, user_id=user_id
-        )
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[col(Completion.completion_id)],
-                set_={"completed": completed, "user_id": user_id},
-            )
-        )
-        await _recount_completions(session, [post_id])
+    await _record_completions(uow, [event], completed=False)
 
 
 async def record_completed_many(uow: UnitOfWork, events: Sequence[pe.PostCompleted]) -> None:
@@ -635,23 +610,28 @@ async def record_uncompleted_many(uow: UnitOfWork, events: Sequence[pe.PostUncom
 async def _record_completions(
     uow: UnitOfWork, events: Sequence[pe.CompletionEvent], *, completed: bool
 ) -> None:
-    """:func:`_record_completion` for many completions at once (a consumer that fell
-    behind): one check for deleted accounts, the posts locked in id order, one upsert,
-    one recount per post. Same result as applying them one by one."""
+    """Apply completions' latest states and recount their posts (idempotent, never
+    +1/-1), one or many at once (a consumer that fell behind): one check for deleted
+    accounts (nothing for a deleted account: its ``UserDeleted`` may have been applied
+    first), the posts locked in id order (so each count starts after any concurrent
+    recount committed: a statement's snapshot is taken when it starts), one upsert, one
+    recount per post."""
     async with uow:
         session = uow.session
         gone = await deleted_among(session, uow.tables, {e.user_id for e in events})
-        latest = {e.completion_id: e for e in events if e.user_id not in gone}
+        latest = [e for e in events if e.user_id not in gone]
         if not latest:
             return
-        post_ids = sorted({e.post_id for e in latest.values()})
+        post_ids = sorted({e.post_id for e in latest})
         await session.execute(
             select(Post.id)
             .where(col(Post.id).in_(post_ids))
             .order_by(col(Post.id))
             .with_for_update()
         )
-        stmt = pg_insert(Completion).values(
+        await upsert_many(
+            session,
+            Completion,
             [
                 {
                     "completion_id": e.completion_id,
@@ -659,14 +639,8 @@ async def _record_completions(
                     "completed": completed,
                     "user_id": e.user_id,
                 }
-                for e in latest.values()
-            ]
-        )
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[col(Completion.completion_id)],
-                set_={"completed": stmt.excluded.completed, "user_id": stmt.excluded.user_id},
-            )
+                for e in latest
+            ],
         )
         await _recount_completions(session, post_ids)
 

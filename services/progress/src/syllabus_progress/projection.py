@@ -151,16 +151,11 @@ async def on_outline(uow: UnitOfWork, event: ce.OutlineEvent) -> None:
 
 
 async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
-    async with uow:
-        await upsert(
-            uow.session,
-            Module,
-            {"module_id": event.module_id, "title": event.title, "deleted": False},
-        )
+    await on_modules(uow, [event])
 
 
 async def on_modules(uow: UnitOfWork, events: Sequence[ce.ModuleState]) -> None:
-    """:func:`on_module` for many modules: one multi-row upsert."""
+    """Modules' titles, one or many (one multi-row upsert)."""
     async with uow:
         await upsert_many(
             uow.session,
@@ -180,31 +175,14 @@ async def on_module_deleted(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
 
 
 async def on_post(uow: UnitOfWork, event: pe.PostState) -> None:
-    """Upsert the post; re-derive its completions when its rule changed (or it is new:
-    facts can arrive before it); queue decisions when it stopped counting where it was."""
-    rule = _rule(event)
-    async with uow:
-        session = uow.session
-        before = (
-            await session.execute(
-                select(
-                    col(Post.rule),
-                    col(Post.min_score),
-                    col(Post.module_id),
-                    col(Post.status),
-                    col(Post.deleted),
-                ).where(col(Post.post_id) == event.post_id)
-            )
-        ).first()
-        await upsert(session, Post, _post_row(event, *rule))
-        await _after_post_upsert(uow, event, rule, before)
+    await on_posts(uow, [event])
 
 
 async def on_posts(uow: UnitOfWork, events: Sequence[pe.PostState]) -> None:
-    """:func:`on_post` for many posts (a consumer behind, a replay): the posts before in
-    one read, one multi-row upsert, then per post what :func:`on_post` does after its
-    upsert (re-derive when new or its rule changed; queue decisions where it stopped
-    counting)."""
+    """Upsert posts, one or many (a consumer behind, a replay): the rows before in one
+    read, one multi-row upsert; then per post, re-derive its completions when its rule
+    changed (or it is new: facts can arrive before it), and queue decisions when it
+    stopped counting where it was."""
     rules = {e.post_id: _rule(e) for e in events}
     async with uow:
         session = uow.session

@@ -85,19 +85,20 @@ class Subscription:
     # newest of each aggregate, in delivery order), the same effect as their handlers
     # one by one. One function may serve several types (e.g. every "post state" event).
     many: Mapping[type[Event], BatchHandler] = field(default_factory=dict)
+    _by_name: dict[str, type[Event]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if stray := set(self.many) - set(self.handlers):
             raise ValueError(f"batch handlers without a handler: {sorted(map(str, stray))}")
         names = {cls.type_name(): cls for cls in self.handlers}
-        object.__setattr__(self, "_by_name", names)
+        object.__setattr__(self, "_by_name", names)  # frozen: set once, here
 
     def batch_handler_for(self, event_type: str) -> BatchHandler | None:
-        cls = self._by_name.get(event_type)  # type: ignore[attr-defined]
+        cls = self._by_name.get(event_type)
         return self.many.get(cls) if cls is not None else None
 
     def handler_for(self, event_type: str) -> tuple[type[Event], Handler] | None:
-        cls = self._by_name.get(event_type)  # type: ignore[attr-defined]
+        cls = self._by_name.get(event_type)
         return (cls, self.handlers[cls]) if cls is not None else None
 
 
@@ -435,9 +436,9 @@ class EventConsumer:
             uow = UnitOfWork.joining(self.db, self.outbox, session)
             outcomes = await self._record_all(session, events)
             due = [i for i, outcome in enumerate(outcomes) if outcome == "applied"]
-            for run in self._runs(events, due):
+            for many, run in self._runs(events, due):
                 try:
-                    await self._handle_run(uow, [events[i] for i in run])
+                    await self._handle_run(uow, [events[i] for i in run], many)
                 except Exception:
                     if failed_at is not None and len(run) == 1:
                         failed_at.append(run[0])
@@ -467,7 +468,7 @@ class EventConsumer:
         first: dict[uuid.UUID, int] = {}
         for i, d in enumerate(events):
             first.setdefault(d.envelope.id, i)
-        unique = [events[i] for i in sorted(first.values())]
+        unique = [events[i] for i in first.values()]  # in delivery order
         if not unique:
             return []
         rows = (
@@ -496,23 +497,25 @@ class EventConsumer:
             for i, d in enumerate(events)
         ]
 
-    def _runs(self, events: Sequence[Decoded], due: list[int]) -> list[list[int]]:
+    def _runs(
+        self, events: Sequence[Decoded], due: list[int]
+    ) -> list[tuple[BatchHandler | None, list[int]]]:
         """The due events in order, consecutive ones with the same batch handler grouped
-        (each group is one call); every other event alone."""
-        runs: list[list[int]] = []
-        previous: BatchHandler | None = None
+        (each group is one call to it); every other event alone, with None."""
+        runs: list[tuple[BatchHandler | None, list[int]]] = []
         for i in due:
             many = self.subscription.batch_handler_for(events[i].envelope.type)
-            if runs and many is not None and many is previous:
-                runs[-1].append(i)
+            if runs and many is not None and many is runs[-1][0]:
+                runs[-1][1].append(i)
             else:
-                runs.append([i])
-            previous = many
+                runs.append((many, [i]))
         return runs
 
-    async def _handle_run(self, uow: UnitOfWork, run: list[Decoded]) -> None:
+    async def _handle_run(
+        self, uow: UnitOfWork, run: list[Decoded], many: BatchHandler | None
+    ) -> None:
+        """A run of one goes to its event's handler; a longer one to ``many``."""
         last = run[-1]
-        many = self.subscription.batch_handler_for(last.envelope.type) if len(run) > 1 else None
         span_cm = (
             self.tracer.start_as_current_span(
                 f"apply {last.subject.rsplit('.', 1)[-1]}",
@@ -533,7 +536,7 @@ class EventConsumer:
         token = causation_var.set((str(last.envelope.id), last.envelope.correlationid))
         try:
             with span_cm as span:
-                if many is not None:
+                if many is not None and len(run) > 1:
                     await many(uow, [d.event for d in run])
                 else:
                     await last.handler(uow, last.event)

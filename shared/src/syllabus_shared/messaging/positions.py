@@ -49,7 +49,7 @@ ON CONFLICT (consumer, event_type) DO NOTHING
 
 # The common case in one statement: every type's handled positions follow on from its
 # row without a gap and nothing waits beyond one. Returns the types it moved (the others
-# take the general path); notifies ``:channel`` on commit when one moved.
+# take the general path); notifies ``:channel`` (when not null) on commit when one moved.
 _FOLLOW_ON = text("""
 WITH moved AS (
     UPDATE consumer_positions AS c SET position = t.hi
@@ -59,7 +59,9 @@ WITH moved AS (
         AND c.position = t.lo - 1 AND coalesce(cardinality(c.ahead), 0) = 0
     RETURNING c.event_type
 )
-SELECT event_type, pg_notify(:channel, '') FROM moved
+SELECT event_type,
+    CASE WHEN CAST(:channel AS text) IS NOT NULL THEN pg_notify(:channel, '') END
+FROM moved
 """)
 
 
@@ -102,7 +104,7 @@ async def advance(
     runs = {t: sorted(set(ps)) for t, ps in handled.items()}
     follow_on = sorted(t for t, ps in runs.items() if ps and ps[-1] - ps[0] + 1 == len(ps))
     moved = False
-    if follow_on and notify is not None:
+    if follow_on:
         done = (
             await session.execute(
                 _FOLLOW_ON,
