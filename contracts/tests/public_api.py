@@ -28,6 +28,10 @@ NOT_YET_SERVED = ROOT / "contracts" / "http" / "not-yet-served.txt"
 OPENAPI_JSON = ROOT / "contracts" / "openapi.json"
 SERVICES = ("identity", "catalog", "content", "progress", "assessment")
 _PARAM = re.compile(r"\{([^}/]+)\}")
+# noun_verb in snake_case (``courses_list``, ``course_modules_attach``): no double
+# underscore, so none of FastAPI's defaults (``list_courses_api_v1_courses_get``,
+# ``jwks__well_known_jwks_json_get``) passes, nor does anything with the path in it.
+OPERATION_ID = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,29 @@ def _operations(document: dict[str, Any]) -> dict[str, Any]:
         for method, operation in item.items()
         if method in HTTP_METHODS
     }
+
+
+def operation_id_problems(document: dict[str, Any]) -> list[str]:
+    """Why ``document``'s operation ids would not name its operations well: each must be
+    set explicitly (``operation_id=`` on the route), snake_case noun_verb, without the
+    path in it (FastAPI's default), and unique in the whole document (the generated
+    client's function names, the docs' anchors)."""
+    problems = []
+    seen: dict[str, str] = {}
+    for key, operation in _operations(document).items():
+        operation_id = operation.get("operationId")
+        if not isinstance(operation_id, str):
+            problems.append(f"{key}: no operationId")
+            continue
+        if not OPERATION_ID.match(operation_id) or "api_v1" in operation_id:
+            problems.append(
+                f"{key}: operationId {operation_id!r} is not a snake_case noun_verb"
+                " (FastAPI's default? set operation_id= on the route)"
+            )
+        if operation_id in seen:
+            problems.append(f"{key}: operationId {operation_id!r} is {seen[operation_id]}'s too")
+        seen.setdefault(operation_id, key)
+    return problems
 
 
 def _schemas(document: dict[str, Any]) -> dict[str, Any]:

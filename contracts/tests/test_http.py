@@ -18,6 +18,7 @@ from public_api import (
     load_public_routes,
     merged_openapi,
     openapi_diff,
+    operation_id_problems,
     render,
     routed_to,
     routing_table,
@@ -200,3 +201,36 @@ def test_an_api_change_shows_as_a_diff(documents: dict[str, dict[str, Any]]) -> 
     assert "  removed operation GET /api/v1/modules/{module_id}/courses" in summary
     assert "  changed operation GET /api/v1/me/enrollments" in summary
     assert "\n--- contracts/openapi.json (checked in)" in message
+
+
+def test_every_operation_has_a_readable_unique_operation_id(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    """Operation ids name the generated client's functions (``courses_list``): each set
+    by hand on its route, snake_case noun_verb, unique across the merged document."""
+    problems = operation_id_problems(merged_openapi(documents))
+    assert not problems, "\n".join(problems)
+
+
+def test_default_and_duplicate_operation_ids_are_refused() -> None:
+    document = {
+        "paths": {
+            "/api/v1/courses": {
+                "get": {"operationId": "list_courses_api_v1_courses_get"},
+                "post": {"operationId": "courses_create"},
+            },
+            "/.well-known/jwks.json": {"get": {"operationId": "jwks__well_known_jwks_json_get"}},
+            "/api/v1/modules": {"get": {}, "post": {"operationId": "courses_create"}},
+            "/api/v1/posts": {"get": {"operationId": "Posts-List"}, "parameters": []},
+        }
+    }
+    assert operation_id_problems(document) == [
+        "GET /api/v1/courses: operationId 'list_courses_api_v1_courses_get' is not a snake_case"
+        " noun_verb (FastAPI's default? set operation_id= on the route)",
+        "GET /.well-known/jwks.json: operationId 'jwks__well_known_jwks_json_get' is not a"
+        " snake_case noun_verb (FastAPI's default? set operation_id= on the route)",
+        "GET /api/v1/modules: no operationId",
+        "POST /api/v1/modules: operationId 'courses_create' is POST /api/v1/courses's too",
+        "GET /api/v1/posts: operationId 'Posts-List' is not a snake_case noun_verb"
+        " (FastAPI's default? set operation_id= on the route)",
+    ]

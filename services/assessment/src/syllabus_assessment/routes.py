@@ -25,6 +25,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 @router.post(
     "/posts/{post_id}/submissions",
+    operation_id="post_submissions_create",
     status_code=201,
     response_model=schemas.SubmissionPublic,
     tags=["submissions"],
@@ -60,6 +61,7 @@ async def submit(
 
 @router.get(
     "/posts/{post_id}/submissions",
+    operation_id="post_submissions_list",
     response_model=Page[schemas.SubmissionPublic],
     tags=["submissions"],
 )
@@ -86,6 +88,7 @@ async def list_submissions(
 
 @router.get(
     "/submissions/{submission_id}",
+    operation_id="submissions_get",
     response_model=schemas.SubmissionPublic,
     tags=["submissions"],
 )
@@ -100,6 +103,7 @@ async def get_submission(
 
 @router.put(
     "/submissions/{submission_id}/grade",
+    operation_id="submissions_grade",
     response_model=schemas.SubmissionPublic,
     tags=["submissions"],
 )
@@ -118,7 +122,10 @@ async def grade(
 
 
 @router.get(
-    "/me/courses/{course_id}/grades", response_model=schemas.GradesDocument, tags=["grades"]
+    "/me/courses/{course_id}/grades",
+    operation_id="me_course_grades_get",
+    response_model=schemas.GradesDocument,
+    tags=["grades"],
 )
 async def my_grades(
     course_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep
@@ -133,6 +140,7 @@ def _wants_csv(request: Request) -> bool:
 
 @router.get(
     "/courses/{course_id}/grades",
+    operation_id="course_grades_list",
     response_model=Page[schemas.GradebookRow],
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
     tags=["grades"],

@@ -31,7 +31,13 @@ def _module(module: object) -> schemas.ModulePublic:
 # ---------------------------------------------------------------- courses
 
 
-@router.post("/courses", status_code=201, response_model=schemas.CoursePublic, tags=["courses"])
+@router.post(
+    "/courses",
+    operation_id="courses_create",
+    status_code=201,
+    response_model=schemas.CoursePublic,
+    tags=["courses"],
+)
 async def create_course(
     body: schemas.CourseCreate, who: Staff, uow: UnitOfWorkDep, request: Request
 ) -> JSONResponse:
@@ -50,7 +56,12 @@ async def create_course(
     )
 
 
-@router.get("/courses", response_model=Page[schemas.CoursePublic], tags=["courses"])
+@router.get(
+    "/courses",
+    operation_id="courses_list",
+    response_model=Page[schemas.CoursePublic],
+    tags=["courses"],
+)
 async def list_courses(
     who: MaybeUser,
     uow: UnitOfWorkDep,
@@ -63,7 +74,12 @@ async def list_courses(
     return page_of([_course(r) for r in rows], paging, lambda c: {"id": str(c.id)})
 
 
-@router.get("/courses/{course_id}", response_model=schemas.CoursePublic, tags=["courses"])
+@router.get(
+    "/courses/{course_id}",
+    operation_id="courses_get",
+    response_model=schemas.CoursePublic,
+    tags=["courses"],
+)
 async def get_course(
     course_id: uuid.UUID, who: MaybeUser, uow: UnitOfWorkDep, request: Request
 ) -> Response:
@@ -73,7 +89,12 @@ async def get_course(
     )
 
 
-@router.patch("/courses/{course_id}", response_model=schemas.CoursePublic, tags=["courses"])
+@router.patch(
+    "/courses/{course_id}",
+    operation_id="courses_update",
+    response_model=schemas.CoursePublic,
+    tags=["courses"],
+)
 async def update_course(
     course_id: uuid.UUID,
     body: schemas.CourseUpdate,
@@ -85,7 +106,9 @@ async def update_course(
     return versioned(course, course.version, derived=course.enrollment_count)
 
 
-@router.delete("/courses/{course_id}", status_code=204, tags=["courses"])
+@router.delete(
+    "/courses/{course_id}", operation_id="courses_delete", status_code=204, tags=["courses"]
+)
 async def delete_course(
     course_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep, if_match: IfMatch = None
 ) -> Response:
@@ -98,6 +121,7 @@ async def delete_course(
 
 @router.get(
     "/courses/{course_id}/modules",
+    operation_id="course_modules_list",
     response_model=list[schemas.OutlineEntry],
     tags=["course modules"],
 )
@@ -109,6 +133,7 @@ async def course_modules(
 
 @router.post(
     "/courses/{course_id}/modules",
+    operation_id="course_modules_attach",
     status_code=201,
     response_model=list[schemas.OutlineEntry],
     tags=["course modules"],
@@ -121,6 +146,7 @@ async def attach_module(
 
 @router.patch(
     "/courses/{course_id}/modules/{module_id}",
+    operation_id="course_modules_update",
     response_model=list[schemas.OutlineEntry],
     tags=["course modules"],
 )
@@ -136,6 +162,7 @@ async def move_module(
 
 @router.put(
     "/courses/{course_id}/modules",
+    operation_id="course_modules_reorder",
     response_model=list[schemas.OutlineEntry],
     tags=["course modules"],
 )
@@ -145,7 +172,12 @@ async def reorder_modules(
     return await service.reorder_modules(uow, who, course_id, body)
 
 
-@router.delete("/courses/{course_id}/modules/{module_id}", status_code=204, tags=["course modules"])
+@router.delete(
+    "/courses/{course_id}/modules/{module_id}",
+    operation_id="course_modules_detach",
+    status_code=204,
+    tags=["course modules"],
+)
 async def detach_module(
     course_id: uuid.UUID, module_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep
 ) -> Response:
@@ -156,7 +188,13 @@ async def detach_module(
 # ---------------------------------------------------------------- modules
 
 
-@router.post("/modules", status_code=201, response_model=schemas.ModulePublic, tags=["modules"])
+@router.post(
+    "/modules",
+    operation_id="modules_create",
+    status_code=201,
+    response_model=schemas.ModulePublic,
+    tags=["modules"],
+)
 async def create_module(
     body: schemas.ModuleCreate, who: Staff, uow: UnitOfWorkDep, request: Request
 ) -> JSONResponse:
@@ -169,7 +207,12 @@ async def create_module(
     )
 
 
-@router.get("/modules", response_model=Page[schemas.ModulePublic], tags=["modules"])
+@router.get(
+    "/modules",
+    operation_id="modules_list",
+    response_model=Page[schemas.ModulePublic],
+    tags=["modules"],
+)
 async def list_modules(
     who: Staff,
     uow: UnitOfWorkDep,
@@ -181,7 +224,12 @@ async def list_modules(
     return page_of([_module(r) for r in rows], paging, lambda m: {"id": str(m.id)})
 
 
-@router.get("/modules/{module_id}", response_model=schemas.ModulePublic, tags=["modules"])
+@router.get(
+    "/modules/{module_id}",
+    operation_id="modules_get",
+    response_model=schemas.ModulePublic,
+    tags=["modules"],
+)
 async def get_module(
     module_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep, request: Request
 ) -> Response:
@@ -189,7 +237,12 @@ async def get_module(
     return not_modified(request, module.version) or versioned(module, module.version)
 
 
-@router.patch("/modules/{module_id}", response_model=schemas.ModulePublic, tags=["modules"])
+@router.patch(
+    "/modules/{module_id}",
+    operation_id="modules_update",
+    response_model=schemas.ModulePublic,
+    tags=["modules"],
+)
 async def update_module(
     module_id: uuid.UUID,
     body: schemas.ModuleUpdate,
@@ -201,7 +254,9 @@ async def update_module(
     return versioned(module, module.version)
 
 
-@router.delete("/modules/{module_id}", status_code=204, tags=["modules"])
+@router.delete(
+    "/modules/{module_id}", operation_id="modules_delete", status_code=204, tags=["modules"]
+)
 async def delete_module(
     module_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep, if_match: IfMatch = None
 ) -> Response:
@@ -210,7 +265,10 @@ async def delete_module(
 
 
 @router.get(
-    "/modules/{module_id}/courses", response_model=Page[schemas.ModuleUsage], tags=["modules"]
+    "/modules/{module_id}/courses",
+    operation_id="module_courses_list",
+    response_model=Page[schemas.ModuleUsage],
+    tags=["modules"],
 )
 async def module_courses(
     module_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep

@@ -22,7 +22,12 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Lookup = Annotated[ModuleLookup, part(ModuleLookup)]
 
 
-@router.post("/modules/{module_id}/posts", status_code=201, response_model=schemas.PostPublic)
+@router.post(
+    "/modules/{module_id}/posts",
+    operation_id="module_posts_create",
+    status_code=201,
+    response_model=schemas.PostPublic,
+)
 async def create_post(
     module_id: uuid.UUID,
     body: schemas.PostCreate,
@@ -50,7 +55,11 @@ async def create_post(
     )
 
 
-@router.get("/modules/{module_id}/posts", response_model=Page[schemas.PostPublic])
+@router.get(
+    "/modules/{module_id}/posts",
+    operation_id="module_posts_list",
+    response_model=Page[schemas.PostPublic],
+)
 async def list_posts(
     module_id: uuid.UUID, who: MaybeUser, uow: UnitOfWorkDep, lookup: Lookup, paging: Paging
 ) -> Page[schemas.PostPublic]:
@@ -59,7 +68,11 @@ async def list_posts(
     return page_of(items, paging, lambda p: {"position": p.position})
 
 
-@router.put("/modules/{module_id}/posts", response_model=list[schemas.PostOrderEntry])
+@router.put(
+    "/modules/{module_id}/posts",
+    operation_id="module_posts_reorder",
+    response_model=list[schemas.PostOrderEntry],
+)
 async def reorder_posts(
     module_id: uuid.UUID,
     body: schemas.ReorderPosts,
@@ -70,7 +83,7 @@ async def reorder_posts(
     return await service.reorder_posts(uow, lookup, who, module_id, body)
 
 
-@router.get("/posts/{post_id}", response_model=schemas.PostPublic)
+@router.get("/posts/{post_id}", operation_id="posts_get", response_model=schemas.PostPublic)
 async def get_post(
     post_id: uuid.UUID, who: MaybeUser, uow: UnitOfWorkDep, request: Request
 ) -> Response:
@@ -81,7 +94,7 @@ async def get_post(
     )
 
 
-@router.patch("/posts/{post_id}", response_model=schemas.PostPublic)
+@router.patch("/posts/{post_id}", operation_id="posts_update", response_model=schemas.PostPublic)
 async def update_post(
     post_id: uuid.UUID,
     body: schemas.PostUpdate,
@@ -93,7 +106,7 @@ async def update_post(
     return versioned(post_view(post, answers=True), post.version, derived=derived_tag(post))
 
 
-@router.delete("/posts/{post_id}", status_code=204)
+@router.delete("/posts/{post_id}", operation_id="posts_delete", status_code=204)
 async def delete_post(
     post_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep, if_match: IfMatch = None
 ) -> Response:

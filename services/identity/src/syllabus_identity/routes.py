@@ -31,7 +31,13 @@ def _user(user: object) -> schemas.UserPublic:
 # ---------------------------------------------------------------- auth
 
 
-@router.post("/auth/register", status_code=201, response_model=schemas.UserPublic, tags=["auth"])
+@router.post(
+    "/auth/register",
+    operation_id="auth_register",
+    status_code=201,
+    response_model=schemas.UserPublic,
+    tags=["auth"],
+)
 async def register(
     body: schemas.UserRegister, uow: UnitOfWorkDep, identity: IdentityDep, request: Request
 ) -> JSONResponse:
@@ -53,7 +59,9 @@ async def register(
     )
 
 
-@router.post("/auth/token", response_model=schemas.AccessToken, tags=["auth"])
+@router.post(
+    "/auth/token", operation_id="auth_token", response_model=schemas.AccessToken, tags=["auth"]
+)
 async def issue_token(
     request: Request,
     uow: UnitOfWorkDep,
@@ -83,6 +91,7 @@ class JwkSetResponse(JSONResponse):
 
 @well_known.get(
     "/.well-known/jwks.json",
+    operation_id="jwks_get",
     response_class=JwkSetResponse,
     # Documented under the media type it is served as (the OpenAPI document and the
     # response agree); the schema is the set's public members.
@@ -109,19 +118,23 @@ async def jwks(uow: UnitOfWorkDep) -> JwkSetResponse:
 # ---------------------------------------------------------------- users
 
 
-@router.get("/users/me", response_model=schemas.UserPublic, tags=["users"])
+@router.get(
+    "/users/me", operation_id="users_me_get", response_model=schemas.UserPublic, tags=["users"]
+)
 async def me(who: CurrentUser, uow: UnitOfWorkDep, request: Request) -> Response:
     user = _user(await service.me(uow, who))
     return not_modified(request, user.version) or versioned(user, user.version)
 
 
-@router.delete("/users/me", status_code=204, tags=["users"])
+@router.delete("/users/me", operation_id="users_me_delete", status_code=204, tags=["users"])
 async def delete_me(who: CurrentUser, uow: UnitOfWorkDep, rt: RuntimeDep) -> Response:
     """Delete the caller's own account (see ``delete_user``)."""
     return await _delete(who.user_id, who, uow, rt)
 
 
-@router.get("/users", response_model=Page[schemas.UserPublic], tags=["users"])
+@router.get(
+    "/users", operation_id="users_list", response_model=Page[schemas.UserPublic], tags=["users"]
+)
 async def list_users(
     who: CurrentUser, uow: UnitOfWorkDep, paging: Paging, role: Role | None = None
 ) -> Page[schemas.UserPublic]:
@@ -129,7 +142,9 @@ async def list_users(
     return page_of([_user(r) for r in rows], paging, lambda u: {"id": str(u.id)})
 
 
-@router.get("/users/{user_id}", response_model=schemas.UserPublic, tags=["users"])
+@router.get(
+    "/users/{user_id}", operation_id="users_get", response_model=schemas.UserPublic, tags=["users"]
+)
 async def get_user(
     user_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, request: Request
 ) -> Response:
@@ -137,7 +152,12 @@ async def get_user(
     return not_modified(request, user.version) or versioned(user, user.version)
 
 
-@router.patch("/users/{user_id}", response_model=schemas.UserPublic, tags=["users"])
+@router.patch(
+    "/users/{user_id}",
+    operation_id="users_update",
+    response_model=schemas.UserPublic,
+    tags=["users"],
+)
 async def update_user(
     user_id: uuid.UUID,
     body: schemas.UserUpdate,
@@ -149,7 +169,7 @@ async def update_user(
     return versioned(user, user.version)
 
 
-@router.delete("/users/{user_id}", status_code=204, tags=["users"])
+@router.delete("/users/{user_id}", operation_id="users_delete", status_code=204, tags=["users"])
 async def delete_user(
     user_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, rt: RuntimeDep
 ) -> Response:

@@ -28,6 +28,7 @@ Decisions = Annotated[Decider, part(Decider)]
 
 @router.post(
     "/courses/{course_id}/enrollments",
+    operation_id="course_enrollments_create",
     status_code=201,
     response_model=schemas.EnrollmentPublic,
     tags=["enrollments"],
@@ -50,7 +51,12 @@ async def enroll(
     )
 
 
-@router.delete("/courses/{course_id}/enrollments/me", status_code=204, tags=["enrollments"])
+@router.delete(
+    "/courses/{course_id}/enrollments/me",
+    operation_id="course_enrollments_drop",
+    status_code=204,
+    tags=["enrollments"],
+)
 async def drop(
     course_id: uuid.UUID, who: Student, uow: UnitOfWorkDep, if_match: IfMatch = None
 ) -> Response:
@@ -59,7 +65,10 @@ async def drop(
 
 
 @router.get(
-    "/me/enrollments", response_model=Page[schemas.EnrollmentWithProgress], tags=["enrollments"]
+    "/me/enrollments",
+    operation_id="me_enrollments_list",
+    response_model=Page[schemas.EnrollmentWithProgress],
+    tags=["enrollments"],
 )
 async def my_enrollments(
     who: CurrentUser, uow: UnitOfWorkDep, paging: Paging
@@ -72,6 +81,7 @@ async def my_enrollments(
 
 @router.put(
     "/me/completions/{post_id}",
+    operation_id="me_completions_mark",
     response_model=schemas.CompletionPublic,
     responses={201: {"model": schemas.CompletionPublic}},
     tags=["completions"],
@@ -83,7 +93,12 @@ async def complete_post(
     return JSONResponse(jsonable_encoder(body), status_code=201 if created else 200)
 
 
-@router.delete("/me/completions/{post_id}", status_code=204, tags=["completions"])
+@router.delete(
+    "/me/completions/{post_id}",
+    operation_id="me_completions_unmark",
+    status_code=204,
+    tags=["completions"],
+)
 async def uncomplete_post(post_id: uuid.UUID, who: Student, uow: UnitOfWorkDep) -> Response:
     await service.uncomplete_post(uow, who, post_id)
     return Response(status_code=204)
@@ -93,7 +108,10 @@ async def uncomplete_post(post_id: uuid.UUID, who: Student, uow: UnitOfWorkDep) 
 
 
 @router.get(
-    "/me/courses/{course_id}/progress", response_model=schemas.CourseProgress, tags=["progress"]
+    "/me/courses/{course_id}/progress",
+    operation_id="me_course_progress_get",
+    response_model=schemas.CourseProgress,
+    tags=["progress"],
 )
 async def my_course_progress(
     course_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep
@@ -106,6 +124,7 @@ async def my_course_progress(
 
 @router.get(
     "/courses/{course_id}/progress",
+    operation_id="course_progress_list",
     response_model=Page[schemas.StudentProgress],
     tags=["progress"],
 )
