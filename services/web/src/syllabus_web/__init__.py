@@ -1,0 +1,1 @@
+"""Syllabus web app: the pages students and instructors use (see ../shared/UI.md)."""
