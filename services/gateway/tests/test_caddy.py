@@ -46,6 +46,7 @@ EXPECTED_OWNERS = {
     "/api/v1/courses/c1/progress": "progress",
     "/openapi.json": "gateway",
     "/docs": "gateway",
+    "/docs/static/swagger-ui-bundle.js": "gateway",
     "/readyz": "gateway",
 }
 
@@ -279,6 +280,9 @@ def test_health_metrics_and_sidecar_routes(caddy: RunningCaddy) -> None:
     doc = httpx.get(f"{caddy.url}/openapi.json").json()
     assert "/api/v1/catalog/items/{item_id}" in doc["paths"]
     assert httpx.get(f"{caddy.url}/docs").status_code == 200
+    css = httpx.get(f"{caddy.url}/docs/static/swagger-ui.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
 
 
 def test_caddy_logs_json_to_its_log_file_without_credentials(caddy: RunningCaddy) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -66,7 +67,45 @@ def test_docs_serves_swagger_ui_for_the_merged_document(gateway: ServedApp) -> N
     response = httpx.get(f"{gateway.url}/docs")
     assert response.status_code == 200
     assert "swagger-ui" in response.text
-    assert "/openapi.json" in response.text
+    assert "url: '/openapi.json'" in response.text
+
+
+class _Assets(HTMLParser):
+    """Every URL a page makes the browser load: src= and <link href=>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is not None and (name == "src" or (tag == "link" and name == "href")):
+                self.urls.append(value)
+
+
+def test_docs_loads_only_same_origin_assets_and_the_sidecar_serves_them(
+    gateway: ServedApp,
+) -> None:
+    """No CDN: /docs works without internet (and leaks nothing to another origin)."""
+    page = httpx.get(f"{gateway.url}/docs").text
+    assert "://" not in page  # no absolute URL at all: scripts, styles, icon, validator
+    assert '"validatorUrl": null' in page
+    parser = _Assets()
+    parser.feed(page)
+    assert sorted(parser.urls) == [
+        "/docs/static/favicon.png",
+        "/docs/static/swagger-ui-bundle.js",
+        "/docs/static/swagger-ui.css",
+    ]
+    expected_types = {".js": "javascript", ".css": "text/css", ".png": "image/png"}
+    for url in parser.urls:
+        asset = httpx.get(f"{gateway.url}{url}")
+        assert asset.status_code == 200, url
+        assert expected_types[url[url.rindex(".") :]] in asset.headers["content-type"], url
+        assert len(asset.content) > 1000, url
+    bundle = httpx.get(f"{gateway.url}/docs/static/swagger-ui-bundle.js").text
+    assert "SwaggerUIBundle" in bundle
+    assert httpx.get(f"{gateway.url}/docs/static/nothing.js").status_code == 404
 
 
 def test_openapi_is_partial_and_says_so_when_a_service_is_down(catalog: ServedApp) -> None:

@@ -1,7 +1,9 @@
 """The gateway sidecar: one OpenAPI document, Swagger UI, and readiness of the whole stack.
 
-Caddy routes ``/openapi.json``, ``/docs`` and ``/readyz`` here; everything else goes
-straight from Caddy to the services, never through Python.
+Caddy routes ``/openapi.json``, ``/docs*`` and ``/readyz`` here; everything else goes
+straight from Caddy to the services, never through Python. Swagger UI's JavaScript and CSS
+come from a Python package (``fastapi-offline``) and are served under ``/docs/static/``,
+so ``/docs`` loads nothing from another origin and works without internet.
 """
 
 from __future__ import annotations
@@ -17,12 +19,16 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from syllabus_gateway.openapi import merge_openapi
 from syllabus_gateway.settings import GatewaySettings
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+DOCS_STATIC = "/docs/static"  # under /docs*, which routes.toml sends to the sidecar
+# Swagger UI 5 as fastapi-offline ships it: swagger-ui-bundle.js, swagger-ui.css, favicon.png
+SWAGGER_UI_PACKAGE = ("fastapi_offline", "static")
 ServiceState = Literal["ready", "degraded", "down"]
 
 
@@ -128,7 +134,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=settings.api_title)
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=settings.api_title,
+            swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_STATIC}/favicon.png",
+            # No online validator: it would send the document to another origin.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    app.mount(DOCS_STATIC, StaticFiles(packages=[SWAGGER_UI_PACKAGE]), name="docs-static")
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
