@@ -227,3 +227,21 @@ def _closed_port() -> int:
     from syllabus_devkit.embedded import find_free_port
 
     return find_free_port()
+
+
+def test_merge_retitles_a_renamed_schema() -> None:
+    """Two services' different ``Status`` enums become ``AStatus`` and ``BStatus``, titles
+    included: client generators name classes by title and would find two ``Status``."""
+
+    def doc(values: list[str]) -> dict[str, object]:
+        ref = {"$ref": "#/components/schemas/Status"}
+        return {
+            "paths": {"/api/v1/x": {"get": {"responses": {"200": {"content": ref}}}}},
+            "components": {"schemas": {"Status": {"title": "Status", "enum": values}}},
+        }
+
+    schemas = merge_openapi({"a": doc(["on"]), "b": doc(["off"])})["components"]["schemas"]
+    assert schemas == {
+        "AStatus": {"title": "AStatus", "enum": ["on"]},
+        "BStatus": {"title": "BStatus", "enum": ["off"]},
+    }

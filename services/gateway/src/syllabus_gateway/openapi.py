@@ -4,7 +4,8 @@ Pure functions, no I/O. Only public paths are kept (``/api/v1/...`` and the JWKS
 only the components they reach. Components with the same name and the same definition
 are shared; when two services define a name differently, each service's version is
 renamed with the service as prefix (``Problem`` → ``CatalogProblem``) and every reference
-to it in that service's part of the document follows.
+to it in that service's part of the document follows, and so does its ``title`` (client
+generators name classes by title).
 """
 
 from __future__ import annotations
@@ -153,7 +154,11 @@ def merge_openapi(
         for section, entries in components.items():
             target = merged_components.setdefault(section, {})
             for name, definition in entries.items():
-                target[renames.get((section, name), name)] = _rewrite(definition, renames)
+                renamed = renames.get((section, name), name)
+                target[renamed] = _rewrite(definition, renames)
+                if renamed != name and target[renamed].get("title") == name:
+                    # Generators name classes by title: two "PostStatus" would clash.
+                    target[renamed]["title"] = renamed
         for path, item in paths.items():
             existing = merged_paths.setdefault(path, {})
             for method, operation in item.items():
