@@ -1,0 +1,3 @@
+from syllabus_live.main import main
+
+raise SystemExit(main())
