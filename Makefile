@@ -8,20 +8,22 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 RUN := $(UV) run --frozen --no-sync
 
-PACKAGE_TESTS := shared/tests devkit/tests $(wildcard services/*/tests) $(wildcard deploy/local/tests) deploy/tests
+PACKAGE_TESTS := shared/tests devkit/tests $(wildcard services/*/tests) $(wildcard deploy/local/tests) deploy/tests \
+	clients/python/tests
 
-.PHONY: help install run test lint format unit e2e contracts schemas openapi bench clean \
+.PHONY: help install run test lint format unit e2e contracts schemas openapi client bench clean \
 	reliability-short reliability chaos fuzz check-consistency
 
 help:
 	@echo "make run     - the whole stack on 127.0.0.1:$${GATEWAY_PORT:-8000} (embedded PostgreSQL/NATS unless DATABASE_URL/NATS_URL)"
 	@echo "make test    - lint, then every test against real PostgreSQL and NATS"
-	@echo "make lint    - ruff, mypy, import contracts, event-schema drift"
+	@echo "make lint    - ruff, mypy, import contracts, event-schema and client drift"
 	@echo "make unit    - each package's own tests (services alone, real PostgreSQL and NATS)"
 	@echo "make contracts - event pacts, HTTP routes vs OpenAPI, database boundaries"
 	@echo "make e2e     - the whole stack (make run's way) driven through the gateway"
 	@echo "make schemas - re-export event JSON Schemas into contracts/schemas"
 	@echo "make openapi - re-write the merged public OpenAPI document contracts/openapi.json"
+	@echo "make client  - re-generate the typed Python client clients/python from contracts/openapi.json"
 	@echo "make bench   - throughput/latency vs same-run baselines -> bench/results/latest.{json,md} (ARGS=--quick)"
 	@echo "make reliability - every fault test incl. the slow ones (NATS away > 2 min; tests-reliability/)"
 	@echo "make chaos   - workload + nemesis, heal, drain, check (ARGS=\"--duration 150 --seed N\"; < 5 min)"
@@ -33,7 +35,7 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml services/*/pyproject.toml deploy/*/pyproject.toml)
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml services/*/pyproject.toml deploy/*/pyproject.toml clients/*/pyproject.toml)
 	$(UV) sync --frozen --all-packages
 	@touch $@
 
@@ -45,9 +47,10 @@ run: install
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy shared/src devkit/src services/*/src deploy/local/src
+	$(RUN) mypy shared/src devkit/src services/*/src deploy/local/src clients/python/src clients/python/generate.py
 	$(RUN) lint-imports
 	$(RUN) python -m syllabus_shared.contracts.export --check contracts/schemas
+	$(RUN) python clients/python/generate.py --check
 	$(RUN) python -m syllabus_devkit.pacts contracts/pacts contracts/schemas
 	PYTHON=$(PYTHON) deploy/validate.sh
 
@@ -94,6 +97,11 @@ schemas: install
 
 openapi: install
 	$(RUN) python contracts/tests/public_api.py
+
+# The typed Python client (clients/python/README.md), generated from the checked-in
+# contracts/openapi.json: run after `make openapi`; `make lint` checks it is up to date.
+client: install
+	$(RUN) python clients/python/generate.py
 
 # Starts its own stack on free ports; uses wrk when installed, else bench/loadgen.py.
 bench: install

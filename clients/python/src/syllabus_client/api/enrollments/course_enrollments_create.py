@@ -1,0 +1,160 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...models.enrollment_public import EnrollmentPublic
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    course_id: UUID,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/courses/{course_id}/enrollments".format(
+            course_id=quote(str(course_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> EnrollmentPublic | Problem:
+    if response.status_code == 201:
+        response_201 = EnrollmentPublic.from_dict(response.json())
+
+        return response_201
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    response_default = Problem.from_dict(response.json())
+
+    return response_default
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[EnrollmentPublic | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    course_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[EnrollmentPublic | Problem]:
+    """Enroll
+
+    Args:
+        course_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[EnrollmentPublic | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        course_id=course_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    course_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+) -> EnrollmentPublic | Problem | None:
+    """Enroll
+
+    Args:
+        course_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        EnrollmentPublic | Problem
+    """
+
+    return sync_detailed(
+        course_id=course_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    course_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[EnrollmentPublic | Problem]:
+    """Enroll
+
+    Args:
+        course_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[EnrollmentPublic | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        course_id=course_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    course_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+) -> EnrollmentPublic | Problem | None:
+    """Enroll
+
+    Args:
+        course_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        EnrollmentPublic | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            course_id=course_id,
+            client=client,
+        )
+    ).parsed
