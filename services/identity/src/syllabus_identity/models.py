@@ -1,24 +1,29 @@
-"""Identity tables: users, token signing keys, and failed logins (for throttling)."""
+"""Identity tables: users, token signing keys, failed logins (for throttling), and refresh
+tokens (sign-in sessions)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     Index,
     LargeBinary,
     String,
     Text,
+    Uuid,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from syllabus_shared.db import Entity, new_metadata
+from syllabus_shared.ids import new_id
 from syllabus_shared.messaging.tables import kernel_tables
 
 
@@ -112,3 +117,35 @@ class LoginFailure(IdentityTable, table=True):
     failed_at: dt.datetime = Field(
         sa_type=DateTime(timezone=True), sa_column_kwargs={"server_default": func.now()}
     )
+
+
+class RefreshToken(IdentityTable, table=True):
+    """One refresh token of a sign-in (``sessions``); only its SHA-256 is stored.
+
+    A password sign-in starts a family (``family_id``, the id of its first token); each
+    refresh marks the presented token ``used_at`` and adds the next one to the family. A
+    used token presented again revokes the whole family (``revoked_at``). Rows are deleted
+    once expired (by the way, a bounded batch per sign-in) and with their account.
+    """
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        Index("ix_refresh_tokens_family_id", "family_id"),
+        Index("ix_refresh_tokens_user_id", "user_id"),
+        Index("ix_refresh_tokens_expires_at", "expires_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    # SHA-256 of the token (32 bytes): enough to recognise it, useless to present.
+    token_hash: bytes = Field(sa_type=LargeBinary, unique=True)
+    family_id: uuid.UUID = Field(sa_type=Uuid)
+    user_id: uuid.UUID = Field(
+        sa_type=Uuid,
+        sa_column_args=[ForeignKey("users.id", ondelete="CASCADE")],
+    )
+    issued_at: dt.datetime = Field(
+        sa_type=DateTime(timezone=True), sa_column_kwargs={"server_default": func.now()}
+    )
+    expires_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
+    used_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

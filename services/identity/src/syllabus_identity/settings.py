@@ -24,6 +24,9 @@ class Settings(ServiceSettings):
 
     # Access tokens: short-lived, so a role change or a retired key stops mattering soon.
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    # Refresh tokens (``sessions``): each one valid this long from its issue (30 days); a
+    # sign-in lasts while it is refreshed at least this often, and ends at its logout.
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=60, le=366 * 86_400)
 
     # Login throttling (see ``service.LoginThrottle``): failures counted in a sliding window.
     login_failure_window_seconds: float = Field(default=900.0, gt=0, le=86_400)
