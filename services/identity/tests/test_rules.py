@@ -176,3 +176,63 @@ def test_wrong_credentials_ask_for_a_bearer_token() -> None:
     problem = rules.invalid_credentials()
     assert problem.status == 401
     assert problem.headers == {"WWW-Authenticate": 'Bearer realm="syllabus"'}
+
+
+# ---------------------------------------------------------------- refresh tokens
+
+
+def test_refresh_tokens_are_random_and_stored_as_their_sha256() -> None:
+    tokens = {rules.new_refresh_token() for _ in range(100)}
+    assert len(tokens) == 100
+    token = tokens.pop()
+    assert len(token) == 43 and token.isascii() and "." not in token
+    digest = rules.refresh_token_hash(token)
+    assert len(digest) == 32 and digest == rules.refresh_token_hash(token)
+    assert digest != rules.refresh_token_hash(token + "x")
+    # Whatever a client sends hashes (a lone surrogate included), so nothing it sends is a 500.
+    assert len(rules.refresh_token_hash("\ud800")) == 32
+
+
+def test_refresh_state() -> None:
+    now = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
+    later, earlier = now + dt.timedelta(days=1), now - dt.timedelta(seconds=1)
+
+    def state(**kw: dt.datetime | None) -> rules.RefreshState:
+        values: dict[str, dt.datetime | None] = {
+            "used_at": None,
+            "revoked_at": None,
+            "expires_at": later,
+        }
+        values.update(kw)
+        expires_at = values.pop("expires_at")
+        assert expires_at is not None
+        return rules.refresh_state(
+            used_at=values["used_at"],
+            revoked_at=values["revoked_at"],
+            expires_at=expires_at,
+            now=now,
+        )
+
+    assert state() is rules.RefreshState.VALID
+    assert state(used_at=earlier) is rules.RefreshState.REUSED
+    assert state(expires_at=now) is rules.RefreshState.EXPIRED
+    # Dead tokens are refused as such; only a live used one is evidence of a copy.
+    assert state(used_at=earlier, expires_at=earlier) is rules.RefreshState.EXPIRED
+    assert state(used_at=earlier, revoked_at=earlier) is rules.RefreshState.REVOKED
+    assert state(revoked_at=earlier, expires_at=earlier) is rules.RefreshState.REVOKED
+
+
+def test_invalid_refresh_token_problems() -> None:
+    for state in (None, *rules.RefreshState):
+        problem = rules.invalid_refresh_token(state)
+        assert (problem.status, problem.kind) == (401, "invalid-refresh-token")
+        assert problem.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "already used" in rules.invalid_refresh_token(rules.RefreshState.REUSED).detail
+
+
+def test_missing_token_form_fields_are_named() -> None:
+    rules.require_form_fields(username="a", password="b")
+    with pytest.raises(Problem) as exc:
+        rules.require_form_fields(username=None, password="b", refresh_token=None)
+    assert _problem(exc) == (422, "validation-error")
+    assert [e["field"] for e in exc.value.extra["errors"]] == ["username", "refresh_token"]

@@ -59,28 +59,63 @@ async def register(
     )
 
 
+# RFC 6749 section 5.1: token responses must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 @router.post(
-    "/auth/token", operation_id="auth_token", response_model=schemas.AccessToken, tags=["auth"]
+    "/auth/token", operation_id="auth_token", response_model=schemas.TokenResponse, tags=["auth"]
 )
 async def issue_token(
     request: Request,
     uow: UnitOfWorkDep,
     identity: IdentityDep,
-    username: Annotated[str, Form(min_length=1, max_length=320, pattern=r"^[^\x00-\x1f\x7f]+$")],
-    password: Annotated[str, Form(max_length=1024)],
-    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+    grant_type: Annotated[str | None, Form(pattern="^(password|refresh_token)$")] = None,
+    username: Annotated[
+        str | None, Form(min_length=1, max_length=320, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ] = None,
+    password: Annotated[str | None, Form(max_length=1024)] = None,
+    refresh_token: Annotated[
+        str | None, Form(min_length=1, max_length=rules.REFRESH_TOKEN_MAX)
+    ] = None,
 ) -> JSONResponse:
-    """OAuth2 password grant: form fields ``username`` (or email) and ``password``."""
-    address = rules.client_address(
-        request.client.host if request.client else None,
-        request.headers.get("x-forwarded-for"),
-        identity.settings.trusted_proxy_networks,
-    )
-    token = await service.login(uow, identity, username, password, address)
-    # RFC 6749 section 5.1: token responses must not be cached.
-    return JSONResponse(
-        token.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
-    )
+    """OAuth2 token endpoint.
+
+    - Password grant (``grant_type=password``, or none): ``username`` (or email) and
+      ``password``; starts a sign-in. Failures count toward the sign-in throttle (429).
+    - Refresh grant (``grant_type=refresh_token``): ``refresh_token``; answers a new pair
+      and the presented refresh token is spent. A spent one presented again ends the whole
+      sign-in. Failures are 401 and are not counted by the throttle.
+    """
+    if grant_type == "refresh_token":
+        rules.require_form_fields(refresh_token=refresh_token)
+        assert refresh_token is not None
+        tokens = await service.refresh(uow, identity, refresh_token)
+    else:
+        rules.require_form_fields(username=username, password=password)
+        assert username is not None and password is not None
+        address = rules.client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            identity.settings.trusted_proxy_networks,
+        )
+        tokens = await service.login(uow, identity, username, password, address)
+    return JSONResponse(tokens.model_dump(), headers=NO_STORE)
+
+
+@router.post(
+    "/auth/logout",
+    operation_id="auth_logout",
+    status_code=204,
+    response_class=Response,
+    tags=["auth"],
+)
+async def logout(body: schemas.Logout, uow: UnitOfWorkDep) -> Response:
+    """End a sign-in: its refresh tokens are revoked (no access token needed; 204 also for
+    an unknown or already revoked token). Access tokens already issued stay valid until
+    they expire."""
+    await service.logout(uow, body.refresh_token)
+    return Response(status_code=204)
 
 
 class JwkSetResponse(JSONResponse):

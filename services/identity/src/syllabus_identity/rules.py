@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import hashlib
 import ipaddress
 import math
 import re
+import secrets
 import uuid
 
 from syllabus_shared.auth import Role
@@ -161,4 +164,93 @@ def invalid_credentials() -> Problem:
         "wrong username or password",
         kind="invalid-credentials",
         headers={"WWW-Authenticate": 'Bearer realm="syllabus"'},
+    )
+
+
+# ---------------------------------------------------------------- refresh tokens
+
+# 32 random bytes: 256 bits, 43 URL-safe characters; nobody guesses one, so failed refresh
+# grants need no throttle of their own.
+REFRESH_TOKEN_BYTES = 32
+# What a client may send as one: longer is refused (422) before anything is hashed.
+REFRESH_TOKEN_MAX = 512
+
+
+def new_refresh_token() -> str:
+    """A new opaque refresh token (what the client holds; never stored)."""
+    return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+
+
+def refresh_token_hash(token: str) -> bytes:
+    """What is stored of a refresh token, and looked up: its SHA-256. The token is random
+    and long, so an unsalted fast hash suffices (nothing to brute-force), and a database
+    dump holds no token a client could present."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+class RefreshState(enum.Enum):
+    VALID = "valid"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    REUSED = "reused"  # used before: the family is revoked
+
+
+def refresh_state(
+    *,
+    used_at: dt.datetime | None,
+    revoked_at: dt.datetime | None,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+) -> RefreshState:
+    """What presenting a stored refresh token means. Revoked and expired come first: a
+    token already dead is refused as such; only a used one that would otherwise still be
+    good is evidence of a copy (stolen, or replayed) and ends its whole sign-in."""
+    if revoked_at is not None:
+        return RefreshState.REVOKED
+    if expires_at <= now:
+        return RefreshState.EXPIRED
+    if used_at is not None:
+        return RefreshState.REUSED
+    return RefreshState.VALID
+
+
+_REFRESH_REFUSED = {
+    None: "unknown refresh token; sign in again",
+    RefreshState.REVOKED: "this refresh token was revoked; sign in again",
+    RefreshState.EXPIRED: "this refresh token has expired; sign in again",
+    RefreshState.REUSED: (
+        "this refresh token was already used; every refresh token of its sign-in is now "
+        "revoked; sign in again"
+    ),
+}
+
+
+def invalid_refresh_token(state: RefreshState | None) -> Problem:
+    """The 401 of a refresh grant that cannot be honoured (``None``: no such token)."""
+    return Problem(
+        401,
+        _REFRESH_REFUSED[state if state is not RefreshState.VALID else None],
+        kind="invalid-refresh-token",
+        headers={"WWW-Authenticate": 'Bearer realm="syllabus"'},
+    )
+
+
+# ---------------------------------------------------------------- token endpoint form
+
+
+def require_form_fields(**fields: str | None) -> None:
+    """422 naming every missing field of the token form (``grant_type`` decides which are
+    required), shaped like the request-validation problems."""
+    missing = [name for name, value in fields.items() if value is None]
+    if not missing:
+        return
+    raise Problem(
+        422,
+        f"invalid input: {', '.join(sorted(missing))}",
+        kind="validation-error",
+        title="Validation failed",
+        errors=[
+            {"loc": ["body", name], "field": name, "msg": "Field required", "type": "missing"}
+            for name in missing
+        ],
     )

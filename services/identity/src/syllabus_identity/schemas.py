@@ -63,11 +63,30 @@ class UserPublic(BaseModel):
 
 
 class AccessToken(BaseModel):
-    """RFC 6749 section 5.1 token response."""
+    """A signed access token and its lifetime in seconds."""
 
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_in: int
+
+
+class TokenResponse(AccessToken):
+    """RFC 6749 section 5.1 token response: an access token and the refresh token that gets
+    the next one (opaque; ``refresh_expires_in`` seconds until it expires)."""
+
+    refresh_token: str
+    refresh_expires_in: int
+
+
+# A refresh token as a client may send it: what we issue is 43 URL-safe characters; the
+# bound only keeps a client from making us hash a megabyte.
+RefreshTokenText = Annotated[
+    str, StringConstraints(min_length=1, max_length=rules.REFRESH_TOKEN_MAX)
+]
+
+
+class Logout(_Input):
+    refresh_token: RefreshTokenText
 
 
 class PublicJwk(BaseModel):

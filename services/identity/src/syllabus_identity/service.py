@@ -1,4 +1,5 @@
-"""Identity transactions: accounts, logins, roles. Changes record their events.
+"""Identity transactions: accounts, logins, sessions (refresh tokens), roles. Changes
+record their events.
 
 Public functions take the unit of work and open it (``async with uow:``); the rules that
 need no database are in ``rules``.
@@ -15,7 +16,7 @@ from typing import Any
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -23,13 +24,14 @@ from syllabus_shared.accounts import record_user_deleted
 from syllabus_shared.auth import Principal, Role, unauthorized
 from syllabus_shared.contracts import identity as ev
 from syllabus_shared.http import check_if_match
+from syllabus_shared.ids import new_id
 from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import conflict, forbidden, not_found, require_present
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_identity import keys, rules, schemas
 from syllabus_identity.keys import TokenSigner
-from syllabus_identity.models import LoginFailure, User
+from syllabus_identity.models import LoginFailure, RefreshToken, User
 from syllabus_identity.settings import Settings
 
 # pg_advisory_xact_lock keys (each a constant, so every replica takes the same lock).
@@ -249,6 +251,9 @@ async def update_user(
         user.touch()
         await session.flush()
         if new_role is not None:
+            # The refresh tokens would mint tokens for the old role: gone with it, in this
+            # transaction (under the user's row lock, like every change of its tokens).
+            await revoke_sessions(session, user.id)
             await uow.publish(
                 ev.UserRoleChanged(user_id=user.id, role=user.role, previous_role=previous_role),
                 sequence=user.version,
@@ -265,7 +270,8 @@ async def delete_user(uow: UnitOfWork, who: Principal, user_id: uuid.UUID) -> dt
     """Delete an account for good (admins: anyone; others: themselves); returns when.
 
     One transaction: the ``users`` row goes (so the username and email are free again),
-    with what identity keeps about it (its login failures, the stored responses of its
+    with what identity keeps about it (its refresh tokens, by their foreign key's cascade,
+    so no sign-in of it can be refreshed; its login failures; the stored responses of its
     registration); the deletion is recorded in ``deleted_users`` (every replica of identity
     refuses the user's tokens from the commit on) and ``UserDeleted`` is published, which
     every other service applies with its cascade rules. 404 for an unknown (or already
@@ -357,6 +363,9 @@ async def ensure_bootstrap_admin(uow: UnitOfWork, identity: Identity) -> None:
             user.password_hash = await identity.passwords.hash(password)
         elif rehashed:
             user.password_hash = rehashed
+        if not matches or user.role != Role.admin:
+            # A new password or a new role: the sign-ins made before do not carry over.
+            await revoke_sessions(session, user.id)
         if user.role != Role.admin:
             previous = user.role
             user.role = Role.admin.value
@@ -460,8 +469,9 @@ class LoginThrottle:
 
 async def login(
     uow: UnitOfWork, identity: Identity, identifier: str, password: str, address: str
-) -> schemas.AccessToken:
-    """Check a password and mint an access token (OAuth2 password grant).
+) -> schemas.TokenResponse:
+    """Check a password and mint an access token and the refresh token of a new sign-in
+    (OAuth2 password grant).
 
     ``identifier`` is a username (any case) or an email address; ``address`` is the
     client's (``rules.client_address``). Two transactions: no database connection is held
@@ -485,9 +495,147 @@ async def login(
     async with uow:
         session = uow.session
         await throttle.succeeded(session, account, address)
-        current = await session.get(User, user.id)
+        current = await _lock_user(session, user.id)
         if current is None:  # deleted meanwhile
             raise rules.invalid_credentials()
         if rehashed:  # not part of the public resource: no new version
             current.password_hash = rehashed
-        return await identity.signer.issue(session, current)
+        return await _issue(session, identity, current, family_id=None)
+
+
+# ---------------------------------------------------------------- sessions (refresh tokens)
+#
+# A sign-in (password grant) starts a family of refresh tokens; each refresh grant marks
+# the presented token used and adds the next one to its family (rotation). Only each
+# token's SHA-256 is stored (``rules.refresh_token_hash``).
+#
+# Locking: every transaction that reads a user's refresh tokens to decide, or changes them,
+# first locks the user's row (``_lock_user``; role changes and deletions hold it ``FOR
+# UPDATE`` already), and only then reads the tokens. So a refresh, a logout, a role change
+# and a deletion of one user run one after another, each seeing what the one before
+# committed: two refreshes with the same token cannot both succeed (the second finds it
+# used), and a token minted by a refresh that a role change waited for is revoked with the
+# rest. Users are always locked before their tokens (no deadlock).
+
+# Expired refresh tokens deleted by each grant (at most; rows locked elsewhere are skipped).
+EXPIRED_BATCH = 100
+
+
+async def _lock_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """The user's row, locked until the transaction ends (``FOR NO KEY UPDATE``: it does
+    not block the key-share locks of foreign-key checks, and one user's grants queue)."""
+    return await session.scalar(
+        select(User).where(col(User.id) == user_id).with_for_update(key_share=True)
+    )
+
+
+async def revoke_sessions(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Revoke every refresh token of ``user_id`` (call with the user's row locked)."""
+    await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=func.now())
+    )
+
+
+async def _revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=func.now())
+    )
+
+
+async def _forget_expired(session: AsyncSession) -> None:
+    """Delete a bounded batch of expired refresh tokens (anyone's), on the way."""
+    expired = (
+        select(col(RefreshToken.id))
+        .where(col(RefreshToken.expires_at) <= func.now())
+        .limit(EXPIRED_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    await session.execute(delete(RefreshToken).where(col(RefreshToken.id).in_(expired)))
+
+
+async def _issue(
+    session: AsyncSession, identity: Identity, user: User, family_id: uuid.UUID | None
+) -> schemas.TokenResponse:
+    """An access token for ``user`` and a new refresh token, in ``family_id`` (None: the
+    first of a new sign-in). Call with the user's row locked."""
+    access = await identity.signer.issue(session, user)
+    token, token_id = rules.new_refresh_token(), new_id()
+    ttl = identity.settings.refresh_token_ttl_seconds
+    await _forget_expired(session)
+    await session.execute(
+        insert(RefreshToken).values(
+            id=token_id,
+            token_hash=rules.refresh_token_hash(token),
+            family_id=family_id or token_id,
+            user_id=user.id,
+            expires_at=func.now() + dt.timedelta(seconds=ttl),
+        )
+    )
+    return schemas.TokenResponse(**access.model_dump(), refresh_token=token, refresh_expires_in=ttl)
+
+
+async def refresh(uow: UnitOfWork, identity: Identity, token: str) -> schemas.TokenResponse:
+    """Exchange a refresh token for a new access token and refresh token (OAuth2 refresh
+    grant, with rotation). 401 for an unknown, used, revoked or expired token; a used one
+    (a copy: stolen, or replayed) also revokes every token of its sign-in, for good.
+
+    Never counted by the login throttle: refresh tokens are 256 random bits (nothing to
+    guess), and a client whose sign-in ended must still be able to sign in anew.
+    """
+    digest = rules.refresh_token_hash(token)
+    async with uow:
+        session = uow.session
+        owner = await session.scalar(
+            select(col(RefreshToken.user_id)).where(col(RefreshToken.token_hash) == digest)
+        )
+        user = await _lock_user(session, owner) if owner is not None else None
+        found = (
+            await session.execute(
+                select(RefreshToken, func.now())
+                .where(col(RefreshToken.token_hash) == digest)
+                .with_for_update()
+            )
+            if user is not None
+            else None
+        )
+        row = found.first() if found is not None else None
+        if user is None or row is None:
+            raise rules.invalid_refresh_token(None)
+        stored, now = row
+        state = rules.refresh_state(
+            used_at=stored.used_at,
+            revoked_at=stored.revoked_at,
+            expires_at=stored.expires_at,
+            now=now,
+        )
+        if state is rules.RefreshState.VALID:
+            stored.used_at = now
+            return await _issue(session, identity, user, stored.family_id)
+        if state is rules.RefreshState.REUSED:
+            await _revoke_family(session, stored.family_id)  # committed, then the 401
+        else:
+            raise rules.invalid_refresh_token(state)
+    raise rules.invalid_refresh_token(state)
+
+
+async def logout(uow: UnitOfWork, token: str) -> None:
+    """End the sign-in ``token`` belongs to: revoke every refresh token of its family (the
+    one presented, and the one minted from it if it was used). Nothing for an unknown or
+    already revoked token: a logout cannot fail, and says nothing about tokens."""
+    digest = rules.refresh_token_hash(token)
+    async with uow:
+        session = uow.session
+        owner = await session.scalar(
+            select(col(RefreshToken.user_id)).where(col(RefreshToken.token_hash) == digest)
+        )
+        if owner is None or await _lock_user(session, owner) is None:
+            return
+        family = await session.scalar(
+            select(col(RefreshToken.family_id)).where(col(RefreshToken.token_hash) == digest)
+        )
+        if family is not None:
+            await _revoke_family(session, family)
