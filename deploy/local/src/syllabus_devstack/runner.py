@@ -36,7 +36,7 @@ from syllabus_devkit.embedded import EmbeddedNats, EmbeddedPostgres, binary_path
 from syllabus_gateway.caddyfile import load_routes, render_caddyfile
 
 from syllabus_devstack.processes import Child, Console, StartupError, gather_or_cancel
-from syllabus_devstack.secrets import identity_secrets
+from syllabus_devstack.secrets import identity_secrets, web_secrets
 from syllabus_devstack.stack import ServiceSpec, Stack
 
 # What services inherit from the runner's environment; everything else they need is set
@@ -389,6 +389,11 @@ class Runner:
             # The key-encryption key of its signing keys: made under the data directory
             # on the first run (syllabus_devstack.secrets), unless given to the runner.
             env = {**identity_secrets(self.options.data_dir), **env}
+        if service == "web":
+            # The web calls the public API through the gateway, like any client (Caddy
+            # starts last, but the web needs the API only once a page is asked for), and
+            # seals its session cookies with a secret made on the first run.
+            env = {**web_secrets(self.options.data_dir), "WEB_API_URL": self.gateway_url, **env}
         for attempt in range(3):
             if attempt:
                 port = find_free_port()
@@ -488,6 +493,8 @@ class Runner:
             ("gateway", self.gateway_url),
             ("API docs", f"{self.gateway_url}/docs"),
         ]
+        if any(instance.service == "web" for instance in self.stage.instances):
+            rows.insert(0, ("web app", f"{self.gateway_url}/"))
         for instance in self.stage.instances:
             rows.append((instance.child.name, instance.url))
         for instance in self.stage.consumers:
