@@ -31,7 +31,7 @@ from syllabus_shared.consistency_token import (
     ConsistencyToken,
     MalformedToken,
 )
-from syllabus_shared.contracts import STREAMS
+from syllabus_shared.contracts import NOTICE_SOURCES, STREAMS
 from syllabus_shared.db import Database
 from syllabus_shared.faults import fault_hook
 from syllabus_shared.messaging.consumer import ConsumerOptions, EventConsumer, Subscription
@@ -39,6 +39,7 @@ from syllabus_shared.messaging.nats_link import (
     IncompatibleServer,
     NatsLink,
     StreamConfigConflict,
+    ensure_live_stream,
     ensure_stream,
     leaders,
 )
@@ -181,7 +182,12 @@ def build_runtime(
     gate = ConsistencyGate(
         db,
         tables.consumer_positions,
-        [(sub.name, cls.type_name()) for sub in subscriptions for cls in sub.handlers],
+        [
+            (sub.name, cls.type_name())
+            for sub in subscriptions
+            if not sub.tells_only
+            for cls in sub.handlers
+        ],
         watcher,
         settings.consistency_wait_seconds,
     )
@@ -215,6 +221,12 @@ async def _own_stream_then_relay(rt: Runtime) -> None:
                 rt.subjects(),
                 replicas=rt.settings.nats_stream_replicas,
             )
+            if rt.settings.service_name in NOTICE_SOURCES:
+                await ensure_live_stream(
+                    rt.nats.jetstream(),
+                    rt.settings.event_namespace,
+                    replicas=rt.settings.nats_stream_replicas,
+                )
             break
         except IncompatibleServer:
             return  # the link logged it; the process stops (``rt.fatal``)

@@ -65,7 +65,8 @@ def load_stack(path: Path) -> Stack:
         ServiceSpec(
             name=entry["name"],
             module=entry.get("module", f"syllabus_{entry['name']}"),
-            database=entry.get("database", f"syllabus_{entry['name']}"),
+            # ``database = false``: a service that stores nothing (live, web).
+            database=entry.get("database", f"syllabus_{entry['name']}") or None,
             ready_before_next=bool(entry.get("ready_before_next", False)),
             consume=bool(entry.get("consume", True)),
         )

@@ -6,19 +6,21 @@
   post, and each module's order of posts;
 - progress's enrollment events: who is enrolled where;
 - identity's ``UserDeleted``: a deleted account's tokens refused, its submissions, kept
-  grades and enrollments deleted, its courses and modules kept without an owner.
+  grades and enrollments deleted, its courses and modules kept without an owner;
+- its own submission events: whom to tell (``notices``: student, graders, owners).
 """
 
 from __future__ import annotations
 
 from syllabus_shared.accounts import forgetting
+from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
 from syllabus_shared.messaging.consumer import Subscription
 
-from syllabus_assessment import service
+from syllabus_assessment import notices, service
 
 SUBSCRIPTIONS = [
     Subscription(
@@ -64,5 +66,20 @@ SUBSCRIPTIONS = [
         name="assessment-from-identity",
         source="identity",
         handlers={ie.UserDeleted: forgetting(service.forget_user)},
+    ),
+    # Assessment's own submission events, read back to tell the student (grades), the
+    # graders (work waiting) and the course owners (gradebooks); no read waits for it.
+    Subscription(
+        name="assessment-notices",
+        source="assessment",
+        handlers={
+            ae.SubmissionCreated: notices.on_submission,
+            ae.SubmissionGraded: notices.on_submission,
+        },
+        many={
+            ae.SubmissionCreated: notices.on_submissions,
+            ae.SubmissionGraded: notices.on_submissions,
+        },
+        tells_only=True,
     ),
 ]

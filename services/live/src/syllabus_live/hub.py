@@ -288,7 +288,7 @@ class Hub:
             ordered_consumer=True,
             config=ConsumerConfig(
                 deliver_policy=DeliverPolicy.BY_START_TIME,
-                opt_start_time=since.isoformat().replace("+00:00", "Z"),
+                opt_start_time=since,
             ),
             cb=on_deleted,
         )

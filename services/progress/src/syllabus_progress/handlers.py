@@ -1,8 +1,9 @@
 """Events progress consumes, each mapped to the service function that applies it:
 catalog's and content's structure events to ``projection`` (the course-structure
-projection); the facts (content's views, assessment's submissions and kept scores) to
-``derivation``, which derives completions from them; identity's ``UserDeleted`` to
-``service.forget_user``."""
+projection), then to ``notices`` (whom the change concerns); the facts (content's views,
+assessment's submissions and kept scores) to ``derivation``, which derives completions
+from them; identity's ``UserDeleted`` to ``service.forget_user``; progress's own
+enrollment and completion events back to ``notices`` (``progress-notices``)."""
 
 from __future__ import annotations
 
@@ -11,50 +12,53 @@ from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import identity as ie
-from syllabus_shared.messaging.consumer import Subscription
+from syllabus_shared.contracts import progress as pr
+from syllabus_shared.messaging.consumer import Subscription, then, then_many
 
-from syllabus_progress import derivation, projection, service
+from syllabus_progress import derivation, notices, projection, service
 
 SUBSCRIPTIONS = [
     Subscription(
         name="progress-from-catalog",
         source="catalog",
         handlers={
-            ce.CourseCreated: projection.on_course,
-            ce.CourseUpdated: projection.on_course,
-            ce.CoursePublished: projection.on_course,
-            ce.CourseArchived: projection.on_course,
+            ce.CourseCreated: then(projection.on_course, notices.on_course),
+            ce.CourseUpdated: then(projection.on_course, notices.on_course),
+            ce.CoursePublished: then(projection.on_course, notices.on_course),
+            ce.CourseArchived: then(projection.on_course, notices.on_course),
             ce.CourseDeleted: projection.on_course_deleted,
-            ce.ModuleAttached: projection.on_outline,
-            ce.ModuleDetached: projection.on_outline,
-            ce.CourseModulesReordered: projection.on_outline,
-            ce.ModuleGatingChanged: projection.on_outline,
+            ce.ModuleAttached: then(projection.on_outline, notices.on_outline),
+            ce.ModuleDetached: then(projection.on_outline, notices.on_outline),
+            ce.CourseModulesReordered: then(projection.on_outline, notices.on_outline),
+            ce.ModuleGatingChanged: then(projection.on_outline, notices.on_outline),
             ce.ModuleCreated: projection.on_module,
-            ce.ModuleUpdated: projection.on_module,
+            ce.ModuleUpdated: then(projection.on_module, notices.on_module),
             ce.ModuleDeleted: projection.on_module_deleted,
         },
         many={
             ce.ModuleCreated: projection.on_modules,
-            ce.ModuleUpdated: projection.on_modules,
+            ce.ModuleUpdated: then_many(projection.on_modules, notices.on_modules),
         },
     ),
     Subscription(
         name="progress-from-content",
         source="content",
         handlers={
-            pe.PostCreated: projection.on_post,
-            pe.PostUpdated: projection.on_post,
-            pe.PostPublished: projection.on_post,
-            pe.PostUnpublished: projection.on_post,
-            pe.PostDeleted: projection.on_post_deleted,
-            pe.ModulePostsReordered: projection.on_posts_reordered,
+            pe.PostCreated: then(projection.on_post, notices.on_post),
+            pe.PostUpdated: then(projection.on_post, notices.on_post),
+            pe.PostPublished: then(projection.on_post, notices.on_post),
+            pe.PostUnpublished: then(projection.on_post, notices.on_post),
+            pe.PostDeleted: then(notices.on_post, projection.on_post_deleted),
+            pe.ModulePostsReordered: then(
+                projection.on_posts_reordered, notices.on_posts_reordered
+            ),
             pe.PostViewed: derivation.on_post_viewed,
         },
         many={
-            pe.PostCreated: projection.on_posts,
-            pe.PostUpdated: projection.on_posts,
-            pe.PostPublished: projection.on_posts,
-            pe.PostUnpublished: projection.on_posts,
+            pe.PostCreated: then_many(projection.on_posts, notices.on_posts),
+            pe.PostUpdated: then_many(projection.on_posts, notices.on_posts),
+            pe.PostPublished: then_many(projection.on_posts, notices.on_posts),
+            pe.PostUnpublished: then_many(projection.on_posts, notices.on_posts),
         },
     ),
     Subscription(
@@ -71,5 +75,24 @@ SUBSCRIPTIONS = [
         name="progress-from-identity",
         source="identity",
         handlers={ie.UserDeleted: forgetting(service.forget_user)},
+    ),
+    # Progress's own events, read back to tell the students and owners they concern (off
+    # the request path; no read waits for it, replay skips it).
+    Subscription(
+        name="progress-notices",
+        source="progress",
+        handlers={
+            pr.EnrollmentCreated: notices.on_enrollment,
+            pr.EnrollmentDropped: notices.on_enrollment,
+            pr.CourseCompleted: notices.on_enrollment,
+            pr.PostCompleted: notices.on_completion,
+            pr.PostUncompleted: notices.on_completion,
+            pr.ModuleCompleted: notices.on_module_completed,
+        },
+        many={
+            pr.PostCompleted: notices.on_completions,
+            pr.PostUncompleted: notices.on_completions,
+        },
+        tells_only=True,
     ),
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 from syllabus_shared.declaration import ServiceDeclaration
 from syllabus_shared.messaging.replay import Projection
 
-from syllabus_progress import decisions, routes
+from syllabus_progress import decisions, notices, routes
 from syllabus_progress.handlers import SUBSCRIPTIONS
 from syllabus_progress.models import METADATA, PROJECTED_AGGREGATES, PROJECTION_TABLES, TABLES
 from syllabus_progress.settings import Settings
@@ -26,7 +26,7 @@ SERVICE = ServiceDeclaration(
     # request when this process's consumers are (``parts``), else queued for the decider
     # that runs beside the consumers (``background``: the ``consume`` process).
     parts=[decisions.start],
-    background=[decisions.run],
+    background=[decisions.run, notices.run_unlock_clock],
     # The course-structure projection (catalog's and content's events): ``python -m
     # syllabus_progress replay`` empties it and replays the streams. Enrollments,
     # completions, and the facts kept from views and submissions stay (models.py).

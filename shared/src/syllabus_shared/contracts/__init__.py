@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from syllabus_shared.contracts import assessment, catalog, content, identity, progress
 from syllabus_shared.contracts.base import Envelope, Event
+from syllabus_shared.contracts.notices import LIVE_STREAM, Notice
 
 ALL_EVENTS: tuple[type[Event], ...] = tuple(
     cls
@@ -22,4 +23,17 @@ STREAMS: dict[str, str] = {
     "assessment": "ASSESSMENT",
 }
 
-__all__ = ["ALL_EVENTS", "EVENTS_BY_TYPE", "STREAMS", "Envelope", "Event"]
+# Services whose outbox also publishes notices into the LIVE stream (contracts.notices).
+NOTICE_SOURCES: frozenset[str] = frozenset(
+    cls.source for cls in ALL_EVENTS if issubclass(cls, Notice)
+)
+
+__all__ = [
+    "ALL_EVENTS",
+    "EVENTS_BY_TYPE",
+    "LIVE_STREAM",
+    "NOTICE_SOURCES",
+    "STREAMS",
+    "Envelope",
+    "Event",
+]

@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 
 from syllabus_shared.contracts.base import Event
+from syllabus_shared.contracts.notices import Notice
 
 
 class SubmissionEvent(Event):
@@ -46,3 +47,12 @@ class SubmissionCreated(SubmissionState):
 
 class SubmissionGraded(SubmissionState):
     name = "SubmissionGraded"
+
+
+class AssessmentNotice(Notice):
+    """Tells one person that a grade (``kind: grade``), work waiting for them as a grader
+    (``kind: submission``) or a gradebook of theirs (``kind: roster``) changed. Routed to
+    the ``LIVE`` stream (contracts.notices)."""
+
+    source = "assessment"
+    name = "Notice"

@@ -22,6 +22,9 @@ class Event(BaseModel):
     aggregate: ClassVar[str]
     name: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    # Whether events of this type get positions for consistency tokens (see
+    # consistency_token). Notices do not: no read ever waits for one.
+    numbered: ClassVar[bool] = True
 
     @classmethod
     def type_name(cls) -> str:
@@ -34,6 +37,12 @@ class Event(BaseModel):
 
     def subject_id(self) -> uuid.UUID:
         raise NotImplementedError
+
+    def routed_subject(self) -> str | None:
+        """A subject of this event's own instead of :meth:`subject_suffix` (None: the
+        type's subject). Notices use it to land in the ``LIVE`` stream under their
+        recipient's subject, so a reconnecting stream reads exactly one person's."""
+        return None
 
 
 class Envelope(BaseModel):

@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 
 from syllabus_shared.contracts.base import Event
+from syllabus_shared.contracts.notices import Notice
 
 
 class EnrollmentEvent(Event):
@@ -77,3 +78,11 @@ class ModuleCompleted(Event):
 
     def subject_id(self) -> uuid.UUID:
         return self.module_completion_id
+
+
+class ProgressNotice(Notice):
+    """Tells one person that their progress (``kind: progress``) or one of their courses'
+    rosters (``kind: roster``) changed. Routed to the ``LIVE`` stream (contracts.notices)."""
+
+    source = "progress"
+    name = "Notice"

@@ -55,7 +55,13 @@ from syllabus_shared.consistency import NOTIFY_CHANNEL as PROJECTION_CHANNEL
 from syllabus_shared.contracts import STREAMS, Envelope, Event
 from syllabus_shared.db import Database
 from syllabus_shared.messaging.nats_link import NatsLink, ensure_consumer, ensure_stream
-from syllabus_shared.messaging.outbox import Outbox, causation_var, stream_name, subject_for
+from syllabus_shared.messaging.outbox import (
+    Outbox,
+    causation_var,
+    cause_positions_var,
+    stream_name,
+    subject_for,
+)
 from syllabus_shared.messaging.positions import POSITION_HEADER, advance
 from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.observability import Metrics
@@ -85,6 +91,9 @@ class Subscription:
     # newest of each aggregate, in delivery order), the same effect as their handlers
     # one by one. One function may serve several types (e.g. every "post state" event).
     many: Mapping[type[Event], BatchHandler] = field(default_factory=dict)
+    # A consumer that only tells people (notices of its service's own events, for the live
+    # stream): no read waits for it (consistency gate) and ``replay`` skips it.
+    tells_only: bool = False
     _by_name: dict[str, type[Event]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +109,27 @@ class Subscription:
     def handler_for(self, event_type: str) -> tuple[type[Event], Handler] | None:
         cls = self._by_name.get(event_type)
         return (cls, self.handlers[cls]) if cls is not None else None
+
+
+def then(*handlers: Handler) -> Handler:
+    """One handler that runs ``handlers`` in order, in the same transaction (applying an
+    event, then telling whom it concerns)."""
+
+    async def handle(uow: UnitOfWork, event: Any) -> None:
+        for handler in handlers:
+            await handler(uow, event)
+
+    return handle
+
+
+def then_many(*handlers: BatchHandler) -> BatchHandler:
+    """:func:`then` for set-based handlers."""
+
+    async def handle(uow: UnitOfWork, events: Sequence[Any]) -> None:
+        for handler in handlers:
+            await handler(uow, events)
+
+    return handle
 
 
 class PoisonMessage(Exception):
@@ -534,6 +564,12 @@ class EventConsumer:
         )
         # Events published by the handler name the (last) event they follow from.
         token = causation_var.set((str(last.envelope.id), last.envelope.correlationid))
+        positions: dict[str, int] = {}
+        for decoded in run:
+            if decoded.position is not None:
+                kind = decoded.envelope.type
+                positions[kind] = max(positions.get(kind, 0), decoded.position)
+        cause = cause_positions_var.set(positions)
         try:
             with span_cm as span:
                 if many is not None and len(run) > 1:
@@ -544,6 +580,7 @@ class EventConsumer:
                     span.set_attribute("syllabus.outcome", "applied")
         finally:
             causation_var.reset(token)
+            cause_positions_var.reset(cause)
 
     # ------------------------------------------------------------ live messages
 

@@ -31,6 +31,8 @@ from nats.js.api import (
 )
 from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
+from syllabus_shared.contracts.notices import LIVE_MAX_AGE_SECONDS, LIVE_STREAM, LIVE_SUBJECT_ROOT
+
 log = logging.getLogger("syllabus.nats")
 
 DUPLICATE_WINDOW_SECONDS = 120.0
@@ -232,8 +234,11 @@ def _transient(exc: APIError) -> bool:
     return isinstance(exc, ServiceUnavailableError) or exc.err_code in TRANSIENT_API_ERRORS
 
 
-def stream_config(name: str, subjects: list[str], *, replicas: int = 1) -> StreamConfig:
-    """Our configuration of a producer's stream."""
+def stream_config(
+    name: str, subjects: list[str], *, replicas: int = 1, max_age: float | None = None
+) -> StreamConfig:
+    """Our configuration of a producer's stream (``max_age``: kept that long; None: for
+    ever, as every producer's stream but ``LIVE``)."""
     return StreamConfig(
         name=name,
         subjects=subjects,
@@ -242,6 +247,7 @@ def stream_config(name: str, subjects: list[str], *, replicas: int = 1) -> Strea
         discard=DiscardPolicy.OLD,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         num_replicas=replicas,
+        max_age=max_age,
     )
 
 
@@ -270,6 +276,11 @@ def reconcile_stream(
     if want_window > have_window:
         changes.append(f"duplicate_window {have_window:g}s -> {want_window:g}s")
         updated = dataclasses.replace(updated, duplicate_window=want_window)
+    have_age = current.max_age or 0.0  # 0: unlimited, the most there is
+    want_age = wanted.max_age or 0.0
+    if have_age and want_age > have_age:
+        changes.append(f"max_age {have_age:g}s -> {want_age:g}s")
+        updated = dataclasses.replace(updated, max_age=want_age)
     missing = [s for s in wanted.subjects or [] if s not in (current.subjects or [])]
     if missing:
         changes.append(f"subjects + {missing}")
@@ -292,6 +303,7 @@ async def ensure_stream(
     *,
     replicas: int = 1,
     update: bool = True,
+    max_age: float | None = None,
 ) -> None:
     """Create the stream, or (``update``) bring an existing one up to our configuration
     without ever lowering it (:func:`reconcile_stream`).
@@ -304,7 +316,7 @@ async def ensure_stream(
     stream cannot be brought to ours (a different storage or retention) or the server
     refuses a change for good (e.g. replicas > 1 on a server that is not clustered).
     """
-    wanted = stream_config(name, subjects, replicas=replicas)
+    wanted = stream_config(name, subjects, replicas=replicas, max_age=max_age)
     try:
         info = await js.stream_info(name)
     except NotFoundError:
@@ -350,6 +362,19 @@ async def ensure_stream(
             f"({exc.description}); check NATS_STREAM_REPLICAS against the NATS deployment"
         ) from exc
     log.warning("stream %s updated: %s", name, ", ".join(changes))
+
+
+async def ensure_live_stream(
+    js: JetStreamContext, namespace: str, *, replicas: int = 1, update: bool = True
+) -> str:
+    """The ``LIVE`` stream of notices (contracts.notices): created by whichever producer of
+    notices or ``live`` instance starts first; returns its name."""
+    name = f"{namespace.upper().replace('.', '_')}_{LIVE_STREAM}" if namespace else LIVE_STREAM
+    root = f"{namespace}.{LIVE_SUBJECT_ROOT}.>" if namespace else f"{LIVE_SUBJECT_ROOT}.>"
+    await ensure_stream(
+        js, name, [root], replicas=replicas, update=update, max_age=LIVE_MAX_AGE_SECONDS
+    )
+    return name
 
 
 async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:

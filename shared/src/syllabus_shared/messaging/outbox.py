@@ -24,10 +24,23 @@ NOTIFY_CHANNEL = "syllabus_outbox"
 _UNTRACED: set[str] = {TRACEPARENT, TRACESTATE}
 # The event being handled, so events it causes name it as their cause.
 causation_var: ContextVar[tuple[str, str | None] | None] = ContextVar("causation", default=None)
+# The positions (per event type) of the events being handled: a consistency token naming
+# them makes a read wait until they are applied (notices carry one; consumer sets it).
+cause_positions_var: ContextVar[dict[str, int] | None] = ContextVar("cause_positions", default=None)
+# Set while a projection is rebuilt (replay): notices are not recorded (syllabus_shared.notify).
+notices_quiet: ContextVar[bool] = ContextVar("notices_quiet", default=False)
 
 
 def subject_for(namespace: str, event: type[Event]) -> str:
     return f"{namespace}.{event.subject_suffix()}" if namespace else event.subject_suffix()
+
+
+def event_subject(namespace: str, event: Event) -> str:
+    """Where ``event`` is published: its type's subject, or the one it routes itself to."""
+    routed = event.routed_subject()
+    if routed is None:
+        return subject_for(namespace, type(event))
+    return f"{namespace}.{routed}" if namespace else routed
 
 
 def stream_name(namespace: str, stream: str) -> str:
@@ -140,7 +153,7 @@ class Outbox:
             attributes={
                 "messaging.system": "nats",
                 "messaging.operation.type": "create",
-                "messaging.destination.name": subject_for(self.namespace, type(event)),
+                "messaging.destination.name": event_subject(self.namespace, event),
                 "syllabus.event.type": event.type_name(),
                 "syllabus.aggregate.id": str(event.subject_id()),
                 "syllabus.aggregate.sequence": sequence,
@@ -165,7 +178,8 @@ class Outbox:
             .returning(func.pg_notify(NOTIFY_CHANNEL, ""))
         )
         event_id = uuid.UUID(str(row["id"]))
-        session.info.setdefault(_UNSEALED, []).append((event_id, row["event_type"]))
+        if event.numbered:
+            session.info.setdefault(_UNSEALED, []).append((event_id, row["event_type"]))
         return event_id
 
     def _row(self, event: Event, sequence: int) -> dict[str, object]:
@@ -174,7 +188,7 @@ class Outbox:
         envelope = self.envelope(event, sequence)
         return {
             "id": envelope.id,
-            "subject": subject_for(self.namespace, type(event)),
+            "subject": event_subject(self.namespace, event),
             "event_type": envelope.type,
             "aggregate_id": envelope.subject,
             "sequence": sequence,
@@ -202,7 +216,9 @@ class Outbox:
         )
         ids = [uuid.UUID(str(row["id"])) for row in rows]
         session.info.setdefault(_UNSEALED, []).extend(
-            (event_id, row["event_type"]) for event_id, row in zip(ids, rows, strict=True)
+            (event_id, row["event_type"])
+            for event_id, row, (event, _) in zip(ids, rows, events, strict=True)
+            if event.numbered
         )
         return ids
 

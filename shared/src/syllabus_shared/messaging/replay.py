@@ -28,6 +28,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import Table, delete, text
 
 from syllabus_shared.messaging.nats_link import ensure_stream
+from syllabus_shared.messaging.outbox import notices_quiet
 
 if TYPE_CHECKING:
     from syllabus_shared.runtime import Runtime
@@ -52,7 +53,7 @@ class Projection:
 
 async def reset(rt: Runtime, projection: Projection) -> None:
     """Empty the projection and forget what its consumers applied, in one transaction."""
-    names = [c.subscription.name for c in rt.consumers]
+    names = [c.subscription.name for c in rt.consumers if not c.subscription.tells_only]
     inbox, versions = rt.tables.inbox, rt.tables.aggregate_versions
     async with rt.db.transaction() as session:
         if projection.tables:
@@ -79,8 +80,12 @@ async def replay(
     readers: list[tuple[Any, Any, int]] = []
     ephemeral: list[tuple[str, str]] = []  # (stream, consumer name), deleted at the end
     counts: Counter[str] = Counter()
+    # A rebuilt projection tells nobody: nothing anyone sees changed.
+    quiet = notices_quiet.set(True)
     try:
         for consumer in rt.consumers:
+            if consumer.subscription.tells_only:
+                continue
             await ensure_stream(js, consumer.stream, consumer.source_subjects())
             psub = await js.pull_subscribe(
                 consumer.subjects[0],
@@ -118,6 +123,7 @@ async def replay(
                 if progress:
                     progress(done, max(total, done))
     finally:
+        notices_quiet.reset(quiet)
         for _, psub, _ in readers:
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
