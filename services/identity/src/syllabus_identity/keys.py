@@ -44,7 +44,6 @@ from syllabus_shared.ids import new_id
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_identity.models import SigningKey, User
-from syllabus_identity.schemas import AccessToken
 from syllabus_identity.settings import Settings
 
 ALGORITHM = "ES256"
@@ -261,6 +260,14 @@ async def public_jwks(session: AsyncSession) -> dict[str, Any]:
     return {"keys": [{k: jwk[k] for k in public if k in jwk} for jwk in rows]}
 
 
+@dataclass(frozen=True)
+class SignedToken:
+    """An access token and its lifetime in seconds."""
+
+    token: str
+    expires_in: int
+
+
 class TokenSigner:
     """Mints access tokens with the current signing key (parsed keys are cached by ``kid``)."""
 
@@ -289,7 +296,7 @@ class TokenSigner:
             )
         return kid, self._private_keys[kid]
 
-    async def issue(self, session: AsyncSession, user: User) -> AccessToken:
+    async def issue(self, session: AsyncSession, user: User) -> SignedToken:
         kid, key = await self._signing_key(session)
         now = dt.datetime.now(dt.UTC)
         ttl = self.settings.access_token_ttl_seconds
@@ -303,7 +310,7 @@ class TokenSigner:
             "jti": str(new_id()),
         }
         token = jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
-        return AccessToken(access_token=token, expires_in=ttl)
+        return SignedToken(token, ttl)
 
 
 def database_verifier(

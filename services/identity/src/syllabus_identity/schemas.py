@@ -63,17 +63,12 @@ class UserPublic(BaseModel):
 
 
 class AccessToken(BaseModel):
-    """A signed access token and its lifetime in seconds."""
+    """RFC 6749 section 5.1 token response: an access token (``expires_in`` seconds) and the
+    refresh token that gets the next pair (opaque; ``refresh_expires_in`` seconds)."""
 
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_in: int
-
-
-class TokenResponse(AccessToken):
-    """RFC 6749 section 5.1 token response: an access token and the refresh token that gets
-    the next one (opaque; ``refresh_expires_in`` seconds until it expires)."""
-
     refresh_token: str
     refresh_expires_in: int
 

@@ -469,7 +469,7 @@ class LoginThrottle:
 
 async def login(
     uow: UnitOfWork, identity: Identity, identifier: str, password: str, address: str
-) -> schemas.TokenResponse:
+) -> schemas.AccessToken:
     """Check a password and mint an access token and the refresh token of a new sign-in
     (OAuth2 password grant).
 
@@ -559,7 +559,7 @@ async def _forget_expired(session: AsyncSession) -> None:
 
 async def _issue(
     session: AsyncSession, identity: Identity, user: User, family_id: uuid.UUID | None
-) -> schemas.TokenResponse:
+) -> schemas.AccessToken:
     """An access token for ``user`` and a new refresh token, in ``family_id`` (None: the
     first of a new sign-in). Call with the user's row locked."""
     access = await identity.signer.issue(session, user)
@@ -575,10 +575,15 @@ async def _issue(
             expires_at=func.now() + dt.timedelta(seconds=ttl),
         )
     )
-    return schemas.TokenResponse(**access.model_dump(), refresh_token=token, refresh_expires_in=ttl)
+    return schemas.AccessToken(
+        access_token=access.token,
+        expires_in=access.expires_in,
+        refresh_token=token,
+        refresh_expires_in=ttl,
+    )
 
 
-async def refresh(uow: UnitOfWork, identity: Identity, token: str) -> schemas.TokenResponse:
+async def refresh(uow: UnitOfWork, identity: Identity, token: str) -> schemas.AccessToken:
     """Exchange a refresh token for a new access token and refresh token (OAuth2 refresh
     grant, with rotation). 401 for an unknown, used, revoked or expired token; a used one
     (a copy: stolen, or replayed) also revokes every token of its sign-in, for good.
