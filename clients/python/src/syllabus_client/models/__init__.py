@@ -26,6 +26,7 @@ from .jwk_set import JwkSet
 from .link_content import LinkContent
 from .link_view import LinkView
 from .lock import Lock
+from .logout import Logout
 from .module_create import ModuleCreate
 from .module_progress import ModuleProgress
 from .module_public import ModulePublic
@@ -101,6 +102,7 @@ __all__ = (
     "LinkContent",
     "LinkView",
     "Lock",
+    "Logout",
     "ModuleCreate",
     "ModuleProgress",
     "ModulePublic",

@@ -13,16 +13,21 @@ T = TypeVar("T", bound="AccessToken")
 
 @_attrs_define
 class AccessToken:
-    """RFC 6749 section 5.1 token response.
+    """RFC 6749 section 5.1 token response: an access token (``expires_in`` seconds) and the
+    refresh token that gets the next pair (opaque; ``refresh_expires_in`` seconds).
 
-    Attributes:
-        access_token (str):
-        expires_in (int):
-        token_type (Literal['bearer'] | Unset):  Default: 'bearer'.
+        Attributes:
+            access_token (str):
+            expires_in (int):
+            refresh_expires_in (int):
+            refresh_token (str):
+            token_type (Literal['bearer'] | Unset):  Default: 'bearer'.
     """
 
     access_token: str
     expires_in: int
+    refresh_expires_in: int
+    refresh_token: str
     token_type: Literal["bearer"] | Unset = "bearer"
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -30,6 +35,10 @@ class AccessToken:
         access_token = self.access_token
 
         expires_in = self.expires_in
+
+        refresh_expires_in = self.refresh_expires_in
+
+        refresh_token = self.refresh_token
 
         token_type = self.token_type
 
@@ -39,6 +48,8 @@ class AccessToken:
             {
                 "access_token": access_token,
                 "expires_in": expires_in,
+                "refresh_expires_in": refresh_expires_in,
+                "refresh_token": refresh_token,
             }
         )
         if token_type is not UNSET:
@@ -53,6 +64,10 @@ class AccessToken:
 
         expires_in = d.pop("expires_in")
 
+        refresh_expires_in = d.pop("refresh_expires_in")
+
+        refresh_token = d.pop("refresh_token")
+
         token_type = cast(Literal["bearer"] | Unset, d.pop("token_type", UNSET))
         if token_type != "bearer" and not isinstance(token_type, Unset):
             raise ValueError(f"token_type must match const 'bearer', got '{token_type}'")
@@ -60,6 +75,8 @@ class AccessToken:
         access_token = cls(
             access_token=access_token,
             expires_in=expires_in,
+            refresh_expires_in=refresh_expires_in,
+            refresh_token=refresh_token,
             token_type=token_type,
         )
 

@@ -64,7 +64,13 @@ def sync_detailed(
 ) -> Response[AccessToken | Problem]:
     """Issue Token
 
-     OAuth2 password grant: form fields ``username`` (or email) and ``password``.
+     OAuth2 token endpoint.
+
+    - Password grant (``grant_type=password``, or none): ``username`` (or email) and
+      ``password``; starts a sign-in. Failures count toward the sign-in throttle (429).
+    - Refresh grant (``grant_type=refresh_token``): ``refresh_token``; answers a new pair
+      and the presented refresh token is spent. A spent one presented again ends the whole
+      sign-in. Failures are 401 and are not counted by the throttle.
 
     Args:
         body (BodyAuthToken):
@@ -95,7 +101,13 @@ def sync(
 ) -> AccessToken | Problem | None:
     """Issue Token
 
-     OAuth2 password grant: form fields ``username`` (or email) and ``password``.
+     OAuth2 token endpoint.
+
+    - Password grant (``grant_type=password``, or none): ``username`` (or email) and
+      ``password``; starts a sign-in. Failures count toward the sign-in throttle (429).
+    - Refresh grant (``grant_type=refresh_token``): ``refresh_token``; answers a new pair
+      and the presented refresh token is spent. A spent one presented again ends the whole
+      sign-in. Failures are 401 and are not counted by the throttle.
 
     Args:
         body (BodyAuthToken):
@@ -121,7 +133,13 @@ async def asyncio_detailed(
 ) -> Response[AccessToken | Problem]:
     """Issue Token
 
-     OAuth2 password grant: form fields ``username`` (or email) and ``password``.
+     OAuth2 token endpoint.
+
+    - Password grant (``grant_type=password``, or none): ``username`` (or email) and
+      ``password``; starts a sign-in. Failures count toward the sign-in throttle (429).
+    - Refresh grant (``grant_type=refresh_token``): ``refresh_token``; answers a new pair
+      and the presented refresh token is spent. A spent one presented again ends the whole
+      sign-in. Failures are 401 and are not counted by the throttle.
 
     Args:
         body (BodyAuthToken):
@@ -150,7 +168,13 @@ async def asyncio(
 ) -> AccessToken | Problem | None:
     """Issue Token
 
-     OAuth2 password grant: form fields ``username`` (or email) and ``password``.
+     OAuth2 token endpoint.
+
+    - Password grant (``grant_type=password``, or none): ``username`` (or email) and
+      ``password``; starts a sign-in. Failures count toward the sign-in throttle (429).
+    - Refresh grant (``grant_type=refresh_token``): ``refresh_token``; answers a new pair
+      and the presented refresh token is spent. A spent one presented again ends the whole
+      sign-in. Failures are 401 and are not counted by the throttle.
 
     Args:
         body (BodyAuthToken):
