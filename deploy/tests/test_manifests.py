@@ -113,7 +113,7 @@ def test_relay_and_consumers_run_in_a_consume_service(compose: dict[str, Any], n
 
 def test_gateway_starts_after_every_service_is_healthy(compose: dict[str, Any]) -> None:
     assert _depends(compose["gateway"]) == {
-        name: "service_healthy" for name in (*DB_SERVICES, "gateway-api")
+        name: "service_healthy" for name in (*DB_SERVICES, "gateway-api", "web")
     }
 
 
@@ -334,7 +334,7 @@ def test_kustomization_references_exist(path: Path) -> None:
 @pytest.fixture(scope="module")
 def base() -> dict[tuple[str, str], dict[str, Any]]:
     objects: dict[tuple[str, str], dict[str, Any]] = {}
-    for name in SERVICES:
+    for name in (*SERVICES, "web"):
         for doc in _load_docs(K8S / "base" / f"{name}.yaml"):
             objects[(doc["kind"], doc["metadata"]["name"])] = doc
     return objects
@@ -441,7 +441,7 @@ def test_gateway_pod_runs_caddy_and_the_sidecar(
     assert containers["caddy"]["image"].startswith("caddy:2")
     assert containers["caddy"]["livenessProbe"]["httpGet"]["path"] == "/healthz"
     upstreams = json.loads(_env(containers["sidecar"])["GATEWAY_UPSTREAMS"])
-    assert upstreams == {name: f"http://{name}:8000" for name in DB_SERVICES}
+    assert upstreams == {name: f"http://{name}:8000" for name in (*DB_SERVICES, "web")}
     assert containers["sidecar"]["args"][-1] == "8080"
     assert "reverse_proxy 127.0.0.1:8080" in (K8S / "base/Caddyfile").read_text()
 
@@ -522,3 +522,21 @@ def test_rendered_overlay_references_resolve(overlay: str) -> None:
     else:
         assert sorted(hpas) == sorted(SERVICES)
         assert not any(kind == "Secret" for kind, _ in kinds)
+
+
+def test_web_calls_the_api_through_the_gateway_and_keeps_no_state(
+    compose: dict[str, Any], base: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    # The web is one more client of the public API: no database, no NATS; its only secret
+    # seals session cookies (a Secret in Kubernetes, never a literal in the base).
+    web = compose["web"]["environment"]
+    assert web["WEB_API_URL"] == "http://gateway:8000"
+    assert len(web["WEB_SESSION_SECRET"]) >= 32
+    assert not {"DATABASE_URL", "NATS_URL"} & set(web)
+    pod = base[("Deployment", "web")]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["WEB_API_URL"]["value"] == "http://gateway:8000"
+    assert env["WEB_SESSION_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "syllabus-web-session"
+    assert not {"DATABASE_URL", "NATS_URL"} & set(env)
+    assert ("Service", "web") in base
