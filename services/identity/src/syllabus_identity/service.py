@@ -190,8 +190,10 @@ async def get_user(uow: UnitOfWork, who: Principal, user_id: uuid.UUID) -> User:
 
 
 async def list_users(
-    uow: UnitOfWork, who: Principal, page: PageParams, *, role: Role | None
+    uow: UnitOfWork, who: Principal, page: PageParams, *, role: Role | None, q: str | None = None
 ) -> list[User]:
+    """Admins list users, newest first; ``q`` matches username, email or display name
+    (case-insensitive substring; ``%`` and ``_`` match themselves)."""
     async with uow:
         session = uow.session
         actor = await _caller(session, who)
@@ -200,6 +202,15 @@ async def list_users(
         stmt = select(User)
         if role is not None:
             stmt = stmt.where(col(User.role) == role.value)
+        if q:
+            pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(
+                or_(
+                    col(User.username).ilike(pattern, escape="\\"),
+                    col(User.email).ilike(pattern, escape="\\"),
+                    func.coalesce(col(User.display_name), "").ilike(pattern, escape="\\"),
+                )
+            )
         after = cursor_uuid(page)
         if after is not None:
             stmt = stmt.where(col(User.id) < after)
@@ -598,17 +609,18 @@ async def refresh(uow: UnitOfWork, identity: Identity, token: str) -> schemas.Ac
             select(col(RefreshToken.user_id)).where(col(RefreshToken.token_hash) == digest)
         )
         user = await _lock_user(session, owner) if owner is not None else None
-        found = (
+        if user is None:
+            raise rules.invalid_refresh_token(None)
+        # Read again under the user's lock: what a refresh, logout or role change that we
+        # waited for committed is seen now.
+        row = (
             await session.execute(
                 select(RefreshToken, func.now())
                 .where(col(RefreshToken.token_hash) == digest)
                 .with_for_update()
             )
-            if user is not None
-            else None
-        )
-        row = found.first() if found is not None else None
-        if user is None or row is None:
+        ).first()
+        if row is None:  # expired and swept meanwhile
             raise rules.invalid_refresh_token(None)
         stored, now = row
         state = rules.refresh_state(
