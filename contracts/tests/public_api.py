@@ -26,7 +26,7 @@ ROUTES_TOML = ROOT / "deploy" / "gateway" / "routes.toml"
 PUBLIC_ROUTES = ROOT / "contracts" / "http" / "public-routes.txt"
 NOT_YET_SERVED = ROOT / "contracts" / "http" / "not-yet-served.txt"
 OPENAPI_JSON = ROOT / "contracts" / "openapi.json"
-SERVICES = ("identity", "catalog", "content", "progress", "assessment")
+SERVICES = ("identity", "catalog", "content", "progress", "assessment", "live")
 _PARAM = re.compile(r"\{([^}/]+)\}")
 # noun_verb in snake_case (``courses_list``, ``course_modules_attach``): no double
 # underscore, so none of FastAPI's defaults (``list_courses_api_v1_courses_get``,
