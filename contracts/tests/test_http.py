@@ -167,7 +167,10 @@ def test_not_yet_served_routes_are_not_served(documents: dict[str, dict[str, Any
 
 
 def test_routing_is_tested_against_the_whole_table() -> None:
-    assert {s for r in ROUTES if r.service for s in [r.service]} == {*SERVICES, "gateway"}
+    # web serves pages, not API operations: it is routed (every other path) but has no
+    # OpenAPI document of the API to check routes against.
+    routed = {s for r in ROUTES if r.service for s in [r.service]}
+    assert routed == {*SERVICES, "gateway", "web"}
     assert len(API_ROUTES) >= 30
 
 

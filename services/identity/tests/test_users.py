@@ -62,6 +62,30 @@ async def test_admin_lists_users_by_role_a_page_at_a_time(identity: Identity) ->
     )
 
 
+async def test_admin_finds_users_by_username_email_or_display_name(identity: Identity) -> None:
+    admin = await identity.admin()
+    tag = uuid.uuid4().hex[:8]
+    ada = await identity.register(f"ada_{tag}", display_name="Ada Lovelace")
+    grace = await identity.register(f"grace_{tag}", display_name="Grace HOPPER")
+    await identity.register(f"zz_{tag}_100pct", display_name="Percent")
+
+    async def found(q: str) -> set[str]:
+        r = await identity.client.get(f"{API}/users", params={"q": q}, headers=admin)
+        assert r.status_code == 200, r.text
+        return {u["username"] for u in r.json()["items"]}
+
+    assert await found(f"ADA_{tag}") == {ada["username"]}
+    assert await found("hopper") >= {grace["username"]}
+    assert ada["username"] not in await found("hopper")
+    assert await found(f"grace_{tag}@EXAMPLE") == {grace["username"]}
+    # LIKE's wildcards match themselves, not anything.
+    assert await found(f"{tag}_1") == {f"zz_{tag}_100pct"}
+    assert await found(f"%{tag}") == set()
+    assert_problem(
+        await identity.client.get(f"{API}/users", params={"q": "x" * 201}, headers=admin), 422
+    )
+
+
 async def test_only_admins_list_users(shared_identity: Identity) -> None:
     _, student = await shared_identity.user()
     _, instructor = await shared_identity.user("instructor")

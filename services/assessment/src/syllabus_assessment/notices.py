@@ -64,27 +64,17 @@ async def on_submissions(uow: UnitOfWork, events: Sequence[ae.SubmissionState]) 
         recipients: list[dict[str, Any]] = []
         for event in events:
             key = (event.user_id, event.post_id)
-            if event.status == "graded":
+            about = {"submission_id": event.submission_id, "post_id": event.post_id}
+            status, score = event.status, event.score
+            if status == "graded":
                 recipients.append(
-                    {
-                        "user_id": event.user_id,
-                        "kind": "grade",
-                        "submission_id": event.submission_id,
-                        "post_id": event.post_id,
-                        "status": event.status,
-                        "score": event.score,
-                    }
+                    {"user_id": event.user_id, "kind": "grade", "status": status, "score": score}
+                    | about
                 )
-            elif event.status == "submitted":
+            elif status == "submitted":
                 course_ids = sorted(set(courses.get(key, [])), key=str)
                 recipients.extend(
-                    {
-                        "user_id": grader,
-                        "kind": "submission",
-                        "submission_id": event.submission_id,
-                        "post_id": event.post_id,
-                        "course_ids": course_ids,
-                    }
+                    {"user_id": grader, "kind": "submission", "course_ids": course_ids} | about
                     for grader in sorted(graders.get(key, set()), key=str)
                     if grader != event.user_id
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Header, Request, Response
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from syllabus_shared.auth import CurrentUser, Principal, Role
 from syllabus_shared.http import idempotent, not_modified, versioned
@@ -177,9 +177,13 @@ async def delete_me(who: CurrentUser, uow: UnitOfWorkDep, rt: RuntimeDep) -> Res
     "/users", operation_id="users_list", response_model=Page[schemas.UserPublic], tags=["users"]
 )
 async def list_users(
-    who: CurrentUser, uow: UnitOfWorkDep, paging: Paging, role: Role | None = None
+    who: CurrentUser,
+    uow: UnitOfWorkDep,
+    paging: Paging,
+    role: Role | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[schemas.UserPublic]:
-    rows = await service.list_users(uow, who, paging, role=role)
+    rows = await service.list_users(uow, who, paging, role=role, q=q)
     return page_of([_user(r) for r in rows], paging, lambda u: {"id": str(u.id)})
 
 

@@ -13,6 +13,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     role: None | Role | Unset = UNSET,
+    q: None | str | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -27,6 +28,13 @@ def _get_kwargs(
     else:
         json_role = role
     params["role"] = json_role
+
+    json_q: None | str | Unset
+    if isinstance(q, Unset):
+        json_q = UNSET
+    else:
+        json_q = q
+    params["q"] = json_q
 
     params["limit"] = limit
 
@@ -81,6 +89,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     role: None | Role | Unset = UNSET,
+    q: None | str | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> Response[PageUserPublic | Problem]:
@@ -88,6 +97,7 @@ def sync_detailed(
 
     Args:
         role (None | Role | Unset):
+        q (None | str | Unset):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -101,6 +111,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         role=role,
+        q=q,
         limit=limit,
         cursor=cursor,
     )
@@ -116,6 +127,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     role: None | Role | Unset = UNSET,
+    q: None | str | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> PageUserPublic | Problem | None:
@@ -123,6 +135,7 @@ def sync(
 
     Args:
         role (None | Role | Unset):
+        q (None | str | Unset):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -137,6 +150,7 @@ def sync(
     return sync_detailed(
         client=client,
         role=role,
+        q=q,
         limit=limit,
         cursor=cursor,
     ).parsed
@@ -146,6 +160,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     role: None | Role | Unset = UNSET,
+    q: None | str | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> Response[PageUserPublic | Problem]:
@@ -153,6 +168,7 @@ async def asyncio_detailed(
 
     Args:
         role (None | Role | Unset):
+        q (None | str | Unset):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -166,6 +182,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         role=role,
+        q=q,
         limit=limit,
         cursor=cursor,
     )
@@ -179,6 +196,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     role: None | Role | Unset = UNSET,
+    q: None | str | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> PageUserPublic | Problem | None:
@@ -186,6 +204,7 @@ async def asyncio(
 
     Args:
         role (None | Role | Unset):
+        q (None | str | Unset):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -201,6 +220,7 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             role=role,
+            q=q,
             limit=limit,
             cursor=cursor,
         )
