@@ -31,9 +31,17 @@ def test_repository_stack_file_lists_the_services_in_order() -> None:
         "content",
         "progress",
         "assessment",
+        "live",
+        "web",
     ]
     assert all(s.module == f"syllabus_{s.name}" for s in stack.services)
-    assert all(s.database == f"syllabus_{s.name}" for s in stack.services)
+    # live and web store nothing: no database, no consume process.
+    stateless = {"live", "web"}
+    assert all(
+        s.database == (None if s.name in stateless else f"syllabus_{s.name}")
+        for s in stack.services
+    )
+    assert all(s.consume == (s.name not in stateless) for s in stack.services)
     assert stack.gateway.routes == ROUTES
     assert stack.gateway.port == 8000
 

@@ -23,6 +23,7 @@ MIB = 1024 * 1024
 
 # Every public path of API.md (and the operations routes), and who must answer it.
 EXPECTED_OWNERS = {
+    "/api/v1/me/stream": "live",
     "/api/v1/auth/register": "identity",
     "/api/v1/auth/token": "identity",
     "/api/v1/users/me": "identity",
@@ -78,7 +79,9 @@ def test_route_patterns_are_validated() -> None:
         Route(path="/x")
 
 
-@pytest.mark.parametrize("running", [(), ("catalog", "progress", "content", "identity")])
+@pytest.mark.parametrize(
+    "running", [(), ("catalog", "progress", "content", "identity", "live")]
+)
 def test_caddy_validates_the_rendered_caddyfile(
     routes: list[Route], tmp_path: Path, running: tuple[str, ...]
 ) -> None:

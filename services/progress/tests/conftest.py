@@ -432,11 +432,13 @@ class Progress:
         return next(c for c in self.runtime.consumers if c.subscription.source == source)
 
     async def events(self, *names: str) -> list[dict[str, Any]]:
-        """The envelopes in progress's outbox, oldest first (of the named types only)."""
+        """The envelopes in progress's outbox, oldest first (of the named types only).
+        Notices (for the live stream, told as events are applied) only when named."""
         out = []
         for row in await self.outbox():
             envelope: dict[str, Any] = json.loads(row.payload)
-            if not names or envelope["type"].split(".")[2] in names:
+            name = envelope["type"].split(".")[2]
+            if name in names or (not names and name != "Notice"):
                 out.append(envelope)
         return out
 
