@@ -10,9 +10,9 @@ ROUTES=deploy/gateway/routes.toml
 COMPOSE_FILE=deploy/gateway/Caddyfile.compose
 K8S_FILE=deploy/k8s/base/Caddyfile
 # compose: each service is a container on the compose network; the sidecar is gateway-api.
-COMPOSE_UPSTREAMS='{"identity": "identity:8000", "catalog": "catalog:8000", "content": "content:8000", "progress": "progress:8000", "assessment": "assessment:8000", "web": "web:8000", "gateway": "gateway-api:8000"}'
+COMPOSE_UPSTREAMS='{"identity": "identity:8000", "catalog": "catalog:8000", "content": "content:8000", "progress": "progress:8000", "assessment": "assessment:8000", "live": "live:8000", "web": "web:8000", "gateway": "gateway-api:8000"}'
 # Kubernetes: each service is a Service in the same namespace; the sidecar shares the pod.
-K8S_UPSTREAMS='{"identity": "identity:8000", "catalog": "catalog:8000", "content": "content:8000", "progress": "progress:8000", "assessment": "assessment:8000", "web": "web:8000", "gateway": "127.0.0.1:8080"}'
+K8S_UPSTREAMS='{"identity": "identity:8000", "catalog": "catalog:8000", "content": "content:8000", "progress": "progress:8000", "assessment": "assessment:8000", "live": "live:8000", "web": "web:8000", "gateway": "127.0.0.1:8080"}'
 
 render() {
     "$PYTHON" -m syllabus_gateway caddyfile --routes "$ROUTES" \

@@ -33,6 +33,8 @@ VALIDATE_VENV = ROOT / ".tools" / "validate-venv"
 # Services with a database (and a migration job); the gateway stores nothing.
 DB_SERVICES = ("identity", "catalog", "content", "progress", "assessment")
 SERVICES = (*DB_SERVICES, "gateway")
+# Deployed beside them with no database: live (event streams) and the web app.
+STATELESS = ("live", "web")
 COMMON_ENV = ("NATS_URL", "SERVICE_ENV", "AUTH_JWKS_URL", "LOG_LEVEL", "DATABASE_URL")
 _INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
 
@@ -113,11 +115,11 @@ def test_relay_and_consumers_run_in_a_consume_service(compose: dict[str, Any], n
 
 def test_gateway_starts_after_every_service_is_healthy(compose: dict[str, Any]) -> None:
     assert _depends(compose["gateway"]) == {
-        name: "service_healthy" for name in (*DB_SERVICES, "gateway-api", "web")
+        name: "service_healthy" for name in (*DB_SERVICES, "gateway-api", *STATELESS)
     }
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", [*SERVICES, *STATELESS])
 def test_python_image_is_built_per_service_from_the_one_dockerfile(
     compose: dict[str, Any], name: str
 ) -> None:
@@ -231,7 +233,7 @@ def _locked_closure(package: str) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", [*SERVICES, *STATELESS])
 def test_service_images_install_no_dev_tooling(service: str) -> None:
     # The image runs `uv sync --no-dev --package syllabus-<service>`: the service and the
     # kernel only; the devkit (embedded servers, pytest plugin, pact checker) stays out.
@@ -334,7 +336,7 @@ def test_kustomization_references_exist(path: Path) -> None:
 @pytest.fixture(scope="module")
 def base() -> dict[tuple[str, str], dict[str, Any]]:
     objects: dict[tuple[str, str], dict[str, Any]] = {}
-    for name in (*SERVICES, "web"):
+    for name in (*SERVICES, *STATELESS):
         for doc in _load_docs(K8S / "base" / f"{name}.yaml"):
             objects[(doc["kind"], doc["metadata"]["name"])] = doc
     return objects
@@ -380,7 +382,7 @@ def test_migration_job_per_service(base: dict[tuple[str, str], dict[str, Any]], 
     assert job["template"]["metadata"]["labels"]["app.kubernetes.io/name"] != name
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", [*SERVICES, *STATELESS])
 def test_service_pdb_and_autoscaler(base: dict[tuple[str, str], dict[str, Any]], name: str) -> None:
     selector = base[("Deployment", name)]["spec"]["selector"]["matchLabels"]
     assert base[("Service", name)]["spec"]["selector"] == selector
@@ -441,7 +443,7 @@ def test_gateway_pod_runs_caddy_and_the_sidecar(
     assert containers["caddy"]["image"].startswith("caddy:2")
     assert containers["caddy"]["livenessProbe"]["httpGet"]["path"] == "/healthz"
     upstreams = json.loads(_env(containers["sidecar"])["GATEWAY_UPSTREAMS"])
-    assert upstreams == {name: f"http://{name}:8000" for name in (*DB_SERVICES, "web")}
+    assert upstreams == {name: f"http://{name}:8000" for name in (*DB_SERVICES, *STATELESS)}
     assert containers["sidecar"]["args"][-1] == "8080"
     assert "reverse_proxy 127.0.0.1:8080" in (K8S / "base/Caddyfile").read_text()
 
@@ -520,7 +522,7 @@ def test_rendered_overlay_references_resolve(overlay: str) -> None:
         assert {f"syllabus-db-{name}" for name in DB_SERVICES} <= secrets
         assert "syllabus-identity-bootstrap" in secrets
     else:
-        assert sorted(hpas) == sorted(SERVICES)
+        assert sorted(hpas) == sorted((*SERVICES, *STATELESS))
         assert not any(kind == "Secret" for kind, _ in kinds)
 
 
@@ -540,3 +542,34 @@ def test_web_calls_the_api_through_the_gateway_and_keeps_no_state(
     assert env["WEB_SESSION_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "syllabus-web-session"
     assert not {"DATABASE_URL", "NATS_URL"} & set(env)
     assert ("Service", "web") in base
+
+
+def test_live_streams_events_from_nats_and_keeps_no_state(
+    compose: dict[str, Any], base: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    # live reads NATS (the LIVE stream, identity's deletions) and verifies tokens like the
+    # other services, but has no database; its streams end at SIGTERM, so it stops quickly.
+    live = compose["live"]
+    env = live["environment"]
+    assert {"NATS_URL", "NATS_STREAM_REPLICAS", "SERVICE_ENV", "AUTH_JWKS_URL"} <= set(env)
+    assert env["SERVICE_ENV"] == "production"
+    assert env["AUTH_JWKS_URL"] == "http://identity:8000/.well-known/jwks.json"
+    assert "DATABASE_URL" not in env
+    assert "/readyz" in live["healthcheck"]["test"][-1]
+    assert _depends(live) == {"nats": "service_healthy", "identity": "service_healthy"}
+    assert live["stop_grace_period"] == "10s"
+    assert not any(name.startswith("live-") for name in compose)  # no migrate, no consume
+
+    assert ("Service", "live") in base
+    assert ("Deployment", "live-consume") not in base and ("Job", "live-migrate") not in base
+    pod = base[("Deployment", "live")]["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] <= 30
+    assert "initContainers" not in pod
+    [container] = pod["containers"]
+    assert container["image"] == "syllabus/live"
+    assert container["envFrom"] == [{"configMapRef": {"name": "syllabus-config"}}]
+    assert not {"DATABASE_URL", "DB_USER", "DB_PASSWORD"} & set(_env(container))
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["lifecycle"]["preStop"]["exec"]["command"][0] == "sleep"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
