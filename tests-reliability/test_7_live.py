@@ -147,3 +147,56 @@ async def test_clients_resume_across_a_killed_and_a_stopped_live(stack: Reliabil
         assert not missed, f"{f.user.username} missed {missed} (reconnected {f.connections}x)"
         assert f.resets == 0
         assert f.connections >= 3  # first, after the kill, after the stop
+
+
+async def test_stream_input_fuzzed_is_a_clear_4xx_never_a_5xx(stack: ReliabilityStack) -> None:
+    """Random ``Last-Event-ID`` and ``Accept`` values, with valid, forged, malformed and
+    revoked tokens: a 200 stream (that starts with ``ready``) or a 4xx problem, never 5xx."""
+    rng = random.Random(2026)
+    user = await stack.user("student")
+    doomed = await stack.user("student")
+    async with stack.client(doomed) as c:
+        assert (await c.delete("/api/v1/users/me")).status_code == 204
+    header, payload, signature = user.token.split(".")
+    tokens = {
+        "valid": user.token,
+        "forged": f"{header}.{payload}.{signature[::-1]}",
+        "alg-none": "eyJhbGciOiJub25lIn0." + payload + ".",
+        "garbage": "x" * rng.randint(1, 300),
+        "deleted": doomed.token,
+    }
+    printable = [chr(c) for c in range(0x21, 0x7F)]
+
+    def text(limit: int) -> str:
+        return "".join(rng.choice(printable) for _ in range(rng.randint(0, limit)))
+
+    ids = [lambda: text(30), lambda: str(rng.randint(-5, 10**21)), lambda: "9" * 25, lambda: "0"]
+    accepts = [
+        lambda: "text/event-stream",
+        lambda: "*/*",
+        lambda: "application/json",
+        lambda: text(40),
+        lambda: "text/event-stream;q=0.1, application/json",
+    ]
+    seen: dict[int, int] = {}
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as c:
+        for _ in range(120):
+            kind = rng.choice(list(tokens))
+            headers = {"Authorization": f"Bearer {tokens[kind]}", "Accept": rng.choice(accepts)()}
+            if rng.random() < 0.7:
+                headers["Last-Event-ID"] = rng.choice(ids)()
+            async with c.stream("GET", "/api/v1/me/stream", headers=headers) as r:
+                seen[r.status_code] = seen.get(r.status_code, 0) + 1
+                if r.status_code == 200:
+                    assert kind == "valid", headers
+                    async for line in r.aiter_lines():
+                        assert line.startswith(("id:", "event: ready")), line
+                        if line.startswith("event:"):
+                            break
+                    continue
+                assert 400 <= r.status_code < 500, (headers, r.status_code)
+                body = json.loads(await r.aread())
+                assert body["status"] == r.status_code and body["detail"], body
+                if kind != "valid":
+                    assert r.status_code == 401, (kind, r.status_code)
+    assert seen.get(200) and seen.get(401) and (seen.get(400) or seen.get(406)), seen
