@@ -40,7 +40,8 @@ class Captured:
 
 
 async def identity_scenario(identity: Service, world: World) -> None:
-    """UserRegistered, UserRoleChanged, UserDeleted."""
+    """UserRegistered, UserProfileChanged (a new display name), UserRoleChanged,
+    UserDeleted."""
     name = f"c_{uuid.uuid4().hex[:10]}"
     r = await identity.client.post(
         f"{API}/auth/register",
@@ -53,6 +54,10 @@ async def identity_scenario(identity: Service, world: World) -> None:
     )
     assert r.status_code == 200, r.text
     admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    r = await identity.client.patch(
+        f"{API}/users/{user_id}", json={"display_name": "Contract Person"}, headers=admin
+    )
+    assert r.status_code == 200, r.text
     r = await identity.client.patch(
         f"{API}/users/{user_id}", json={"role": "instructor"}, headers=admin
     )

@@ -29,6 +29,7 @@ def test_every_designed_event_has_a_contract() -> None:
     designed = {
         "UserRegistered",
         "UserRoleChanged",
+        "UserProfileChanged",
         "UserDeleted",
         "CourseCreated",
         "CourseUpdated",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 
 from sqlalchemy import func, select, update
@@ -149,6 +150,9 @@ async def test_admin_changes_a_role_and_user_role_changed_is_published(identity:
         "user_id": user["id"],
         "role": "instructor",
         "previous_role": "student",
+        # Every user event carries the whole state (names too).
+        "username": user["username"],
+        "display_name": user["display_name"],
     }
     assert all(row.published_at is not None for row in await identity.outbox())
 
@@ -175,9 +179,52 @@ async def test_users_change_their_own_display_name(shared_identity: Identity) ->
     assert r.json()["role"] == "student"
     me = await shared_identity.client.get(f"{API}/users/me", headers=headers)
     assert me.json()["display_name"] == "New Name"
-    # No event for a display name (the contracts have none); the version still moves.
+    # UserProfileChanged, the user's new state at the new version (progress and assessment
+    # keep the names from it).
     rows = [row for row in await shared_identity.outbox() if row.aggregate_id == user["id"]]
-    assert [row.event_type for row in rows] == ["syllabus.identity.UserRegistered.v1"]
+    assert [row.event_type for row in rows] == [
+        "syllabus.identity.UserRegistered.v1",
+        "syllabus.identity.UserProfileChanged.v1",
+    ]
+    assert [row.sequence for row in rows] == [1, 2]
+    assert json.loads(rows[1].payload)["data"] == {
+        "user_id": user["id"],
+        "username": user["username"],
+        "display_name": "New Name",
+        "role": "student",
+    }
+    # The same name again: no new version, no event.
+    r = await shared_identity.client.patch(
+        f"{API}/users/{user['id']}", json={"display_name": "New Name"}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 2
+    rows = [row for row in await shared_identity.outbox() if row.aggregate_id == user["id"]]
+    assert len(rows) == 2
+
+
+async def test_a_role_and_a_name_at_once_are_one_version_and_two_events(
+    shared_identity: Identity,
+) -> None:
+    user = await shared_identity.register()
+    r = await shared_identity.client.patch(
+        f"{API}/users/{user['id']}",
+        json={"role": "instructor", "display_name": "Dr. Both"},
+        headers=await shared_identity.admin(),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 2
+    rows = [row for row in await shared_identity.outbox() if row.aggregate_id == user["id"]]
+    assert [(row.event_type, row.sequence) for row in rows] == [
+        ("syllabus.identity.UserRegistered.v1", 1),
+        ("syllabus.identity.UserRoleChanged.v1", 2),
+        ("syllabus.identity.UserProfileChanged.v1", 2),
+    ]
+    # One version, one state: whichever of the two a consumer keeps, it has all of it.
+    state = {"username": user["username"], "display_name": "Dr. Both", "role": "instructor"}
+    for row in rows[1:]:
+        data = json.loads(row.payload)["data"]
+        assert {k: data[k] for k in state} == state
 
 
 async def test_admin_changes_anyones_display_name(shared_identity: Identity) -> None:

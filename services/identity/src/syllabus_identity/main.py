@@ -1,10 +1,11 @@
 """Identity service: accounts, roles, login, and the keys that sign access tokens.
 
 Identity consumes no events (it has no subscriptions and so no ``handlers.py``); it
-publishes ``UserRegistered``, ``UserRoleChanged`` and ``UserDeleted``. It verifies access
-tokens with its own keys, read from its database, rather than from a JWKS URL, and refuses
-those of deleted accounts (``Runtime.revoked``). Its private signing keys are sealed with
-the key-encryption key from its environment (``keys.KeyEncryption``).
+publishes ``UserRegistered``, ``UserRoleChanged``, ``UserProfileChanged`` and
+``UserDeleted``. It verifies access tokens with its own keys, read from its database,
+rather than from a JWKS URL, and refuses those of deleted accounts (``Runtime.revoked``).
+Its private signing keys are sealed with the key-encryption key from its environment
+(``keys.KeyEncryption``).
 """
 
 from __future__ import annotations

@@ -116,6 +116,22 @@ def _registered(user: User) -> ev.UserRegistered:
     )
 
 
+def _role_changed(user: User, previous_role: str) -> ev.UserRoleChanged:
+    return ev.UserRoleChanged(
+        user_id=user.id,
+        role=user.role,
+        previous_role=previous_role,
+        username=user.username,
+        display_name=user.display_name,
+    )
+
+
+def _profile_changed(user: User) -> ev.UserProfileChanged:
+    return ev.UserProfileChanged(
+        user_id=user.id, username=user.username, display_name=user.display_name, role=user.role
+    )
+
+
 async def _taken(session: AsyncSession, username: str, email: str) -> None:
     rows = await session.execute(
         select(col(User.username), col(User.email)).where(
@@ -229,6 +245,12 @@ async def update_user(
 
     The last admin cannot stop being one (409): role changes are serialized by an
     advisory lock, so two admins demoting each other at once cannot both succeed.
+
+    A change is one new version and its events, with that version as their sequence:
+    ``UserRoleChanged`` for a new role, ``UserProfileChanged`` for a new display name
+    (what progress and assessment show beside their rows), both when both change; each
+    carries the user's whole state, so a consumer of both loses nothing when it keeps
+    the first of two events with one sequence.
     """
     changes = data.model_dump(exclude_unset=True)
     async with uow:
@@ -265,10 +287,9 @@ async def update_user(
             # The refresh tokens would mint tokens for the old role: gone with it, in this
             # transaction (under the user's row lock, like every change of its tokens).
             await revoke_sessions(session, user.id)
-            await uow.publish(
-                ev.UserRoleChanged(user_id=user.id, role=user.role, previous_role=previous_role),
-                sequence=user.version,
-            )
+            await uow.publish(_role_changed(user, previous_role), sequence=user.version)
+        if name_changes:
+            await uow.publish(_profile_changed(user), sequence=user.version)
         return user
 
 
@@ -382,10 +403,7 @@ async def ensure_bootstrap_admin(uow: UnitOfWork, identity: Identity) -> None:
             user.role = Role.admin.value
             user.touch()
             await session.flush()
-            await uow.publish(
-                ev.UserRoleChanged(user_id=user.id, role=user.role, previous_role=previous),
-                sequence=user.version,
-            )
+            await uow.publish(_role_changed(user, previous), sequence=user.version)
 
 
 # ---------------------------------------------------------------- keys
