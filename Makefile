@@ -8,6 +8,12 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 RUN := $(UV) run --frozen --no-sync
 
+# The browser tests (tests-e2e/test_web_*.py) drive Debian's chromium-headless-shell with
+# Playwright and scan every page with axe-core, fetched from the npm registry (not committed).
+CHROMIUM ?= /usr/bin/chromium-headless-shell
+AXE_VERSION := 4.14.1
+AXE := .tools/axe-core-$(AXE_VERSION)/axe.min.js
+
 PACKAGE_TESTS := shared/tests devkit/tests $(wildcard services/*/tests) $(wildcard deploy/local/tests) deploy/tests \
 	clients/python/tests
 
@@ -20,7 +26,8 @@ help:
 	@echo "make lint    - ruff, mypy, import contracts, event-schema and client drift"
 	@echo "make unit    - each package's own tests (services alone, real PostgreSQL and NATS)"
 	@echo "make contracts - event pacts, HTTP routes vs OpenAPI, database boundaries"
-	@echo "make e2e     - the whole stack (make run's way) driven through the gateway"
+	@echo "make e2e     - the whole stack (make run's way) driven through the gateway, and the web in a browser"
+	@echo "make browser - what the browser tests need: Debian's chromium-headless-shell, axe-core"
 	@echo "make schemas - re-export event JSON Schemas into contracts/schemas"
 	@echo "make openapi - re-write the merged public OpenAPI document contracts/openapi.json"
 	@echo "make client  - re-generate the typed Python client clients/python from contracts/openapi.json"
@@ -40,6 +47,33 @@ $(UV):
 	@touch $@
 
 install: .venv/.synced
+
+# What the browser tests need beyond the workspace: Debian's headless Chromium (installed
+# when missing and we are root; otherwise a clear message) and axe-core's script.
+browser: $(AXE)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing chromium-headless-shell (Debian) for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell; \
+		else \
+			echo "The browser tests need Debian's chromium-headless-shell at $(CHROMIUM)." >&2; \
+			echo "Install it: sudo apt-get install -y chromium-headless-shell (or set CHROMIUM=<path>)." >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+$(AXE):
+	@if ! command -v npm >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; \
+		else \
+			echo "The accessibility scan needs axe-core from the npm registry: install npm (sudo apt-get install -y npm)." >&2; \
+			exit 1; \
+		fi; \
+	fi
+	rm -rf .tools/axe-pack && mkdir -p .tools/axe-pack
+	cd .tools/axe-pack && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar -xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js
+	mkdir -p $(dir $(AXE)) && mv .tools/axe-pack/package/axe.min.js $(AXE) && rm -rf .tools/axe-pack
 
 run: install
 	$(RUN) python -m syllabus_devstack run $(ARGS)
@@ -70,8 +104,8 @@ unit: install
 contracts: install
 	$(RUN) pytest -q contracts/tests
 
-e2e: install
-	$(RUN) pytest -q tests-e2e
+e2e: install browser
+	CHROMIUM=$(CHROMIUM) AXE_CORE_JS=$(AXE) $(RUN) pytest -q tests-e2e
 
 # Fault tests with real processes (docs/reliability.md): the short share of make test,
 # everything (incl. NATS away > 2 min), the chaos run, long fuzzing, the checker alone.

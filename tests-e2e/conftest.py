@@ -66,6 +66,13 @@ def _tail(log_dir: Path) -> str:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
+    if running := os.environ.get("E2E_STACK_URL"):
+        # A stack already running (`make run` with the e2e admin's IDENTITY_BOOTSTRAP_*):
+        # quicker while working on a test; its logs stay where that stack keeps them.
+        s = Stack(running.rstrip("/"), ROOT / ".data" / "logs")
+        s.admin_token = s.token(*ADMIN)
+        yield s
+        return
     data_dir = Path(tempfile.mkdtemp(prefix="syllabus-e2e-"))
     port = find_free_port()
     env = {
@@ -127,3 +134,8 @@ def eventually(check: object, timeout: float = 5.0, interval: float = 0.05) -> o
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+# The browser tests' fixtures (tests-e2e/browser.py, test_web_*.py): one Chromium per
+# session, and axe-core's script.
+from browser import axe_source, browser  # noqa: E402, F401

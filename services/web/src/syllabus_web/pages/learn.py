@@ -132,12 +132,14 @@ def _lock_reasons(locks: list[JSON], titles: dict[str, str]) -> list[JSON]:
     for lock in locks:
         if lock.get("reason") == "prerequisite":
             title = titles.get(str(lock.get("module_id")), "an earlier module")
-            reasons.append({"text": f"Finish the module “{title}” first."})
+            reasons.append({"text": f"Finish the module “{title}” first.", "at": None})
         elif lock.get("reason") == "unlock_at":
             reasons.append({"text": "Opens ", "at": lock.get("at")})
         elif lock.get("reason") == "sequential":
             title = titles.get(str(lock.get("post_id")), "the post before it")
-            reasons.append({"text": f"Complete “{title}” first: this course goes in order."})
+            reasons.append(
+                {"text": f"Complete “{title}” first: this course goes in order.", "at": None}
+            )
     return reasons
 
 
