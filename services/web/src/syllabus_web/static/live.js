@@ -58,10 +58,14 @@
   function connect() {
     source = new EventSource("/live");
     ["progress", "grade", "reset"].forEach(listen);
-    source.addEventListener("ready", function () { retry = 1000; });
+    source.addEventListener("ready", function () {
+      retry = 1000;
+      main.setAttribute("data-live-state", "listening"); // for people's tools and tests
+    });
     source.onerror = function () {
       // The browser reconnects by itself while the stream only dropped; when the relay
       // refused (signed out, too many streams, not there yet), try again later, slower.
+      main.setAttribute("data-live-state", "reconnecting");
       if (source.readyState === EventSource.CLOSED) {
         source = null;
         setTimeout(connect, retry);
