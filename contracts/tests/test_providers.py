@@ -36,8 +36,6 @@ BY_CONSUMER = {p.consumer: p for p in PACTS}
 # Notices: read by the live service from the LIVE stream (no durable consumer; its reading
 # is tested end to end in tests-e2e/test_live.py).
 UNCONSUMED = {
-    "syllabus.identity.UserRegistered.v1",
-    "syllabus.identity.UserProfileChanged.v1",
     "syllabus.identity.UserRoleChanged.v1",
     "syllabus.progress.Notice.v1",
     "syllabus.assessment.Notice.v1",

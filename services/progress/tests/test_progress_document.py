@@ -238,8 +238,11 @@ async def test_roster_for_the_owner_and_admins(shared_progress: Progress) -> Non
     owner = uuid.uuid4()
     course, _, posts = await w.course_with(1, 3, owner=owner)
     private = await w.course(owner, visibility="private")
-    await p.synced()
     students = [p.student() for _ in range(3)]
+    # Names from identity's events; the first student's registration has not arrived.
+    await w.register_user(students[1][0], "bea", "Bea Second")
+    await w.register_user(students[2][0], "cy", "Cy Third")
+    await p.synced()
     for i, (_, headers) in enumerate(students):
         assert (await p.enroll(course, headers)).status_code == 201
         for post in posts[0][:i]:
@@ -254,6 +257,8 @@ async def test_roster_for_the_owner_and_admins(shared_progress: Progress) -> Non
     assert page["items"] == [
         {
             "user_id": str(students[2][0]),
+            "username": "cy",
+            "display_name": "Cy Third",
             "status": "dropped",
             "completed_posts": 2,
             "total_posts": 3,
@@ -261,6 +266,8 @@ async def test_roster_for_the_owner_and_admins(shared_progress: Progress) -> Non
         },
         {
             "user_id": str(students[1][0]),
+            "username": "bea",
+            "display_name": "Bea Second",
             "status": "active",
             "completed_posts": 1,
             "total_posts": 3,
@@ -269,7 +276,10 @@ async def test_roster_for_the_owner_and_admins(shared_progress: Progress) -> Non
     ]
     r = await p.client.get(f"{url}?limit=2&cursor={page['next_cursor']}", headers=p.as_("admin"))
     rest = r.json()
-    assert [i["user_id"] for i in rest["items"]] == [str(students[0][0])]
+    # Listed before identity's event arrives, without names.
+    assert [(i["user_id"], i["username"], i["display_name"]) for i in rest["items"]] == [
+        (str(students[0][0]), None, None)
+    ]
     assert rest["next_cursor"] is None
 
     assert_problem(await p.client.get(url), 401)

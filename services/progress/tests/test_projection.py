@@ -1,6 +1,6 @@
-"""The course-structure projection under redelivery, duplicates, reordering and any
-interleaving of catalog's and content's events; and replaying it from the streams (the
-kernel's ``replay`` of the declared projection)."""
+"""The course-structure projection (and users' names) under redelivery, duplicates,
+reordering and any interleaving of catalog's, content's and identity's events; and
+replaying it from the streams (the kernel's ``replay`` of the declared projection)."""
 
 from __future__ import annotations
 
@@ -173,6 +173,13 @@ async def _messy_live_projection(p: Progress) -> None:
     await w.update_post(gposts[0][0], kind="quiz", completion={"rule": "min_score", "min_score": 4})
     await w.update_post(gposts[1][1], completion={"rule": "view"})
     await w.update_course(gated, sequential=False)
+    # Users' names (issue 25): registered, renamed, one deleted.
+    kept, renamed, gone_user = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await w.register_user(kept, "kept", "Kept As Is", hold=True)
+    await w.register_user(renamed, "renamed", "Before", hold=True)
+    await w.rename_user(renamed, "renamed", "After", hold=True)
+    await w.register_user(gone_user, "gone", "Gone", hold=True)
+    await w.delete_user(gone_user, hold=True)
     held = w.take_held()
     rng.shuffle(held)
     await w.deliver(held)
@@ -208,7 +215,13 @@ async def test_replay_into_an_empty_projection_equals_the_live_one(
     assert rebuilt == live
     events = sum(p.world.sequences.values())  # one stream message per sequence emitted...
     duplicates = counts.get("duplicate", 0)
-    assert counts["catalog"] + counts["content"] == events + duplicates  # ...plus re-drives
+    replayed = counts["catalog"] + counts["content"] + counts["identity"]
+    assert replayed == events + duplicates  # ...plus re-drives
+    # Names as the newest event of each user left them; the deleted user has none.
+    assert sorted(row[1:] for row in rebuilt["users"]) == [
+        ("kept", "Kept As Is"),
+        ("renamed", "After"),
+    ]
     assert seen[0] == (0, seen[-1][1]) and seen[-1][0] == seen[-1][1]
 
 

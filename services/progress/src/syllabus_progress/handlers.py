@@ -2,7 +2,8 @@
 catalog's and content's structure events to ``projection`` (the course-structure
 projection), then to ``notices`` (whom the change concerns); the facts (content's views,
 assessment's submissions and kept scores) to ``derivation``, which derives completions
-from them; identity's ``UserDeleted`` to ``service.forget_user``; progress's own
+from them; identity's ``UserDeleted`` to ``service.forget_user`` and its
+``UserRegistered``/``UserProfileChanged`` to ``service.on_user`` (names); progress's own
 enrollment and completion events back to ``notices`` (``progress-notices``)."""
 
 from __future__ import annotations
@@ -70,11 +71,20 @@ SUBSCRIPTIONS = [
         },
     ),
     # Deleted accounts: tokens refused (``forgetting`` records them); the student's
-    # enrollments, completions, facts and decisions deleted; courses kept without owner.
+    # enrollments, completions, facts, decisions and names deleted; courses kept without
+    # owner. Users' names (rosters show them) from their registration and profile changes.
     Subscription(
         name="progress-from-identity",
         source="identity",
-        handlers={ie.UserDeleted: forgetting(service.forget_user)},
+        handlers={
+            ie.UserDeleted: forgetting(service.forget_user),
+            ie.UserRegistered: service.on_user,
+            ie.UserProfileChanged: service.on_user,
+        },
+        many={
+            ie.UserRegistered: service.on_users,
+            ie.UserProfileChanged: service.on_users,
+        },
     ),
     # Progress's own events, read back to tell the students and owners they concern (off
     # the request path; no read waits for it, replay skips it).

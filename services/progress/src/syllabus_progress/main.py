@@ -27,9 +27,10 @@ SERVICE = ServiceDeclaration(
     # that runs beside the consumers (``background``: the ``consume`` process).
     parts=[decisions.start],
     background=[decisions.run, notices.run_unlock_clock],
-    # The course-structure projection (catalog's and content's events): ``python -m
-    # syllabus_progress replay`` empties it and replays the streams. Enrollments,
-    # completions, and the facts kept from views and submissions stay (models.py).
+    # The course-structure projection (catalog's and content's events) and users' names
+    # (identity's): ``python -m syllabus_progress replay`` empties them and replays the
+    # streams. Enrollments, completions, and the facts kept from views and submissions
+    # stay (models.py).
     projection=Projection(tables=PROJECTION_TABLES, aggregates=PROJECTED_AGGREGATES),
 )
 

@@ -1,7 +1,9 @@
-"""Progress tables: its own enrollments and completions, and a projection of course structure.
+"""Progress tables: its own enrollments and completions, and a projection of course structure
+and of users' names.
 
 The projection (``courses``, ``course_modules``, ``modules``, ``posts``, ``module_posts``) is
-built only from catalog's and content's events. Its rows arrive in any interleaving (a post
+built only from catalog's and content's events; ``users`` (names for rosters) only from
+identity's. Its rows arrive in any interleaving (a post
 before its module, an outline naming a module not yet known), so no projection table needs a
 parent row to exist: there are no foreign keys between them, and readers join tolerantly.
 Deleting events leave a tombstone (``deleted``) whose other columns are reset, so a row is
@@ -125,10 +127,26 @@ class ModulePost(ProgressTable, table=True):
     position: int
 
 
-PROJECTION: tuple[type[SQLModel], ...] = (Course, CourseModule, Module, Post, ModulePost)
+# ---------------------------------------------------------------- projection (identity)
+
+
+class User(ProgressTable, table=True):
+    """A user's names as identity last described them (aggregate ``user``:
+    ``UserRegistered``, ``UserProfileChanged``), shown beside the user id in rosters. A
+    user whose registration has not arrived has no row (rosters show null names); the row
+    goes with the account (``UserDeleted``)."""
+
+    __tablename__ = "users"
+
+    user_id: uuid.UUID = Field(primary_key=True)
+    username: str = Field(sa_type=Text)
+    display_name: str | None = Field(default=None, sa_type=Text)
+
+
+PROJECTION: tuple[type[SQLModel], ...] = (Course, CourseModule, Module, Post, ModulePost, User)
 PROJECTION_TABLES = [table_of(model) for model in PROJECTION]
 # The event aggregates the projection is built from (their rows in ``aggregate_versions``).
-PROJECTED_AGGREGATES = ("course", "course_outline", "module", "post", "module_posts")
+PROJECTED_AGGREGATES = ("course", "course_outline", "module", "post", "module_posts", "user")
 
 # ---------------------------------------------------------------- progress's own data
 

@@ -106,9 +106,13 @@ class CourseProgress(BaseModel):
 
 
 class StudentProgress(BaseModel):
-    """One row of a course's roster (``GET /courses/{course_id}/progress``)."""
+    """One row of a course's roster (``GET /courses/{course_id}/progress``). The names are
+    identity's, kept from its events: null while the user's registration has not reached
+    progress yet."""
 
     user_id: uuid.UUID
+    username: str | None
+    display_name: str | None
     status: EnrollmentStatus
     completed_posts: int
     total_posts: int

@@ -27,12 +27,12 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
-from syllabus_shared.accounts import deleted_flag, is_deleted, lock_users
+from syllabus_shared.accounts import deleted_among, deleted_flag, is_deleted, lock_users
 from syllabus_shared.auth import Principal, unauthorized
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as ev
-from syllabus_shared.db import utcnow
+from syllabus_shared.db import upsert_many, utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
 from syllabus_shared.problems import Problem, forbidden, not_found, not_yet_visible
@@ -51,6 +51,7 @@ from syllabus_progress.models import (
     Post,
     PostView,
     Submission,
+    User,
 )
 from syllabus_progress.rules import (
     ENROLLED,
@@ -355,6 +356,33 @@ async def uncomplete_post(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -
             raise not_found("completion")
 
 
+# ---------------------------------------------------------------- users' names (identity)
+
+
+async def on_user(uow: UnitOfWork, event: ie.UserRegistered | ie.UserProfileChanged) -> None:
+    await on_users(uow, [event])
+
+
+async def on_users(
+    uow: UnitOfWork, events: Sequence[ie.UserRegistered | ie.UserProfileChanged]
+) -> None:
+    """Users' names as identity's events carry them (the ``users`` projection; rosters
+    show them), one or many: one multi-row upsert. A deleted account's late or replayed
+    event writes nothing (its row went with ``UserDeleted``)."""
+    async with uow:
+        session = uow.session
+        deleted = await deleted_among(session, uow.tables, [e.user_id for e in events])
+        await upsert_many(
+            session,
+            User,
+            [
+                {"user_id": e.user_id, "username": e.username, "display_name": e.display_name}
+                for e in events
+                if e.user_id not in deleted
+            ],
+        )
+
+
 # ---------------------------------------------------------------- deleted accounts
 
 
@@ -368,8 +396,8 @@ async def _refuse_deleted(uow: UnitOfWork, who: Principal) -> None:
 async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     """A deleted account (identity's ``UserDeleted``, after ``accounts.forgetting``
     recorded it): its enrollments (with their module completions and pending decisions),
-    completions and the facts they were derived from (views, submissions) are deleted;
-    courses it owned stay in the projection without an owner.
+    completions, the facts they were derived from (views, submissions) and its names are
+    deleted; courses it owned stay in the projection without an owner.
 
     No event is published for what is deleted: every service that keeps a copy (catalog's
     and assessment's enrollments, content's completions) applies ``UserDeleted`` itself,
@@ -399,7 +427,7 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
                     col(PendingDecision.enrollment_id).in_(enrollment_ids)
                 )
             )
-        for model in (Completion, PostView, Submission):
+        for model in (Completion, PostView, Submission, User):
             await session.execute(delete(model).where(col(model.user_id) == user_id))
         await session.execute(
             update(Course)

@@ -2,7 +2,8 @@
 (``evaluation``: enrollments, structure and facts), evaluated by ``rules.evaluate``.
 
 The progress document (one student in one course; on the hot path, read on an autocommit
-connection), the caller's enrollments with their percent, and a course's roster.
+connection), the caller's enrollments with their percent, and a course's roster (with the
+students' names, from the ``users`` projection).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from syllabus_shared.auth import Principal
 from syllabus_shared.pagination import Page, PageParams, cursor_uuid, encode_cursor
 from syllabus_shared.problems import not_found
@@ -18,7 +22,7 @@ from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import schemas
 from syllabus_progress.evaluation import Standing, standings, statement
-from syllabus_progress.models import Course
+from syllabus_progress.models import Course, User
 from syllabus_progress.rules import check_roster_access, percent
 from syllabus_progress.service import settle_course
 
@@ -122,6 +126,24 @@ _ROSTER = statement(
 )
 
 
+_NO_NAMES: tuple[str | None, str | None] = (None, None)
+
+
+async def _names(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str | None, str | None]]:
+    """(username, display_name) of each of ``user_ids`` that progress knows (a left join
+    by primary key: unknown users are simply absent)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(col(User.user_id), col(User.username), col(User.display_name)).where(
+            col(User.user_id).in_(user_ids)
+        )
+    )
+    return {r.user_id: (r.username, r.display_name) for r in rows}
+
+
 async def my_enrollments(
     uow: UnitOfWork, who: Principal, page: PageParams
 ) -> Page[schemas.EnrollmentWithProgress]:
@@ -151,8 +173,10 @@ async def my_enrollments(
 async def roster(
     uow: UnitOfWork, who: Principal, course_id: uuid.UUID, page: PageParams
 ) -> Page[schemas.StudentProgress]:
-    """Every enrolled student's progress in a course (owner or admin): one statement a page
-    after the access check.
+    """Every enrolled student's progress in a course (owner or admin), with their names:
+    one statement a page after the access check, and one look-up of the page's names by
+    primary key in ``users`` (kept from identity's events). A student whose registration
+    has not reached progress yet is listed with null names, not left out.
 
     First waits (bounded, before the transaction) while the course may still be on its way
     into the projection (``service.settle_course``).
@@ -164,15 +188,19 @@ async def roster(
         session = uow.session
         check_roster_access(who, await session.get(Course, course_id))
         found = await standings(session, _ROSTER, params)
+        names = await _names(session, [s.user_id for s in found[: page.limit]])
     items = [
         schemas.StudentProgress(
             user_id=s.user_id,
+            username=username,
+            display_name=display_name,
             status=schemas.EnrollmentStatus(s.status),
             completed_posts=s.course.done,
             total_posts=s.course.total,
             percent=percent(s.course.done, s.course.total),
         )
         for s in found[: page.limit]
+        for username, display_name in [names.get(s.user_id, _NO_NAMES)]
     ]
     return Page[schemas.StudentProgress](
         items=items, next_cursor=_next_cursor([s.enrollment_id for s in found], page)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -14,25 +14,34 @@ T = TypeVar("T", bound="StudentProgress")
 
 @_attrs_define
 class StudentProgress:
-    """One row of a course's roster (``GET /courses/{course_id}/progress``).
+    """One row of a course's roster (``GET /courses/{course_id}/progress``). The names are
+    identity's, kept from its events: null while the user's registration has not reached
+    progress yet.
 
-    Attributes:
-        completed_posts (int):
-        percent (float):
-        status (EnrollmentStatus):
-        total_posts (int):
-        user_id (UUID):
+        Attributes:
+            completed_posts (int):
+            display_name (None | str):
+            percent (float):
+            status (EnrollmentStatus):
+            total_posts (int):
+            user_id (UUID):
+            username (None | str):
     """
 
     completed_posts: int
+    display_name: None | str
     percent: float
     status: EnrollmentStatus
     total_posts: int
     user_id: UUID
+    username: None | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         completed_posts = self.completed_posts
+
+        display_name: None | str
+        display_name = self.display_name
 
         percent = self.percent
 
@@ -42,15 +51,20 @@ class StudentProgress:
 
         user_id = str(self.user_id)
 
+        username: None | str
+        username = self.username
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "completed_posts": completed_posts,
+                "display_name": display_name,
                 "percent": percent,
                 "status": status,
                 "total_posts": total_posts,
                 "user_id": user_id,
+                "username": username,
             }
         )
 
@@ -61,6 +75,13 @@ class StudentProgress:
         d = dict(src_dict)
         completed_posts = d.pop("completed_posts")
 
+        def _parse_display_name(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        display_name = _parse_display_name(d.pop("display_name"))
+
         percent = d.pop("percent")
 
         status = EnrollmentStatus(d.pop("status"))
@@ -69,12 +90,21 @@ class StudentProgress:
 
         user_id = UUID(d.pop("user_id"))
 
+        def _parse_username(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        username = _parse_username(d.pop("username"))
+
         student_progress = cls(
             completed_posts=completed_posts,
+            display_name=display_name,
             percent=percent,
             status=status,
             total_posts=total_posts,
             user_id=user_id,
+            username=username,
         )
 
         student_progress.additional_properties = d
