@@ -53,6 +53,9 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
 
+# Every area's pages; each router CSRF-checks its POSTs (pages_router).
+PAGES = (account, learn, live)
+
 REQUESTS = Counter("web_requests_total", "Requests answered by the web", ["status"])
 LATENCY = Histogram("web_request_seconds", "Time to answer a request (until it starts)")
 
@@ -118,7 +121,7 @@ def create_app(
 
     _operations(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for pages in (account, learn, live):
+    for pages in PAGES:
         app.include_router(pages.router)
     _failures(app)
     return app
