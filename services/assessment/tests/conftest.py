@@ -325,6 +325,36 @@ class World:
             ie.UserDeleted(user_id=user_id, deleted_at=dt.datetime.now(dt.UTC)), hold=hold
         )
 
+    async def register_user(
+        self,
+        user_id: uuid.UUID,
+        username: str,
+        display_name: str | None = None,
+        *,
+        hold: bool = False,
+    ) -> Envelope:
+        """Identity registered the account (UserRegistered, a student)."""
+        return await self.emit(
+            ie.UserRegistered(
+                user_id=user_id,
+                username=username,
+                display_name=display_name or username,
+                role="student",
+            ),
+            hold=hold,
+        )
+
+    async def rename_user(
+        self, user_id: uuid.UUID, username: str, display_name: str, *, hold: bool = False
+    ) -> Envelope:
+        """The user changed their display name (UserProfileChanged)."""
+        return await self.emit(
+            ie.UserProfileChanged(
+                user_id=user_id, username=username, display_name=display_name, role="student"
+            ),
+            hold=hold,
+        )
+
     async def complete_course(self, enrollment_id: uuid.UUID, *, hold: bool = False) -> None:
         await self.emit(
             pr.CourseCompleted(

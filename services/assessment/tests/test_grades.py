@@ -170,6 +170,9 @@ async def test_the_gradebook_has_a_row_per_enrolled_student(shared_assessment: A
     for user in (graded, waiting, idle):
         await w.enroll(user, s.course_id)
     await w.drop(await w.enroll(gone, s.course_id))
+    # Names from identity's events; idle's registration has not arrived (null names).
+    await w.register_user(graded, "grace", "Grace H.")
+    await w.register_user(waiting, "walt", "Walt W.")
     await a.synced()
     await a.submitted(s.quiz, graded, {"answers": [1, 0, 2]})  # 10
     essay = await a.submitted(s.assignment, graded, {"body": "essay"})
@@ -184,6 +187,8 @@ async def test_the_gradebook_has_a_row_per_enrolled_student(shared_assessment: A
     assert set(rows) == {str(u) for u in (s.student, graded, waiting, idle)}
     assert rows[str(graded)] == {
         "user_id": str(graded),
+        "username": "grace",
+        "display_name": "Grace H.",
         "earned": 22.5,
         "possible": 30,
         "percent": 75.0,
@@ -193,6 +198,8 @@ async def test_the_gradebook_has_a_row_per_enrolled_student(shared_assessment: A
     }
     assert rows[str(waiting)] == {
         "user_id": str(waiting),
+        "username": "walt",
+        "display_name": "Walt W.",
         "earned": 3.33,
         "possible": 30,
         "percent": 11.1,
@@ -201,6 +208,7 @@ async def test_the_gradebook_has_a_row_per_enrolled_student(shared_assessment: A
         "missing": 0,
     }
     assert rows[str(idle)]["missing"] == 2
+    assert (rows[str(idle)]["username"], rows[str(idle)]["display_name"]) == (None, None)
     assert (rows[str(idle)]["earned"], rows[str(idle)]["percent"]) == (0, 0)
 
 
@@ -256,8 +264,12 @@ async def test_the_gradebook_as_csv(shared_assessment: Assessment) -> None:
     w = a.world
     s = await a.setup()
     await w.update_post(s.assignment, title="=HYPERLINK(evil)")
-    other = uuid.uuid4()
+    other, unknown = uuid.uuid4(), uuid.uuid4()
     await w.enroll(other, s.course_id)
+    await w.enroll(unknown, s.course_id)
+    # Names a spreadsheet must neither split nor run; one student not known yet.
+    await w.register_user(s.student, "sam", '=cmd|"/c calc"!A1')
+    await w.register_user(other, "olive", 'Oyl, Olive "O."')
     await a.synced()
     await a.submitted(s.quiz, s.student, {"answers": [1, 0, 0]})
     essay = await a.submitted(s.assignment, other, {"body": "x"})
@@ -265,15 +277,33 @@ async def test_the_gradebook_as_csv(shared_assessment: Assessment) -> None:
 
     rows = await _csv(a, s.course_id, a.as_("instructor", s.owner))
     header, *body = rows
-    assert header[0] == "user_id"
+    # The user id, the names, one column per gradable post, the totals.
+    assert header[:3] == ["user_id", "username", "display_name"]
     assert header[-3:] == ["earned", "possible", "percent"]
-    assert header[1] == f"{w.posts[s.quiz]['title']} ({s.quiz})"
+    assert header[3] == f"{w.posts[s.quiz]['title']} ({s.quiz})"
     # A title a spreadsheet would run as a formula is neutralised.
-    assert header[2] == f"'=HYPERLINK(evil) ({s.assignment})"
+    assert header[4] == f"'=HYPERLINK(evil) ({s.assignment})"
     by_user = {row[0]: row for row in body}
-    assert by_user.keys() == {str(s.student), str(other)}
-    assert by_user[str(s.student)][1:] == ["6.67", "", "6.67", "30", "22.23"]
-    assert by_user[str(other)][1:] == ["", "7.50", "7.50", "30", "25.00"]
+    assert by_user.keys() == {str(s.student), str(other), str(unknown)}
+    assert by_user[str(s.student)][1:] == [
+        "sam",
+        '\'=cmd|"/c calc"!A1',
+        "6.67",
+        "",
+        "6.67",
+        "30",
+        "22.23",
+    ]
+    assert by_user[str(other)][1:] == [
+        "olive",
+        'Oyl, Olive "O."',
+        "",
+        "7.50",
+        "7.50",
+        "30",
+        "25.00",
+    ]
+    assert by_user[str(unknown)][1:] == ["", "", "", "", "0.00", "30", "0.00"]
     assert [row[0] for row in body] == sorted(by_user)
 
 
@@ -321,7 +351,7 @@ async def test_the_csv_streams_a_large_course(shared_assessment: Assessment) -> 
     assert len(rows) == 1_201  # and the setup's own student
     ids = [row[0] for row in rows]
     assert ids == sorted(ids)
-    scores = {row[0]: row[1] for row in rows}
+    scores = {row[0]: row[3] for row in rows}  # after the user id and the names
     assert scores[str(students[10])] == "10.00"
     assert scores[str(students[11])] == "0.00"
     assert scores[str(s.student)] == ""
@@ -340,6 +370,8 @@ async def test_a_course_with_nothing_gradable(shared_assessment: Assessment) -> 
     [row] = (await _book(a, course))["items"]
     assert row == {
         "user_id": str(student),
+        "username": None,
+        "display_name": None,
         "earned": 0,
         "possible": 0,
         "percent": 0,
@@ -349,8 +381,8 @@ async def test_a_course_with_nothing_gradable(shared_assessment: Assessment) -> 
     }
     rows = await _csv(a, course, a.as_("instructor", owner))
     assert rows == [
-        ["user_id", "earned", "possible", "percent"],
-        [str(student), "0.00", "0", "0.00"],
+        ["user_id", "username", "display_name", "earned", "possible", "percent"],
+        [str(student), "", "", "0.00", "0", "0.00"],
     ]
 
 
@@ -359,8 +391,10 @@ async def test_the_csv_and_the_json_gradebook_agree(shared_assessment: Assessmen
     w = a.world
     s = await a.setup()
     users = [uuid.uuid4() for _ in range(6)]
-    for u in users:
+    for i, u in enumerate(users):
         await w.enroll(u, s.course_id)
+        if i % 2:
+            await w.register_user(u, f"agree_{i}", f"Agree {i}")
     await a.synced()
     for i, u in enumerate(users):
         if i % 2:
@@ -373,13 +407,14 @@ async def test_the_csv_and_the_json_gradebook_agree(shared_assessment: Assessmen
     assert len(body) == len(book) == 7
     for row in body:
         json_row = book[row[0]]
+        assert row[1:3] == [json_row["username"] or "", json_row["display_name"] or ""]
         earned, possible, pct = row[-3:]
         assert (float(earned), int(possible), float(pct)) == (
             json_row["earned"],
             json_row["possible"],
             json_row["percent"],
         )
-        cells = [float(c) for c in row[1:-3] if c]
+        cells = [float(c) for c in row[3:-3] if c]
         assert round(sum(cells), 2) == json_row["earned"]
         assert len(cells) == json_row["graded"]
 

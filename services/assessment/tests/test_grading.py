@@ -199,6 +199,8 @@ async def test_graders_list_every_submission_newest_first(shared_assessment: Ass
     s = await a.setup()
     other, _ = a.student()
     await w.enroll(other, s.course_id)
+    # The student's names from identity's event; the other's has not arrived (null).
+    await w.register_user(s.student, "sally", "Sally S.")
     await a.synced()
     one = await a.submitted(s.assignment, s.student, {"body": "1"})
     two = await a.submitted(s.assignment, other, {"body": "2"})
@@ -206,6 +208,7 @@ async def test_graders_list_every_submission_newest_first(shared_assessment: Ass
     await a.grade(one["id"], 4, a.as_("admin"))
     url = f"{API}/posts/{s.assignment}/submissions"
     newest_first = [three["id"], two["id"], one["id"]]
+    names = [("sally", "Sally S."), (None, None), ("sally", "Sally S.")]
     for grader in (
         a.as_("instructor", s.module_owner),
         a.as_("instructor", s.owner),
@@ -214,7 +217,16 @@ async def test_graders_list_every_submission_newest_first(shared_assessment: Ass
         r = await a.client.get(url, headers=grader)
         assert r.status_code == 200, r.text
         assert [d["id"] for d in r.json()["items"]] == newest_first
+        assert [(d["username"], d["display_name"]) for d in r.json()["items"]] == names
         assert r.json()["next_cursor"] is None
+    # Otherwise each item is the submission's own document.
+    r = await a.client.get(f"{API}/submissions/{one['id']}", headers=a.as_("admin"))
+    [listed] = [
+        d
+        for d in (await a.client.get(url, headers=a.as_("admin"))).json()["items"]
+        if d["id"] == one["id"]
+    ]
+    assert {k: v for k, v in listed.items() if k not in ("username", "display_name")} == r.json()
     admin = a.as_("admin")
     r = await a.client.get(url, params={"user_id": str(s.student)}, headers=admin)
     assert [d["id"] for d in r.json()["items"]] == [three["id"], one["id"]]

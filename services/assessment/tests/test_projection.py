@@ -138,9 +138,15 @@ async def _messy_world(w: World) -> None:
     draft = await w.course(status="draft", hold=True)
     await w.attach(draft, modules[0], hold=True)
     await w.delete_course(draft, hold=True)
-    for _ in range(3):
-        enrollment = await w.enroll(uuid.uuid4(), course, hold=True)
+    students = [uuid.uuid4() for _ in range(3)]
+    for student in students:
+        enrollment = await w.enroll(student, course, hold=True)
     await w.drop(enrollment, hold=True)
+    # Users' names (issue 25): registered, one renamed, one deleted (with its enrollment).
+    for i, student in enumerate(students):
+        await w.register_user(student, f"s{i}", f"Student {i}", hold=True)
+    await w.rename_user(students[1], "s1", "Renamed 1", hold=True)
+    await w.delete_user(students[2], hold=True)
     held = w.take_held()
     rng.shuffle(held)
     await w.deliver(held)
@@ -169,7 +175,11 @@ async def test_replay_into_an_empty_projection_equals_the_live_one(
         await rt.nats.close()
         await rt.db.dispose()
     assert rebuilt == live
-    assert counts["catalog"] and counts["content"] and counts["progress"]
+    assert counts["catalog"] and counts["content"] and counts["progress"] and counts["identity"]
+    assert sorted(row[1:] for row in rebuilt["users"]) == [
+        ("s0", "Student 0"),
+        ("s1", "Renamed 1"),
+    ]
 
 
 async def test_replay_in_place_keeps_submissions(assessment: Assessment) -> None:

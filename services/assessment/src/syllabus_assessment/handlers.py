@@ -6,7 +6,9 @@
   post, and each module's order of posts;
 - progress's enrollment events: who is enrolled where;
 - identity's ``UserDeleted``: a deleted account's tokens refused, its submissions, kept
-  grades and enrollments deleted, its courses and modules kept without an owner;
+  grades, enrollments and names deleted, its courses and modules kept without an owner;
+- identity's ``UserRegistered`` and ``UserProfileChanged``: each user's username and
+  display name, shown in gradebooks and submission lists;
 - its own submission events: whom to tell (``notices``: student, graders, owners).
 """
 
@@ -65,7 +67,15 @@ SUBSCRIPTIONS = [
     Subscription(
         name="assessment-from-identity",
         source="identity",
-        handlers={ie.UserDeleted: forgetting(service.forget_user)},
+        handlers={
+            ie.UserDeleted: forgetting(service.forget_user),
+            ie.UserRegistered: service.on_user,
+            ie.UserProfileChanged: service.on_user,
+        },
+        many={
+            ie.UserRegistered: service.on_users,
+            ie.UserProfileChanged: service.on_users,
+        },
     ),
     # Assessment's own submission events, read back to tell the student (grades), the
     # graders (work waiting) and the course owners (gradebooks); no read waits for it.

@@ -24,8 +24,9 @@ SERVICE = ServiceDeclaration(
     routers=[routes.router],
     subscriptions=SUBSCRIPTIONS,
     # The projection of course structure and enrollments (catalog's, content's and
-    # progress's events): ``python -m syllabus_assessment replay`` empties it and replays
-    # those streams. Submissions and kept grades are assessment's own data and stay.
+    # progress's events) and of users' names (identity's): ``python -m syllabus_assessment
+    # replay`` empties it and replays those streams. Submissions and kept grades are
+    # assessment's own data and stay.
     projection=Projection(tables=PROJECTION_TABLES, aggregates=PROJECTED_AGGREGATES),
 )
 

@@ -2,7 +2,8 @@
 structure and enrollments it decides with.
 
 The projection (``courses``, ``course_modules``, ``modules``, ``posts``, ``module_posts``,
-``enrollments``) is built only from catalog's, content's and progress's events. Its rows
+``enrollments``) is built only from catalog's, content's and progress's events; ``users``
+(students' names for gradebooks) only from identity's. Its rows
 arrive in any interleaving (a post before its module, an outline naming a module not yet
 known, an enrollment in a course not yet known), so no projection table needs a parent row:
 there are no foreign keys between them and readers join tolerantly. Deleting events leave a
@@ -150,6 +151,22 @@ class Enrollment(AssessmentTable, table=True):
     status: str = Field(sa_type=String(16))  # active | completed | dropped
 
 
+# ---------------------------------------------------------------- projection (identity)
+
+
+class User(AssessmentTable, table=True):
+    """A user's names as identity last described them (aggregate ``user``:
+    ``UserRegistered``, ``UserProfileChanged``), shown beside the user id in gradebooks and
+    submission lists. A user whose registration has not arrived has no row (null names);
+    the row goes with the account (``UserDeleted``)."""
+
+    __tablename__ = "users"
+
+    user_id: uuid.UUID = Field(primary_key=True)
+    username: str = Field(sa_type=Text)
+    display_name: str | None = Field(default=None, sa_type=Text)
+
+
 PROJECTION: tuple[type[SQLModel], ...] = (
     Course,
     CourseModule,
@@ -157,6 +174,7 @@ PROJECTION: tuple[type[SQLModel], ...] = (
     Post,
     ModulePost,
     Enrollment,
+    User,
 )
 PROJECTION_TABLES = [table_of(model) for model in PROJECTION]
 # The event aggregates the projection is built from (their rows in ``aggregate_versions``).
@@ -167,6 +185,7 @@ PROJECTED_AGGREGATES = (
     "post",
     "module_posts",
     "enrollment",
+    "user",
 )
 
 # ---------------------------------------------------------------- assessment's own data

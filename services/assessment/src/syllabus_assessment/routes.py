@@ -62,7 +62,7 @@ async def submit(
 @router.get(
     "/posts/{post_id}/submissions",
     operation_id="post_submissions_list",
-    response_model=Page[schemas.SubmissionPublic],
+    response_model=Page[schemas.SubmissionWithStudent],
     tags=["submissions"],
 )
 async def list_submissions(
@@ -79,8 +79,15 @@ async def list_submissions(
     return JSONResponse(
         jsonable_encoder(
             {
-                "items": [schemas.submission_document(s) for s in items],
-                "next_cursor": encode_cursor({"id": str(items[-1].id)}) if more else None,
+                "items": [
+                    {
+                        **schemas.submission_document(s),
+                        "username": username,
+                        "display_name": display_name,
+                    }
+                    for s, username, display_name in items
+                ],
+                "next_cursor": encode_cursor({"id": str(items[-1][0].id)}) if more else None,
             }
         )
     )
@@ -133,6 +140,16 @@ async def my_grades(
     return await views.my_grades(uow, who, course_id)
 
 
+# The gradebook's CSV form (``Accept: text/csv``), documented in the OpenAPI document.
+_CSV_SCHEMA = {
+    "type": "string",
+    "description": "The whole gradebook: a header row, then one row per enrolled student"
+    " by user id. Columns: user_id, username, display_name (empty while unknown), one per"
+    " gradable post in course order headed 'title (post id)' (the kept score, empty when"
+    " none), then earned, possible, percent.",
+}
+
+
 def _wants_csv(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return any(part.split(";")[0].strip() == "text/csv" for part in accept.split(","))
@@ -142,7 +159,7 @@ def _wants_csv(request: Request) -> bool:
     "/courses/{course_id}/grades",
     operation_id="course_grades_list",
     response_model=Page[schemas.GradebookRow],
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/csv": {"schema": _CSV_SCHEMA}}}},
     tags=["grades"],
 )
 async def gradebook(

@@ -130,6 +130,15 @@ class SubmissionPublic(BaseModel):
     links: list[str] | None = None
 
 
+class SubmissionWithStudent(SubmissionPublic):
+    """A submission in a post's list (``GET /posts/{post_id}/submissions``), with its
+    student's names: identity's, kept from its events, null while the student's
+    registration has not reached assessment yet."""
+
+    username: str | None
+    display_name: str | None
+
+
 QUIZ_ONLY = ("answers", "results")
 ASSIGNMENT_ONLY = ("body", "links")
 
@@ -186,7 +195,12 @@ class GradesDocument(BaseModel):
 
 
 class GradebookRow(BaseModel):
+    """One student's row of a course's gradebook; the names are identity's, kept from its
+    events (null while the student's registration has not reached assessment yet)."""
+
     user_id: uuid.UUID
+    username: str | None
+    display_name: str | None
     earned: float
     possible: int
     percent: float

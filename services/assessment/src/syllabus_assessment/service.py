@@ -1,7 +1,7 @@
 """Assessment commands and transactions (submit, grade), the reads of single submissions,
-the read-your-writes waits before them, and the projection writers (catalog's, content's
-and progress's events, mapped in ``handlers``). Every change records its event through the
-unit of work's outbox.
+the read-your-writes waits before them, and the projection writers (catalog's, content's,
+progress's and identity's events, mapped in ``handlers``). Every change records its event
+through the unit of work's outbox.
 
 Everything is decided from this service's own database: its submissions and kept grades,
 and the projection of course structure and enrollments. A student may submit to a post
@@ -17,6 +17,7 @@ kept score from the submissions. The two never wait on each other in opposite or
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -32,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from syllabus_shared.accounts import is_deleted
+from syllabus_shared.accounts import deleted_among, is_deleted
 from syllabus_shared.auth import Principal, unauthorized
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import assessment as ev
@@ -40,7 +41,7 @@ from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
-from syllabus_shared.db import lock_for_transaction, table_of, upsert, utcnow
+from syllabus_shared.db import lock_for_transaction, table_of, upsert, upsert_many, utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import conflict, forbidden, not_found, not_yet_visible
@@ -56,6 +57,7 @@ from syllabus_assessment.models import (
     Post,
     PostGrade,
     Submission,
+    User,
 )
 from syllabus_assessment.rules import (
     ENROLLED,
@@ -377,16 +379,21 @@ async def list_submissions(
     *,
     user_id: uuid.UUID | None = None,
     status: schemas.SubmissionStatus | None = None,
-) -> list[Submission]:
-    """A post's submissions, newest first (``limit + 1`` rows): all of them for admins and
-    the module's owner; for a course owner, those of students enrolled in their courses
-    containing the post; always the caller's own."""
+) -> list[tuple[Submission, str | None, str | None]]:
+    """A post's submissions, newest first (``limit + 1`` rows), each with its student's
+    username and display name (null while identity's event has not arrived): all of them
+    for admins and the module's owner; for a course owner, those of students enrolled in
+    their courses containing the post; always the caller's own."""
     async with uow:
         session = uow.session
         post = await session.get(Post, post_id)
         if post is None:
             raise not_found("post")
-        stmt = select(Submission).where(col(Submission.post_id) == post_id)
+        stmt = (
+            select(Submission, col(User.username), col(User.display_name))
+            .outerjoin(User, col(User.user_id) == col(Submission.user_id))
+            .where(col(Submission.post_id) == post_id)
+        )
         if not (who.is_admin or await _module_owner(session, post.module_id) == who.user_id):
             students = (
                 select(col(Enrollment.user_id))
@@ -410,7 +417,7 @@ async def list_submissions(
         if after is not None:
             stmt = stmt.where(col(Submission.id) < after)
         stmt = stmt.order_by(col(Submission.id).desc()).limit(page.limit + 1)
-        return list((await session.scalars(stmt)).all())
+        return [(row[0], row[1], row[2]) for row in await session.execute(stmt)]
 
 
 async def grade(
@@ -683,13 +690,40 @@ async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
         )
 
 
+# ---------------------------------------------------------------- users' names (identity)
+
+
+async def on_user(uow: UnitOfWork, event: ie.UserRegistered | ie.UserProfileChanged) -> None:
+    await on_users(uow, [event])
+
+
+async def on_users(
+    uow: UnitOfWork, events: Sequence[ie.UserRegistered | ie.UserProfileChanged]
+) -> None:
+    """Users' names as identity's events carry them (the ``users`` projection; gradebooks
+    and submission lists show them), one or many: one multi-row upsert. A deleted
+    account's late or replayed event writes nothing (its row went with ``UserDeleted``)."""
+    async with uow:
+        session = uow.session
+        deleted = await deleted_among(session, uow.tables, [e.user_id for e in events])
+        await upsert_many(
+            session,
+            User,
+            [
+                {"user_id": e.user_id, "username": e.username, "display_name": e.display_name}
+                for e in events
+                if e.user_id not in deleted
+            ],
+        )
+
+
 # ---------------------------------------------------------------- deleted accounts
 
 
 async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     """A deleted account (identity's ``UserDeleted``, after ``accounts.forgetting``
-    recorded it): its submissions, kept grades and projected enrollments are deleted (so
-    gradebooks and rosters no longer list it); the courses and modules it owned stay
+    recorded it): its submissions, kept grades, projected enrollments and names are
+    deleted (so gradebooks and rosters no longer list it); the courses and modules it owned stay
     without an owner (admins grade there), and grades it gave stay without a grader.
 
     No event for what is deleted: content and progress apply ``UserDeleted`` themselves
@@ -708,6 +742,7 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
         await session.execute(delete(Submission).where(col(Submission.user_id) == user_id))
         await session.execute(delete(PostGrade).where(col(PostGrade.user_id) == user_id))
         await session.execute(delete(Enrollment).where(col(Enrollment.user_id) == user_id))
+        await session.execute(delete(User).where(col(User.user_id) == user_id))
         for model in (Course, Module):
             await session.execute(
                 update(model)

@@ -1,5 +1,6 @@
 """Assessment read models: a student's grades in a course and a course's gradebook (a JSON
-page, or the whole of it as CSV, streamed from a server-side cursor).
+page, or the whole of it as CSV, streamed from a server-side cursor), its rows with the
+students' names (the ``users`` projection, kept from identity's events).
 
 Both are computed when read from the projection and ``post_grades``, so they follow
 structure changes as soon as their events are applied. A course's gradable posts are the
@@ -38,6 +39,7 @@ from syllabus_assessment.models import (
     ModulePost,
     Post,
     PostGrade,
+    User,
 )
 from syllabus_assessment.rules import (
     ENROLLED,
@@ -215,13 +217,15 @@ async def _gradebook_course(uow: UnitOfWork, who: Principal, course_id: uuid.UUI
 
 def _students_statement(*, cells: bool, after: uuid.UUID | None = None) -> Select[Any]:
     """One row per student enrolled in the course (bound ``course_id``), by ``user_id``
-    (after ``after``), with their totals over the posts ``post_ids`` (a bound array, in
-    course order) and, with ``cells``, their kept scores as CSV cells in that order
-    (``7.50,,10.00``: empty when none).
+    (after ``after``), with their names, their totals over the posts ``post_ids`` (a bound
+    array, in course order) and, with ``cells``, their kept scores as CSV cells in that
+    order (``7.50,,10.00``: empty when none).
 
     A LATERAL over ``unnest(post_ids) WITH ORDINALITY`` joined to ``post_grades`` by its
     key: rows leave in ``user_id`` order without a sort of the whole course, so a
-    server-side cursor hands out the first ones at once. Built once per shape.
+    server-side cursor hands out the first ones at once. The names come from ``users``
+    by its primary key, a LEFT JOIN: a student whose registration has not arrived yet
+    is listed with null names, not left out. Built once per shape.
     """
     enrolled = select(col(Enrollment.user_id)).where(
         col(Enrollment.course_id) == bindparam("course_id"),
@@ -257,10 +261,24 @@ def _students_statement(*, cells: bool, after: uuid.UUID | None = None) -> Selec
         .outerjoin(g, and_(g.c.user_id == e.c.user_id, g.c.post_id == p.c.post_id))
         .lateral("totals")
     )
-    out = [e.c.user_id, totals.c.earned, totals.c.graded, totals.c.submitted]
+    u = table_of(User)
+    out = [
+        e.c.user_id,
+        u.c.username,
+        u.c.display_name,
+        totals.c.earned,
+        totals.c.graded,
+        totals.c.submitted,
+    ]
     if cells:
         out.append(totals.c.cells)
-    return select(*out).select_from(e).join(totals, true()).order_by(e.c.user_id)
+    return (
+        select(*out)
+        .select_from(e)
+        .join(totals, true())
+        .outerjoin(u, u.c.user_id == e.c.user_id)
+        .order_by(e.c.user_id)
+    )
 
 
 _GRADEBOOK_CSV = _students_statement(cells=True)
@@ -296,6 +314,8 @@ def _row(r: Any, possible: int, gradable: int) -> schemas.GradebookRow:
     earned = Decimal(r.earned)
     return schemas.GradebookRow(
         user_id=r.user_id,
+        username=r.username,
+        display_name=r.display_name,
         earned=float(round2(earned)),
         possible=possible,
         percent=percent(earned, possible),
@@ -313,12 +333,27 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+_QUOTED = frozenset(',"\r\n')
+
+
+def _text(value: str | None) -> str:
+    """A text cell as ``csv`` would write it (quoted when it must be; empty for none),
+    safe from formulas: the names on each row, without a writer per row."""
+    if value is None:
+        return ""
+    value = _cell(value)
+    if _QUOTED.isdisjoint(value):
+        return value
+    return '"' + value.replace('"', '""') + '"'
+
+
 async def gradebook_csv(
     uow: UnitOfWork, who: Principal, course_id: uuid.UUID
 ) -> AsyncIterator[str]:
     """The whole gradebook as CSV, for a ``StreamingResponse``: a header row, then one row
-    per enrolled student (by ``user_id``): a column per gradable post in course order (the
-    kept score, empty when none), then ``earned``, ``possible`` and ``percent``.
+    per enrolled student (by ``user_id``): ``user_id``, ``username``, ``display_name``
+    (empty while unknown), a column per gradable post in course order (the kept score,
+    empty when none), then ``earned``, ``possible`` and ``percent``.
 
     Access is checked here, before anything is streamed (so a refusal is a problem
     document); the rows come from a server-side cursor, ``CSV_BATCH`` at a time, so the
@@ -339,7 +374,7 @@ async def _csv_rows(uow: UnitOfWork, course_id: uuid.UUID) -> AsyncIterator[str]
         posts = await gradable_posts(conn, course_id)
         possible = sum(p.max_points for p in posts)
         csv.writer(header, lineterminator="\r\n").writerow(
-            ["user_id"]
+            ["user_id", "username", "display_name"]
             + [_cell(f"{p.title} ({p.post_id})") for p in posts]
             + ["earned", "possible", "percent"]
         )
@@ -349,15 +384,16 @@ async def _csv_rows(uow: UnitOfWork, course_id: uuid.UUID) -> AsyncIterator[str]
             {"course_id": course_id, "post_ids": [p.post_id for p in posts]},
         )
         async for batch in result.partitions():
-            # Every cell is a UUID or a number: nothing to quote.
+            # Every cell but the names is a UUID or a number: nothing to quote.
             lines = []
             for r in batch:
                 earned = Decimal(r.earned)
+                names = [_text(r.username), _text(r.display_name)]
                 scores = [r.cells] if posts else []
                 totals = [
                     f"{round2(earned):.2f}",
                     str(possible),
                     f"{percent(earned, possible):.2f}",
                 ]
-                lines.append(",".join([str(r.user_id), *scores, *totals]))
+                lines.append(",".join([str(r.user_id), *names, *scores, *totals]))
             yield "\r\n".join(lines) + "\r\n"

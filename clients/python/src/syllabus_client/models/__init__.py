@@ -42,7 +42,7 @@ from .page_module_public import PageModulePublic
 from .page_module_usage import PageModuleUsage
 from .page_post_public import PagePostPublic
 from .page_student_progress import PageStudentProgress
-from .page_submission_public import PageSubmissionPublic
+from .page_submission_with_student import PageSubmissionWithStudent
 from .page_user_public import PageUserPublic
 from .post_create import PostCreate
 from .post_grade_entry import PostGradeEntry
@@ -66,6 +66,7 @@ from .student_progress import StudentProgress
 from .submission_create import SubmissionCreate
 from .submission_public import SubmissionPublic
 from .submission_status import SubmissionStatus
+from .submission_with_student import SubmissionWithStudent
 from .text_content import TextContent
 from .text_view import TextView
 from .user_public import UserPublic
@@ -118,7 +119,7 @@ __all__ = (
     "PageModuleUsage",
     "PagePostPublic",
     "PageStudentProgress",
-    "PageSubmissionPublic",
+    "PageSubmissionWithStudent",
     "PageUserPublic",
     "PostCreate",
     "PostGradeEntry",
@@ -142,6 +143,7 @@ __all__ = (
     "SubmissionCreate",
     "SubmissionPublic",
     "SubmissionStatus",
+    "SubmissionWithStudent",
     "TextContent",
     "TextView",
     "UserPublic",

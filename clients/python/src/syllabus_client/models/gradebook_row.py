@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -12,17 +12,22 @@ T = TypeVar("T", bound="GradebookRow")
 
 @_attrs_define
 class GradebookRow:
-    """
-    Attributes:
-        earned (float):
-        graded (int):
-        missing (int):
-        percent (float):
-        possible (int):
-        submitted (int):
-        user_id (UUID):
+    """One student's row of a course's gradebook; the names are identity's, kept from its
+    events (null while the student's registration has not reached assessment yet).
+
+        Attributes:
+            display_name (None | str):
+            earned (float):
+            graded (int):
+            missing (int):
+            percent (float):
+            possible (int):
+            submitted (int):
+            user_id (UUID):
+            username (None | str):
     """
 
+    display_name: None | str
     earned: float
     graded: int
     missing: int
@@ -30,9 +35,13 @@ class GradebookRow:
     possible: int
     submitted: int
     user_id: UUID
+    username: None | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        display_name: None | str
+        display_name = self.display_name
+
         earned = self.earned
 
         graded = self.graded
@@ -47,10 +56,14 @@ class GradebookRow:
 
         user_id = str(self.user_id)
 
+        username: None | str
+        username = self.username
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "display_name": display_name,
                 "earned": earned,
                 "graded": graded,
                 "missing": missing,
@@ -58,6 +71,7 @@ class GradebookRow:
                 "possible": possible,
                 "submitted": submitted,
                 "user_id": user_id,
+                "username": username,
             }
         )
 
@@ -66,6 +80,14 @@ class GradebookRow:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+
+        def _parse_display_name(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        display_name = _parse_display_name(d.pop("display_name"))
+
         earned = d.pop("earned")
 
         graded = d.pop("graded")
@@ -80,7 +102,15 @@ class GradebookRow:
 
         user_id = UUID(d.pop("user_id"))
 
+        def _parse_username(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        username = _parse_username(d.pop("username"))
+
         gradebook_row = cls(
+            display_name=display_name,
             earned=earned,
             graded=graded,
             missing=missing,
@@ -88,6 +118,7 @@ class GradebookRow:
             possible=possible,
             submitted=submitted,
             user_id=user_id,
+            username=username,
         )
 
         gradebook_row.additional_properties = d

@@ -6,7 +6,7 @@ from uuid import UUID
 import httpx
 
 from ...client import AuthenticatedClient, Client
-from ...models.page_submission_public import PageSubmissionPublic
+from ...models.page_submission_with_student import PageSubmissionWithStudent
 from ...models.problem import Problem
 from ...models.submission_status import SubmissionStatus
 from ...types import UNSET, Response, Unset
@@ -65,9 +65,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> PageSubmissionPublic | Problem:
+) -> PageSubmissionWithStudent | Problem:
     if response.status_code == 200:
-        response_200 = PageSubmissionPublic.from_dict(response.json())
+        response_200 = PageSubmissionWithStudent.from_dict(response.json())
 
         return response_200
 
@@ -83,7 +83,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[PageSubmissionPublic | Problem]:
+) -> Response[PageSubmissionWithStudent | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -100,7 +100,7 @@ def sync_detailed(
     status: None | SubmissionStatus | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
-) -> Response[PageSubmissionPublic | Problem]:
+) -> Response[PageSubmissionWithStudent | Problem]:
     """List Submissions
 
     Args:
@@ -115,7 +115,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[PageSubmissionPublic | Problem]
+        Response[PageSubmissionWithStudent | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -141,7 +141,7 @@ def sync(
     status: None | SubmissionStatus | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
-) -> PageSubmissionPublic | Problem | None:
+) -> PageSubmissionWithStudent | Problem | None:
     """List Submissions
 
     Args:
@@ -156,7 +156,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        PageSubmissionPublic | Problem
+        PageSubmissionWithStudent | Problem
     """
 
     return sync_detailed(
@@ -177,7 +177,7 @@ async def asyncio_detailed(
     status: None | SubmissionStatus | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
-) -> Response[PageSubmissionPublic | Problem]:
+) -> Response[PageSubmissionWithStudent | Problem]:
     """List Submissions
 
     Args:
@@ -192,7 +192,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[PageSubmissionPublic | Problem]
+        Response[PageSubmissionWithStudent | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -216,7 +216,7 @@ async def asyncio(
     status: None | SubmissionStatus | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
-) -> PageSubmissionPublic | Problem | None:
+) -> PageSubmissionWithStudent | Problem | None:
     """List Submissions
 
     Args:
@@ -231,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        PageSubmissionPublic | Problem
+        PageSubmissionWithStudent | Problem
     """
 
     return (

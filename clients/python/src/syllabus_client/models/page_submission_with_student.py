@@ -7,21 +7,21 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
-    from ..models.submission_public import SubmissionPublic
+    from ..models.submission_with_student import SubmissionWithStudent
 
 
-T = TypeVar("T", bound="PageSubmissionPublic")
+T = TypeVar("T", bound="PageSubmissionWithStudent")
 
 
 @_attrs_define
-class PageSubmissionPublic:
+class PageSubmissionWithStudent:
     """
     Attributes:
-        items (list[SubmissionPublic]):
+        items (list[SubmissionWithStudent]):
         next_cursor (None | str):
     """
 
-    items: list[SubmissionPublic]
+    items: list[SubmissionWithStudent]
     next_cursor: None | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -47,13 +47,13 @@ class PageSubmissionPublic:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.submission_public import SubmissionPublic  # noqa: PLC0415
+        from ..models.submission_with_student import SubmissionWithStudent  # noqa: PLC0415
 
         d = dict(src_dict)
         items = []
         _items = d.pop("items")
         for items_item_data in _items:
-            items_item = SubmissionPublic.from_dict(items_item_data)
+            items_item = SubmissionWithStudent.from_dict(items_item_data)
 
             items.append(items_item)
 
@@ -64,13 +64,13 @@ class PageSubmissionPublic:
 
         next_cursor = _parse_next_cursor(d.pop("next_cursor"))
 
-        page_submission_public = cls(
+        page_submission_with_student = cls(
             items=items,
             next_cursor=next_cursor,
         )
 
-        page_submission_public.additional_properties = d
-        return page_submission_public
+        page_submission_with_student.additional_properties = d
+        return page_submission_with_student
 
     @property
     def additional_keys(self) -> list[str]:
