@@ -28,7 +28,25 @@ from syllabus_web.session import (
 from syllabus_web.settings import Settings
 
 SECRET = "a-test-secret-that-is-long-enough-to-use"
-USER = {"id": str(uuid.uuid4()), "username": "ada", "role": "student", "email": "a@e.com"}
+NOW = "2025-03-01T12:00:00+00:00"
+USER = {
+    "id": str(uuid.uuid4()),
+    "username": "ada",
+    "role": "student",
+    "email": "a@e.com",
+    "display_name": "Ada",
+    "created_at": NOW,
+    "updated_at": NOW,
+    "version": 1,
+}
+
+
+def problem(status: int) -> httpx.Response:
+    return httpx.Response(
+        status,
+        json={"type": "about:blank", "title": "Problem", "status": status, "detail": "no"},
+        headers={"content-type": "application/problem+json"},
+    )
 
 
 class FakeApi:
@@ -45,7 +63,7 @@ class FakeApi:
         self.calls.append(request)
         answer = self.routes.get((request.method, request.url.path))
         if answer is None:
-            return httpx.Response(404, json={"status": 404, "detail": "not found"})
+            return problem(404)
         return answer(request)
 
     def paths(self) -> list[str]:
@@ -200,7 +218,7 @@ def test_a_refused_refresh_signs_out_and_asks_to_sign_in(client: TestClient, api
         data={"username": "ada", "password": "x" * 9, "csrf_token": csrf_of(client)},
         follow_redirects=False,
     )
-    api.on("POST", "/auth/token", lambda r: httpx.Response(401, json={"status": 401}))
+    api.on("POST", "/auth/token", lambda r: problem(401))
     r = client.get(f"/courses/{uuid.uuid4()}/grades", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=/courses/")
     page = client.get(r.headers["location"]).text
@@ -235,7 +253,19 @@ def test_the_consistency_token_of_a_write_goes_with_the_next_reads(
     api.on(
         "POST",
         f"/courses/{course}/enrollments",
-        lambda r: httpx.Response(201, json={}, headers={"Syllabus-Consistency": "tok-1"}),
+        lambda r: httpx.Response(
+            201,
+            json={
+                "id": str(uuid.uuid4()),
+                "user_id": USER["id"],
+                "course_id": course,
+                "status": "active",
+                "enrolled_at": NOW,
+                "completed_at": None,
+                "version": 1,
+            },
+            headers={"Syllabus-Consistency": "tok-1"},
+        ),
     )
     client.post(f"/courses/{course}/enroll", data={"csrf_token": csrf_of(client, "/courses")})
     api.calls.clear()
@@ -268,7 +298,7 @@ def test_unknown_pages_and_api_paths(client: TestClient) -> None:
 
 
 def test_an_api_that_is_down_is_try_again_in_a_moment(client: TestClient, api: FakeApi) -> None:
-    api.on("GET", "/courses", lambda r: httpx.Response(503, json={"status": 503}))
+    api.on("GET", "/courses", lambda r: problem(503))
     r = client.get("/courses")
     assert r.status_code == 503 and "Try again in a moment" in r.text
     assert "{" not in r.text.split("<main", 1)[1].split("</main>", 1)[0]  # no raw JSON
@@ -282,12 +312,12 @@ def test_the_live_script_gets_only_main(client: TestClient) -> None:
 
 
 def test_wrong_password_and_throttling_are_alerts(client: TestClient, api: FakeApi) -> None:
-    api.on("POST", "/auth/token", lambda r: httpx.Response(401, json={"status": 401}))
+    api.on("POST", "/auth/token", lambda r: problem(401))
     r = client.post(
         "/login", data={"username": "ada", "password": "nope", "csrf_token": csrf_of(client)}
     )
     assert r.status_code == 401 and 'role="alert">Wrong username or password.' in r.text
-    api.on("POST", "/auth/token", lambda r: httpx.Response(429, json={"status": 429}))
+    api.on("POST", "/auth/token", lambda r: problem(429))
     r = client.post(
         "/login", data={"username": "ada", "password": "nope", "csrf_token": csrf_of(client)}
     )
@@ -341,3 +371,12 @@ def test_settings_refuse_a_short_or_missing_secret(monkeypatch: pytest.MonkeyPat
         Settings()  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="session_secret"):
         Settings(session_secret="short")  # type: ignore[arg-type]
+
+
+def test_an_answer_that_does_not_fit_the_document_is_a_page_not_a_traceback(
+    client: TestClient, api: FakeApi
+) -> None:
+    api.on("GET", "/courses", lambda r: httpx.Response(200, json={"unexpected": True}))
+    r = client.get("/courses")
+    assert r.status_code == 503 and "Try again in a moment" in r.text
+    assert "Traceback" not in r.text and "KeyError" not in r.text

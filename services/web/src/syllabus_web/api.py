@@ -1,24 +1,53 @@
 """The public API, as the web calls it: one HTTP client per app, one :class:`Api` per request.
 
-Everything about talking to the API as a signed-in person is here and only here: the
-bearer token (refreshed when it is about to expire, or once when a call answers 401),
-the read-your-writes token (kept from every write's ``Syllabus-Consistency`` answer and
-sent on every later call), the caller's address for the sign-in throttle, and problems
-turned into :class:`ApiError`. Pages call the named methods and render what they return.
+Calls go through the generated client (``syllabus_client``, from the OpenAPI document):
+typed parameters and bodies, and every answer parsed by its model, so a drift between the
+web and the API fails loudly. Pages get the API's JSON as it came, to render.
+
+Everything about calling as a signed-in person is here and only here: the bearer token
+(refreshed when it is about to expire, or once when a call answers 401), the
+read-your-writes token (kept from every write's ``Syllabus-Consistency`` answer and sent
+on every later call), the caller's address for the sign-in throttle, and problems turned
+into :class:`ApiError`. The generated client's headers belong to the whole client, and
+this one client serves everybody: the person's headers travel in a context variable that
+an httpx hook puts on each request of the current task, never on the shared client.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from contextvars import ContextVar
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
+from syllabus_client import Client
+from syllabus_client.api.auth import auth_logout, auth_register, auth_token
+from syllabus_client.api.completions import me_completions_mark, me_completions_unmark
+from syllabus_client.api.course_modules import course_modules_list
+from syllabus_client.api.courses import courses_get, courses_list
+from syllabus_client.api.enrollments import (
+    course_enrollments_create,
+    course_enrollments_drop,
+    me_enrollments_list,
+)
+from syllabus_client.api.grades import me_course_grades_get
+from syllabus_client.api.posts import posts_get
+from syllabus_client.api.progress import me_course_progress_get
+from syllabus_client.api.submissions import post_submissions_create, post_submissions_list
+from syllabus_client.api.users import users_me_get
+from syllabus_client.models import BodyAuthToken, Logout, Problem, SubmissionCreate, UserRegister
+from syllabus_client.types import Response
 
 from syllabus_web.session import RefreshOnce, Session, Tokens
 from syllabus_web.settings import Settings
+
+log = logging.getLogger("syllabus_web.api")
 
 CONSISTENCY = "Syllabus-Consistency"
 JSON = dict[str, Any]
@@ -46,20 +75,20 @@ class ApiError(Exception):
         self.problem = dict(problem or {})
 
     @classmethod
-    def from_response(cls, response: httpx.Response) -> ApiError:
+    def from_answer(cls, status: int, content: bytes, headers: Mapping[str, str]) -> ApiError:
         try:
-            body = response.json()
+            body = json.loads(content)
         except ValueError:
             body = {}
         if not isinstance(body, dict):
             body = {}
         errors = body.get("errors")
         return cls(
-            response.status_code,
+            status,
             str(body.get("detail") or ""),
-            title=str(body.get("title") or response.reason_phrase),
+            title=str(body.get("title") or ""),
             errors=errors if isinstance(errors, list) else [],
-            retry_after=response.headers.get("Retry-After"),
+            retry_after=headers.get("Retry-After"),
             problem=body,
         )
 
@@ -100,9 +129,20 @@ class SignedOut(Exception):
     """The session's tokens are gone or refused: the person must sign in again."""
 
 
+# The headers of the person the current task calls for (see the module docstring).
+_CALLER: ContextVar[Mapping[str, str] | None] = ContextVar("syllabus_web_caller", default=None)
+
+
+async def _caller_headers(request: httpx.Request) -> None:
+    request.headers.update(_CALLER.get() or {})
+
+
+Operation = Callable[..., Awaitable[Response[Any]]]
+
+
 class ApiClient:
-    """The app's one HTTP client to the gateway (built in the lifespan), and the refresh
-    grants it runs at most once per refresh token."""
+    """The app's one HTTP client to the gateway (built in the lifespan), the generated
+    client over it, and the refresh grants it runs at most once per refresh token."""
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
@@ -110,12 +150,14 @@ class ApiClient:
         # and this client serves everybody. The web keeps that token in each session.
         jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
         self.http = httpx.AsyncClient(
-            base_url=settings.api_url.rstrip("/") + "/api/v1",
+            base_url=settings.api_url.rstrip("/"),
             timeout=settings.api_timeout_seconds,
             cookies=httpx.Cookies(jar),
             transport=transport,
             headers={"User-Agent": "syllabus-web"},
+            event_hooks={"request": [_caller_headers]},
         )
+        self.typed = Client(base_url=settings.api_url.rstrip("/")).set_async_httpx_client(self.http)
         self.refreshes = RefreshOnce()
 
     async def aclose(self) -> None:
@@ -124,18 +166,16 @@ class ApiClient:
     async def refresh_grant(self, refresh_token: str) -> Tokens | None:
         """A new token pair for ``refresh_token``; None when it is refused (used, revoked,
         expired, or refresh tokens are not offered)."""
+        grant = BodyAuthToken(grant_type="refresh_token", refresh_token=refresh_token)
         try:
-            response = await self.http.post(
-                "/auth/token",
-                data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-            )
+            answer = await auth_token.asyncio_detailed(client=self.typed, body=grant)
         except httpx.HTTPError as error:
             raise ApiError(503, "the API did not answer") from error
-        if response.status_code == 200:
-            return Tokens.from_grant(response.json())
-        if response.status_code in (400, 401, 403, 422):
+        if answer.status_code == 200:
+            return Tokens.from_grant(json.loads(answer.content))
+        if answer.status_code in (400, 401, 403, 422):
             return None
-        raise ApiError.from_response(response)
+        raise ApiError.from_answer(answer.status_code, answer.content, answer.headers)
 
 
 class Api:
@@ -196,31 +236,34 @@ class Api:
             raise SignedOut
         self.session.set_tokens(tokens)
 
-    async def request(
+    async def call(
         self,
-        method: str,
-        path: str,
-        *,
+        operation: Operation,
+        *args: Any,
         auth: bool = True,
-        json: Any = None,
-        data: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        """Call the API as the session's person (or as a guest with ``auth=False``);
-        raises :class:`ApiError` for a problem and :class:`SignedOut` when the session's
+        **kwargs: Any,
+    ) -> Any:
+        """Run a generated operation (its ``asyncio_detailed``) as the session's person (a
+        guest with ``auth=False``) and return the answer's JSON (None when empty).
+
+        Raises :class:`ApiError` for a problem and :class:`SignedOut` when the session's
         tokens are refused."""
         token = await self._token() if auth else None
-        clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         for attempt in range(2):
-            sent = {**self._headers(token), **(headers or {})}
+            reset = _CALLER.set({**self._headers(token), **(headers or {})})
             try:
-                response = await self.client.http.request(
-                    method, path, json=json, data=data, params=clean, headers=sent
-                )
+                answer = await operation(*args, client=self.client.typed, **kwargs)
             except httpx.HTTPError as error:
                 raise ApiError(503, "the API did not answer") from error
-            if response.status_code == 401 and token and attempt == 0:
+            except (KeyError, TypeError, ValueError) as error:
+                # The answer does not fit the document's model: say so, loudly, in the
+                # log; the person gets "try again in a moment", never a traceback.
+                log.error("%s: an answer that does not fit its model: %r", operation, error)
+                raise ApiError(502, "the API's answer was not understood") from error
+            finally:
+                _CALLER.reset(reset)
+            if answer.status_code == 401 and token and attempt == 0:
                 # Expired early (clock skew) or revoked: one refresh, one retry.
                 if not self.session.refresh_token:
                     self.session.sign_out()
@@ -229,82 +272,93 @@ class Api:
                 token = self.session.access_token
                 continue
             break
-        if response.status_code == 401 and token:
+        return self._answer(answer, token)
+
+    def _answer(self, answer: Response[Any], token: str | None) -> Any:
+        status = int(answer.status_code)
+        if status == 401 and token:
             self.session.sign_out()
             raise SignedOut
-        if written := response.headers.get(CONSISTENCY):
+        if written := _header(answer.headers, CONSISTENCY):
             self.session.remember_consistency(written)
-        if response.status_code >= 400:
-            raise ApiError.from_response(response)
-        return response
-
-    async def get(self, path: str, **params: Any) -> Any:
-        return (await self.request("GET", path, params=params)).json()
+        if status >= 400 or isinstance(answer.parsed, Problem):
+            raise ApiError.from_answer(status, answer.content, answer.headers)
+        return json.loads(answer.content) if answer.content else None
 
     # -- identity ---------------------------------------------------------------------
 
     async def sign_in(self, username: str, password: str) -> None:
         """Exchange a password for tokens and put the person in the session."""
-        response = await self.request(
-            "POST", "/auth/token", auth=False, data={"username": username, "password": password}
-        )
-        tokens = Tokens.from_grant(response.json())
-        me = await self.request(
-            "GET",
-            "/users/me",
-            auth=False,
-            headers={"Authorization": f"Bearer {tokens.access_token}"},
-        )
-        self.session.sign_in(tokens, me.json())
+        grant = BodyAuthToken(username=username, password=password)
+        body = await self.call(auth_token.asyncio_detailed, auth=False, body=grant)
+        tokens = Tokens.from_grant(body)
+        bearer = {"Authorization": f"Bearer {tokens.access_token}"}
+        me = await self.call(users_me_get.asyncio_detailed, auth=False, headers=bearer)
+        self.session.sign_in(tokens, me)
 
     async def register(self, username: str, email: str, password: str) -> JSON:
-        body = {"username": username, "email": email, "password": password}
-        response = await self.request("POST", "/auth/register", auth=False, json=body)
-        user: JSON = response.json()
+        person = UserRegister(username=username, email=email, password=password)
+        user: JSON = await self.call(auth_register.asyncio_detailed, auth=False, body=person)
         return user
 
     async def sign_out(self) -> None:
         """Revoke the refresh token (best effort: signing out never fails), then forget."""
-        if self.session.refresh_token:
-            with contextlib.suppress(httpx.HTTPError):
-                await self.client.http.post(
-                    "/auth/logout", json={"refresh_token": self.session.refresh_token}
+        if refresh_token := self.session.refresh_token:
+            with contextlib.suppress(ApiError, httpx.HTTPError):
+                await self.call(
+                    auth_logout.asyncio_detailed,
+                    auth=False,
+                    body=Logout(refresh_token=refresh_token),
                 )
         self.session.sign_out()
 
     # -- catalog ----------------------------------------------------------------------
 
     async def courses(self, q: str | None, cursor: str | None) -> JSON:
-        page: JSON = await self.get(
-            "/courses", q=q, cursor=cursor, limit=self.client.settings.page_size
+        page: JSON = await self.call(
+            courses_list.asyncio_detailed,
+            q=q or None,
+            cursor=cursor or None,
+            limit=self.client.settings.page_size,
         )
         return page
 
     async def course(self, course_id: str) -> JSON:
-        course: JSON = await self.get(f"/courses/{course_id}")
+        course: JSON = await self.call(courses_get.asyncio_detailed, uuid.UUID(course_id))
         return course
 
     async def course_modules(self, course_id: str) -> list[JSON]:
-        modules: list[JSON] = await self.get(f"/courses/{course_id}/modules")
+        modules: list[JSON] = await self.call(
+            course_modules_list.asyncio_detailed, uuid.UUID(course_id)
+        )
         return modules
 
     # -- progress ---------------------------------------------------------------------
 
     async def my_enrollments(self) -> list[JSON]:
-        body = await self.get("/me/enrollments")
-        items: list[JSON] = body["items"] if isinstance(body, dict) else body
+        """Every enrollment of the person (all pages)."""
+        items: list[JSON] = []
+        cursor: str | None = None
+        for _ in range(20):  # 2,000 enrollments: more is not a page people read
+            page = await self.call(me_enrollments_list.asyncio_detailed, limit=100, cursor=cursor)
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
         return items
 
     async def enroll(self, course_id: str) -> None:
-        await self.request("POST", f"/courses/{course_id}/enrollments")
+        await self.call(course_enrollments_create.asyncio_detailed, uuid.UUID(course_id))
 
     async def leave(self, course_id: str) -> None:
-        await self.request("DELETE", f"/courses/{course_id}/enrollments/me")
+        await self.call(course_enrollments_drop.asyncio_detailed, uuid.UUID(course_id))
 
     async def progress(self, course_id: str) -> JSON | None:
         """The person's progress document in the course; None when not enrolled."""
         try:
-            doc: JSON = await self.get(f"/me/courses/{course_id}/progress")
+            doc: JSON = await self.call(
+                me_course_progress_get.asyncio_detailed, uuid.UUID(course_id)
+            )
         except ApiError as error:
             if error.status in (403, 404):
                 return None
@@ -312,45 +366,62 @@ class Api:
         return doc
 
     async def mark_done(self, post_id: str, done: bool) -> None:
-        await self.request("PUT" if done else "DELETE", f"/me/completions/{post_id}")
+        operation = me_completions_mark if done else me_completions_unmark
+        await self.call(operation.asyncio_detailed, uuid.UUID(post_id))
 
     # -- content ----------------------------------------------------------------------
 
     async def post(self, post_id: str) -> JSON:
-        post: JSON = await self.get(f"/posts/{post_id}")
+        post: JSON = await self.call(posts_get.asyncio_detailed, uuid.UUID(post_id))
         return post
 
     # -- assessment -------------------------------------------------------------------
 
     async def my_submissions(self, post_id: str) -> list[JSON]:
         assert self.session.user_id is not None
-        page = await self.get(f"/posts/{post_id}/submissions", user_id=self.session.user_id)
+        page = await self.call(
+            post_submissions_list.asyncio_detailed,
+            uuid.UUID(post_id),
+            user_id=uuid.UUID(self.session.user_id),
+            limit=100,
+        )
         items: list[JSON] = page["items"]
         return items
 
     async def submit(self, post_id: str, body: JSON) -> JSON:
-        response = await self.request("POST", f"/posts/{post_id}/submissions", json=body)
-        submission: JSON = response.json()
+        submission: JSON = await self.call(
+            post_submissions_create.asyncio_detailed,
+            uuid.UUID(post_id),
+            body=SubmissionCreate.from_dict(body),
+        )
         return submission
 
     async def grades(self, course_id: str) -> JSON:
-        grades: JSON = await self.get(f"/me/courses/{course_id}/grades")
+        grades: JSON = await self.call(me_course_grades_get.asyncio_detailed, uuid.UUID(course_id))
         return grades
 
     # -- live -------------------------------------------------------------------------
 
     async def open_stream(self, last_event_id: str | None) -> httpx.Response:
         """The person's live stream (``GET /me/stream``), opened: the caller looks at its
-        status, reads its bytes, and closes it (``await response.aclose()``)."""
+        status, reads its bytes, and closes it (``await response.aclose()``). Not through
+        the generated operation, which reads a whole body: a stream never ends."""
         token = await self._token()
         headers = {**self._headers(token), "Accept": "text/event-stream"}
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
         timeout = httpx.Timeout(self.client.settings.api_timeout_seconds, read=None)
         request = self.client.http.build_request(
-            "GET", "/me/stream", headers=headers, timeout=timeout
+            "GET", "/api/v1/me/stream", headers=headers, timeout=timeout
         )
         try:
             return await self.client.http.send(request, stream=True)
         except httpx.HTTPError as error:
             raise ApiError(503, "the API did not answer") from error
+
+
+def _header(headers: MutableMapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    return value
