@@ -578,6 +578,7 @@ def test_a_cross_site_post_is_refused_and_changes_nothing(
     response = navigation.value
     assert response is not None and response.status == 403
     expect(page.get_by_role("alert")).to_contain_text("Nothing was changed")
+    tab.audit()
     # Same site, with the session cookie but without the form's token: refused as well.
     cookies = {c["name"]: c["value"] for c in page.context.cookies(stack.base_url)}
     with httpx.Client(base_url=stack.base_url, cookies=cookies, follow_redirects=False) as http:
