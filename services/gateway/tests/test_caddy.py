@@ -82,16 +82,27 @@ def test_route_patterns_are_validated() -> None:
         Route(path="/x")
 
 
-@pytest.mark.parametrize("running", [(), ("catalog", "progress", "content", "identity", "live")])
+@pytest.mark.parametrize(
+    "running", [(), ("catalog", "progress", "content", "identity", "live", "web")]
+)
 def test_caddy_validates_the_rendered_caddyfile(
     routes: list[Route], tmp_path: Path, running: tuple[str, ...]
 ) -> None:
     upstreams = {name: ["127.0.0.1:9"] for name in running}
     upstreams["gateway"] = ["http://127.0.0.1:10", "127.0.0.1:11"]
     caddyfile = tmp_path / "Caddyfile"
+    # With the web app running, its addresses are trusted proxies (X-Forwarded-For kept).
+    trusted = ("127.0.0.1/32", "::1/128") if running else ()
     caddyfile.write_text(
-        render_caddyfile(routes, upstreams, log_file=tmp_path / "caddy.log", admin=None)
+        render_caddyfile(
+            routes,
+            upstreams,
+            log_file=tmp_path / "caddy.log",
+            admin=None,
+            trusted_proxies=trusted,
+        )
     )
+    assert ("trusted_proxies static 127.0.0.1/32 ::1/128" in caddyfile.read_text()) == bool(running)
     result = subprocess.run(
         [binary_path("caddy"), "validate", "--config", str(caddyfile), "--adapter", "caddyfile"],
         capture_output=True,

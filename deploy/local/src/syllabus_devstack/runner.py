@@ -462,6 +462,10 @@ class Runner:
                 log_file=self.logs / "caddy.log",
                 # The services trace when OTEL_EXPORTER=otlp (passed through): so does Caddy.
                 tracing=os.environ.get("OTEL_EXPORTER", "none").lower() == "otlp",
+                # The web app runs on loopback and signs people in on their behalf: Caddy
+                # keeps the X-Forwarded-For it sends (each person's address), so identity
+                # throttles failed sign-ins per person, not per web process.
+                trusted_proxies=("127.0.0.1/32", "::1/128") if "web" in upstreams else (),
             )
         )
         env = service_env(

@@ -45,6 +45,7 @@ def _caddyfile(args: argparse.Namespace) -> str:
         log_file=Path(args.log_file) if args.log_file else None,
         admin=args.admin,
         tracing=args.tracing,
+        trusted_proxies=args.trusted_proxies.split(),
     )
 
 
@@ -64,6 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     caddy.add_argument("--port", type=int, default=8000)
     caddy.add_argument("--log-file", default=None)
     caddy.add_argument("--admin", default=None, help="admin API address (default: off)")
+    caddy.add_argument(
+        "--trusted-proxies",
+        default="",
+        help="space-separated CIDRs whose X-Forwarded-For is kept (the web app's addresses)",
+    )
     caddy.add_argument(
         "--tracing",
         action="store_true",
