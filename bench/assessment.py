@@ -133,9 +133,10 @@ def seed_gradebook(
     """A published course owned by ``owner`` written straight into assessment's projection
     (what its consumers would write): ``modules`` modules of ``posts / modules`` gradable
     posts (3 quizzes : 2 assignments, listed in ``module_posts``), ``students`` active
-    enrollments; then, for ~GRADED_SHARE of the (student, post) cells, one submission and
-    its ``post_grades`` row (what a submit writes): quizzes graded, assignments graded or,
-    one in 6, waiting for a grader. Set-based (INSERT ... SELECT)."""
+    enrollments with their names in ``users``; then, for ~GRADED_SHARE of the (student,
+    post) cells, one submission and its ``post_grades`` row (what a submit writes): quizzes
+    graded, assignments graded or, one in 6, waiting for a grader. Set-based (INSERT ...
+    SELECT)."""
     course = str(uuid.uuid4())
     conn.execute(
         "INSERT INTO courses (course_id, status, visibility, creator_id, deleted)"
@@ -175,6 +176,14 @@ def seed_gradebook(
         "INSERT INTO enrollments (enrollment_id, user_id, course_id, status)"
         " SELECT gen_random_uuid(), gen_random_uuid(), %s, 'active' FROM generate_series(1, %s)",
         (course, students),
+    )
+    # Their names, as identity's events leave them (the gradebook joins them by user id).
+    conn.execute(
+        "INSERT INTO users (user_id, username, display_name)"
+        " SELECT user_id, 'bench_' || left(md5(user_id::text), 10),"
+        "  'Bench Student ' || left(md5(user_id::text), 6)"
+        " FROM enrollments WHERE course_id = %s",
+        (course,),
     )
     # One submission (attempt 1) per chosen cell, and its post_grades row (attempts used,
     # latest status, kept score), as the submit/grade transactions write them.
