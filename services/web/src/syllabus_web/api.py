@@ -16,6 +16,7 @@ an httpx hook puts on each request of the current task, never on the shared clie
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import time
@@ -29,20 +30,56 @@ import httpx
 from syllabus_client import Client
 from syllabus_client.api.auth import auth_logout, auth_register, auth_token
 from syllabus_client.api.completions import me_completions_mark, me_completions_unmark
-from syllabus_client.api.course_modules import course_modules_list
-from syllabus_client.api.courses import courses_get, courses_list
+from syllabus_client.api.course_modules import (
+    course_modules_attach,
+    course_modules_detach,
+    course_modules_list,
+    course_modules_reorder,
+    course_modules_update,
+)
+from syllabus_client.api.courses import courses_create, courses_get, courses_list, courses_update
 from syllabus_client.api.enrollments import (
     course_enrollments_create,
     course_enrollments_drop,
     me_enrollments_list,
 )
 from syllabus_client.api.grades import me_course_grades_get
-from syllabus_client.api.posts import posts_get
+from syllabus_client.api.modules import (
+    module_courses_list,
+    modules_create,
+    modules_get,
+    modules_list,
+    modules_update,
+)
+from syllabus_client.api.posts import (
+    module_posts_create,
+    module_posts_list,
+    module_posts_reorder,
+    posts_delete,
+    posts_get,
+    posts_update,
+)
 from syllabus_client.api.progress import me_course_progress_get
 from syllabus_client.api.submissions import post_submissions_create, post_submissions_list
 from syllabus_client.api.users import users_me_get
-from syllabus_client.models import BodyAuthToken, Logout, Problem, SubmissionCreate, UserRegister
-from syllabus_client.types import Response
+from syllabus_client.models import (
+    AttachModule,
+    BodyAuthToken,
+    CourseCreate,
+    CourseUpdate,
+    Logout,
+    ModuleCreate,
+    ModuleUpdate,
+    MoveModule,
+    PostCreate,
+    PostUpdate,
+    Problem,
+    ReorderModules,
+    ReorderPosts,
+    SubmissionCreate,
+    UserRegister,
+)
+from syllabus_client.types import UNSET, Response, Unset
 
 from syllabus_web.session import RefreshOnce, Session, Tokens
 from syllabus_web.settings import Settings
@@ -399,6 +436,147 @@ class Api:
     async def grades(self, course_id: str) -> JSON:
         grades: JSON = await self.call(me_course_grades_get.asyncio_detailed, uuid.UUID(course_id))
         return grades
+
+    # -- teaching (issue 25, part A): courses, modules and posts as their author edits them
+
+    async def _every_page(self, operation: Operation, *args: Any, **kwargs: Any) -> list[JSON]:
+        """Every item of a paginated list (up to 2,000: more is not a page people read)."""
+        items: list[JSON] = []
+        cursor: str | None = None
+        for _ in range(20):
+            page = await self.call(operation, *args, limit=100, cursor=cursor, **kwargs)
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        return items
+
+    def _me(self) -> uuid.UUID:
+        assert self.session.user_id is not None
+        return uuid.UUID(self.session.user_id)
+
+    async def authored_courses(self) -> list[JSON]:
+        """The person's own courses, every status."""
+        return await self._every_page(courses_list.asyncio_detailed, creator_id=self._me())
+
+    async def create_course(self, fields: JSON) -> JSON:
+        course: JSON = await self.call(
+            courses_create.asyncio_detailed, body=CourseCreate.from_dict(fields)
+        )
+        return course
+
+    async def update_course(self, course_id: str, changes: JSON) -> JSON:
+        course: JSON = await self.call(
+            courses_update.asyncio_detailed,
+            uuid.UUID(course_id),
+            body=CourseUpdate.from_dict(changes),
+        )
+        return course
+
+    async def module_library(self, q: str | None = None) -> list[JSON]:
+        """The person's own modules (``q`` filters them, as the API searches)."""
+        return await self._every_page(
+            modules_list.asyncio_detailed, q=q or None, creator_id=self._me()
+        )
+
+    async def module(self, module_id: str) -> JSON:
+        module: JSON = await self.call(modules_get.asyncio_detailed, uuid.UUID(module_id))
+        return module
+
+    async def module_courses(self, module_id: str) -> list[JSON]:
+        """The courses that use the module, with its position in each."""
+        page = await self.call(module_courses_list.asyncio_detailed, uuid.UUID(module_id))
+        items: list[JSON] = page["items"]
+        return items
+
+    async def create_module(self, fields: JSON) -> JSON:
+        module: JSON = await self.call(
+            modules_create.asyncio_detailed, body=ModuleCreate.from_dict(fields)
+        )
+        return module
+
+    async def update_module(self, module_id: str, changes: JSON) -> JSON:
+        module: JSON = await self.call(
+            modules_update.asyncio_detailed,
+            uuid.UUID(module_id),
+            body=ModuleUpdate.from_dict(changes),
+        )
+        return module
+
+    async def attach_module(self, course_id: str, module_id: str) -> list[JSON]:
+        outline: list[JSON] = await self.call(
+            course_modules_attach.asyncio_detailed,
+            uuid.UUID(course_id),
+            body=AttachModule(module_id=uuid.UUID(module_id)),
+        )
+        return outline
+
+    async def detach_module(self, course_id: str, module_id: str) -> None:
+        await self.call(
+            course_modules_detach.asyncio_detailed, uuid.UUID(course_id), uuid.UUID(module_id)
+        )
+
+    async def change_course_module(
+        self,
+        course_id: str,
+        module_id: str,
+        *,
+        position: int | Unset = UNSET,
+        prerequisites: list[str] | Unset = UNSET,
+        unlock_at: dt.datetime | Unset | None = UNSET,
+    ) -> list[JSON]:
+        """Move an attached module, or set its gating in the course (absent: kept)."""
+        change = MoveModule(
+            position=position,
+            prerequisites=UNSET
+            if isinstance(prerequisites, Unset)
+            else [uuid.UUID(m) for m in prerequisites],
+            unlock_at=unlock_at,
+        )
+        outline: list[JSON] = await self.call(
+            course_modules_update.asyncio_detailed,
+            uuid.UUID(course_id),
+            uuid.UUID(module_id),
+            body=change,
+        )
+        return outline
+
+    async def reorder_course_modules(self, course_id: str, module_ids: list[str]) -> list[JSON]:
+        outline: list[JSON] = await self.call(
+            course_modules_reorder.asyncio_detailed,
+            uuid.UUID(course_id),
+            body=ReorderModules(module_ids=[uuid.UUID(m) for m in module_ids]),
+        )
+        return outline
+
+    async def module_posts(self, module_id: str) -> list[JSON]:
+        """Every post of the module in order (drafts too, for its author)."""
+        return await self._every_page(module_posts_list.asyncio_detailed, uuid.UUID(module_id))
+
+    async def create_post(self, module_id: str, body: JSON) -> JSON:
+        post: JSON = await self.call(
+            module_posts_create.asyncio_detailed,
+            uuid.UUID(module_id),
+            body=PostCreate.from_dict(body),
+        )
+        return post
+
+    async def update_post(self, post_id: str, changes: JSON) -> JSON:
+        post: JSON = await self.call(
+            posts_update.asyncio_detailed, uuid.UUID(post_id), body=PostUpdate.from_dict(changes)
+        )
+        return post
+
+    async def delete_post(self, post_id: str) -> None:
+        await self.call(posts_delete.asyncio_detailed, uuid.UUID(post_id))
+
+    async def reorder_posts(self, module_id: str, post_ids: list[str]) -> list[JSON]:
+        order: list[JSON] = await self.call(
+            module_posts_reorder.asyncio_detailed,
+            uuid.UUID(module_id),
+            body=ReorderPosts(post_ids=[uuid.UUID(p) for p in post_ids]),
+        )
+        return order
 
     # -- live -------------------------------------------------------------------------
 
