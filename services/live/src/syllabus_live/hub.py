@@ -64,6 +64,8 @@ def item_from_notice(seq: int, user_id: str, payload: bytes) -> Item | None:
         data = json.loads(payload)["data"]
     except (ValueError, KeyError, TypeError):
         return None
+    if not isinstance(data, dict):
+        return None  # one bad message must not break every resume over it
     kind = data.get("kind")
     if kind not in FIELDS or str(data.get("user_id")) != user_id:
         return None  # never sent to anyone but the person it names

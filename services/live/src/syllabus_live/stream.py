@@ -103,16 +103,19 @@ class Stream:
             if self.reset_first:
                 yield self._reset()
             else:
-                replayed = 0
-                async for item in self.hub.missed(conn.user_id, self.start, self.replay_limit):
-                    replayed += 1
-                    if replayed > self.replay_limit:
-                        # Too far behind: start from now instead of a flood.
-                        _, self.last = await self.hub.position()
-                        yield self._reset()
-                        break
-                    if (out := self._emit(item)) is not None:
-                        yield out
+                # Read before sending any: past the limit, reset *instead of* the flood.
+                missed = [
+                    item
+                    async for item in self.hub.missed(conn.user_id, self.start, self.replay_limit)
+                ]
+                if len(missed) > self.replay_limit:
+                    # Too far behind: start from now.
+                    _, self.last = await self.hub.position()
+                    yield self._reset()
+                else:
+                    for item in missed:
+                        if (out := self._emit(item)) is not None:
+                            yield out
             idle_since = time.monotonic()
             while conn.ended is None:
                 if conn.overflowed:
