@@ -94,6 +94,26 @@ async def list_submissions(
 
 
 @router.get(
+    "/courses/{course_id}/submissions",
+    operation_id="course_submissions_list",
+    response_model=Page[schemas.CourseSubmission],
+    tags=["submissions"],
+)
+async def list_course_submissions(
+    course_id: uuid.UUID,
+    who: CurrentUser,
+    uow: UnitOfWorkDep,
+    paging: Paging,
+    status: schemas.SubmissionStatus | None = None,
+) -> JSONResponse:
+    """A course's grading queue (an extension of API.md: docs/api-notes.md): its
+    submissions oldest first, for its owner and admins; ``status=submitted`` is the work
+    waiting for a grade."""
+    page = await views.course_submissions(uow, who, course_id, paging, status=status)
+    return JSONResponse(jsonable_encoder(page))
+
+
+@router.get(
     "/submissions/{submission_id}",
     operation_id="submissions_get",
     response_model=schemas.SubmissionPublic,
@@ -158,7 +178,7 @@ def _wants_csv(request: Request) -> bool:
 @router.get(
     "/courses/{course_id}/grades",
     operation_id="course_grades_list",
-    response_model=Page[schemas.GradebookRow],
+    response_model=schemas.GradebookPage,
     responses={200: {"content": {"text/csv": {"schema": _CSV_SCHEMA}}}},
     tags=["grades"],
 )

@@ -139,6 +139,13 @@ class SubmissionWithStudent(SubmissionPublic):
     display_name: str | None
 
 
+class CourseSubmission(SubmissionWithStudent):
+    """A submission in a course's grading queue (``GET /courses/{course_id}/submissions``,
+    an extension: docs/api-notes.md), with the title of the post it answers."""
+
+    post_title: str
+
+
 QUIZ_ONLY = ("answers", "results")
 ASSIGNMENT_ONLY = ("body", "links")
 
@@ -194,9 +201,20 @@ class GradesDocument(BaseModel):
     posts: list[PostGradeEntry]
 
 
+class GradebookCell(BaseModel):
+    """A student's standing on one gradable post, in a gradebook row (an extension:
+    docs/api-notes.md): the kept score (null when none), the latest attempt's status."""
+
+    post_id: uuid.UUID
+    kept_score: float | None
+    status: GradeStatus
+    late: bool
+
+
 class GradebookRow(BaseModel):
     """One student's row of a course's gradebook; the names are identity's, kept from its
-    events (null while the student's registration has not reached assessment yet)."""
+    events (null while the student's registration has not reached assessment yet).
+    ``scores`` has one cell per gradable post, in the page's ``posts`` order."""
 
     user_id: uuid.UUID
     username: str | None
@@ -207,3 +225,23 @@ class GradebookRow(BaseModel):
     graded: int
     submitted: int
     missing: int
+    scores: list[GradebookCell]
+
+
+class GradebookColumn(BaseModel):
+    """A gradable post of the course, a column of its gradebook."""
+
+    post_id: uuid.UUID
+    module_id: uuid.UUID
+    title: str
+    kind: str
+    max_points: int
+
+
+class GradebookPage(BaseModel):
+    """A page of a course's gradebook: the rows, the cursor, and (an extension) the
+    course's gradable posts in course order, which each row's ``scores`` follow."""
+
+    items: list[GradebookRow]
+    next_cursor: str | None
+    posts: list[GradebookColumn]

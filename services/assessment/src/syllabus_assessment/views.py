@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from syllabus_shared.auth import Principal
 from syllabus_shared.db import table_of
-from syllabus_shared.pagination import Page, PageParams, cursor_uuid, encode_cursor
+from syllabus_shared.pagination import PageParams, cursor_uuid, encode_cursor
 from syllabus_shared.problems import not_found
 from syllabus_shared.unit_of_work import UnitOfWork
 
@@ -39,6 +39,7 @@ from syllabus_assessment.models import (
     ModulePost,
     Post,
     PostGrade,
+    Submission,
     User,
 )
 from syllabus_assessment.rules import (
@@ -286,31 +287,84 @@ _GRADEBOOK_CSV = _students_statement(cells=True)
 
 async def gradebook(
     uow: UnitOfWork, who: Principal, course_id: uuid.UUID, page: PageParams
-) -> Page[schemas.GradebookRow]:
+) -> schemas.GradebookPage:
     """A page of the course's gradebook (owner or admin): one row per enrolled student,
-    ordered by ``user_id``."""
+    ordered by ``user_id``, each with its cells (one per gradable post, in the page's
+    ``posts`` order: a table needs no other call). The cells are one look-up of the page's
+    students' ``post_grades`` rows by key, in the same transaction as the totals."""
     await settle_course(uow, course_id)
     await _gradebook_course(uow, who, course_id)
     async with uow:
         conn = await uow.session.connection()
         posts = await gradable_posts(conn, course_id)
+        post_ids = [p.post_id for p in posts]
         stmt = _students_statement(cells=False, after=cursor_uuid(page, "user_id"))
         rows = (
             await conn.execute(
-                stmt.limit(page.limit + 1),
-                {"course_id": course_id, "post_ids": [p.post_id for p in posts]},
+                stmt.limit(page.limit + 1), {"course_id": course_id, "post_ids": post_ids}
             )
         ).all()
+        shown = rows[: page.limit]
+        grades: dict[tuple[uuid.UUID, uuid.UUID], Any] = {}
+        if shown and post_ids:
+            found = await conn.execute(
+                select(
+                    col(PostGrade.user_id),
+                    col(PostGrade.post_id),
+                    col(PostGrade.attempts_used),
+                    col(PostGrade.status),
+                    col(PostGrade.late),
+                    col(PostGrade.kept_score),
+                ).where(
+                    col(PostGrade.user_id).in_([r.user_id for r in shown]),
+                    col(PostGrade.post_id).in_(post_ids),
+                )
+            )
+            grades = {(g.user_id, g.post_id): g for g in found.all()}
     possible = sum(p.max_points for p in posts)
-    items = [_row(r, possible, len(posts)) for r in rows[: page.limit]]
+    items = [_row(r, possible, posts, grades) for r in shown]
     more = len(rows) > page.limit
-    return Page[schemas.GradebookRow](
+    return schemas.GradebookPage(
         items=items,
         next_cursor=encode_cursor({"user_id": str(items[-1].user_id)}) if more else None,
+        posts=[
+            schemas.GradebookColumn(
+                post_id=p.post_id,
+                module_id=p.module_id,
+                title=p.title,
+                kind=p.kind,
+                max_points=p.max_points,
+            )
+            for p in posts
+        ],
     )
 
 
-def _row(r: Any, possible: int, gradable: int) -> schemas.GradebookRow:
+def _cells(
+    user_id: uuid.UUID, posts: list[GradablePost], grades: dict[tuple[uuid.UUID, uuid.UUID], Any]
+) -> list[schemas.GradebookCell]:
+    cells = []
+    for p in posts:
+        g = grades.get((user_id, p.post_id))
+        cells.append(
+            schemas.GradebookCell(
+                post_id=p.post_id,
+                kept_score=None if g is None or g.kept_score is None else float(g.kept_score),
+                status=schemas.GradeStatus(
+                    post_status(g.attempts_used if g else 0, g.status if g else None)
+                ),
+                late=bool(g.late) if g else False,
+            )
+        )
+    return cells
+
+
+def _row(
+    r: Any,
+    possible: int,
+    posts: list[GradablePost],
+    grades: dict[tuple[uuid.UUID, uuid.UUID], Any],
+) -> schemas.GradebookRow:
     earned = Decimal(r.earned)
     return schemas.GradebookRow(
         user_id=r.user_id,
@@ -321,8 +375,78 @@ def _row(r: Any, possible: int, gradable: int) -> schemas.GradebookRow:
         percent=percent(earned, possible),
         graded=r.graded,
         submitted=r.submitted,
-        missing=max(gradable - r.graded - r.submitted, 0),
+        missing=max(len(posts) - r.graded - r.submitted, 0),
+        scores=_cells(r.user_id, posts, grades),
     )
+
+
+# ---------------------------------------------------------------- a course's grading queue
+
+
+async def course_submissions(
+    uow: UnitOfWork,
+    who: Principal,
+    course_id: uuid.UUID,
+    page: PageParams,
+    *,
+    status: schemas.SubmissionStatus | None = None,
+) -> dict[str, Any]:
+    """A course's submissions, oldest first (its owner or an admin, like its gradebook):
+    every submission to a post of a (non-deleted) module attached to the course, by a
+    student enrolled in it (active or completed), with the student's names and the post's
+    title; ``status=submitted`` is the queue of work waiting for a grade.
+
+    One statement: the submissions of the course's posts (``ix_submissions_post_id_id``)
+    in id order (UUIDv7: the order they arrived), after the cursor's id.
+    """
+    await settle_course(uow, course_id)
+    await _gradebook_course(uow, who, course_id)
+    enrolled = (
+        select(col(Enrollment.enrollment_id))
+        .where(
+            col(Enrollment.course_id) == course_id,
+            col(Enrollment.user_id) == col(Submission.user_id),
+            col(Enrollment.status).in_(ENROLLED),
+        )
+        .exists()
+    )
+    stmt = (
+        select(Submission, col(User.username), col(User.display_name), col(Post.title))
+        .join(Post, col(Post.post_id) == col(Submission.post_id))
+        .join(
+            CourseModule,
+            and_(
+                col(CourseModule.module_id) == col(Post.module_id),
+                col(CourseModule.course_id) == course_id,
+            ),
+        )
+        .outerjoin(Module, col(Module.module_id) == col(Post.module_id))
+        .outerjoin(User, col(User.user_id) == col(Submission.user_id))
+        .where(col(Post.deleted).is_(False), module_present(), enrolled)
+    )
+    if status is not None:
+        stmt = stmt.where(col(Submission.status) == status.value)
+    after = cursor_uuid(page)
+    if after is not None:
+        stmt = stmt.where(col(Submission.id) > after)
+    stmt = stmt.order_by(col(Submission.id)).limit(page.limit + 1)
+    async with uow:
+        rows = (await uow.session.execute(stmt)).all()
+    # Plain documents, like a post's list: each has the fields of its kind only.
+    items = [
+        {
+            **schemas.submission_document(submission),
+            "username": username,
+            "display_name": display_name,
+            "post_title": title,
+        }
+        for submission, username, display_name, title in rows[: page.limit]
+    ]
+    more = len(rows) > page.limit
+    return {
+        "items": items,
+        "next_cursor": encode_cursor({"id": str(items[-1]["id"])}) if more else None,
+    }
 
 
 # ---------------------------------------------------------------- the gradebook as CSV

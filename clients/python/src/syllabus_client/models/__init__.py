@@ -14,12 +14,16 @@ from .course_create import CourseCreate
 from .course_progress import CourseProgress
 from .course_public import CoursePublic
 from .course_status import CourseStatus
+from .course_submission import CourseSubmission
 from .course_update import CourseUpdate
 from .enrollment_public import EnrollmentPublic
 from .enrollment_status import EnrollmentStatus
 from .enrollment_with_progress import EnrollmentWithProgress
 from .grade_input import GradeInput
 from .grade_status import GradeStatus
+from .gradebook_cell import GradebookCell
+from .gradebook_column import GradebookColumn
+from .gradebook_page import GradebookPage
 from .gradebook_row import GradebookRow
 from .grades_document import GradesDocument
 from .jwk_set import JwkSet
@@ -36,8 +40,8 @@ from .module_usage import ModuleUsage
 from .move_module import MoveModule
 from .outline_entry import OutlineEntry
 from .page_course_public import PageCoursePublic
+from .page_course_submission import PageCourseSubmission
 from .page_enrollment_with_progress import PageEnrollmentWithProgress
-from .page_gradebook_row import PageGradebookRow
 from .page_module_public import PageModulePublic
 from .page_module_usage import PageModuleUsage
 from .page_post_public import PagePostPublic
@@ -91,10 +95,14 @@ __all__ = (
     "CourseProgress",
     "CoursePublic",
     "CourseStatus",
+    "CourseSubmission",
     "CourseUpdate",
     "EnrollmentPublic",
     "EnrollmentStatus",
     "EnrollmentWithProgress",
+    "GradebookCell",
+    "GradebookColumn",
+    "GradebookPage",
     "GradebookRow",
     "GradeInput",
     "GradesDocument",
@@ -113,8 +121,8 @@ __all__ = (
     "MoveModule",
     "OutlineEntry",
     "PageCoursePublic",
+    "PageCourseSubmission",
     "PageEnrollmentWithProgress",
-    "PageGradebookRow",
     "PageModulePublic",
     "PageModuleUsage",
     "PagePostPublic",

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.gradebook_cell import GradebookCell
+
 
 T = TypeVar("T", bound="GradebookRow")
 
@@ -14,6 +18,7 @@ T = TypeVar("T", bound="GradebookRow")
 class GradebookRow:
     """One student's row of a course's gradebook; the names are identity's, kept from its
     events (null while the student's registration has not reached assessment yet).
+    ``scores`` has one cell per gradable post, in the page's ``posts`` order.
 
         Attributes:
             display_name (None | str):
@@ -22,6 +27,7 @@ class GradebookRow:
             missing (int):
             percent (float):
             possible (int):
+            scores (list[GradebookCell]):
             submitted (int):
             user_id (UUID):
             username (None | str):
@@ -33,6 +39,7 @@ class GradebookRow:
     missing: int
     percent: float
     possible: int
+    scores: list[GradebookCell]
     submitted: int
     user_id: UUID
     username: None | str
@@ -52,6 +59,11 @@ class GradebookRow:
 
         possible = self.possible
 
+        scores = []
+        for scores_item_data in self.scores:
+            scores_item = scores_item_data.to_dict()
+            scores.append(scores_item)
+
         submitted = self.submitted
 
         user_id = str(self.user_id)
@@ -69,6 +81,7 @@ class GradebookRow:
                 "missing": missing,
                 "percent": percent,
                 "possible": possible,
+                "scores": scores,
                 "submitted": submitted,
                 "user_id": user_id,
                 "username": username,
@@ -79,6 +92,8 @@ class GradebookRow:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.gradebook_cell import GradebookCell  # noqa: PLC0415
+
         d = dict(src_dict)
 
         def _parse_display_name(data: object) -> None | str:
@@ -98,6 +113,13 @@ class GradebookRow:
 
         possible = d.pop("possible")
 
+        scores = []
+        _scores = d.pop("scores")
+        for scores_item_data in _scores:
+            scores_item = GradebookCell.from_dict(scores_item_data)
+
+            scores.append(scores_item)
+
         submitted = d.pop("submitted")
 
         user_id = UUID(d.pop("user_id"))
@@ -116,6 +138,7 @@ class GradebookRow:
             missing=missing,
             percent=percent,
             possible=possible,
+            scores=scores,
             submitted=submitted,
             user_id=user_id,
             username=username,

@@ -6,7 +6,7 @@ from uuid import UUID
 import httpx
 
 from ...client import AuthenticatedClient, Client
-from ...models.page_gradebook_row import PageGradebookRow
+from ...models.gradebook_page import GradebookPage
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
@@ -44,9 +44,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> PageGradebookRow | Problem:
+) -> GradebookPage | Problem:
     if response.status_code == 200:
-        response_200 = PageGradebookRow.from_dict(response.json())
+        response_200 = GradebookPage.from_dict(response.json())
 
         return response_200
 
@@ -62,7 +62,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[PageGradebookRow | Problem]:
+) -> Response[GradebookPage | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -77,7 +77,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
-) -> Response[PageGradebookRow | Problem]:
+) -> Response[GradebookPage | Problem]:
     """Gradebook
 
     Args:
@@ -90,7 +90,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[PageGradebookRow | Problem]
+        Response[GradebookPage | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -112,7 +112,7 @@ def sync(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
-) -> PageGradebookRow | Problem | None:
+) -> GradebookPage | Problem | None:
     """Gradebook
 
     Args:
@@ -125,7 +125,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        PageGradebookRow | Problem
+        GradebookPage | Problem
     """
 
     return sync_detailed(
@@ -142,7 +142,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
-) -> Response[PageGradebookRow | Problem]:
+) -> Response[GradebookPage | Problem]:
     """Gradebook
 
     Args:
@@ -155,7 +155,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[PageGradebookRow | Problem]
+        Response[GradebookPage | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -175,7 +175,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
-) -> PageGradebookRow | Problem | None:
+) -> GradebookPage | Problem | None:
     """Gradebook
 
     Args:
@@ -188,7 +188,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        PageGradebookRow | Problem
+        GradebookPage | Problem
     """
 
     return (

@@ -7,22 +7,27 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
+    from ..models.gradebook_column import GradebookColumn
     from ..models.gradebook_row import GradebookRow
 
 
-T = TypeVar("T", bound="PageGradebookRow")
+T = TypeVar("T", bound="GradebookPage")
 
 
 @_attrs_define
-class PageGradebookRow:
-    """
-    Attributes:
-        items (list[GradebookRow]):
-        next_cursor (None | str):
+class GradebookPage:
+    """A page of a course's gradebook: the rows, the cursor, and (an extension) the
+    course's gradable posts in course order, which each row's ``scores`` follow.
+
+        Attributes:
+            items (list[GradebookRow]):
+            next_cursor (None | str):
+            posts (list[GradebookColumn]):
     """
 
     items: list[GradebookRow]
     next_cursor: None | str
+    posts: list[GradebookColumn]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -34,12 +39,18 @@ class PageGradebookRow:
         next_cursor: None | str
         next_cursor = self.next_cursor
 
+        posts = []
+        for posts_item_data in self.posts:
+            posts_item = posts_item_data.to_dict()
+            posts.append(posts_item)
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "items": items,
                 "next_cursor": next_cursor,
+                "posts": posts,
             }
         )
 
@@ -47,6 +58,7 @@ class PageGradebookRow:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.gradebook_column import GradebookColumn  # noqa: PLC0415
         from ..models.gradebook_row import GradebookRow  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -64,13 +76,21 @@ class PageGradebookRow:
 
         next_cursor = _parse_next_cursor(d.pop("next_cursor"))
 
-        page_gradebook_row = cls(
+        posts = []
+        _posts = d.pop("posts")
+        for posts_item_data in _posts:
+            posts_item = GradebookColumn.from_dict(posts_item_data)
+
+            posts.append(posts_item)
+
+        gradebook_page = cls(
             items=items,
             next_cursor=next_cursor,
+            posts=posts,
         )
 
-        page_gradebook_row.additional_properties = d
-        return page_gradebook_row
+        gradebook_page.additional_properties = d
+        return gradebook_page
 
     @property
     def additional_keys(self) -> list[str]:
