@@ -32,7 +32,7 @@ from typing import Any
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from syllabus_shared.contracts import identity as ie
-from syllabus_shared.contracts.notices import LIVE_SUBJECT_ROOT
+from syllabus_shared.contracts.notices import LIVE_STREAM, live_subject
 from syllabus_shared.messaging.nats_link import NatsLink, ensure_live_stream
 from syllabus_shared.messaging.outbox import stream_name, subject_for
 
@@ -129,9 +129,10 @@ class Hub:
         self.queue_size = queue_size
         self.token_lifetime_seconds = token_lifetime_seconds
         self.stream_replicas = stream_replicas
-        self.stream = stream_name(namespace, "LIVE")
-        root = f"{namespace}.{LIVE_SUBJECT_ROOT}" if namespace else LIVE_SUBJECT_ROOT
-        self._user_prefix = f"{root}.user."
+        self.stream = stream_name(namespace, LIVE_STREAM)
+        # Every notice's subject: this prefix + its recipient's id (notices.live_subject).
+        prefix = live_subject("")
+        self._user_prefix = f"{namespace}.{prefix}" if namespace else prefix
         self._by_user: dict[str, set[Connection]] = {}
         self.deleted: dict[uuid.UUID, float] = {}  # deleted accounts: when (epoch seconds)
         self.listening = asyncio.Event()

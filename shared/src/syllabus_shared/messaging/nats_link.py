@@ -32,6 +32,7 @@ from nats.js.api import (
 from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
 from syllabus_shared.contracts.notices import LIVE_MAX_AGE_SECONDS, LIVE_STREAM, LIVE_SUBJECT_ROOT
+from syllabus_shared.messaging.outbox import stream_name
 
 log = logging.getLogger("syllabus.nats")
 
@@ -369,7 +370,7 @@ async def ensure_live_stream(
 ) -> str:
     """The ``LIVE`` stream of notices (contracts.notices): created by whichever producer of
     notices or ``live`` instance starts first; returns its name."""
-    name = f"{namespace.upper().replace('.', '_')}_{LIVE_STREAM}" if namespace else LIVE_STREAM
+    name = stream_name(namespace, LIVE_STREAM)
     root = f"{namespace}.{LIVE_SUBJECT_ROOT}.>" if namespace else f"{LIVE_SUBJECT_ROOT}.>"
     await ensure_stream(
         js, name, [root], replicas=replicas, update=update, max_age=LIVE_MAX_AGE_SECONDS
