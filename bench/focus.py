@@ -1,8 +1,11 @@
 """A focused bench: only #2 (framework ceiling) and #3 (event lag) of ``run.py``, on a
 stack of its own, for quick before/after comparisons while working on the request path.
 
-    python bench/focus.py [--repeats 2] [--sections ceiling,idle,lag,relay,rebuild]
+    python bench/focus.py [--repeats 2] [--sections ceiling,idle,lag,relay,rebuild,live]
         [--hold 600] [--out f.json]
+
+``live`` is run.py's section 9 (bench/live.py) as it runs there: ``--live-streams``,
+``--live-rate``, ``--live-duration``, ``--quick`` as in run.py.
 
 ``--hold N`` keeps the stack up for N seconds after the fixtures (and writes the URLs,
 pids and tokens to ``--out``) so a profiler can be attached (``py-spy record --pid``).
@@ -28,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import drivers
 import events
 import httpx
+import live
 import psycopg
 import run
 import stack as stackmod
@@ -43,10 +47,17 @@ def main() -> int:
     ap.add_argument("--sections", default="ceiling,lag")
     ap.add_argument("--relay-events", type=int, default=20_000)
     ap.add_argument("--rebuild-courses", type=int, default=100, help="57 events each")
+    ap.add_argument("--live-streams", default="1000,5000", help="open streams, comma-separated")
+    ap.add_argument("--live-rate", type=float, default=50.0, help="completions/s")
+    ap.add_argument("--live-duration", type=float, default=6.0)
+    ap.add_argument("--quick", action="store_true", help="live: 1,000 streams, shorter runs")
     ap.add_argument("--hold", type=float, default=0.0)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     sections = set(args.sections.split(","))
+    if args.quick:
+        args.live_streams, args.live_duration = "1000", 4.0
+    live.raise_nofile()  # before the stack starts: its processes inherit it
     data_dir = Path(tempfile.mkdtemp(prefix="syllabus-focus-"))
     st = stackmod.start(data_dir, run.say)
     out: dict[str, Any] = {}
@@ -75,6 +86,8 @@ def main() -> int:
             )
             time.sleep(args.hold)
             return 0
+        if "live" in sections:
+            out["live"] = live.measure(st, api, fx, args)
         if "ceiling" in sections:
             floor_key = httpx.post(f"{progress}/api/v1/_floor/write", timeout=10).json()["key"]
             floor_read = [[("GET", f"/api/v1/_floor/read/{floor_key}", {}, None)]]

@@ -8,6 +8,7 @@ lag). Everything else is the devstack unchanged: every service, the sidecar and 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import signal
@@ -35,6 +36,9 @@ class Stack:
     nats: EmbeddedNats | None = None
     proc: subprocess.Popen[bytes] | None = None
     started_in: float = 0.0
+    # The key-encryption key identity seals its signing keys with: made by the bench and
+    # given to its stack, so the live section can mint many students' tokens (bench/live.py).
+    kek: bytes | None = None
 
     @property
     def pg_url(self) -> str:
@@ -90,6 +94,7 @@ def start(data_dir: Path, log: Any = print) -> Stack:
     )
     stack.nats.start()
     port = find_free_port()
+    stack.kek = os.urandom(32)
     env = {
         **os.environ,
         "GATEWAY_PORT": str(port),
@@ -101,7 +106,11 @@ def start(data_dir: Path, log: Any = print) -> Stack:
         # The floor endpoints (/api/v1/_floor/...: syllabus_shared.floor), which a
         # production service refuses; the devstack runs services as development.
         "BENCH_ENDPOINTS": "true",
+        # The runner hands the KEK in its own environment to identity (devstack secrets).
+        "IDENTITY_KEY_ENCRYPTION_KEY": base64.b64encode(stack.kek).decode(),
     }
+    for name in ("_FILE", "_PREVIOUS", "_PREVIOUS_FILE"):
+        env.pop(f"IDENTITY_KEY_ENCRYPTION_KEY{name}", None)
     out = (data_dir / "devstack.out").open("wb")
     stack.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [
@@ -136,7 +145,7 @@ def start(data_dir: Path, log: Any = print) -> Stack:
         stop(stack)
         raise RuntimeError(f"devstack not up in time:\n{text[-3000:]}")
     for name, url in re.findall(
-        r"^\s+(identity|catalog|content|progress|assessment)\s+(http://\S+)", text, re.M
+        r"^\s+(identity|catalog|content|progress|assessment|live)\s+(http://\S+)", text, re.M
     ):
         stack.services[name] = url
     stack.started_in = time.monotonic() - t0
