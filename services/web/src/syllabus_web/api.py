@@ -43,7 +43,7 @@ from syllabus_client.api.enrollments import (
     course_enrollments_drop,
     me_enrollments_list,
 )
-from syllabus_client.api.grades import me_course_grades_get
+from syllabus_client.api.grades import course_grades_list, me_course_grades_get
 from syllabus_client.api.modules import (
     module_courses_list,
     modules_create,
@@ -59,14 +59,26 @@ from syllabus_client.api.posts import (
     posts_get,
     posts_update,
 )
-from syllabus_client.api.progress import me_course_progress_get
-from syllabus_client.api.submissions import post_submissions_create, post_submissions_list
-from syllabus_client.api.users import users_me_get
+from syllabus_client.api.progress import course_progress_list, me_course_progress_get
+from syllabus_client.api.submissions import (
+    course_submissions_list,
+    post_submissions_create,
+    post_submissions_list,
+    submissions_grade,
+)
+from syllabus_client.api.users import (
+    users_delete,
+    users_get,
+    users_list,
+    users_me_get,
+    users_update,
+)
 from syllabus_client.models import (
     AttachModule,
     BodyAuthToken,
     CourseCreate,
     CourseUpdate,
+    GradeInput,
     Logout,
     ModuleCreate,
     ModuleUpdate,
@@ -77,7 +89,9 @@ from syllabus_client.models import (
     ReorderModules,
     ReorderPosts,
     SubmissionCreate,
+    SubmissionStatus,
     UserRegister,
+    UserUpdate,
 )
 from syllabus_client.types import UNSET, Response, Unset
 
@@ -577,6 +591,100 @@ class Api:
             body=ReorderPosts(post_ids=[uuid.UUID(p) for p in post_ids]),
         )
         return order
+
+    # -- running a course, and admin (issue 25, part B): roster, grading, gradebook, users
+
+    async def roster(self, course_id: str, cursor: str | None, limit: int) -> JSON:
+        """A page of the course's roster: each student's names, status and progress."""
+        page: JSON = await self.call(
+            course_progress_list.asyncio_detailed,
+            uuid.UUID(course_id),
+            limit=limit,
+            cursor=cursor or None,
+        )
+        return page
+
+    async def course_submissions(
+        self, course_id: str, status: str | None, cursor: str | None, limit: int
+    ) -> JSON:
+        """A page of the course's submissions, oldest first (``status``: ``submitted``,
+        the work waiting for a grade, or ``graded``)."""
+        page: JSON = await self.call(
+            course_submissions_list.asyncio_detailed,
+            uuid.UUID(course_id),
+            status=SubmissionStatus(status) if status else None,
+            limit=limit,
+            cursor=cursor or None,
+        )
+        return page
+
+    async def grade(
+        self, submission_id: str, score: float, feedback: str | None, version: int | None
+    ) -> JSON:
+        """Grade or regrade; ``version`` (the one the grader saw) goes as ``If-Match``, so
+        a grade given meanwhile by someone else is not overwritten unseen (412)."""
+        submission: JSON = await self.call(
+            submissions_grade.asyncio_detailed,
+            uuid.UUID(submission_id),
+            body=GradeInput(score=score, feedback=feedback),
+            if_match=f'"{version}"' if version is not None else UNSET,
+        )
+        return submission
+
+    async def gradebook(self, course_id: str, cursor: str | None, limit: int) -> JSON:
+        """A page of the gradebook: its columns (``posts``) and a row per student."""
+        page: JSON = await self.call(
+            course_grades_list.asyncio_detailed,
+            uuid.UUID(course_id),
+            limit=limit,
+            cursor=cursor or None,
+        )
+        return page
+
+    async def open_gradebook_csv(self, course_id: str) -> httpx.Response:
+        """The whole gradebook as CSV (``Accept: text/csv``), opened as a stream: the
+        caller passes its bytes on and closes it. Not through the generated operation,
+        which would read the whole file (a large course's is large). A refusal is raised
+        as :class:`ApiError` before anything is streamed."""
+        token = await self._token()
+        headers = {**self._headers(token), "Accept": "text/csv"}
+        request = self.client.http.build_request(
+            "GET", f"/api/v1/courses/{uuid.UUID(course_id)}/grades", headers=headers
+        )
+        try:
+            answer = await self.client.http.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise ApiError(503, "the API did not answer") from error
+        if answer.status_code != 200:
+            content = await answer.aread()
+            await answer.aclose()
+            if answer.status_code == 401 and token:
+                self.session.sign_out()
+                raise SignedOut
+            raise ApiError.from_answer(answer.status_code, content, answer.headers)
+        return answer
+
+    async def users(self, q: str | None, cursor: str | None, limit: int) -> JSON:
+        """A page of users (admins): ``q`` matches username, email or display name."""
+        page: JSON = await self.call(
+            users_list.asyncio_detailed, q=q or None, limit=limit, cursor=cursor or None
+        )
+        return page
+
+    async def user(self, user_id: str) -> JSON:
+        user: JSON = await self.call(users_get.asyncio_detailed, uuid.UUID(user_id))
+        return user
+
+    async def change_role(self, user_id: str, role: str) -> JSON:
+        user: JSON = await self.call(
+            users_update.asyncio_detailed,
+            uuid.UUID(user_id),
+            body=UserUpdate.from_dict({"role": role}),
+        )
+        return user
+
+    async def delete_user(self, user_id: str) -> None:
+        await self.call(users_delete.asyncio_detailed, uuid.UUID(user_id))
 
     # -- live -------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 // Live updates: listen to the person's stream (relayed by the web at /live) and, when an
 // event concerns this page, fetch the page again and swap its <main> in place. The page
-// says what it shows in <main data-live="…">: "home" (My courses), "course:<id>" or
-// "post:<course id>:<post id>". Without this script the page is the same, only static.
+// says what it shows in <main data-live="…">: "home" (My courses), "course:<id>",
+// "post:<course id>:<post id>", and for a course's teachers "roster:<course id>" (its
+// students, its gradebook) or "grading:<course id>" (its grading queue). Without this
+// script the page is the same, only static.
 (function () {
   "use strict";
   var main = document.getElementById("main");
@@ -15,6 +17,15 @@
 
   function concerns(type, data) {
     if (type === "reset") return true;
+    if (page.kind === "roster" || page.kind === "grading") {
+      // A row of the course's roster or gradebook changed (a grade given elsewhere too);
+      // new work waits for a grade in one of the courses it names.
+      if (type === "roster") return data.course_id === page.course;
+      if (type === "submission") {
+        return page.kind === "grading" && (data.course_ids || []).indexOf(page.course) >= 0;
+      }
+      return false;
+    }
     if (type === "progress") return page.kind === "home" || data.course_id === page.course;
     if (type === "grade") {
       if (page.kind === "post") return data.post_id === page.post;
@@ -23,7 +34,33 @@
     return false;
   }
 
+  // What the person typed into the page's fields (by id): kept across a swap, so an
+  // update never loses it. A field the server filled from a refused form (data-typed)
+  // counts as typed too.
+  function typedValues() {
+    var kept = {};
+    var fields = main.querySelectorAll("input[id], textarea[id], select[id]");
+    for (var i = 0; i < fields.length; i++) {
+      var f = fields[i];
+      if (f.type === "hidden" || f.type === "checkbox" || f.type === "radio") continue;
+      var changed = f.tagName === "SELECT" ? f.selectedIndex >= 0 && !f.options[f.selectedIndex].defaultSelected
+        : f.value !== f.defaultValue;
+      if (changed || f.hasAttribute("data-typed")) kept[f.id] = f.value;
+    }
+    return kept;
+  }
+
+  function restore(kept) {
+    for (var id in kept) {
+      var f = document.getElementById(id);
+      if (f && main.contains(f)) f.value = kept[id];
+    }
+  }
+
   function refresh(consistency) {
+    // A page showing a form's problems waits: the person is correcting it, and the
+    // problems would go with the swap. The next page they load is up to date.
+    if (main.querySelector(".error-summary")) return;
     if (running) { pending = consistency || pending || ""; return; }
     running = true;
     var headers = { "X-Fragment": "main" };
@@ -33,7 +70,9 @@
       .then(function (html) {
         if (html === null) return;
         var focused = document.activeElement && document.activeElement.id;
+        var kept = typedValues();
         main.innerHTML = html;
+        restore(kept);
         if (focused) {
           var again = document.getElementById(focused);
           if (again) again.focus();
@@ -57,7 +96,7 @@
 
   function connect() {
     source = new EventSource("/live");
-    ["progress", "grade", "reset"].forEach(listen);
+    ["progress", "grade", "roster", "submission", "reset"].forEach(listen);
     source.addEventListener("ready", function () {
       retry = 1000;
       main.setAttribute("data-live-state", "listening"); // for people's tools and tests
