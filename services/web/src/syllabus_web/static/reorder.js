@@ -98,6 +98,7 @@
       var key = event.key;
       if (key === " " || key === "Enter") {
         event.preventDefault();
+        if (list.getAttribute("aria-busy")) return; // the last move is still being saved
         if (before === null) {
           before = ids(list);
           item.classList.add("dragging");
@@ -127,16 +128,10 @@
   }
 
   function pointer(list, item, handle) {
+    // Moving the item in the list releases a pointer capture, so the drag follows the
+    // pointer on the whole document until it is released.
     var before = null;
-    handle.addEventListener("pointerdown", function (event) {
-      if (event.button !== 0 || list.getAttribute("aria-busy")) return;
-      event.preventDefault();
-      before = ids(list);
-      handle.setPointerCapture(event.pointerId);
-      item.classList.add("dragging");
-    });
-    handle.addEventListener("pointermove", function (event) {
-      if (before === null) return;
+    function move(event) {
       var y = event.clientY;
       var others = items(list).filter(function (el) { return el !== item; });
       var target = null;
@@ -146,19 +141,29 @@
       }
       if (target === null) { if (list.lastElementChild !== item) list.appendChild(item); }
       else if (item.nextElementSibling !== target) list.insertBefore(item, target);
-    });
-    function end(keep) {
-      return function () {
-        if (before === null) return;
-        var was = before;
-        before = null;
-        item.classList.remove("dragging");
-        if (!keep) { restore(list, was); return; }
-        if (ids(list).join() !== was.join()) commit(list, item, false);
-      };
     }
-    handle.addEventListener("pointerup", end(true));
-    handle.addEventListener("pointercancel", end(false));
+    function finish(keep) {
+      document.removeEventListener("pointermove", move);
+      document.removeEventListener("pointerup", up);
+      document.removeEventListener("pointercancel", cancel);
+      if (before === null) return;
+      var was = before;
+      before = null;
+      item.classList.remove("dragging");
+      if (!keep) { restore(list, was); return; }
+      if (ids(list).join() !== was.join()) commit(list, item, false);
+    }
+    function up() { finish(true); }
+    function cancel() { finish(false); }
+    handle.addEventListener("pointerdown", function (event) {
+      if (event.button !== 0 || list.getAttribute("aria-busy") || before !== null) return;
+      event.preventDefault();
+      before = ids(list);
+      item.classList.add("dragging");
+      document.addEventListener("pointermove", move);
+      document.addEventListener("pointerup", up);
+      document.addEventListener("pointercancel", cancel);
+    });
   }
 
   function enhanceAll() {
