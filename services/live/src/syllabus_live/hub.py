@@ -25,6 +25,7 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,37 +80,62 @@ class TooManyStreams(Exception):
     pass
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
-    """One open stream: its person, its queue, and why it ends (``ended``)."""
+    """One open stream: its person, its queue, and why it ends (``ended``).
+
+    Kept small (thousands are open at once): a deque, not an ``asyncio.Queue``, and one
+    future to wait on (:meth:`wait`), not an ``Event`` plus a task per wait."""
 
     user_id: str
     expires_at: float  # the access token's expiry (epoch seconds)
     queue_size: int
-    queue: asyncio.Queue[Item] = field(init=False)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    queue: deque[Item] = field(default_factory=deque)
     overflowed: bool = False
-    ended: str | None = None  # "expired", "deleted", "shutdown"
-
-    def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.queue_size)
+    ended: str | None = None  # "expired", "deleted", "shutdown", "gone" (the client left)
+    woken: bool = False  # something happened since the stream last looked
+    _waiter: asyncio.Future[None] | None = None
 
     def offer(self, item: Item) -> None:
         if self.ended is not None:
             return
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if len(self.queue) >= self.queue_size:
             # A slow client: drop its backlog; it is sent ``reset`` and reloads.
-            while not self.queue.empty():
-                self.queue.get_nowait()
+            self.queue.clear()
             self.overflowed = True
-        self.wake.set()
+        else:
+            self.queue.append(item)
+        self._wake()
 
     def end(self, reason: str) -> None:
         if self.ended is None:
             self.ended = reason
-        self.wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        self.woken = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float) -> None:
+        """Until something happens (:meth:`offer`, :meth:`end`) or ``timeout`` seconds
+        pass; at once when something happened since ``woken`` was last cleared."""
+        if self.woken:
+            return
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(timeout, _release, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Hub:

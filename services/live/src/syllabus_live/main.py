@@ -16,10 +16,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
 from syllabus_shared.auth import KeySet, TokenVerifier
 from syllabus_shared.messaging.nats_link import NatsLink
 from syllabus_shared.observability import Metrics, RequestContextMiddleware, configure_logging
@@ -104,9 +107,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             leeway=settings.auth_leeway_seconds,
             revoked=hub.revoked,
         )
-    install_problem_handlers(app)
+    # The stream is a plain ASGI endpoint (routes.StreamEndpoint: an open stream holds as
+    # little as possible); its operation is documented from routes.DECLARATION.
+    app.router.routes.append(Route(routes.PATH, endpoint=routes.StreamEndpoint(hub, settings)))
+    declared = APIRouter()
+    declared.include_router(routes.DECLARATION, prefix="/api/v1")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=[*app.routes, *declared.routes],
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    install_problem_handlers(app)  # documents the problems on top of it
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    app.include_router(routes.router, prefix="/api/v1")
     app.include_router(_operations(hub, nats, metrics))
     return app
 

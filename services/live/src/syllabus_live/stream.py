@@ -17,10 +17,8 @@ access token expires, the account is deleted, or the instance shuts down.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from syllabus_live.hub import Connection, Hub, Item
 
@@ -96,7 +94,7 @@ class Stream:
         self._roster_waiting.clear()
         return frame("reset", "{}", self.last)
 
-    async def events(self) -> AsyncIterator[bytes]:
+    async def events(self) -> AsyncGenerator[bytes, None]:
         conn = self.conn
         try:
             yield frame("ready", "{}", self.start)
@@ -118,11 +116,12 @@ class Stream:
                             yield out
             idle_since = time.monotonic()
             while conn.ended is None:
+                conn.woken = False  # what happens from here on wakes the wait below
                 if conn.overflowed:
                     conn.overflowed = False
                     yield self._reset()
-                while not conn.queue.empty():
-                    if (out := self._emit(conn.queue.get_nowait())) is not None:
+                while conn.queue:
+                    if (out := self._emit(conn.queue.popleft())) is not None:
                         yield out
                         idle_since = time.monotonic()
                 for out in self._due_rosters():
@@ -135,10 +134,7 @@ class Stream:
                 if (due := self._next_roster_due()) is not None:
                     deadlines.append(due)
                 timeout = max(0.0, min(deadlines) - now)
-                conn.wake.clear()
-                if conn.queue.empty() and not conn.overflowed:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(conn.wake.wait(), timeout)
+                await conn.wait(timeout)
                 if time.time() >= conn.expires_at:
                     conn.end("expired")
                 elif time.monotonic() - idle_since >= self.heartbeat:
