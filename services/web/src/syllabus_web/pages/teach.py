@@ -253,7 +253,13 @@ async def teach_home(request: Request, api: ApiDep) -> Response:
     if refused := _refused(request, api):
         return refused
     courses, library = await asyncio.gather(api.authored_courses(), api.module_library())
-    usage = await asyncio.gather(*(api.module_courses(m["id"]) for m in library))
+    calls = asyncio.Semaphore(8)  # a large library: a few calls at a time, not hundreds
+
+    async def used_in(module: JSON) -> list[JSON]:
+        async with calls:
+            return await api.module_courses(module["id"])
+
+    usage = await asyncio.gather(*(used_in(m) for m in library))
     by_status: dict[str, list[JSON]] = {status: [] for status in COURSE_STATUSES}
     for course in courses:
         by_status.setdefault(course["status"], []).append(course)
