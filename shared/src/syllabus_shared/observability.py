@@ -164,6 +164,17 @@ class Metrics:
         return max(0.0, time.time() - oldest) if oldest is not None else 0.0
 
 
+def request_id_of(scope: Scope) -> str:
+    """The request's id: the client's ``X-Request-ID`` when it is a sane one, else new."""
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            incoming: str = value.decode("latin-1")
+            if _VALID_REQUEST_ID.match(incoming):
+                return incoming
+            break
+    return uuid.uuid4().hex
+
+
 class RequestContextMiddleware:
     """Sets ``X-Request-ID`` (echoing a sane client value) and records metrics per route."""
 
@@ -175,12 +186,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = None
-        for name, value in scope.get("headers", []):
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        rid = request_id_of(scope)
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status_holder = {"status": 500}

@@ -22,7 +22,6 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
 from syllabus_shared.auth import KeySet, TokenVerifier
 from syllabus_shared.messaging.nats_link import NatsLink
 from syllabus_shared.observability import Metrics, RequestContextMiddleware, configure_logging
@@ -109,7 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # The stream is a plain ASGI endpoint (routes.StreamEndpoint: an open stream holds as
     # little as possible); its operation is documented from routes.DECLARATION.
-    app.router.routes.append(Route(routes.PATH, endpoint=routes.StreamEndpoint(hub, settings)))
     declared = APIRouter()
     declared.include_router(routes.DECLARATION, prefix="/api/v1")
 
@@ -126,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     install_problem_handlers(app)  # documents the problems on top of it
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(routes.StreamEndpoint, hub=hub, settings=settings)  # outermost
     app.include_router(_operations(hub, nats, metrics))
     return app
 
