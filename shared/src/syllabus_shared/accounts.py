@@ -31,15 +31,16 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import psycopg
 from sqlalchemy import ColumnElement, exists, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
-from syllabus_shared.contracts.identity import UserDeleted
-from syllabus_shared.db import Database, libpq_url
+from syllabus_shared.contracts.identity import UserDeleted, UserProfileChanged, UserRegistered
+from syllabus_shared.db import Database, libpq_url, upsert_many
 from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.unit_of_work import UnitOfWork
 
@@ -89,6 +90,37 @@ def forgetting(cascade: Cascade) -> Callable[[UnitOfWork, UserDeleted], Awaitabl
 
     handle.__name__ = f"forgetting_{getattr(cascade, '__name__', 'cascade')}"
     return handle
+
+
+UserState = UserRegistered | UserProfileChanged
+
+
+def remembering_names(
+    model: type[SQLModel],
+) -> tuple[
+    Callable[[UnitOfWork, UserState], Awaitable[None]],
+    Callable[[UnitOfWork, Sequence[UserState]], Awaitable[None]],
+]:
+    """Handlers (one event, many) that keep ``model`` (``user_id``, ``username``,
+    ``display_name``) as identity's ``UserRegistered``/``UserProfileChanged`` carry them,
+    for the lists that name people (rosters, gradebooks): one multi-row upsert. A deleted
+    account's late or replayed event writes nothing (its row went with ``UserDeleted``)."""
+
+    async def remember_many(uow: UnitOfWork, events: Sequence[UserState]) -> None:
+        async with uow:
+            session = uow.session
+            deleted = await deleted_among(session, uow.tables, [e.user_id for e in events])
+            rows = [
+                {"user_id": e.user_id, "username": e.username, "display_name": e.display_name}
+                for e in events
+                if e.user_id not in deleted
+            ]
+            await upsert_many(session, model, rows)
+
+    async def remember(uow: UnitOfWork, event: UserState) -> None:
+        await remember_many(uow, [event])
+
+    return remember, remember_many
 
 
 async def is_deleted(session: AsyncSession, tables: KernelTables, user_id: uuid.UUID) -> bool:

@@ -17,7 +17,6 @@ kept score from the submissions. The two never wait on each other in opposite or
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -33,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from syllabus_shared.accounts import deleted_among, is_deleted
+from syllabus_shared.accounts import is_deleted, remembering_names
 from syllabus_shared.auth import Principal, unauthorized
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import assessment as ev
@@ -41,7 +40,7 @@ from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
-from syllabus_shared.db import lock_for_transaction, table_of, upsert, upsert_many, utcnow
+from syllabus_shared.db import lock_for_transaction, table_of, upsert, utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import conflict, forbidden, not_found, not_yet_visible
@@ -693,28 +692,9 @@ async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
 # ---------------------------------------------------------------- users' names (identity)
 
 
-async def on_user(uow: UnitOfWork, event: ie.UserRegistered | ie.UserProfileChanged) -> None:
-    await on_users(uow, [event])
-
-
-async def on_users(
-    uow: UnitOfWork, events: Sequence[ie.UserRegistered | ie.UserProfileChanged]
-) -> None:
-    """Users' names as identity's events carry them (the ``users`` projection; gradebooks
-    and submission lists show them), one or many: one multi-row upsert. A deleted
-    account's late or replayed event writes nothing (its row went with ``UserDeleted``)."""
-    async with uow:
-        session = uow.session
-        deleted = await deleted_among(session, uow.tables, [e.user_id for e in events])
-        await upsert_many(
-            session,
-            User,
-            [
-                {"user_id": e.user_id, "username": e.username, "display_name": e.display_name}
-                for e in events
-                if e.user_id not in deleted
-            ],
-        )
+# The ``users`` projection: names as identity's events carry them (gradebooks, submission
+# lists).
+on_user, on_users = remembering_names(User)
 
 
 # ---------------------------------------------------------------- deleted accounts

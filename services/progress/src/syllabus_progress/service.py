@@ -27,12 +27,17 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
-from syllabus_shared.accounts import deleted_among, deleted_flag, is_deleted, lock_users
+from syllabus_shared.accounts import (
+    deleted_flag,
+    is_deleted,
+    lock_users,
+    remembering_names,
+)
 from syllabus_shared.auth import Principal, unauthorized
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as ev
-from syllabus_shared.db import upsert_many, utcnow
+from syllabus_shared.db import utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
 from syllabus_shared.problems import Problem, forbidden, not_found, not_yet_visible
@@ -359,28 +364,8 @@ async def uncomplete_post(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -
 # ---------------------------------------------------------------- users' names (identity)
 
 
-async def on_user(uow: UnitOfWork, event: ie.UserRegistered | ie.UserProfileChanged) -> None:
-    await on_users(uow, [event])
-
-
-async def on_users(
-    uow: UnitOfWork, events: Sequence[ie.UserRegistered | ie.UserProfileChanged]
-) -> None:
-    """Users' names as identity's events carry them (the ``users`` projection; rosters
-    show them), one or many: one multi-row upsert. A deleted account's late or replayed
-    event writes nothing (its row went with ``UserDeleted``)."""
-    async with uow:
-        session = uow.session
-        deleted = await deleted_among(session, uow.tables, [e.user_id for e in events])
-        await upsert_many(
-            session,
-            User,
-            [
-                {"user_id": e.user_id, "username": e.username, "display_name": e.display_name}
-                for e in events
-                if e.user_id not in deleted
-            ],
-        )
+# The ``users`` projection: names as identity's events carry them (rosters show them).
+on_user, on_users = remembering_names(User)
 
 
 # ---------------------------------------------------------------- deleted accounts
