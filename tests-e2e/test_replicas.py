@@ -142,7 +142,8 @@ def test_every_service_runs_twice_and_both_progress_replicas_consume(
     replicated: Replicated,
 ) -> None:
     assert {k: len(v) for k, v in replicated.instances.items()} == {
-        name: REPLICAS for name in ("identity", "catalog", "content", "progress", "assessment")
+        name: REPLICAS
+        for name in ("identity", "catalog", "content", "progress", "assessment", "live", "web")
     }
     stack = replicated.stack
     ada, bo = actor(stack, "instructor"), actor(stack, "student")
