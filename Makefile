@@ -17,7 +17,7 @@ AXE := .tools/axe-core-$(AXE_VERSION)/axe.min.js
 PACKAGE_TESTS := shared/tests devkit/tests $(wildcard services/*/tests) $(wildcard deploy/local/tests) deploy/tests \
 	clients/python/tests
 
-.PHONY: help install run test lint format unit e2e contracts schemas openapi client bench clean \
+.PHONY: help install run test test-packages test-stack lint format unit e2e contracts schemas openapi client bench clean \
 	reliability-short reliability chaos fuzz check-consistency
 
 help:
@@ -124,7 +124,18 @@ fuzz: install
 check-consistency: install
 	$(RUN) python tests-reliability/checker.py --data-dir .data $(ARGS)
 
-test: lint unit contracts e2e reliability-short
+# Lint first; then two lanes side by side, each suite as it runs alone: the packages'
+# own tests and the contracts (each its own PostgreSQL and NATS), and the whole stack
+# (e2e with the browser, then the short fault tests). Every suite still runs, and one
+# failing fails the whole (`make -k test` lets the other lane finish).
+test: lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=recurse test-packages test-stack
+
+test-packages: install
+	@$(MAKE) --no-print-directory unit contracts
+
+test-stack: install browser
+	@$(MAKE) --no-print-directory e2e reliability-short
 
 schemas: install
 	$(RUN) python -m syllabus_shared.contracts.export contracts/schemas
