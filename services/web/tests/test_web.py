@@ -264,7 +264,12 @@ def test_the_consistency_token_of_a_write_goes_with_the_next_reads(
                 "completed_at": None,
                 "version": 1,
             },
-            headers={"Syllabus-Consistency": "tok-1"},
+            # As the API answers a write: the header, and the same token as a cookie (for
+            # browsers), which the web's one client must never keep for everybody.
+            headers=[
+                ("Syllabus-Consistency", "tok-1"),
+                ("Set-Cookie", "syllabus_consistency=tok-1; Path=/api; HttpOnly; SameSite=Lax"),
+            ],
         ),
     )
     client.post(f"/courses/{course}/enroll", data={"csrf_token": csrf_of(client, "/courses")})

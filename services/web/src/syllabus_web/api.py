@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextvars import ContextVar
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -197,17 +197,18 @@ class ApiClient:
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
-        # No cookie jar: the API's cookies (its consistency cookie) belong to one person,
-        # and this client serves everybody. The web keeps that token in each session.
-        jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
         self.http = httpx.AsyncClient(
             base_url=settings.api_url.rstrip("/"),
             timeout=settings.api_timeout_seconds,
-            cookies=httpx.Cookies(jar),
             transport=transport,
             headers={"User-Agent": "syllabus-web"},
             event_hooks={"request": [_caller_headers]},
         )
+        # No cookie kept: the API's cookies (its consistency cookie) belong to one person,
+        # and this client serves everybody. The web keeps that token in each session. The
+        # policy goes on the client's own jar: httpx copies a jar it is given into a new
+        # one, without the copy's policy.
+        self.http.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         self.typed = Client(base_url=settings.api_url.rstrip("/")).set_async_httpx_client(self.http)
         self.refreshes = RefreshOnce()
 

@@ -37,6 +37,7 @@ KINDS = {
     "assignment": "Assignment",
     "quiz": "Quiz",
 }
+GRADABLE = ("assignment", "quiz")
 GRADE_STATUS = {"not_submitted": "Not submitted", "submitted": "Submitted", "graded": "Graded"}
 ENROLLMENT_STATUS = {"active": "In progress", "completed": "Completed", "dropped": "Left"}
 
@@ -191,7 +192,7 @@ def outline(course_id: str, doc: JSON, grades: JSON | None) -> list[ModuleRow]:
 
 
 def _has_gradable(doc: JSON) -> bool:
-    return any(p["kind"] in ("assignment", "quiz") for m in doc["modules"] for p in m["posts"])
+    return any(p["kind"] in GRADABLE for m in doc["modules"] for p in m["posts"])
 
 
 @router.get("/courses/{course_id}")
@@ -293,14 +294,27 @@ async def post_page(
     if not api.session.signed_in:
         return see_other(login_url(request.url.path))
     course, doc = await asyncio.gather(api.course(cid), api.progress(cid))
-    # Read the post after the progress document: opening it counts as a view.
-    post = await api.post(pid)
-    kind = post["content"]["kind"]
     enrolled = doc is not None and doc.get("status") != "dropped"
-    submissions: list[JSON] = []
-    if kind in ("assignment", "quiz") and enrolled:
-        submissions = await api.my_submissions(pid)
     module, entry = _find(doc, pid)
+    # Read the post after the progress document: opening it counts as a view. The learner's
+    # own attempts at a quiz or an assignment are read beside it (the document says its
+    # kind), not after it; the post's failure, if any, is the one shown.
+    fetched: list[JSON] | None = None
+    if enrolled and entry is not None and entry.get("kind") in GRADABLE:
+        read, mine = await asyncio.gather(
+            api.post(pid), api.my_submissions(pid), return_exceptions=True
+        )
+        if isinstance(read, BaseException):
+            raise read
+        if isinstance(mine, BaseException):
+            raise mine
+        post, fetched = read, mine
+    else:
+        post = await api.post(pid)
+    kind = post["content"]["kind"]
+    submissions: list[JSON] = []
+    if kind in GRADABLE and enrolled:
+        submissions = fetched if fetched is not None else await api.my_submissions(pid)
     before, after = neighbours(doc, pid)
     titles: dict[str, str] = {}
     locked_because: list[JSON] = []
