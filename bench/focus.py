@@ -1,11 +1,13 @@
 """A focused bench: only #2 (framework ceiling) and #3 (event lag) of ``run.py``, on a
 stack of its own, for quick before/after comparisons while working on the request path.
 
-    python bench/focus.py [--repeats 2] [--sections ceiling,idle,lag,relay,rebuild,live]
+    python bench/focus.py [--repeats 2] [--sections ceiling,idle,lag,relay,rebuild,live,web]
         [--hold 600] [--out f.json]
 
 ``live`` is run.py's section 9 (bench/live.py) as it runs there: ``--live-streams``,
-``--live-rate``, ``--live-duration``, ``--quick`` as in run.py.
+``--live-rate``, ``--live-duration``, ``--quick`` as in run.py. ``web`` is section 10
+(bench/web.py): ``--web-samples``, ``--students``, ``--gradebook-posts``, ``--quick``; it
+seeds its own gradebook course (in the full run it reuses section 7's).
 
 ``--hold N`` keeps the stack up for N seconds after the fixtures (and writes the URLs,
 pids and tokens to ``--out``) so a profiler can be attached (``py-spy record --pid``).
@@ -35,6 +37,7 @@ import live
 import psycopg
 import run
 import stack as stackmod
+import web
 
 
 def main() -> int:
@@ -50,13 +53,19 @@ def main() -> int:
     ap.add_argument("--live-streams", default="1000,5000", help="open streams, comma-separated")
     ap.add_argument("--live-rate", type=float, default=50.0, help="completions/s")
     ap.add_argument("--live-duration", type=float, default=6.0)
-    ap.add_argument("--quick", action="store_true", help="live: 1,000 streams, shorter runs")
+    ap.add_argument("--web-samples", type=int, default=30, help="web: requests per page and repeat")
+    ap.add_argument("--students", type=int, default=10_000, help="web: the gradebook's students")
+    ap.add_argument("--gradebook-posts", type=int, default=50)
+    ap.add_argument(
+        "--quick", action="store_true", help="live: 1,000 streams, shorter runs; web: smaller"
+    )
     ap.add_argument("--hold", type=float, default=0.0)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     sections = set(args.sections.split(","))
     if args.quick:
         args.live_streams, args.live_duration = "1000", 4.0
+        args.web_samples, args.students = 15, 1000
     live.raise_nofile()  # before the stack starts: its processes inherit it
     data_dir = Path(tempfile.mkdtemp(prefix="syllabus-focus-"))
     st = stackmod.start(data_dir, run.say)
@@ -88,6 +97,8 @@ def main() -> int:
             return 0
         if "live" in sections:
             out["live"] = live.measure(st, api, fx, args)
+        if "web" in sections:
+            out["web"] = web.measure(st, api, fx, args)
         if "ceiling" in sections:
             floor_key = httpx.post(f"{progress}/api/v1/_floor/write", timeout=10).json()["key"]
             floor_read = [[("GET", f"/api/v1/_floor/read/{floor_key}", {}, None)]]

@@ -39,6 +39,9 @@ class Stack:
     # The key-encryption key identity seals its signing keys with: made by the bench and
     # given to its stack, so the live section can mint many students' tokens (bench/live.py).
     kek: bytes | None = None
+    # The web's WEB_SESSION_SECRET, made by the bench (as deploy/local makes one), so the
+    # web section can open a session cookie the web sealed (bench/web.py).
+    web_secret: str | None = None
 
     @property
     def pg_url(self) -> str:
@@ -95,6 +98,7 @@ def start(data_dir: Path, log: Any = print) -> Stack:
     stack.nats.start()
     port = find_free_port()
     stack.kek = os.urandom(32)
+    stack.web_secret = base64.urlsafe_b64encode(os.urandom(32)).decode()
     env = {
         **os.environ,
         "GATEWAY_PORT": str(port),
@@ -108,6 +112,9 @@ def start(data_dir: Path, log: Any = print) -> Stack:
         "BENCH_ENDPOINTS": "true",
         # The runner hands the KEK in its own environment to identity (devstack secrets).
         "IDENTITY_KEY_ENCRYPTION_KEY": base64.b64encode(stack.kek).decode(),
+        # The runner hands its own WEB_SESSION_SECRET to the web (else it makes one under
+        # its data dir) and sets WEB_API_URL to the gateway, as for `make run`.
+        "WEB_SESSION_SECRET": stack.web_secret,
     }
     for name in ("_FILE", "_PREVIOUS", "_PREVIOUS_FILE"):
         env.pop(f"IDENTITY_KEY_ENCRYPTION_KEY{name}", None)
@@ -145,7 +152,7 @@ def start(data_dir: Path, log: Any = print) -> Stack:
         stop(stack)
         raise RuntimeError(f"devstack not up in time:\n{text[-3000:]}")
     for name, url in re.findall(
-        r"^\s+(identity|catalog|content|progress|assessment|live)\s+(http://\S+)", text, re.M
+        r"^\s+(identity|catalog|content|progress|assessment|live|web)\s+(http://\S+)", text, re.M
     ):
         stack.services[name] = url
     stack.started_in = time.monotonic() - t0
@@ -225,6 +232,9 @@ def stop(stack: Stack) -> None:
 class Api:
     def __init__(self, base: str) -> None:
         self.http = httpx.Client(base_url=base, timeout=30.0)
+        # token -> (username, password) of every user made here: the web section signs
+        # them in through the web's own form (bench/web.py).
+        self.credentials: dict[str, tuple[str, str]] = {}
 
     def call(
         self, method: str, path: str, token: str | None = None, expect: int = 200, **kw: Any
@@ -252,7 +262,9 @@ class Api:
         )
         if role != "student":
             self.call("PATCH", f"/api/v1/users/{user['id']}", admin, json={"role": role})
-        return str(user["id"]), self.token(name, password)
+        token = self.token(name, password)
+        self.credentials[token] = (name, password)
+        return str(user["id"]), token
 
 
 @dataclass
