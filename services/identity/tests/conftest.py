@@ -16,7 +16,7 @@ import jwt
 import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 from syllabus_devkit.testing.plugin import Databases, serve_app
 from syllabus_identity.keys import KeyEncryption
 from syllabus_identity.main import create_app
@@ -126,6 +126,17 @@ class Identity:
         js = rt.nats.jetstream()
         await ensure_stream(js, rt.stream, rt.subjects())
         await rt.relay.drain()
+        # The app's own relay may hold rows this drain skipped (SKIP LOCKED): wait
+        # (bounded) until it has published them too.
+        ob = rt.tables.outbox
+        for _ in range(100):
+            async with rt.db.transaction() as session:
+                waiting = await session.scalar(
+                    select(func.count()).select_from(ob).where(ob.c.published_at.is_(None))
+                )
+            if not waiting:
+                break
+            await asyncio.sleep(0.05)
         info = await js.stream_info(rt.stream)
         envelopes = []
         if info.state.messages:
