@@ -44,6 +44,9 @@ class Route:
     # A long-lived response (server-sent events): its service's proxy flushes every write
     # at once (``flush_interval -1``) and holds the stream through a config reload.
     streaming: bool = False
+    # Compress what it answers (zstd or gzip, as the client accepts): the web's pages and
+    # assets. Never on a streaming route (an event stream must not wait in a compressor).
+    compress: bool = False
 
     def __post_init__(self) -> None:
         if (self.service is None) == (self.builtin is None):
@@ -53,6 +56,8 @@ class Route:
         if self.builtin is not None and self.builtin not in BUILTINS:
             raise ValueError(f"route {self.path!r}: unknown builtin {self.builtin!r}")
         _pattern_regex(self.path)  # validates the pattern
+        if self.compress and self.streaming:
+            raise ValueError(f"route {self.path!r}: a streaming route is never compressed")
 
     @property
     def is_prefix_only(self) -> bool:
@@ -313,7 +318,8 @@ def _route_body(
         return ["metrics"]
     assert route.service is not None
     if route.service in proxied:
-        return [f"vars service {route.service}", f"import proxy_{route.service}"]
+        encode = ["encode zstd gzip"] if route.compress else []
+        return [*encode, f"vars service {route.service}", f"import proxy_{route.service}"]
     detail = f"The {route.service} service is not running in this stack."
     return [
         "header Content-Type application/problem+json",
