@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -130,16 +131,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn that ends every open stream as soon as it is told to stop: a streaming
-    response would otherwise hold the graceful shutdown until its timeout."""
+    """uvicorn that ends every open stream as soon as it is told to stop (a streaming
+    response would otherwise hold the graceful shutdown until its timeout), and stops when
+    NATS is one it must not run against (too old), as every service does."""
 
     def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
         super().__init__(config)
         self.app = app
+        self.fatal: Exception | None = None
 
     def handle_exit(self, sig: int, frame: object) -> None:
         self.app.state.hub.shutdown()
         super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
+    async def on_tick(self, counter: int) -> bool:
+        fatal = self.app.state.hub.nats.fatal
+        if fatal is not None:
+            self.fatal = fatal
+            self.app.state.hub.shutdown()
+            return True
+        return await super().on_tick(counter)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,4 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app,
     )
     server.run()
+    if server.fatal is not None:
+        print(f"live: refusing to run: {server.fatal}", file=sys.stderr)
+        return 1
     return 0
