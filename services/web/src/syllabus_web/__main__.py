@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,7 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"))
     commands.add_parser("migrate", help="no-op: the web has no database")
     args = parser.parse_args(argv)
     if args.command == "migrate":
@@ -35,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level.lower(),
+        # Caddy logs every request already (access log), as for every service.
+        access_log=False,
         timeout_graceful_shutdown=5,
         # Caddy in front sets X-Forwarded-Proto; trust it from loopback and the cluster.
         proxy_headers=True,
