@@ -101,6 +101,7 @@ USER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("completions", "user_id"),
         ("post_views", "user_id"),
         ("submissions", "user_id"),
+        ("users", "user_id"),
     ),
     "assessment": (
         ("courses", "creator_id"),
@@ -109,6 +110,7 @@ USER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("submissions", "user_id"),
         ("submissions", "grader_id"),
         ("post_grades", "user_id"),
+        ("users", "user_id"),
     ),
 }
 
@@ -124,7 +126,7 @@ def _by_user(service: str) -> str:
 
 QUERIES: dict[str, dict[str, str]] = {
     "identity": {
-        "users": "SELECT id FROM users",
+        "users": "SELECT id, username, display_name FROM users",
         "deleted_users": "SELECT user_id FROM deleted_users",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
     },
@@ -159,6 +161,7 @@ QUERIES: dict[str, dict[str, str]] = {
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
     },
     "progress": {
+        "users": "SELECT user_id, username, display_name FROM users",
         "courses": "SELECT course_id, title, status, visibility, creator_id, deleted, sequential"
         " FROM courses",
         "course_modules": "SELECT course_id, module_id, position, prerequisites, unlock_at"
@@ -180,6 +183,7 @@ QUERIES: dict[str, dict[str, str]] = {
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
     },
     "assessment": {
+        "users": "SELECT user_id, username, display_name FROM users",
         "courses": "SELECT course_id, status, visibility, creator_id, deleted FROM courses",
         "course_modules": "SELECT course_id, module_id, position FROM course_modules",
         "modules": "SELECT module_id, creator_id, deleted FROM modules",
@@ -443,7 +447,23 @@ def check_projections(snap: Snapshot) -> Report:
         {c: (r["enrollment_count"],) for c, r in live_courses.items()},
     )
     report.merge(check_deleted_users(snap))
+    report.merge(check_names(snap))
     return report.merge(check_assessment(snap)).merge(check_completion_rules(snap))
+
+
+def check_names(snap: Snapshot) -> Report:
+    """progress's and assessment's ``users`` (the names rosters and gradebooks show) equal
+    identity's users, every one of them (when identity's database is given)."""
+    report = Report()
+    if IDENTITY not in snap.tables:
+        return report
+    expected = {r["id"]: (r["username"], r["display_name"]) for r in snap.rows(IDENTITY, "users")}
+    for service in ("progress", "assessment"):
+        actual = {
+            r["user_id"]: (r["username"], r["display_name"]) for r in snap.rows(service, "users")
+        }
+        report.compare(f"{service}.users <- identity.users", expected, actual)
+    return report
 
 
 def deleted_users(snap: Snapshot) -> set[Any]:

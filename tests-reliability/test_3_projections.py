@@ -415,3 +415,35 @@ async def test_production_settings_refuse_fault_injection() -> None:
     )
     assert result.returncode != 0
     assert "fault_injection cannot be enabled" in result.stdout + result.stderr
+
+
+async def test_10_checker_covers_names(stack: ReliabilityStack, world: World) -> None:
+    """progress's and assessment's ``users`` (names on rosters and gradebooks) against
+    identity's: a renamed row and a missing one are reported."""
+    await settle(stack)
+    student = uuid.UUID(world.student.id)
+    before = await stack.query("assessment", "SELECT * FROM users WHERE user_id = %s", (student,))
+    await stack.query(
+        "progress", "UPDATE users SET display_name = 'tampered' WHERE user_id = %s", (student,)
+    )
+    await stack.query("assessment", "DELETE FROM users WHERE user_id = %s", (student,))
+    try:
+        broken = checker.check_projections(
+            await asyncio.to_thread(checker.load, stack.database_urls())
+        )
+        assert broken.per_check["progress.users <- identity.users"]["lost"] == 1, broken.samples
+        assert broken.per_check["assessment.users <- identity.users"]["lost"] == 1
+    finally:
+        name = await stack.scalar(
+            "identity", "SELECT display_name FROM users WHERE id = %s", (student,)
+        )
+        await stack.query(
+            "progress", "UPDATE users SET display_name = %s WHERE user_id = %s", (name, student)
+        )
+        row = before[0]
+        await stack.query(
+            "assessment",
+            "INSERT INTO users (user_id, username, display_name) VALUES (%s, %s, %s)",
+            (row["user_id"], row["username"], row["display_name"]),
+        )
+    await settle(stack)
