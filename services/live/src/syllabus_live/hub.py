@@ -308,8 +308,13 @@ class Hub:
                 user_id = uuid.UUID(str(json.loads(msg.data)["data"]["user_id"]))
             except (ValueError, KeyError, TypeError):
                 return
-            self.deleted[user_id] = time.time()
+            now = time.time()
+            self.deleted[user_id] = now
             self.end_user(str(user_id), "deleted")
+            # Past one token lifetime a deleted account has no valid token left to refuse.
+            if len(self.deleted) % 1024 == 0:
+                cutoff = now - self.token_lifetime_seconds
+                self.deleted = {u: t for u, t in self.deleted.items() if t >= cutoff}
 
         return await js.subscribe(
             subject,
