@@ -140,6 +140,7 @@ class StreamEndpoint:
         except Problem as problem:
             await _problem(problem, rid, scope, receive, send)
             return
+        del headers  # not held for as long as the stream lasts
         conn = stream.conn
         events = stream.events()
 

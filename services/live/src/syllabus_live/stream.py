@@ -29,6 +29,19 @@ def frame(event: str, data: str, event_id: int | None = None) -> bytes:
 
 
 class Stream:
+    __slots__ = (
+        "_roster_sent",
+        "_roster_waiting",
+        "conn",
+        "heartbeat",
+        "hub",
+        "last",
+        "replay_limit",
+        "reset_first",
+        "roster_interval",
+        "start",
+    )
+
     def __init__(
         self,
         hub: Hub,
