@@ -203,6 +203,9 @@ async def test_unanswered_publishes_time_out_and_free_their_slots(kernel: Kernel
     mid-election) end the batch at publish_timeout with a TimeoutError each, and no
     pending publish is left holding a slot of the context's bounded count."""
     silent = await kernel.nc.subscribe("silent.>")  # takes the messages, never answers
+    # The server must know the subscriber before the publishes come, or they are answered
+    # at once with "no responders" (a race seen with the other test lane loading the CPU).
+    await kernel.nc.flush()
     try:
         relay = kernel.relay(publish_timeout=0.3)
         js = kernel.nats.publisher()
