@@ -58,6 +58,19 @@ def test_every_designed_event_has_a_contract() -> None:
         "ModuleCompleted",
         "SubmissionCreated",
         "SubmissionGraded",
+        # Groups and cohorts (issue 26): identity's groups, progress's follows, catalog's
+        # and content's dates per group and per student.
+        "GroupCreated",
+        "GroupUpdated",
+        "GroupDeleted",
+        "GroupMemberAdded",
+        "GroupMemberRemoved",
+        "CourseGroupFollowed",
+        "CourseGroupUnfollowed",
+        "UnlockOverrideSet",
+        "UnlockOverrideRemoved",
+        "DueOverrideSet",
+        "DueOverrideRemoved",
         "Notice",  # one per teller: progress's and assessment's (contracts/notices.py)
     }
     assert {cls.name for cls in ALL_EVENTS} == designed

@@ -8,6 +8,16 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The namespace of ids derived from the ids they relate (:func:`derived_id`).
+_DERIVED = uuid.UUID("6f1c3b9e-5d2a-4e8f-9a47-2c0d8e1b7f35")
+
+
+def derived_id(kind: str, *parts: uuid.UUID | str) -> uuid.UUID:
+    """The one id of a relation between ids (a membership, a follow, an override): every
+    producer and consumer computes the same id from the same parts (UUIDv5), so the
+    relation is one aggregate whose version survives its removal and re-creation."""
+    return uuid.uuid5(_DERIVED, ":".join([kind, *(str(part) for part in parts)]))
+
 
 class Event(BaseModel):
     """Base of every integration event's ``data``.

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel
 
-from syllabus_shared.contracts.base import Event
+from syllabus_shared.contracts.base import Event, derived_id
 
 
 class CourseEvent(Event):
@@ -127,3 +128,44 @@ class ModuleUpdated(ModuleState):
 
 class ModuleDeleted(ModuleEvent):
     name = "ModuleDeleted"
+
+
+# ---------------------------------- dates per group and per student (``unlock_override``)
+
+OverrideKind = Literal["group", "user"]
+
+
+def override_id(
+    scope_id: uuid.UUID, item_id: uuid.UUID, kind: OverrideKind, target_id: uuid.UUID
+) -> uuid.UUID:
+    """The one id of the override of ``item_id`` (a module in course ``scope_id``; for
+    content's due dates, a post, with ``scope_id`` the post too) for a group or a user."""
+    return derived_id("override", scope_id, item_id, kind, target_id)
+
+
+class UnlockOverrideEvent(Event):
+    """A module's unlock time in one course for the members of a group (``kind`` group)
+    or for one student (``kind`` user), instead of the course's ``unlock_at``; sequence =
+    the override row's ``version`` (kept across removal and setting again). How a
+    student's date is chosen among them: docs/dates.md (own override, else the most
+    lenient of their followed groups', else the default)."""
+
+    source = "catalog"
+    aggregate = "unlock_override"
+    override_id: uuid.UUID
+    course_id: uuid.UUID
+    module_id: uuid.UUID
+    kind: OverrideKind
+    target_id: uuid.UUID  # the group's or the user's id
+
+    def subject_id(self) -> uuid.UUID:
+        return self.override_id
+
+
+class UnlockOverrideSet(UnlockOverrideEvent):
+    name = "UnlockOverrideSet"
+    unlock_at: dt.datetime
+
+
+class UnlockOverrideRemoved(UnlockOverrideEvent):
+    name = "UnlockOverrideRemoved"

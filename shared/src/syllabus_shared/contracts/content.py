@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -101,3 +102,33 @@ class PostViewed(Event):
 
     def subject_id(self) -> uuid.UUID:
         return self.view_id
+
+
+# ------------------------------------- due dates per group and per student (``due_override``)
+
+
+class DueOverrideEvent(Event):
+    """A post's due time for the members of a group (``kind`` group) or one student
+    (``kind`` user), instead of the post's ``due_at``; sequence = the override row's
+    ``version`` (kept across removal and setting again). ``override_id`` is
+    ``catalog.override_id(post_id, post_id, kind, target_id)``. How a student's date is
+    chosen: docs/dates.md."""
+
+    source = "content"
+    aggregate = "due_override"
+    override_id: uuid.UUID
+    post_id: uuid.UUID
+    kind: Literal["group", "user"]
+    target_id: uuid.UUID  # the group's or the user's id
+
+    def subject_id(self) -> uuid.UUID:
+        return self.override_id
+
+
+class DueOverrideSet(DueOverrideEvent):
+    name = "DueOverrideSet"
+    due_at: dt.datetime
+
+
+class DueOverrideRemoved(DueOverrideEvent):
+    name = "DueOverrideRemoved"

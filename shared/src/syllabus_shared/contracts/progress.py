@@ -3,15 +3,31 @@
 - ``enrollment``: sequence = enrollment ``version``; ``status`` is the state after
   the change, so counters can be kept per enrollment and never drift.
 - ``completion``: one per (user, post) pair; sequence = its ``version``.
+- ``course_group``: one per (course, group) follow; sequence = its ``version``.
+
+An enrollment event carries the enrollment's ``sources`` when its status changed; a
+change of sources alone (a second group, the student enrolling themselves too) is not
+published (nothing downstream depends on it; progress's API shows it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Literal
 
-from syllabus_shared.contracts.base import Event
+from pydantic import BaseModel
+
+from syllabus_shared.contracts.base import Event, derived_id
 from syllabus_shared.contracts.notices import Notice
+
+
+class EnrollmentSource(BaseModel):
+    """Why an enrollment is active: the student enrolled themselves (``self``) or is a
+    member of a group the course follows (``group``, with its id)."""
+
+    kind: Literal["self", "group"]
+    group_id: uuid.UUID | None = None
 
 
 class EnrollmentEvent(Event):
@@ -21,6 +37,9 @@ class EnrollmentEvent(Event):
     user_id: uuid.UUID
     course_id: uuid.UUID
     status: str  # active | completed | dropped
+    # The sources holding the enrollment after the change (empty once dropped; absent from
+    # older producers).
+    sources: list[EnrollmentSource] = []
 
     def subject_id(self) -> uuid.UUID:
         return self.enrollment_id
@@ -86,3 +105,37 @@ class ProgressNotice(Notice):
 
     source = "progress"
     name = "Notice"
+
+
+# ------------------------------------------------ groups a course follows (``course_group``)
+
+
+def follow_id(course_id: uuid.UUID, group_id: uuid.UUID) -> uuid.UUID:
+    """The one id of ``course_id`` following ``group_id``, the same everywhere."""
+    return derived_id("course_group", course_id, group_id)
+
+
+class CourseGroupEvent(Event):
+    """A course follows a group (an enrollment rule: its members are enrolled); sequence =
+    the follow row's ``version``, which survives unfollowing and following again."""
+
+    source = "progress"
+    aggregate = "course_group"
+    follow_id: uuid.UUID
+    course_id: uuid.UUID
+    group_id: uuid.UUID
+
+    def subject_id(self) -> uuid.UUID:
+        return self.follow_id
+
+
+class CourseGroupFollowed(CourseGroupEvent):
+    name = "CourseGroupFollowed"
+    followed_at: dt.datetime
+
+
+class CourseGroupUnfollowed(CourseGroupEvent):
+    """The course stopped following the group (unfollowed, or the group was deleted)."""
+
+    name = "CourseGroupUnfollowed"
+    unfollowed_at: dt.datetime
