@@ -3,10 +3,16 @@
 - catalog's course, outline and module events: which modules sit in which courses, in
   which order, which courses are published, and who owns courses and modules (graders);
 - content's post events: kind, status, points, answer key, due date and attempts of each
-  post, and each module's order of posts;
-- progress's enrollment events: who is enrolled where;
+  post, and each module's order of posts; its due overrides (``DueOverrideSet``,
+  ``DueOverrideRemoved``): a post's date per group and per student;
+- progress's enrollment events: who is enrolled where; its follows
+  (``CourseGroupFollowed``, ``CourseGroupUnfollowed``): which groups each course follows;
+- identity's group events (``GroupCreated/Updated/Deleted``, ``GroupMemberAdded/Removed``):
+  who is in which group (kept by ``syllabus_shared.groups``), for due dates and the
+  gradebook's group filter;
 - identity's ``UserDeleted``: a deleted account's tokens refused, its submissions, kept
-  grades, enrollments and names deleted, its courses and modules kept without an owner;
+  grades, enrollments, names, memberships and own due dates deleted, its courses and
+  modules kept without an owner;
 - identity's ``UserRegistered`` and ``UserProfileChanged``: each user's username and
   display name, shown in gradebooks and submission lists;
 - its own submission events: whom to tell (``notices``: student, graders, owners).
@@ -20,9 +26,13 @@ from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
+from syllabus_shared.groups import keeping_follows, keeping_groups
 from syllabus_shared.messaging.consumer import Subscription
 
 from syllabus_assessment import notices, service
+from syllabus_assessment.models import GROUPS
+
+GROUP_HANDLERS, GROUP_MANY = keeping_groups(GROUPS)
 
 SUBSCRIPTIONS = [
     Subscription(
@@ -53,6 +63,8 @@ SUBSCRIPTIONS = [
             pe.PostUnpublished: service.on_post,
             pe.PostDeleted: service.on_post_deleted,
             pe.ModulePostsReordered: service.on_posts_reordered,
+            pe.DueOverrideSet: service.on_due_override_set,
+            pe.DueOverrideRemoved: service.on_due_override_removed,
         },
     ),
     Subscription(
@@ -62,6 +74,7 @@ SUBSCRIPTIONS = [
             pr.EnrollmentCreated: service.on_enrollment,
             pr.EnrollmentDropped: service.on_enrollment,
             pr.CourseCompleted: service.on_enrollment,
+            **keeping_follows(GROUPS),
         },
     ),
     Subscription(
@@ -71,10 +84,12 @@ SUBSCRIPTIONS = [
             ie.UserDeleted: forgetting(service.forget_user),
             ie.UserRegistered: service.on_user,
             ie.UserProfileChanged: service.on_user,
+            **GROUP_HANDLERS,
         },
         many={
             ie.UserRegistered: service.on_users,
             ie.UserProfileChanged: service.on_users,
+            **GROUP_MANY,
         },
     ),
     # Assessment's own submission events, read back to tell the student (grades), the

@@ -10,6 +10,11 @@ there are no foreign keys between them and readers join tolerantly. Deleting eve
 tombstone (``deleted``) whose other columns are reset, so a row is always a function of its
 aggregate's newest event alone (a replay equals the live projection).
 
+Groups (``known_groups``, ``group_members``, ``course_groups``: identity's groups and
+memberships, progress's follows, kept by ``syllabus_shared.groups``) and ``due_overrides``
+(content's per-group and per-student due dates) are facts kept as their events say and
+kept across a replay: a student's due date and a gradebook's group filter read them.
+
 ``submissions`` are assessment's own data (the ``submission`` event aggregate);
 ``post_grades`` keeps, per (user, post), what gradebooks read: attempts used, the kept
 (highest graded) score, the latest attempt's status and lateness. It is written in the
@@ -42,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from syllabus_shared.db import Entity, new_metadata, table_of
+from syllabus_shared.groups import group_tables
 from syllabus_shared.messaging.tables import kernel_tables
 
 
@@ -53,6 +59,10 @@ class AssessmentTable(SQLModel):
 
 METADATA = AssessmentTable.metadata
 TABLES = kernel_tables(METADATA)
+# Identity's groups and memberships and progress's follows (``known_groups``,
+# ``group_members``, ``course_groups``), kept by the kernel's handlers (``handlers``): facts
+# kept across a replay, not part of the emptied projection (below).
+GROUPS = group_tables(METADATA)
 
 # Scores: up to 999,999.99 (max_points is an int > 0; 2 decimals as API.md rounds them).
 SCORE = Numeric(8, 2)
@@ -167,6 +177,28 @@ class User(AssessmentTable, table=True):
     display_name: str | None = Field(default=None, sa_type=Text)
 
 
+# ---------------------------------------------------------------- dates (content)
+
+
+class DueOverride(AssessmentTable, table=True):
+    """A post's due time for a group's members (``kind`` group) or one student (``kind``
+    user) as content last said (aggregate ``due_override``: ``DueOverrideSet`` writes
+    the row, ``DueOverrideRemoved`` deletes it). Which date applies to a student:
+    ``service.effective_due_at`` (docs/assessment.md, "Due dates per group or student").
+    Kept across a replay, like the groups: not part of the emptied projection."""
+
+    __tablename__ = "due_overrides"
+    __table_args__ = (
+        CheckConstraint("kind IN ('group', 'user')", name="kind"),
+        Index("ix_due_overrides_target_id", "target_id"),
+    )
+
+    post_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(primary_key=True, sa_type=String(8))
+    target_id: uuid.UUID = Field(primary_key=True)
+    due_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
+
+
 PROJECTION: tuple[type[SQLModel], ...] = (
     Course,
     CourseModule,
@@ -178,6 +210,9 @@ PROJECTION: tuple[type[SQLModel], ...] = (
 )
 PROJECTION_TABLES = [table_of(model) for model in PROJECTION]
 # The event aggregates the projection is built from (their rows in ``aggregate_versions``).
+# Not ``group``, ``group_membership``, ``course_group`` nor ``due_override``: their tables
+# are facts kept across a replay (its replayed events are skipped as stale), so a rebuild
+# never sees a membership, a follow or a date flicker.
 PROJECTED_AGGREGATES = (
     "course",
     "course_outline",
@@ -217,6 +252,10 @@ class Submission(AssessmentTable, Entity, table=True):
     body: str | None = Field(default=None, sa_type=Text)
     links: list[Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     submitted_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
+    # The student's due date when it was submitted (their own override, their groups', or
+    # the post's; null: none, or submitted before this was kept); ``late`` is judged
+    # against it and neither changes afterwards.
+    due_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     late: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     score: Decimal | None = Field(default=None, sa_type=SCORE)
     max_points: int

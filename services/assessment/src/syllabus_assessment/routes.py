@@ -105,11 +105,15 @@ async def list_course_submissions(
     uow: UnitOfWorkDep,
     paging: Paging,
     status: schemas.SubmissionStatus | None = None,
+    group_id: uuid.UUID | None = None,
 ) -> JSONResponse:
     """A course's grading queue (an extension of API.md: docs/api-notes.md): its
     submissions oldest first, for its owner and admins; ``status=submitted`` is the work
-    waiting for a grade."""
-    page = await views.course_submissions(uow, who, course_id, paging, status=status)
+    waiting for a grade; ``group_id``: only the submissions of that group's current
+    members."""
+    page = await views.course_submissions(
+        uow, who, course_id, paging, status=status, group_id=group_id
+    )
     return JSONResponse(jsonable_encoder(page))
 
 
@@ -183,14 +187,21 @@ def _wants_csv(request: Request) -> bool:
     tags=["grades"],
 )
 async def gradebook(
-    course_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, paging: Paging, request: Request
+    course_id: uuid.UUID,
+    who: CurrentUser,
+    uow: UnitOfWorkDep,
+    paging: Paging,
+    request: Request,
+    group_id: uuid.UUID | None = None,
 ) -> Response:
+    """A course's gradebook (JSON page, or CSV with ``Accept: text/csv``); ``group_id``:
+    only that group's current members (an unknown group: 404)."""
     if _wants_csv(request):
-        rows = await views.gradebook_csv(uow, who, course_id)
+        rows = await views.gradebook_csv(uow, who, course_id, group_id=group_id)
         return StreamingResponse(
             rows,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="grades-{course_id}.csv"'},
         )
-    page = await views.gradebook(uow, who, course_id, paging)
+    page = await views.gradebook(uow, who, course_id, paging, group_id=group_id)
     return JSONResponse(jsonable_encoder(page))

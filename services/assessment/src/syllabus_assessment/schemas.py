@@ -117,6 +117,12 @@ class SubmissionPublic(BaseModel):
     attempt: int
     status: SubmissionStatus
     submitted_at: dt.datetime
+    due_at: dt.datetime | None = Field(
+        default=None,
+        description="the student's due date when it was submitted (their own, their "
+        "groups' or the post's; null: none applied, or submitted before it was kept); "
+        "``late`` is ``submitted_at > due_at`` and neither changes afterwards",
+    )
     late: bool
     score: float | None
     max_points: int
@@ -160,6 +166,7 @@ def submission_document(row: Any) -> dict[str, Any]:
         "attempt": row.attempt,
         "status": row.status,
         "submitted_at": row.submitted_at,
+        "due_at": row.due_at,
         "late": row.late,
         "score": None if row.score is None else float(row.score),
         "max_points": row.max_points,
@@ -190,6 +197,11 @@ class PostGradeEntry(BaseModel):
     status: GradeStatus
     attempts_used: int
     late: bool
+    due_at: dt.datetime | None = Field(
+        default=None,
+        description="the student's own due date for the post now (their own override, "
+        "else their groups' latest, else the post's; null: none)",
+    )
 
 
 class GradesDocument(BaseModel):

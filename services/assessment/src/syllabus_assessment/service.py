@@ -16,11 +16,13 @@ kept score from the submissions. The two never wait on each other in opposite or
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
 from sqlalchemy import (
     ColumnElement,
+    and_,
     delete,
     exists,
     func,
@@ -41,6 +43,7 @@ from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
 from syllabus_shared.db import lock_for_transaction, table_of, upsert, utcnow
+from syllabus_shared.groups import forget_memberships
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import conflict, forbidden, not_found, not_yet_visible
@@ -48,8 +51,10 @@ from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_assessment import schemas
 from syllabus_assessment.models import (
+    GROUPS,
     Course,
     CourseModule,
+    DueOverride,
     Enrollment,
     Module,
     ModulePost,
@@ -105,8 +110,53 @@ def enrolled_for_module(
     )
 
 
-async def _enrolled_for(session: AsyncSession, user_id: uuid.UUID, module_id: uuid.UUID) -> bool:
-    return bool(await session.scalar(select(enrolled_for_module(user_id, module_id))))
+def effective_due_at(
+    user_id: uuid.UUID | ColumnElement[uuid.UUID],
+    post_id: ColumnElement[uuid.UUID],
+    module_id: ColumnElement[uuid.UUID],
+    default: ColumnElement[dt.datetime | None],
+) -> ColumnElement[dt.datetime | None]:
+    """The one rule for a student's due date on a post, as SQL (columns of the outer
+    query's ``posts`` row: ``post_id``, ``module_id``, its ``due_at`` as ``default``):
+
+    1. the student's own override (``kind`` user), even when stricter than the post's;
+    2. else the latest ``due_at`` among the overrides of groups the student is a member of
+       now and that follow a course containing the post (its module attached to it), even
+       when stricter than the post's;
+    3. else the post's own ``due_at`` (null: no due date).
+
+    Two scalar subqueries by primary key (``due_overrides`` by post, ``group_members`` and
+    ``course_groups`` by key, ``course_modules`` by module), so folded into the statement
+    that reads the post it costs no round trip."""
+    o = table_of(DueOverride)
+    own = o.alias("own_due")
+    group = o.alias("group_due")
+    members, follows = GROUPS.members, GROUPS.follows
+    assert follows is not None
+    cm = table_of(CourseModule)
+    mine = (
+        select(own.c.due_at)
+        .where(own.c.post_id == post_id, own.c.kind == "user", own.c.target_id == user_id)
+        .scalar_subquery()
+    )
+    followed = (
+        select(follows.c.group_id)
+        .join(cm, cm.c.course_id == follows.c.course_id)
+        .where(follows.c.group_id == group.c.target_id, cm.c.module_id == module_id)
+        # Two levels down from the post's row: correlate to it explicitly.
+        .correlate_except(follows, cm)
+        .exists()
+    )
+    groups = (
+        select(func.max(group.c.due_at))
+        .join(
+            members,
+            and_(members.c.group_id == group.c.target_id, members.c.user_id == user_id),
+        )
+        .where(group.c.post_id == post_id, group.c.kind == "group", followed)
+        .scalar_subquery()
+    )
+    return func.coalesce(mine, groups, default)
 
 
 # ---------------------------------------------------------------- read-your-writes
@@ -303,8 +353,23 @@ async def submit(
         if await is_deleted(session, uow.tables, who.user_id):
             # A token accepted a moment before the deletion reached this process.
             raise unauthorized("this account was deleted")
-        post = await session.get(Post, post_id)
-        enrolled = post is not None and await _enrolled_for(session, who.user_id, post.module_id)
+        # One statement: the post, whether the caller may submit to it, and the caller's
+        # due date for it (``effective_due_at``), all in this transaction's snapshot.
+        posts = table_of(Post)
+        found = (
+            await session.execute(
+                select(
+                    Post,
+                    enrolled_for_module(who.user_id, posts.c.module_id).label("enrolled"),
+                    effective_due_at(
+                        who.user_id, posts.c.post_id, posts.c.module_id, posts.c.due_at
+                    ).label("due_at"),
+                ).where(col(Post.post_id) == post_id)
+            )
+        ).first()
+        post = None if found is None else found[0]
+        enrolled = found is not None and bool(found.enrolled)
+        due_at = None if found is None else found.due_at
         check_submittable(
             None if post is None else PostFacts(post.deleted, post.status, post.kind), enrolled
         )
@@ -329,7 +394,8 @@ async def submit(
             kind=post.kind,
             status="submitted",
             submitted_at=now,
-            late=is_late(now, post.due_at),
+            due_at=due_at,
+            late=is_late(now, due_at),
             max_points=post.max_points,
         )
         if post.kind == "quiz":
@@ -689,6 +755,40 @@ async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
         )
 
 
+# ---------------------------------------------------------------- due dates (content)
+
+
+async def on_due_override_set(uow: UnitOfWork, event: pe.DueOverrideSet) -> None:
+    """A post's due date for a group or a student, as content set it (the newest event of
+    the override wins: the consumer applies only newer ones). Nothing for a deleted
+    account (its ``UserDeleted`` may have been applied first)."""
+    async with uow:
+        session = uow.session
+        if event.kind == "user" and await is_deleted(session, uow.tables, event.target_id):
+            return
+        await upsert(
+            session,
+            DueOverride,
+            {
+                "post_id": event.post_id,
+                "kind": event.kind,
+                "target_id": event.target_id,
+                "due_at": event.due_at,
+            },
+        )
+
+
+async def on_due_override_removed(uow: UnitOfWork, event: pe.DueOverrideRemoved) -> None:
+    async with uow:
+        await uow.session.execute(
+            delete(DueOverride).where(
+                col(DueOverride.post_id) == event.post_id,
+                col(DueOverride.kind) == event.kind,
+                col(DueOverride.target_id) == event.target_id,
+            )
+        )
+
+
 # ---------------------------------------------------------------- users' names (identity)
 
 
@@ -702,8 +802,9 @@ on_user, on_users = remembering_names(User)
 
 async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     """A deleted account (identity's ``UserDeleted``, after ``accounts.forgetting``
-    recorded it): its submissions, kept grades, projected enrollments and names are
-    deleted (so gradebooks and rosters no longer list it); the courses and modules it owned stay
+    recorded it): its submissions, kept grades, projected enrollments, names, group
+    memberships and the due dates set for it alone are deleted (so gradebooks and rosters
+    no longer list it); the courses and modules it owned stay
     without an owner (admins grade there), and grades it gave stay without a grader.
 
     No event for what is deleted: content and progress apply ``UserDeleted`` themselves
@@ -723,6 +824,13 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
         await session.execute(delete(PostGrade).where(col(PostGrade.user_id) == user_id))
         await session.execute(delete(Enrollment).where(col(Enrollment.user_id) == user_id))
         await session.execute(delete(User).where(col(User.user_id) == user_id))
+        # Identity removed its memberships with the account (no GroupMemberRemoved).
+        await forget_memberships(session, GROUPS, user_id)
+        await session.execute(
+            delete(DueOverride).where(
+                col(DueOverride.kind) == "user", col(DueOverride.target_id) == user_id
+            )
+        )
         for model in (Course, Module):
             await session.execute(
                 update(model)

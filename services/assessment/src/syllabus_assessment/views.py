@@ -20,18 +20,32 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ARRAY, Select, Text, Uuid, and_, bindparam, cast, func, select, true
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    Text,
+    Uuid,
+    and_,
+    bindparam,
+    cast,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from syllabus_shared.auth import Principal
+from syllabus_shared.consistency import recently_minted
 from syllabus_shared.db import table_of
 from syllabus_shared.pagination import PageParams, cursor_uuid, encode_cursor
-from syllabus_shared.problems import not_found
+from syllabus_shared.problems import not_found, not_yet_visible
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_assessment import schemas
 from syllabus_assessment.models import (
+    GROUPS,
     Course,
     CourseModule,
     Enrollment,
@@ -51,7 +65,12 @@ from syllabus_assessment.rules import (
     post_status,
     round2,
 )
-from syllabus_assessment.service import module_present, settle_course, settle_enrollment
+from syllabus_assessment.service import (
+    effective_due_at,
+    module_present,
+    settle_course,
+    settle_enrollment,
+)
 
 # Rows fetched per round trip from the gradebook's server-side cursor.
 CSV_BATCH = 500
@@ -142,29 +161,36 @@ async def my_grades(
         if not enrolled:
             raise not_found("enrollment")
         posts = await gradable_posts(conn, course_id)
-        grades = {
-            g.post_id: g
-            for g in (
+        # One statement: per post, the caller's grade row (if any) and their due date
+        # (``effective_due_at``: their own, their groups', or the post's).
+        post, g = table_of(Post), table_of(PostGrade)
+        rows = {
+            r.post_id: r
+            for r in (
                 await conn.execute(
                     select(
-                        col(PostGrade.post_id),
-                        col(PostGrade.attempts_used),
-                        col(PostGrade.status),
-                        col(PostGrade.late),
-                        col(PostGrade.kept_score),
-                    ).where(
-                        col(PostGrade.user_id) == who.user_id,
-                        col(PostGrade.post_id).in_([p.post_id for p in posts]),
+                        post.c.post_id,
+                        g.c.attempts_used,
+                        g.c.status,
+                        g.c.late,
+                        g.c.kept_score,
+                        effective_due_at(
+                            who.user_id, post.c.post_id, post.c.module_id, post.c.due_at
+                        ).label("due_at"),
                     )
+                    .select_from(post)
+                    .outerjoin(g, and_(g.c.post_id == post.c.post_id, g.c.user_id == who.user_id))
+                    .where(post.c.post_id.in_([p.post_id for p in posts]))
                 )
             ).all()
         }
     entries = []
     earned = Decimal(0)
     for p in posts:
-        g = grades.get(p.post_id)
-        attempts_used = g.attempts_used if g else 0
-        kept: Decimal | None = g.kept_score if g else None
+        r = rows.get(p.post_id)
+        graded = r if r is not None and r.status is not None else None
+        attempts_used = graded.attempts_used if graded else 0
+        kept: Decimal | None = graded.kept_score if graded else None
         if kept is not None:
             earned += kept
         entries.append(
@@ -175,9 +201,12 @@ async def my_grades(
                 kind=p.kind,
                 max_points=p.max_points,
                 kept_score=None if kept is None else float(kept),
-                status=schemas.GradeStatus(post_status(attempts_used, g.status if g else None)),
+                status=schemas.GradeStatus(
+                    post_status(attempts_used, graded.status if graded else None)
+                ),
                 attempts_used=attempts_used,
-                late=bool(g.late) if g else False,
+                late=bool(graded.late) if graded else False,
+                due_at=r.due_at if r is not None else None,
             )
         )
     possible = sum(p.max_points for p in posts)
@@ -216,9 +245,47 @@ async def _gradebook_course(uow: UnitOfWork, who: Principal, course_id: uuid.UUI
     )
 
 
-def _students_statement(*, cells: bool, after: uuid.UUID | None = None) -> Select[Any]:
+async def settle_group(uow: UnitOfWork, group_id: uuid.UUID) -> None:
+    """404 unless identity's group is known here and not deleted. A group minted a moment
+    ago and not known yet is waited for (bounded; still unknown: 503, not 404)."""
+    groups = GROUPS.groups
+
+    async def deleted() -> bool | None:
+        async with uow.read() as conn:
+            found: bool | None = await conn.scalar(
+                select(groups.c.deleted).where(groups.c.group_id == group_id)
+            )
+            return found
+
+    state = await deleted()
+    if state is None and recently_minted(group_id):
+
+        async def known() -> bool:
+            return await deleted() is not None
+
+        if not await uow.wait_for(known):
+            raise not_yet_visible("group", group_id)
+        state = await deleted()
+    if state is None or state:
+        raise not_found("group")
+
+
+def in_group(user_id: Any, group_id: Any) -> ColumnElement[bool]:
+    """``user_id`` (a column of the outer query) is now a member of ``group_id``."""
+    members = GROUPS.members
+    return (
+        select(members.c.user_id)
+        .where(members.c.group_id == group_id, members.c.user_id == user_id)
+        .exists()
+    )
+
+
+def _students_statement(
+    *, cells: bool, after: uuid.UUID | None = None, group: bool = False
+) -> Select[Any]:
     """One row per student enrolled in the course (bound ``course_id``), by ``user_id``
-    (after ``after``), with their names, their totals over the posts ``post_ids`` (a bound
+    (after ``after``; with ``group``, only the current members of the bound
+    ``group_id``), with their names, their totals over the posts ``post_ids`` (a bound
     array, in course order) and, with ``cells``, their kept scores as CSV cells in that
     order (``7.50,,10.00``: empty when none).
 
@@ -234,6 +301,8 @@ def _students_statement(*, cells: bool, after: uuid.UUID | None = None) -> Selec
     )
     if after is not None:
         enrolled = enrolled.where(col(Enrollment.user_id) > after)
+    if group:
+        enrolled = enrolled.where(in_group(col(Enrollment.user_id), bindparam("group_id")))
     e = enrolled.distinct().subquery("e")
     p = (
         func.unnest(bindparam("post_ids", type_=ARRAY(Uuid())))
@@ -283,27 +352,37 @@ def _students_statement(*, cells: bool, after: uuid.UUID | None = None) -> Selec
 
 
 _GRADEBOOK_CSV = _students_statement(cells=True)
+_GRADEBOOK_CSV_GROUP = _students_statement(cells=True, group=True)
 
 
 async def gradebook(
-    uow: UnitOfWork, who: Principal, course_id: uuid.UUID, page: PageParams
+    uow: UnitOfWork,
+    who: Principal,
+    course_id: uuid.UUID,
+    page: PageParams,
+    *,
+    group_id: uuid.UUID | None = None,
 ) -> schemas.GradebookPage:
-    """A page of the course's gradebook (owner or admin): one row per enrolled student,
+    """A page of the course's gradebook (owner or admin): one row per enrolled student
+    (with ``group_id``: per enrolled current member of that group; an unknown group 404),
     ordered by ``user_id``, each with its cells (one per gradable post, in the page's
     ``posts`` order: a table needs no other call). The cells are one look-up of the page's
     students' ``post_grades`` rows by key, in the same transaction as the totals."""
     await settle_course(uow, course_id)
     await _gradebook_course(uow, who, course_id)
+    if group_id is not None:
+        await settle_group(uow, group_id)
     async with uow:
         conn = await uow.session.connection()
         posts = await gradable_posts(conn, course_id)
         post_ids = [p.post_id for p in posts]
-        stmt = _students_statement(cells=False, after=cursor_uuid(page, "user_id"))
-        rows = (
-            await conn.execute(
-                stmt.limit(page.limit + 1), {"course_id": course_id, "post_ids": post_ids}
-            )
-        ).all()
+        stmt = _students_statement(
+            cells=False, after=cursor_uuid(page, "user_id"), group=group_id is not None
+        )
+        params: dict[str, Any] = {"course_id": course_id, "post_ids": post_ids}
+        if group_id is not None:
+            params["group_id"] = group_id
+        rows = (await conn.execute(stmt.limit(page.limit + 1), params)).all()
         shown = rows[: page.limit]
         grades: dict[tuple[uuid.UUID, uuid.UUID], Any] = {}
         if shown and post_ids:
@@ -390,17 +469,21 @@ async def course_submissions(
     page: PageParams,
     *,
     status: schemas.SubmissionStatus | None = None,
+    group_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """A course's submissions, oldest first (its owner or an admin, like its gradebook):
     every submission to a post of a (non-deleted) module attached to the course, by a
     student enrolled in it (active or completed), with the student's names and the post's
-    title; ``status=submitted`` is the queue of work waiting for a grade.
+    title; ``status=submitted`` is the queue of work waiting for a grade; ``group_id``
+    keeps the submissions of that group's current members (an unknown group 404).
 
     One statement: the submissions of the course's posts (``ix_submissions_post_id_id``)
     in id order (UUIDv7: the order they arrived), after the cursor's id.
     """
     await settle_course(uow, course_id)
     await _gradebook_course(uow, who, course_id)
+    if group_id is not None:
+        await settle_group(uow, group_id)
     enrolled = (
         select(col(Enrollment.enrollment_id))
         .where(
@@ -426,6 +509,8 @@ async def course_submissions(
     )
     if status is not None:
         stmt = stmt.where(col(Submission.status) == status.value)
+    if group_id is not None:
+        stmt = stmt.where(in_group(col(Submission.user_id), group_id))
     after = cursor_uuid(page)
     if after is not None:
         stmt = stmt.where(col(Submission.id) > after)
@@ -472,10 +557,11 @@ def _text(value: str | None) -> str:
 
 
 async def gradebook_csv(
-    uow: UnitOfWork, who: Principal, course_id: uuid.UUID
+    uow: UnitOfWork, who: Principal, course_id: uuid.UUID, *, group_id: uuid.UUID | None = None
 ) -> AsyncIterator[str]:
     """The whole gradebook as CSV, for a ``StreamingResponse``: a header row, then one row
-    per enrolled student (by ``user_id``): ``user_id``, ``username``, ``display_name``
+    per enrolled student (with ``group_id``: per enrolled current member of that group) by
+    ``user_id``: ``user_id``, ``username``, ``display_name``
     (empty while unknown), a column per gradable post in course order (the kept score,
     empty when none), then ``earned``, ``possible`` and ``percent``.
 
@@ -485,10 +571,14 @@ async def gradebook_csv(
     """
     await settle_course(uow, course_id)
     await _gradebook_course(uow, who, course_id)
-    return _csv_rows(uow, course_id)
+    if group_id is not None:
+        await settle_group(uow, group_id)
+    return _csv_rows(uow, course_id, group_id)
 
 
-async def _csv_rows(uow: UnitOfWork, course_id: uuid.UUID) -> AsyncIterator[str]:
+async def _csv_rows(
+    uow: UnitOfWork, course_id: uuid.UUID, group_id: uuid.UUID | None
+) -> AsyncIterator[str]:
     header = io.StringIO()
     async with uow.db.engine.connect() as conn, conn.begin():
         # One transaction: the header's posts and the rows are one snapshot. JIT compiling
@@ -503,10 +593,11 @@ async def _csv_rows(uow: UnitOfWork, course_id: uuid.UUID) -> AsyncIterator[str]
             + ["earned", "possible", "percent"]
         )
         yield header.getvalue()
-        result = await conn.stream(
-            _GRADEBOOK_CSV.execution_options(yield_per=CSV_BATCH),
-            {"course_id": course_id, "post_ids": [p.post_id for p in posts]},
-        )
+        params: dict[str, Any] = {"course_id": course_id, "post_ids": [p.post_id for p in posts]}
+        statement = _GRADEBOOK_CSV
+        if group_id is not None:
+            statement, params["group_id"] = _GRADEBOOK_CSV_GROUP, group_id
+        result = await conn.stream(statement.execution_options(yield_per=CSV_BATCH), params)
         async for batch in result.partitions():
             # Every cell but the names is a UUID or a number: nothing to quote.
             lines = []
