@@ -1,5 +1,7 @@
-"""Identity tables: users, token signing keys, failed logins (for throttling), and refresh
-tokens (sign-in sessions)."""
+"""Identity tables: users, token signing keys, failed logins (for throttling), refresh
+tokens (sign-in sessions), groups and their memberships; and two small projections that
+decide which groups an instructor sees (course owners from catalog, the groups courses
+follow from progress)."""
 
 from __future__ import annotations
 
@@ -14,15 +16,17 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
+    Boolean,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
-from syllabus_shared.db import Entity, new_metadata
+from syllabus_shared.db import Entity, new_metadata, table_of
 from syllabus_shared.ids import new_id
 from syllabus_shared.messaging.tables import kernel_tables
 
@@ -149,3 +153,92 @@ class RefreshToken(IdentityTable, table=True):
     expires_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
     used_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     revoked_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+# ---------------------------------------------------------------- groups
+
+
+class Group(IdentityTable, Entity, table=True):
+    """A set of users (a class, a cohort). ``name`` is unique case-insensitively.
+
+    ``version`` counts edits (name, description; and the creator's account deletion,
+    which leaves ``creator_id`` null); ``member_count`` is the number of active
+    memberships, kept in the transactions that change them (not an edit: the ETag carries
+    it beside the version, as a course's ``enrollment_count``).
+    """
+
+    __tablename__ = "groups"
+    __table_args__ = (
+        Index("uq_groups_name_lower", text("lower(name)"), unique=True),
+        Index("ix_groups_creator_id", "creator_id"),
+    )
+
+    name: str = Field(sa_type=String(200))
+    description: str | None = Field(default=None, sa_type=Text)
+    # Null once the creator's account was deleted (the group stays; admins manage it).
+    creator_id: uuid.UUID | None = Field(
+        default=None,
+        sa_type=Uuid,
+        sa_column_args=[ForeignKey("users.id", ondelete="SET NULL")],
+    )
+    member_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class GroupMembership(IdentityTable, table=True):
+    """A user's membership in a group. The row outlives a removal (``active`` false) so
+    that its ``version`` (the sequence of ``GroupMemberAdded``/``Removed``) keeps counting
+    when the user is added again; its ``id`` is ``contracts.identity.membership_id(group_id,
+    user_id)``, the same in every service. Rows go with their group and with their user's
+    account."""
+
+    __tablename__ = "group_memberships"
+    __table_args__ = (
+        UniqueConstraint("group_id", "user_id", name="uq_group_memberships_group_id_user_id"),
+        Index("ix_group_memberships_user_id", "user_id", "group_id"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    group_id: uuid.UUID = Field(
+        sa_type=Uuid, sa_column_args=[ForeignKey("groups.id", ondelete="CASCADE")]
+    )
+    user_id: uuid.UUID = Field(
+        sa_type=Uuid, sa_column_args=[ForeignKey("users.id", ondelete="CASCADE")]
+    )
+    active: bool = Field(sa_type=Boolean)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    added_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
+    removed_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+# ------------------------------------------- projections (who may see which group)
+
+
+class CourseOwner(IdentityTable, table=True):
+    """Each course's owner, from catalog's course events (null once the owner's account
+    was deleted); a deleted course's row goes."""
+
+    __tablename__ = "course_owners"
+    __table_args__ = (Index("ix_course_owners_owner_id", "owner_id"),)
+
+    course_id: uuid.UUID = Field(primary_key=True)
+    owner_id: uuid.UUID | None = Field(default=None, sa_type=Uuid)
+
+
+class CourseGroup(IdentityTable, table=True):
+    """A course following a group, from progress's follow events (a row while it
+    follows); goes with the group."""
+
+    __tablename__ = "course_groups"
+    __table_args__ = (Index("ix_course_groups_group_id", "group_id"),)
+
+    course_id: uuid.UUID = Field(primary_key=True)
+    group_id: uuid.UUID = Field(
+        primary_key=True,
+        sa_type=Uuid,
+        sa_column_args=[ForeignKey("groups.id", ondelete="CASCADE")],
+    )
+
+
+# Rebuilt by ``python -m syllabus_identity replay`` from catalog's and progress's streams.
+PROJECTION_TABLES = [table_of(CourseOwner), table_of(CourseGroup)]
+PROJECTED_AGGREGATES = ("course", "course_group")
