@@ -79,7 +79,10 @@ async def test_a_students_grades_follow_the_course(shared_assessment: Assessment
         "status": "not_submitted",
         "attempts_used": 0,
         "late": False,
+        "due_at": None,  # the quiz has no due date
     }
+    # The assignment's: the post's own (no override).
+    assert dt.datetime.fromisoformat(doc["posts"][1]["due_at"]) == past
 
     await a.submitted(s.quiz, s.student, {"answers": [1, 0, 0]})  # 6.67
     essay = await a.submitted(s.assignment, s.student, {"body": "late"})
