@@ -1,4 +1,6 @@
-"""Catalog tables: courses, modules and the per-course order of modules."""
+"""Catalog tables: courses, modules, the per-course order of modules, each module's unlock
+overrides per course (per group, per student), and the projections of progress's
+enrollments and follows that judge them."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Computed,
@@ -21,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlmodel import Field, SQLModel
 from syllabus_shared.db import Entity, new_metadata
+from syllabus_shared.groups import group_tables
 from syllabus_shared.messaging.tables import kernel_tables
 
 
@@ -32,6 +36,10 @@ class CatalogTable(SQLModel):
 
 METADATA = CatalogTable.metadata
 TABLES = kernel_tables(METADATA)
+# Which groups each course follows (progress's CourseGroupFollowed/Unfollowed): a group
+# override needs the course to follow the group. Only ``course_groups`` is filled (catalog
+# does not consume identity's group events); the kernel declares its three tables together.
+GROUPS = group_tables(METADATA)
 
 SEARCH_EXPR = (
     "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
@@ -130,3 +138,27 @@ class EnrollmentCount(CatalogTable, table=True):
     course_id: uuid.UUID = Field(index=True)
     status: str = Field(sa_type=String(16))
     user_id: uuid.UUID | None = Field(default=None, index=True)
+
+
+class UnlockOverride(CatalogTable, Entity, table=True):
+    """A module's unlock time in one course for a group's members or one student, instead
+    of the course's ``unlock_at`` (docs/dates.md).
+
+    ``id`` is ``contracts.catalog.override_id(course_id, module_id, kind, target_id)``, so
+    removing and setting it again is one row whose ``version`` (the events' sequence)
+    goes on: a removed override stays as a row with ``active`` false and no ``unlock_at``.
+    Rows go with their course or module (both deleted only once nothing uses them)."""
+
+    __tablename__ = "unlock_overrides"
+    __table_args__ = (
+        CheckConstraint("kind IN ('group', 'user')", name="kind"),
+        CheckConstraint("active = (unlock_at IS NOT NULL)", name="active_has_unlock_at"),
+        Index("ix_unlock_overrides_course_id_module_id", "course_id", "module_id"),
+    )
+
+    course_id: uuid.UUID = Field(foreign_key="courses.id", ondelete="CASCADE")
+    module_id: uuid.UUID = Field(foreign_key="modules.id", ondelete="CASCADE", index=True)
+    kind: str = Field(sa_type=String(8))
+    target_id: uuid.UUID
+    unlock_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    active: bool = Field(default=True, sa_type=Boolean)

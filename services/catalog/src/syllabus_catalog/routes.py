@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from syllabus_shared.auth import MaybeUser, Staff
 from syllabus_shared.http import idempotent, not_modified, versioned
@@ -13,11 +14,22 @@ from syllabus_shared.pagination import Page, PageParams, page_of, page_params
 from syllabus_shared.runtime import UnitOfWorkDep
 
 from syllabus_catalog import schemas, service
+from syllabus_catalog.rules import override_kind
 
 router = APIRouter()
 Paging = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Search = Annotated[str | None, Query(max_length=200), schemas.NoNul]
+# An override's collection in its path; any other word is no such collection (404, not 422).
+OverrideKindPath = Annotated[
+    str,
+    Path(
+        description="`groups` (the members of a group the course follows) or `users` "
+        "(one student enrolled in the course)",
+        json_schema_extra={"enum": ["groups", "users"]},
+    ),
+]
+TargetId = Annotated[uuid.UUID, Path(alias="id", description="the group's or the user's id")]
 
 
 def _course(course: object) -> schemas.CoursePublic:
@@ -276,3 +288,82 @@ async def module_courses(
     usage = await service.module_usage(uow, who, module_id)
     # A module sits in few courses; one page holds them all.
     return Page[schemas.ModuleUsage](items=usage, next_cursor=None)
+
+
+# ---------------------------------------------------------------- unlock overrides
+
+
+def _override(row: object) -> schemas.UnlockOverridePublic:
+    return schemas.UnlockOverridePublic.model_validate(row)
+
+
+@router.put(
+    "/courses/{course_id}/modules/{module_id}/overrides/{kind}/{id}",
+    operation_id="course_module_overrides_set",
+    response_model=schemas.UnlockOverridePublic,
+    responses={201: {"model": schemas.UnlockOverridePublic}},
+    tags=["course modules"],
+)
+async def set_unlock_override(
+    course_id: uuid.UUID,
+    module_id: uuid.UUID,
+    kind: OverrideKindPath,
+    target_id: TargetId,
+    body: schemas.UnlockOverrideBody,
+    who: Staff,
+    uow: UnitOfWorkDep,
+) -> JSONResponse:
+    """The module opens at ``unlock_at`` for a group's members or one student of the course
+    instead of the course's date (201 set, 200 replaced or unchanged; docs/dates.md)."""
+    row, created = await service.set_unlock_override(
+        uow, who, course_id, module_id, override_kind(kind), target_id, body
+    )
+    return JSONResponse(jsonable_encoder(_override(row)), status_code=201 if created else 200)
+
+
+@router.get(
+    "/courses/{course_id}/modules/{module_id}/overrides",
+    operation_id="course_module_overrides_list",
+    response_model=list[schemas.UnlockOverridePublic],
+    tags=["course modules"],
+)
+async def list_unlock_overrides(
+    course_id: uuid.UUID, module_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep
+) -> list[schemas.UnlockOverridePublic]:
+    rows = await service.list_unlock_overrides(uow, who, course_id, module_id)
+    return [_override(r) for r in rows]
+
+
+@router.delete(
+    "/courses/{course_id}/modules/{module_id}/overrides/{kind}/{id}",
+    operation_id="course_module_overrides_delete",
+    status_code=204,
+    tags=["course modules"],
+)
+async def remove_unlock_override(
+    course_id: uuid.UUID,
+    module_id: uuid.UUID,
+    kind: OverrideKindPath,
+    target_id: TargetId,
+    who: Staff,
+    uow: UnitOfWorkDep,
+) -> Response:
+    await service.remove_unlock_override(
+        uow, who, course_id, module_id, override_kind(kind), target_id
+    )
+    return Response(status_code=204)
+
+
+@router.get(
+    "/courses/{course_id}/overrides",
+    operation_id="course_overrides_list",
+    response_model=list[schemas.UnlockOverridePublic],
+    tags=["course modules"],
+)
+async def list_course_overrides(
+    course_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep
+) -> list[schemas.UnlockOverridePublic]:
+    """Every module's overrides in the course, in course order (an extension: one call for
+    the course editor)."""
+    rows = await service.list_unlock_overrides(uow, who, course_id)
+    return [_override(r) for r in rows]

@@ -11,7 +11,7 @@ from typing import Any
 
 from syllabus_shared.auth import Principal
 from syllabus_shared.contracts import catalog as ev
-from syllabus_shared.problems import Problem, conflict
+from syllabus_shared.problems import Problem, conflict, not_found
 
 # draft→published, published→archived, archived→published; anything else is a conflict.
 STATUS_MOVES = {("draft", "published"), ("published", "archived"), ("archived", "published")}
@@ -33,6 +33,22 @@ def free_slug(base: str, taken: Iterable[str]) -> str:
     while f"{base}-{n}" in used:
         n += 1
     return f"{base}-{n}"
+
+
+# Enrollment statuses that count as enrolled (enrollment_count; who may get an override).
+ENROLLED = ("active", "completed")
+
+# ``{kind}`` in an override's path → the override's ``kind`` (contracts.catalog.OverrideKind).
+OVERRIDE_KINDS: dict[str, ev.OverrideKind] = {"groups": "group", "users": "user"}
+
+
+def override_kind(path_kind: str) -> ev.OverrideKind:
+    """The kind an override path names (``groups``, ``users``); any other is no such
+    collection (404)."""
+    kind = OVERRIDE_KINDS.get(path_kind)
+    if kind is None:
+        raise not_found(f"override collection '{path_kind}' (groups or users)")
+    return kind
 
 
 def may_edit(who: Principal, creator_id: uuid.UUID | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -166,3 +166,26 @@ class ModuleUsage(BaseModel):
     title: str
     status: CourseStatus
     position: int
+
+
+class UnlockOverrideBody(_Input):
+    """``PUT .../overrides/{kind}/{id}``: when the module opens for those students."""
+
+    unlock_at: Instant
+
+
+class UnlockOverridePublic(BaseModel):
+    """A module's unlock time in a course for one group's members (``kind`` group) or one
+    student (``kind`` user), instead of the course's ``unlock_at`` (docs/dates.md)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID  # contracts.catalog.override_id(course_id, module_id, kind, target_id)
+    course_id: uuid.UUID
+    module_id: uuid.UUID
+    kind: Literal["group", "user"]
+    target_id: uuid.UUID  # the group's or the student's id
+    unlock_at: dt.datetime
+    created_at: dt.datetime  # when it was set (again, after a removal)
+    updated_at: dt.datetime
+    version: int

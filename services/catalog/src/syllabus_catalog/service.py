@@ -18,14 +18,23 @@ from syllabus_shared.auth import Principal
 from syllabus_shared.contracts import catalog as ev
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
+from syllabus_shared.db import utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
-from syllabus_shared.problems import conflict, forbidden, not_found, require_present
+from syllabus_shared.problems import conflict, forbidden, invalid, not_found, require_present
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_catalog import schemas
-from syllabus_catalog.models import Course, CourseModule, EnrollmentCount, Module
+from syllabus_catalog.models import (
+    GROUPS,
+    Course,
+    CourseModule,
+    EnrollmentCount,
+    Module,
+    UnlockOverride,
+)
 from syllabus_catalog.rules import (
+    ENROLLED,
     checked_prerequisites,
     free_slug,
     may_edit,
@@ -64,14 +73,16 @@ async def get_course(uow: UnitOfWork, who: Principal | None, course_id: uuid.UUI
         return await _visible_course(uow.session, who, course_id)
 
 
-async def _course_for_edit(session: AsyncSession, who: Principal, course_id: uuid.UUID) -> Course:
-    """The course, row-locked for a change by its owner or an admin.
+async def _course_for_edit(
+    session: AsyncSession, who: Principal, course_id: uuid.UUID, *, lock: bool = True
+) -> Course:
+    """The course, row-locked for a change by its owner or an admin (``lock=False``: read
+    by them, unlocked).
 
     404 when the caller may not see it; 403 when they see it but may not change it.
     """
-    course = await session.scalar(
-        select(Course).where(col(Course.id) == course_id, course_visible_to(who)).with_for_update()
-    )
+    stmt = select(Course).where(col(Course.id) == course_id, course_visible_to(who))
+    course = await session.scalar(stmt.with_for_update() if lock else stmt)
     if course is None:
         raise not_found("course")
     if not may_edit(who, course.creator_id):
@@ -208,6 +219,7 @@ async def delete_course(
                 kind="course-not-draft",
             )
         sequence = course.version + 1
+        await _remove_overrides(uow, course_id)  # their rows go with the course
         await session.delete(course)
         await uow.publish(ev.CourseDeleted(course_id=course_id), sequence=sequence)
 
@@ -577,6 +589,208 @@ async def detach_module(
             module_id,
             {m: {"prerequisites": prerequisites} for m, prerequisites in cleaned.items()},
         )
+        await _remove_overrides(uow, course_id, module_id)
+
+
+# ---------------------------------------------------------------- unlock overrides
+
+
+def _override_event(
+    row: UnlockOverride, cls: type[ev.UnlockOverrideEvent]
+) -> ev.UnlockOverrideEvent:
+    fields = {
+        "override_id": row.id,
+        "course_id": row.course_id,
+        "module_id": row.module_id,
+        "kind": row.kind,
+        "target_id": row.target_id,
+    }
+    if cls is ev.UnlockOverrideSet:
+        return ev.UnlockOverrideSet(**fields, unlock_at=row.unlock_at)
+    return cls(**fields)
+
+
+async def _require_attached(
+    session: AsyncSession, course_id: uuid.UUID, module_id: uuid.UUID
+) -> None:
+    attached = await session.scalar(
+        select(col(CourseModule.module_id)).where(
+            col(CourseModule.course_id) == course_id, col(CourseModule.module_id) == module_id
+        )
+    )
+    if attached is None:
+        raise not_found("module in this course")
+
+
+async def _require_target(
+    session: AsyncSession, course_id: uuid.UUID, kind: ev.OverrideKind, target_id: uuid.UUID
+) -> None:
+    """422 unless the override's target is in the course: a student enrolled in it
+    (active or completed), a group it follows (progress's events, projected here; a
+    client's consistency token makes its own enrollments and follows visible first)."""
+    if kind == "user":
+        found = await session.scalar(
+            select(col(EnrollmentCount.enrollment_id)).where(
+                col(EnrollmentCount.course_id) == course_id,
+                col(EnrollmentCount.user_id) == target_id,
+                col(EnrollmentCount.status).in_(ENROLLED),
+            )
+        )
+        if found is None:
+            raise invalid(["path", "id"], f"user {target_id} is not enrolled in this course")
+        return
+    follows = GROUPS.follows
+    assert follows is not None
+    found = await session.scalar(
+        select(follows.c.group_id).where(
+            follows.c.course_id == course_id, follows.c.group_id == target_id
+        )
+    )
+    if found is None:
+        raise invalid(["path", "id"], f"this course does not follow group {target_id}")
+
+
+async def set_unlock_override(
+    uow: UnitOfWork,
+    who: Principal,
+    course_id: uuid.UUID,
+    module_id: uuid.UUID,
+    kind: ev.OverrideKind,
+    target_id: uuid.UUID,
+    data: schemas.UnlockOverrideBody,
+) -> tuple[UnlockOverride, bool]:
+    """Set (or replace) a module's unlock time in a course for a group or a student;
+    True when there was none (created). The same time again changes nothing (no event).
+    Under the course's row lock, like every outline change, so a concurrent detach
+    cannot leave an override on a module that left the course."""
+    async with uow:
+        session = uow.session
+        await _course_for_edit(session, who, course_id)
+        await _require_attached(session, course_id, module_id)
+        await _require_target(session, course_id, kind, target_id)
+        override_id = ev.override_id(course_id, module_id, kind, target_id)
+        row = await session.get(UnlockOverride, override_id)
+        created = row is None or not row.active
+        if row is None:
+            row = UnlockOverride(
+                id=override_id,
+                course_id=course_id,
+                module_id=module_id,
+                kind=kind,
+                target_id=target_id,
+                unlock_at=data.unlock_at,
+            )
+            session.add(row)
+        elif row.active and row.unlock_at == data.unlock_at:
+            return row, False
+        else:
+            if not row.active:  # set again after a removal: a new override, same version line
+                row.created_at = utcnow()
+            row.active, row.unlock_at = True, data.unlock_at
+            row.touch()
+        await session.flush()
+        await uow.publish(_override_event(row, ev.UnlockOverrideSet), sequence=row.version)
+        return row, created
+
+
+async def remove_unlock_override(
+    uow: UnitOfWork,
+    who: Principal,
+    course_id: uuid.UUID,
+    module_id: uuid.UUID,
+    kind: ev.OverrideKind,
+    target_id: uuid.UUID,
+) -> None:
+    """Remove an override (404 when there is none): the row stays, inactive, so setting
+    it again continues its version."""
+    async with uow:
+        session = uow.session
+        await _course_for_edit(session, who, course_id)
+        row = await session.get(
+            UnlockOverride, ev.override_id(course_id, module_id, kind, target_id)
+        )
+        if row is None or not row.active:
+            raise not_found("override")
+        row.active, row.unlock_at = False, None
+        row.touch()
+        await session.flush()
+        await uow.publish(_override_event(row, ev.UnlockOverrideRemoved), sequence=row.version)
+
+
+async def list_unlock_overrides(
+    uow: UnitOfWork, who: Principal, course_id: uuid.UUID, module_id: uuid.UUID | None = None
+) -> list[UnlockOverride]:
+    """The course's overrides (of one module, or of all its modules in course order), each
+    listed on its own: groups first, then students, oldest first. Owner and admins."""
+    async with uow:
+        session = uow.session
+        await _course_for_edit(session, who, course_id, lock=False)
+        stmt = (
+            select(UnlockOverride)
+            .join(
+                CourseModule,
+                and_(
+                    col(CourseModule.course_id) == col(UnlockOverride.course_id),
+                    col(CourseModule.module_id) == col(UnlockOverride.module_id),
+                ),
+            )
+            .where(col(UnlockOverride.course_id) == course_id, col(UnlockOverride.active))
+        )
+        if module_id is not None:
+            await _require_attached(session, course_id, module_id)
+            stmt = stmt.where(col(UnlockOverride.module_id) == module_id)
+        stmt = stmt.order_by(
+            col(CourseModule.position),
+            col(UnlockOverride.kind),
+            col(UnlockOverride.created_at),
+            col(UnlockOverride.id),
+        )
+        return list((await session.scalars(stmt)).all())
+
+
+async def _remove_overrides(
+    uow: UnitOfWork, course_id: uuid.UUID, module_id: uuid.UUID | None = None
+) -> None:
+    """The active overrides of a course (of one module) removed, each with its
+    ``UnlockOverrideRemoved``: one statement and one batch of events, however many. The
+    caller holds the course's row lock."""
+    conditions = [col(UnlockOverride.course_id) == course_id, col(UnlockOverride.active)]
+    if module_id is not None:
+        conditions.append(col(UnlockOverride.module_id) == module_id)
+    removed = await uow.session.execute(
+        update(UnlockOverride)
+        .where(*conditions)
+        .values(
+            active=False,
+            unlock_at=None,
+            version=col(UnlockOverride.version) + 1,
+            updated_at=func.now(),
+        )
+        .returning(
+            col(UnlockOverride.id),
+            col(UnlockOverride.course_id),
+            col(UnlockOverride.module_id),
+            col(UnlockOverride.kind),
+            col(UnlockOverride.target_id),
+            col(UnlockOverride.version),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await uow.publish_many(
+        [
+            (
+                ev.UnlockOverrideRemoved(
+                    override_id=r.id,
+                    course_id=r.course_id,
+                    module_id=r.module_id,
+                    kind=r.kind,
+                    target_id=r.target_id,
+                ),
+                r.version,
+            )
+            for r in removed
+        ]
+    )
 
 
 # ---------------------------------------------------------------- enrollment counts
@@ -619,7 +833,7 @@ async def _recount(session: AsyncSession, course_ids: Sequence[uuid.UUID]) -> No
         .select_from(EnrollmentCount)
         .where(
             col(EnrollmentCount.course_id) == col(Course.id),
-            col(EnrollmentCount.status).in_(("active", "completed")),
+            col(EnrollmentCount.status).in_(ENROLLED),
         )
         .scalar_subquery()
     )
