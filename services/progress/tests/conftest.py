@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -403,6 +404,74 @@ class World:
             ),
             hold=hold,
         )
+
+    # ------------------------------------------------------------ identity's groups
+
+    async def group(
+        self, members: Sequence[uuid.UUID] = (), name: str | None = None, *, hold: bool = False
+    ) -> uuid.UUID:
+        """Identity created a group (GroupCreated) and added ``members`` (GroupMemberAdded)."""
+        group_id = new_id()
+        await self.emit(
+            ie.GroupCreated(
+                group_id=group_id, group_name=name or f"G {group_id.hex[-6:]}", creator_id=None
+            ),
+            hold=hold,
+        )
+        for user_id in members:
+            await self.add_member(group_id, user_id, hold=hold)
+        return group_id
+
+    async def add_member(
+        self, group_id: uuid.UUID, user_id: uuid.UUID, *, hold: bool = False
+    ) -> Envelope:
+        return await self.emit(
+            ie.GroupMemberAdded(
+                membership_id=ie.membership_id(group_id, user_id),
+                group_id=group_id,
+                user_id=user_id,
+                added_at=utcnow(),
+            ),
+            hold=hold,
+        )
+
+    async def remove_member(
+        self, group_id: uuid.UUID, user_id: uuid.UUID, *, hold: bool = False
+    ) -> Envelope:
+        return await self.emit(
+            ie.GroupMemberRemoved(
+                membership_id=ie.membership_id(group_id, user_id),
+                group_id=group_id,
+                user_id=user_id,
+                removed_at=utcnow(),
+            ),
+            hold=hold,
+        )
+
+    async def delete_group(self, group_id: uuid.UUID, *, hold: bool = False) -> Envelope:
+        return await self.emit(ie.GroupDeleted(group_id=group_id, deleted_at=utcnow()), hold=hold)
+
+    async def unlock_override(
+        self,
+        course_id: uuid.UUID,
+        module_id: uuid.UUID,
+        kind: str,
+        target_id: uuid.UUID,
+        unlock_at: dt.datetime | None,
+        *,
+        hold: bool = False,
+    ) -> Envelope:
+        """Catalog set (or, with None, removed) a module's unlock date for a group/user."""
+        common: dict[str, Any] = {
+            "override_id": ce.override_id(course_id, module_id, kind, target_id),  # type: ignore[arg-type]
+            "course_id": course_id,
+            "module_id": module_id,
+            "kind": kind,
+            "target_id": target_id,
+        }
+        if unlock_at is None:
+            return await self.emit(ce.UnlockOverrideRemoved(**common), hold=hold)
+        return await self.emit(ce.UnlockOverrideSet(**common, unlock_at=unlock_at), hold=hold)
 
     async def course_with(
         self, modules: int, posts: int, owner: uuid.UUID | None = None, **course: Any

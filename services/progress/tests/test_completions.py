@@ -206,6 +206,7 @@ async def test_events_are_recorded_and_published_exactly_once(progress: Progress
         "course_id": str(course),
         "status": "active",
         "enrolled_at": envelopes[0]["data"]["enrolled_at"],
+        "sources": [{"kind": "self", "group_id": None}],
     }
     module_completed = envelopes[5]
     assert module_completed["aggregatetype"] == "module_completion"

@@ -173,6 +173,13 @@ async def _messy_live_projection(p: Progress) -> None:
     await w.update_post(gposts[0][0], kind="quiz", completion={"rule": "min_score", "min_score": 4})
     await w.update_post(gposts[1][1], completion={"rule": "view"})
     await w.update_course(gated, sequential=False)
+    # Unlock dates per group and per student (issue 26): set, replaced, one removed.
+    when = utcnow() + dt.timedelta(hours=2)
+    target, dropped_target = uuid.uuid4(), uuid.uuid4()
+    await w.unlock_override(gated, g2, "user", target, when, hold=True)
+    await w.unlock_override(gated, g2, "user", target, when + dt.timedelta(hours=1), hold=True)
+    await w.unlock_override(gated, g2, "group", dropped_target, when, hold=True)
+    await w.unlock_override(gated, g2, "group", dropped_target, None, hold=True)
     # Users' names (issue 25): registered, renamed, one deleted.
     kept, renamed, gone_user = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await w.register_user(kept, "kept", "Kept As Is", hold=True)

@@ -43,7 +43,20 @@ SELECT e.id AS enrollment_id, e.user_id, e.course_id, e.status AS enrollment_sta
 FROM ({enrollments}) e
 LEFT JOIN courses co ON co.course_id = e.course_id
 LEFT JOIN LATERAL (
-    SELECT cm.position AS module_position, cm.module_id, cm.prerequisites, cm.unlock_at,
+    SELECT cm.position AS module_position, cm.module_id, cm.prerequisites,
+           -- The student's date (docs/dates.md): their own override, else the earliest of
+           -- their followed groups' overrides, else the course's.
+           COALESCE(
+               (SELECT o.unlock_at FROM unlock_overrides o
+                WHERE o.course_id = cm.course_id AND o.module_id = cm.module_id
+                  AND o.kind = 'user' AND o.target_id = e.user_id),
+               (SELECT min(o.unlock_at) FROM unlock_overrides o
+                JOIN course_groups f
+                  ON f.course_id = o.course_id AND f.group_id = o.target_id AND f.following
+                JOIN group_members gm ON gm.group_id = o.target_id AND gm.user_id = e.user_id
+                WHERE o.course_id = cm.course_id AND o.module_id = cm.module_id
+                  AND o.kind = 'group'),
+               cm.unlock_at) AS unlock_at,
            COALESCE(m.title, '') AS module_title,
            p.post_id, p.title, p.kind, p.rule, p.min_score,
            COALESCE(c.completed, false) AS done, c.completed_at,

@@ -14,9 +14,16 @@ from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
+from syllabus_shared.groups import keeping_groups
 from syllabus_shared.messaging.consumer import Subscription, then, then_many
 
-from syllabus_progress import derivation, notices, projection, service
+from syllabus_progress import cohorts, derivation, notices, projection, service
+from syllabus_progress.models import GROUPS
+
+# Identity's groups and memberships (the kernel keeps them); a membership that began or
+# ended enrolls or drops (``cohorts``); a deleted group is progress's own handler (it also
+# stops being followed).
+GROUP_HANDLERS, GROUP_MANY = keeping_groups(GROUPS, on_change=cohorts.members_changed)
 
 SUBSCRIPTIONS = [
     Subscription(
@@ -24,8 +31,8 @@ SUBSCRIPTIONS = [
         source="catalog",
         handlers={
             ce.CourseCreated: then(projection.on_course, notices.on_course),
-            ce.CourseUpdated: then(projection.on_course, notices.on_course),
-            ce.CoursePublished: then(projection.on_course, notices.on_course),
+            ce.CourseUpdated: then(projection.on_course, cohorts.on_course, notices.on_course),
+            ce.CoursePublished: then(projection.on_course, cohorts.on_course, notices.on_course),
             ce.CourseArchived: then(projection.on_course, notices.on_course),
             ce.CourseDeleted: projection.on_course_deleted,
             ce.ModuleAttached: then(projection.on_outline, notices.on_outline),
@@ -35,6 +42,10 @@ SUBSCRIPTIONS = [
             ce.ModuleCreated: projection.on_module,
             ce.ModuleUpdated: then(projection.on_module, notices.on_module),
             ce.ModuleDeleted: projection.on_module_deleted,
+            ce.UnlockOverrideSet: then(projection.on_unlock_override, notices.on_unlock_override),
+            ce.UnlockOverrideRemoved: then(
+                projection.on_unlock_override, notices.on_unlock_override
+            ),
         },
         many={
             ce.ModuleCreated: projection.on_modules,
@@ -80,10 +91,13 @@ SUBSCRIPTIONS = [
             ie.UserDeleted: forgetting(service.forget_user),
             ie.UserRegistered: service.on_user,
             ie.UserProfileChanged: service.on_user,
+            **GROUP_HANDLERS,
+            ie.GroupDeleted: cohorts.on_group_deleted,
         },
         many={
             ie.UserRegistered: service.on_users,
             ie.UserProfileChanged: service.on_users,
+            **GROUP_MANY,
         },
     ),
     # Progress's own events, read back to tell the students and owners they concern (off

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 from syllabus_shared.db import Entity, new_metadata, table_of
+from syllabus_shared.groups import group_tables
 from syllabus_shared.messaging.tables import kernel_tables
 
 
@@ -45,6 +46,10 @@ class ProgressTable(SQLModel):
 
 METADATA = ProgressTable.metadata
 TABLES = kernel_tables(METADATA)
+# Identity's groups and memberships as its events say (``known_groups``,
+# ``group_members``; kept like facts: replay does not empty them). Which courses follow
+# which groups is progress's own (``CourseGroup``), not a projection.
+GROUPS = group_tables(METADATA, follows=False)
 
 
 # ---------------------------------------------------------------- projection (catalog, content)
@@ -143,10 +148,40 @@ class User(ProgressTable, table=True):
     display_name: str | None = Field(default=None, sa_type=Text)
 
 
-PROJECTION: tuple[type[SQLModel], ...] = (Course, CourseModule, Module, Post, ModulePost, User)
+class UnlockOverride(ProgressTable, table=True):
+    """A module's unlock time in a course for a group's members or one student (catalog's
+    ``UnlockOverrideSet``; removed with ``UnlockOverrideRemoved``). Which one applies to a
+    student: docs/dates.md (``evaluation``)."""
+
+    __tablename__ = "unlock_overrides"
+
+    course_id: uuid.UUID = Field(primary_key=True)
+    module_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(primary_key=True, sa_type=String(8))  # group | user
+    target_id: uuid.UUID = Field(primary_key=True)
+    unlock_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
+
+
+PROJECTION: tuple[type[SQLModel], ...] = (
+    Course,
+    CourseModule,
+    Module,
+    Post,
+    ModulePost,
+    User,
+    UnlockOverride,
+)
 PROJECTION_TABLES = [table_of(model) for model in PROJECTION]
 # The event aggregates the projection is built from (their rows in ``aggregate_versions``).
-PROJECTED_AGGREGATES = ("course", "course_outline", "module", "post", "module_posts", "user")
+PROJECTED_AGGREGATES = (
+    "course",
+    "course_outline",
+    "module",
+    "post",
+    "module_posts",
+    "user",
+    "unlock_override",
+)
 
 # ---------------------------------------------------------------- progress's own data
 
@@ -165,6 +200,12 @@ class Enrollment(ProgressTable, Entity, table=True):
     status: str = Field(
         default="active", sa_type=String(16), sa_column_kwargs={"server_default": "active"}
     )
+    # The ``self`` source: the student enrolled themselves (and has not dropped since).
+    # The ``group`` sources are not stored: they are the groups the course follows that
+    # the student is a member of (``CourseGroup`` x ``group_members``), so they can never
+    # disagree with the memberships. Active or completed exactly when a source holds it
+    # (``enrollment.reconcile`` keeps that true).
+    self_enrolled: bool = Field(default=True, sa_column_kwargs={"server_default": "true"})
     enrolled_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
     completed_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     dropped_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
@@ -188,6 +229,26 @@ class Completion(ProgressTable, Entity, table=True):
     completed_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     marked: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     marked_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class CourseGroup(ProgressTable, table=True):
+    """A course following a group (an enrollment rule: every member is enrolled). The row
+    stays when unfollowed (``following`` false), so its ``version`` (the ``course_group``
+    aggregate's sequence) keeps growing; ``id`` is ``contracts.progress.follow_id``."""
+
+    __tablename__ = "course_groups"
+    __table_args__ = (
+        UniqueConstraint("course_id", "group_id", name="uq_course_groups_course_group"),
+        Index("ix_course_groups_group_id", "group_id"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    course_id: uuid.UUID
+    group_id: uuid.UUID
+    following: bool = Field(default=True, sa_column_kwargs={"server_default": "true"})
+    followed_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
+    unfollowed_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 # ---------------------------------------------------------------- facts from other services

@@ -121,6 +121,12 @@ async def on_outline(uow: UnitOfWork, event: ce.OutlineEvent) -> None:
     await tell_courses(uow, [event.course_id], "structure")
 
 
+async def on_unlock_override(uow: UnitOfWork, event: ce.UnlockOverrideEvent) -> None:
+    # Tells the course's students (whose dates changed is a question for the evaluation:
+    # a group's members, a student); their next read shows their own date.
+    await tell_courses(uow, [event.course_id], "unlock")
+
+
 async def on_modules(uow: UnitOfWork, events: Sequence[ce.ModuleEvent]) -> None:
     courses = await _courses_of_modules(uow, (e.module_id for e in events))
     await tell_courses(uow, courses, "structure")

@@ -38,7 +38,14 @@ from syllabus_shared.db import lock_for_transaction, upsert, upsert_many
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import derivation
-from syllabus_progress.models import Course, CourseModule, Module, ModulePost, Post
+from syllabus_progress.models import (
+    Course,
+    CourseModule,
+    Module,
+    ModulePost,
+    Post,
+    UnlockOverride,
+)
 from syllabus_progress.rules import COUNTED_POST_STATUS, first_of_each, rule_of
 
 # Every enrollment (active or completed) in the course, or in courses containing a module.
@@ -289,3 +296,29 @@ async def on_posts_reordered(uow: UnitOfWork, event: pe.ModulePostsReordered) ->
         ]
         if rows:
             await session.execute(insert(ModulePost), rows)
+
+
+# ---------------------------------------------------------------- dates per group and student
+
+
+async def on_unlock_override(uow: UnitOfWork, event: ce.UnlockOverrideEvent) -> None:
+    """Catalog's unlock override of a module in a course, for a group or a student, set or
+    removed. Decisions of the course's enrollments are due again (a date may have opened
+    or closed a module holding facts)."""
+    async with uow:
+        session = uow.session
+        key = {
+            "course_id": event.course_id,
+            "module_id": event.module_id,
+            "kind": event.kind,
+            "target_id": event.target_id,
+        }
+        if isinstance(event, ce.UnlockOverrideSet):
+            await upsert(session, UnlockOverride, {**key, "unlock_at": event.unlock_at})
+        else:
+            await session.execute(
+                delete(UnlockOverride).where(
+                    *(getattr(UnlockOverride, name) == value for name, value in key.items())
+                )
+            )
+        await session.execute(_ENQUEUE_COURSE, {"course_id": event.course_id})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic_core import to_json
@@ -14,7 +14,7 @@ from syllabus_shared.http import idempotent, versioned
 from syllabus_shared.pagination import Page, PageParams, page_params
 from syllabus_shared.runtime import UnitOfWorkDep, part
 
-from syllabus_progress import schemas, service, views
+from syllabus_progress import cohorts, schemas, service, views
 from syllabus_progress.decisions import Decider
 
 router = APIRouter()
@@ -37,9 +37,7 @@ async def enroll(
     course_id: uuid.UUID, who: Student, uow: UnitOfWorkDep, request: Request
 ) -> JSONResponse:
     async def create() -> JSONResponse:
-        enrollment = schemas.EnrollmentPublic.model_validate(
-            await service.enroll(uow, who, course_id)
-        )
+        enrollment = await service.enroll(uow, who, course_id)
         return versioned(enrollment, enrollment.version, 201)
 
     return await idempotent(
@@ -129,6 +127,57 @@ async def my_course_progress(
     tags=["progress"],
 )
 async def course_roster(
-    course_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, paging: Paging
+    course_id: uuid.UUID,
+    who: CurrentUser,
+    uow: UnitOfWorkDep,
+    paging: Paging,
+    group_id: Annotated[
+        uuid.UUID | None, Query(description="only the current members of this group")
+    ] = None,
 ) -> Page[schemas.StudentProgress]:
-    return await views.roster(uow, who, course_id, paging)
+    return await views.roster(uow, who, course_id, paging, group_id)
+
+
+# ---------------------------------------------------------------- groups a course follows
+
+
+@router.put(
+    "/courses/{course_id}/groups/{group_id}",
+    operation_id="course_groups_follow",
+    response_model=schemas.CourseGroupFollow,
+    responses={201: {"model": schemas.CourseGroupFollow}},
+    tags=["groups"],
+)
+async def follow_group(
+    course_id: uuid.UUID, group_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep
+) -> JSONResponse:
+    """Every member of the group is enrolled in the course (at once for the caller; a
+    draft course enrolls them when published); members who join later too, within 2 s."""
+    body, created = await cohorts.follow(uow, who, course_id, group_id)
+    return JSONResponse(jsonable_encoder(body), status_code=201 if created else 200)
+
+
+@router.get(
+    "/courses/{course_id}/groups",
+    operation_id="course_groups_list",
+    response_model=list[schemas.CourseGroupSummary],
+    tags=["groups"],
+)
+async def course_groups(
+    course_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep
+) -> list[schemas.CourseGroupSummary]:
+    return await views.groups_summary(uow, who, course_id)
+
+
+@router.delete(
+    "/courses/{course_id}/groups/{group_id}",
+    operation_id="course_groups_unfollow",
+    status_code=204,
+    tags=["groups"],
+)
+async def unfollow_group(
+    course_id: uuid.UUID, group_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep
+) -> Response:
+    """Members no other source holds are dropped; their completions and grades stay."""
+    await cohorts.unfollow(uow, who, course_id, group_id)
+    return Response(status_code=204)

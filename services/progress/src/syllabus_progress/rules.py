@@ -113,6 +113,29 @@ def check_roster_access(who: Principal, course: Course | None) -> None:
     raise not_found("course")
 
 
+def check_course_owner(who: Principal, course: Course | None) -> Course:
+    """The course's owner or an admin may manage whom it enrolls (the groups it follows);
+    others get 403 for a course they can see (published and public), else 404."""
+    if course is None or course.deleted:
+        raise not_found("course")
+    if who.is_admin or course.creator_id == who.user_id:
+        return course
+    if course.status == "published" and course.visibility == "public":
+        raise forbidden("only the course's owner or an admin may manage its groups")
+    raise not_found("course")
+
+
+def held_by_groups(group_ids: Sequence[uuid.UUID]) -> Problem:
+    """A student dropping an enrollment that only groups hold (409 naming them)."""
+    return Problem(
+        409,
+        "this enrollment comes from your group membership; it ends when you leave the group"
+        " or the course stops following it",
+        kind="held-by-group",
+        group_ids=[str(g) for g in group_ids],
+    )
+
+
 # ---------------------------------------------------------------- completion rules
 
 MARK_DONE, VIEW, SUBMIT, MIN_SCORE = "mark_done", "view", "submit", "min_score"

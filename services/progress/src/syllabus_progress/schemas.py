@@ -4,15 +4,43 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from syllabus_shared.contracts import progress as ev
 
 
 class EnrollmentStatus(StrEnum):
     active = "active"
     completed = "completed"
     dropped = "dropped"
+
+
+class SelfSource(BaseModel):
+    """The student enrolled themselves."""
+
+    kind: Literal["self"] = "self"
+
+
+class GroupSource(BaseModel):
+    """The student is a member of a group the course follows."""
+
+    kind: Literal["group"] = "group"
+    group_id: uuid.UUID
+
+
+# Why an enrollment is active.
+EnrollmentSource = Annotated[SelfSource | GroupSource, Field(discriminator="kind")]
+
+
+def api_sources(found: Iterable[ev.EnrollmentSource]) -> list[SelfSource | GroupSource]:
+    """The sources an event carries, as the API shows them."""
+    return [
+        GroupSource(group_id=s.group_id) if s.kind == "group" and s.group_id else SelfSource()
+        for s in found
+    ]
 
 
 class EnrollmentPublic(BaseModel):
@@ -25,6 +53,8 @@ class EnrollmentPublic(BaseModel):
     enrolled_at: dt.datetime
     completed_at: dt.datetime | None
     version: int
+    # Empty once dropped; the student's own first.
+    sources: list[EnrollmentSource] = []
 
 
 class EnrollmentWithProgress(EnrollmentPublic):
@@ -117,3 +147,31 @@ class StudentProgress(BaseModel):
     completed_posts: int
     total_posts: int
     percent: float
+
+
+# ---------------------------------------------------------------- groups a course follows
+
+
+class CourseGroupFollow(BaseModel):
+    """A course following a group: ``members`` of the group now, of whom ``enrolled`` are
+    enrolled in the course (by any source)."""
+
+    course_id: uuid.UUID
+    group_id: uuid.UUID
+    followed_at: dt.datetime
+    members: int
+    enrolled: int
+
+
+class CourseGroupSummary(BaseModel):
+    """A group the course follows, with how its members stand in the course: ``enrolled``
+    (active or completed, any source), ``completed`` (the course) and the average
+    ``percent`` of the enrolled (null when none is)."""
+
+    group_id: uuid.UUID
+    name: str
+    followed_at: dt.datetime
+    members: int
+    enrolled: int
+    completed: int
+    average_percent: float | None

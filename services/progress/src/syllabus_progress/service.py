@@ -38,6 +38,7 @@ from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as ev
 from syllabus_shared.db import utcnow
+from syllabus_shared.groups import forget_memberships
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
 from syllabus_shared.problems import Problem, forbidden, not_found, not_yet_visible
@@ -47,6 +48,7 @@ from syllabus_progress import derivation, schemas
 from syllabus_progress.decisions import BY_IDS, Decider, decide, decision_due, enqueue
 from syllabus_progress.evaluation import Standing, standings, with_done
 from syllabus_progress.models import (
+    GROUPS,
     Completion,
     Course,
     CourseModule,
@@ -56,6 +58,7 @@ from syllabus_progress.models import (
     Post,
     PostView,
     Submission,
+    UnlockOverride,
     User,
 )
 from syllabus_progress.rules import (
@@ -64,12 +67,13 @@ from syllabus_progress.rules import (
     check_completable,
     check_enrollable,
     check_markable,
-    check_may_reenroll,
     course_settled,
+    held_by_groups,
     locked_problem,
     post_settled,
     reactivated_status,
 )
+from syllabus_progress.sources import group_sources, sources_of
 
 # ---------------------------------------------------------------- read-your-writes
 
@@ -157,13 +161,19 @@ _SETTLE_POST = _settle_post_statement()
 # ---------------------------------------------------------------- enrollments
 
 
-def _enrollment_event(enrollment: Enrollment, cls: type[ev.EnrollmentEvent]) -> ev.EnrollmentEvent:
+def _enrollment_event(
+    enrollment: Enrollment,
+    cls: type[ev.EnrollmentEvent],
+    sources: Sequence[ev.EnrollmentSource] | None = None,
+) -> ev.EnrollmentEvent:
     common: dict[str, Any] = {
         "enrollment_id": enrollment.id,
         "user_id": enrollment.user_id,
         "course_id": enrollment.course_id,
         "status": enrollment.status,
     }
+    if sources is not None:
+        common["sources"] = list(sources)
     if cls is ev.EnrollmentCreated:
         return ev.EnrollmentCreated(**common, enrolled_at=enrollment.enrolled_at)
     if cls is ev.CourseCompleted:
@@ -172,8 +182,11 @@ def _enrollment_event(enrollment: Enrollment, cls: type[ev.EnrollmentEvent]) -> 
     return ev.EnrollmentDropped(**common)
 
 
-async def enroll(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> Enrollment:
-    """Enroll the caller; a dropped enrollment is reactivated (``rules.reactivated_status``)."""
+async def enroll(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> schemas.EnrollmentPublic:
+    """Enroll the caller (the ``self`` source): a new enrollment, a dropped one
+    reactivated (``rules.reactivated_status``), or one a group already holds gaining the
+    student's own source (so leaving the group no longer drops it). 409 when the caller
+    already enrolled themselves."""
     # Before the transaction: a publish a moment ago may still be on its way to us.
     await settle_course(uow, course_id, enrollable=True)
     async with uow:
@@ -186,9 +199,14 @@ async def enroll(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> Enrol
             .where(col(Enrollment.user_id) == who.user_id, col(Enrollment.course_id) == course_id)
             .with_for_update()
         )
+        publish = True
         if enrollment is None:
             enrollment = Enrollment(
-                user_id=who.user_id, course_id=course_id, status="active", enrolled_at=now
+                user_id=who.user_id,
+                course_id=course_id,
+                status="active",
+                self_enrolled=True,
+                enrolled_at=now,
             )
             try:
                 async with session.begin_nested():  # a concurrent enroll may insert it first
@@ -196,22 +214,37 @@ async def enroll(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> Enrol
                     await session.flush()
             except IntegrityError:
                 raise already_enrolled() from None
+        elif enrollment.status in ENROLLED:
+            if enrollment.self_enrolled:
+                raise already_enrolled()
+            # Held by a group: the student's own source is added; the status is unchanged,
+            # so nothing downstream needs an event (docs/progress.md, "Sources").
+            enrollment.self_enrolled = True
+            enrollment.touch()
+            publish = False
+            await session.flush()
         else:
-            check_may_reenroll(enrollment.status)
             enrollment.status = reactivated_status(enrollment.completed_at)
+            enrollment.self_enrolled = True
             enrollment.enrolled_at = now
             enrollment.dropped_at = None
             enrollment.touch()
             await session.flush()
-        await uow.publish(
-            _enrollment_event(enrollment, ev.EnrollmentCreated), sequence=enrollment.version
-        )
-        return enrollment
+        found = (await sources_of(session, [enrollment.id]))[enrollment.id]
+        if publish:
+            await uow.publish(
+                _enrollment_event(enrollment, ev.EnrollmentCreated, found),
+                sequence=enrollment.version,
+            )
+        body = schemas.EnrollmentPublic.model_validate(enrollment)
+        return body.model_copy(update={"sources": schemas.api_sources(found)})
 
 
 async def drop(
     uow: UnitOfWork, who: Principal, course_id: uuid.UUID, if_match: str | None = None
 ) -> None:
+    """Drop the caller's own source. The enrollment ends when no group holds it too; one
+    that only groups hold cannot be dropped (409 naming them)."""
     async with uow:
         session = uow.session
         enrollment = await session.scalar(
@@ -226,13 +259,22 @@ async def drop(
         if enrollment is None:
             raise not_found("enrollment")
         check_if_match(if_match, enrollment.version)
-        enrollment.status = "dropped"
-        enrollment.dropped_at = utcnow()
-        enrollment.touch()
-        await session.flush()
-        await uow.publish(
-            _enrollment_event(enrollment, ev.EnrollmentDropped), sequence=enrollment.version
+        held = (await group_sources(session, [(who.user_id, course_id)])).get(
+            (who.user_id, course_id), []
         )
+        if held and not enrollment.self_enrolled:
+            raise held_by_groups(held)
+        enrollment.self_enrolled = False
+        enrollment.touch()
+        if not held:
+            enrollment.status = "dropped"
+            enrollment.dropped_at = utcnow()
+        await session.flush()
+        if not held:
+            await uow.publish(
+                _enrollment_event(enrollment, ev.EnrollmentDropped, []),
+                sequence=enrollment.version,
+            )
 
 
 # ---------------------------------------------------------------- completions (marks)
@@ -414,6 +456,12 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
             )
         for model in (Completion, PostView, Submission, User):
             await session.execute(delete(model).where(col(model.user_id) == user_id))
+        await forget_memberships(session, GROUPS, user_id)
+        await session.execute(
+            delete(UnlockOverride).where(
+                col(UnlockOverride.kind) == "user", col(UnlockOverride.target_id) == user_id
+            )
+        )
         await session.execute(
             update(Course)
             .where(col(Course.creator_id) == user_id)

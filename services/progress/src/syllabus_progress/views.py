@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from syllabus_shared.auth import Principal
@@ -23,8 +23,9 @@ from syllabus_shared.unit_of_work import UnitOfWork
 from syllabus_progress import schemas
 from syllabus_progress.evaluation import Standing, standings, statement
 from syllabus_progress.models import Course, User
-from syllabus_progress.rules import check_roster_access, percent
+from syllabus_progress.rules import check_course_owner, check_roster_access, percent
 from syllabus_progress.service import settle_course
+from syllabus_progress.sources import sources_of
 
 # ---------------------------------------------------------------- the progress document
 
@@ -121,9 +122,27 @@ _MY_ENROLLMENTS = statement(
 _ROSTER = statement(
     "SELECT * FROM enrollments WHERE course_id = :course_id"
     " AND (CAST(:after AS uuid) IS NULL OR id < CAST(:after AS uuid))"
+    " AND (CAST(:group_id AS uuid) IS NULL OR user_id IN"
+    "      (SELECT user_id FROM group_members WHERE group_id = CAST(:group_id AS uuid)))"
     " ORDER BY id DESC LIMIT :limit",
     order="e.id DESC",
 )
+# The enrolled members of the groups a course follows (``groups_summary``).
+_FOLLOWED_MEMBERS = statement(
+    "SELECT * FROM enrollments WHERE course_id = :course_id"
+    " AND status IN ('active', 'completed') AND user_id IN"
+    " (SELECT gm.user_id FROM group_members gm JOIN course_groups f"
+    "  ON f.group_id = gm.group_id AND f.course_id = :course_id AND f.following)"
+)
+_FOLLOWED_GROUPS = text("""
+SELECT f.group_id, COALESCE(g.name, '') AS name, f.followed_at,
+       (SELECT count(*) FROM group_members gm WHERE gm.group_id = f.group_id) AS members,
+       ARRAY(SELECT gm.user_id FROM group_members gm WHERE gm.group_id = f.group_id)
+           AS member_ids
+FROM course_groups f LEFT JOIN known_groups g ON g.group_id = f.group_id
+WHERE f.course_id = :course_id AND f.following
+ORDER BY lower(COALESCE(g.name, '')), f.group_id
+""")
 
 
 _NO_NAMES: tuple[str | None, str | None] = (None, None)
@@ -152,6 +171,8 @@ async def my_enrollments(
     params = {"user_id": who.user_id, "after": cursor_uuid(page), "limit": page.limit + 1}
     async with uow.read() as conn:
         found = await standings(conn, _MY_ENROLLMENTS, params)
+    async with uow.read() as conn:
+        held = await sources_of(conn, [s.enrollment_id for s in found[: page.limit]])
     items = [
         schemas.EnrollmentWithProgress(
             id=s.enrollment_id,
@@ -162,6 +183,7 @@ async def my_enrollments(
             completed_at=s.completed_at,
             version=s.version,
             percent=percent(s.course.done, s.course.total),
+            sources=schemas.api_sources(held.get(s.enrollment_id, [])),
         )
         for s in found[: page.limit]
     ]
@@ -171,7 +193,11 @@ async def my_enrollments(
 
 
 async def roster(
-    uow: UnitOfWork, who: Principal, course_id: uuid.UUID, page: PageParams
+    uow: UnitOfWork,
+    who: Principal,
+    course_id: uuid.UUID,
+    page: PageParams,
+    group_id: uuid.UUID | None = None,
 ) -> Page[schemas.StudentProgress]:
     """Every enrolled student's progress in a course (owner or admin), with their names:
     one statement a page after the access check, and one look-up of the page's names by
@@ -183,10 +209,17 @@ async def roster(
     """
     if not uow.is_open:
         await settle_course(uow, course_id, enrollable=False)
-    params = {"course_id": course_id, "after": cursor_uuid(page), "limit": page.limit + 1}
+    params = {
+        "course_id": course_id,
+        "after": cursor_uuid(page),
+        "limit": page.limit + 1,
+        "group_id": group_id,
+    }
     async with uow:
         session = uow.session
         check_roster_access(who, await session.get(Course, course_id))
+        if group_id is not None:
+            await _check_group(session, group_id)
         found = await standings(session, _ROSTER, params)
         names = await _names(session, [s.user_id for s in found[: page.limit]])
     items = [
@@ -205,3 +238,48 @@ async def roster(
     return Page[schemas.StudentProgress](
         items=items, next_cursor=_next_cursor([s.enrollment_id for s in found], page)
     )
+
+
+async def _check_group(session: AsyncSession, group_id: uuid.UUID) -> None:
+    """404 for a group identity never told of (or deleted): a filter by it is a mistake,
+    not an empty list."""
+    known = await session.scalar(
+        text("SELECT NOT deleted FROM known_groups WHERE group_id = :group_id"),
+        {"group_id": group_id},
+    )
+    if not known:
+        raise not_found("group")
+
+
+async def groups_summary(
+    uow: UnitOfWork, who: Principal, course_id: uuid.UUID
+) -> list[schemas.CourseGroupSummary]:
+    """The groups the course follows (owner, admin), each with its members, how many are
+    enrolled and completed, and their average percent (the roster's evaluation, so the
+    numbers agree with it)."""
+    if not uow.is_open:
+        await settle_course(uow, course_id, enrollable=False)
+    async with uow:
+        session = uow.session
+        check_course_owner(who, await session.get(Course, course_id))
+        groups = (await session.execute(_FOLLOWED_GROUPS, {"course_id": course_id})).all()
+        found = (
+            await standings(session, _FOLLOWED_MEMBERS, {"course_id": course_id}) if groups else []
+        )
+    by_user = {s.user_id: s for s in found}
+    summaries = []
+    for g in groups:
+        enrolled = [by_user[u] for u in g.member_ids if u in by_user]
+        percents = [percent(s.course.done, s.course.total) for s in enrolled]
+        summaries.append(
+            schemas.CourseGroupSummary(
+                group_id=g.group_id,
+                name=g.name,
+                followed_at=g.followed_at,
+                members=g.members,
+                enrolled=len(enrolled),
+                completed=sum(1 for s in enrolled if s.status == "completed"),
+                average_percent=round(sum(percents) / len(percents), 2) if percents else None,
+            )
+        )
+    return summaries
