@@ -3,7 +3,8 @@
 - catalog's module events: which modules exist and who owns them (a deletion
   deletes the module's posts, each with ``PostDeleted``);
 - catalog's course and outline events: which courses use a module, for visibility;
-- progress's completion events: each post's ``completion_count``;
+- progress's completion events: each post's ``completion_count``; its enrollment and
+  follow events: who may get a due override (enrolled students, followed groups);
 - assessment's ``SubmissionCreated``: each post's ``submission_count``;
 - identity's ``UserDeleted``: a deleted account's tokens refused, its views,
   completions and submissions gone (counts recounted), its posts kept without a creator.
@@ -16,9 +17,11 @@ from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
+from syllabus_shared.groups import keeping_follows
 from syllabus_shared.messaging.consumer import Subscription
 
 from syllabus_content import service
+from syllabus_content.models import GROUPS
 
 SUBSCRIPTIONS = [
     Subscription(
@@ -45,10 +48,17 @@ SUBSCRIPTIONS = [
         handlers={
             pe.PostCompleted: service.record_completed,
             pe.PostUncompleted: service.record_uncompleted,
+            pe.EnrollmentCreated: service.record_enrollment,
+            pe.EnrollmentDropped: service.record_enrollment,
+            pe.CourseCompleted: service.record_enrollment,
+            **keeping_follows(GROUPS),
         },
         many={
             pe.PostCompleted: service.record_completed_many,
             pe.PostUncompleted: service.record_uncompleted_many,
+            pe.EnrollmentCreated: service.record_enrollments,
+            pe.EnrollmentDropped: service.record_enrollments,
+            pe.CourseCompleted: service.record_enrollments,
         },
     ),
     Subscription(

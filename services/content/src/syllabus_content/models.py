@@ -1,5 +1,5 @@
-"""Content tables: posts, and the projections of catalog, progress and assessment that
-content needs."""
+"""Content tables: posts, their due overrides per group and per student, and the
+projections of catalog, progress and assessment that content needs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,20 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Float, Index, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from syllabus_shared.db import Entity, new_metadata
+from syllabus_shared.groups import group_tables
 from syllabus_shared.messaging.tables import kernel_tables
 
 
@@ -22,6 +32,11 @@ class ContentTable(SQLModel):
 
 METADATA = ContentTable.metadata
 TABLES = kernel_tables(METADATA)
+# Which groups each course follows (progress's CourseGroupFollowed/Unfollowed): a group due
+# override needs a course containing the post to follow the group. Only ``course_groups``
+# is filled (content does not consume identity's group events); the kernel declares its
+# three tables together.
+GROUPS = group_tables(METADATA)
 
 KINDS = ("text", "video", "link", "assignment", "quiz")
 GRADABLE = ("assignment", "quiz")
@@ -172,3 +187,42 @@ class PostView(ContentTable, table=True):
     user_id: uuid.UUID = Field(primary_key=True)
     view_id: uuid.UUID
     viewed_at: dt.datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class Enrollment(ContentTable, table=True):
+    """Progress's enrollments, one row each with its latest status: a student's due
+    override needs them enrolled (active or completed) in a course containing the post.
+    Gone with the student's account (``UserDeleted``)."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        Index("ix_enrollments_user_id", "user_id"),
+        Index("ix_enrollments_course_id", "course_id"),
+    )
+
+    enrollment_id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID
+    course_id: uuid.UUID
+    status: str = Field(sa_type=String(16))
+
+
+class DueOverride(ContentTable, Entity, table=True):
+    """A post's due time for a group's members or one student, instead of the post's
+    ``due_at`` (docs/dates.md); gradable posts only.
+
+    ``id`` is ``contracts.catalog.override_id(post_id, post_id, kind, target_id)``, so
+    removing and setting it again is one row whose ``version`` (the events' sequence)
+    goes on: a removed override stays as a row with ``active`` false and no ``due_at``.
+    Rows go with their post."""
+
+    __tablename__ = "due_overrides"
+    __table_args__ = (
+        CheckConstraint("kind IN ('group', 'user')", name="kind"),
+        CheckConstraint("active = (due_at IS NOT NULL)", name="active_has_due_at"),
+    )
+
+    post_id: uuid.UUID = Field(foreign_key="posts.id", ondelete="CASCADE", index=True)
+    kind: str = Field(sa_type=String(8))
+    target_id: uuid.UUID
+    due_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    active: bool = Field(default=True, sa_type=Boolean)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from syllabus_shared.auth import MaybeUser, Staff
 from syllabus_shared.http import idempotent, not_modified, versioned
@@ -13,13 +14,23 @@ from syllabus_shared.pagination import Page, PageParams, page_of, page_params
 from syllabus_shared.runtime import UnitOfWorkDep, part
 
 from syllabus_content import schemas, service
-from syllabus_content.rules import derived_tag, post_view
+from syllabus_content.rules import derived_tag, override_kind, post_view
 from syllabus_content.service import ModuleLookup
 
 router = APIRouter(tags=["posts"])
 Paging = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Lookup = Annotated[ModuleLookup, part(ModuleLookup)]
+# An override's collection in its path; any other word is no such collection (404, not 422).
+OverrideKindPath = Annotated[
+    str,
+    Path(
+        description="`groups` (the members of a group a course containing the post "
+        "follows) or `users` (one student enrolled in such a course)",
+        json_schema_extra={"enum": ["groups", "users"]},
+    ),
+]
+TargetId = Annotated[uuid.UUID, Path(alias="id", description="the group's or the user's id")]
 
 
 @router.post(
@@ -111,4 +122,57 @@ async def delete_post(
     post_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep, if_match: IfMatch = None
 ) -> Response:
     await service.delete_post(uow, who, post_id, if_match)
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- due overrides
+
+
+def _override(row: object) -> schemas.DueOverridePublic:
+    return schemas.DueOverridePublic.model_validate(row)
+
+
+@router.put(
+    "/posts/{post_id}/overrides/{kind}/{id}",
+    operation_id="post_overrides_set",
+    response_model=schemas.DueOverridePublic,
+    responses={201: {"model": schemas.DueOverridePublic}},
+)
+async def set_due_override(
+    post_id: uuid.UUID,
+    kind: OverrideKindPath,
+    target_id: TargetId,
+    body: schemas.DueOverrideBody,
+    who: Staff,
+    uow: UnitOfWorkDep,
+) -> JSONResponse:
+    """The post (an assignment or a quiz) is due at ``due_at`` for a group's members or one
+    student instead of its own ``due_at`` (201 set, 200 replaced or unchanged;
+    docs/dates.md). The post's graders only."""
+    row, created = await service.set_due_override(
+        uow, who, post_id, override_kind(kind), target_id, body
+    )
+    return JSONResponse(jsonable_encoder(_override(row)), status_code=201 if created else 200)
+
+
+@router.get(
+    "/posts/{post_id}/overrides",
+    operation_id="post_overrides_list",
+    response_model=list[schemas.DueOverridePublic],
+)
+async def list_due_overrides(
+    post_id: uuid.UUID, who: Staff, uow: UnitOfWorkDep
+) -> list[schemas.DueOverridePublic]:
+    return [_override(r) for r in await service.list_due_overrides(uow, who, post_id)]
+
+
+@router.delete(
+    "/posts/{post_id}/overrides/{kind}/{id}",
+    operation_id="post_overrides_delete",
+    status_code=204,
+)
+async def remove_due_override(
+    post_id: uuid.UUID, kind: OverrideKindPath, target_id: TargetId, who: Staff, uow: UnitOfWorkDep
+) -> Response:
+    await service.remove_due_override(uow, who, post_id, override_kind(kind), target_id)
     return Response(status_code=204)

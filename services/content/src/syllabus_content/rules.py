@@ -10,11 +10,27 @@ from typing import Any
 
 from syllabus_shared.auth import Principal
 from syllabus_shared.contracts import content as ev
+from syllabus_shared.contracts.catalog import OverrideKind
 from syllabus_shared.pagination import PageParams
-from syllabus_shared.problems import invalid
+from syllabus_shared.problems import invalid, not_found
 
 from syllabus_content import schemas
 from syllabus_content.models import GRADABLE, Post
+
+# Enrollment statuses that count as enrolled (who may get a due override).
+ENROLLED = ("active", "completed")
+
+# ``{kind}`` in an override's path → the override's ``kind``.
+OVERRIDE_KINDS: dict[str, OverrideKind] = {"groups": "group", "users": "user"}
+
+
+def override_kind(path_kind: str) -> OverrideKind:
+    """The kind an override path names (``groups``, ``users``); any other is no such
+    collection (404)."""
+    kind = OVERRIDE_KINDS.get(path_kind)
+    if kind is None:
+        raise not_found(f"override collection '{path_kind}' (groups or users)")
+    return kind
 
 
 def may_edit(who: Principal | None, creator_id: uuid.UUID | None) -> bool:

@@ -86,6 +86,19 @@ Points = Annotated[int, Field(gt=0, le=100_000)]
 # Gradable kinds: when work is due (RFC 3339 with a timezone) and how many attempts a
 # student has (strict integers: "2", 1.5 and true are refused).
 DueAt = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    # Stored as timestamptz (UTC): refuse, as 422, a time UTC cannot represent
+    # (0001-01-01T00:00+01:00), which would otherwise fail on the way back out.
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("must be representable in UTC") from None
+
+
+# A due override's time: as DueAt, kept in a timestamptz column.
+OverrideDueAt = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
 Attempts = Annotated[int, Field(strict=True, ge=1, le=MAX_ATTEMPTS)]
 
 
@@ -366,3 +379,29 @@ class PostOrderEntry(BaseModel):
     title: str
     kind: str
     status: PostStatus
+
+
+# ---------------------------------------------------------------- due overrides
+
+
+class DueOverrideBody(_Input):
+    """``PUT /posts/{post_id}/overrides/{kind}/{id}``: when the post is due for those
+    students."""
+
+    due_at: OverrideDueAt
+
+
+class DueOverridePublic(BaseModel):
+    """A gradable post's due time for one group's members (``kind`` group) or one student
+    (``kind`` user), instead of the post's ``due_at`` (docs/dates.md)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID  # contracts.catalog.override_id(post_id, post_id, kind, target_id)
+    post_id: uuid.UUID
+    kind: Literal["group", "user"]
+    target_id: uuid.UUID  # the group's or the student's id
+    due_at: dt.datetime
+    created_at: dt.datetime  # when it was set (again, after a removal)
+    updated_at: dt.datetime
+    version: int

@@ -34,17 +34,28 @@ from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as ev
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
-from syllabus_shared.db import Database, upsert_many
+from syllabus_shared.contracts.catalog import OverrideKind, override_id
+from syllabus_shared.db import Database, upsert_many, utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
 from syllabus_shared.pagination import PageParams
-from syllabus_shared.problems import forbidden, not_found, not_yet_visible, require_present
+from syllabus_shared.problems import (
+    forbidden,
+    invalid,
+    not_found,
+    not_yet_visible,
+    require_present,
+)
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_content import rules, schemas
 from syllabus_content.models import (
+    GRADABLE,
+    GROUPS,
     Completion,
     CourseModule,
+    DueOverride,
+    Enrollment,
     KnownCourse,
     KnownModule,
     Post,
@@ -433,6 +444,7 @@ async def delete_post(
         await uow.publish(
             ev.PostDeleted(post_id=post.id, module_id=post.module_id), sequence=post.version + 1
         )
+        await _remove_due_overrides(uow, [post_id])  # their rows go with the post
         await session.delete(post)
         await session.execute(delete(PostView).where(col(PostView.post_id) == post_id))
         await session.flush()
@@ -455,6 +467,248 @@ async def reorder_posts(
         if after != before:
             await _write_order(uow, module, before, after)
         return await _order_entries(session, module_id)
+
+
+# ---------------------------------------------------------------- due overrides
+
+
+async def _post_for_overrides(
+    session: AsyncSession, who: Principal, post_id: uuid.UUID
+) -> tuple[Post, uuid.UUID | None]:
+    """The post, key-share-locked (a concurrent delete waits, or runs first and this is a
+    404), for one of its graders: admins and the module's owner (``None``: every course
+    containing the post is theirs to judge by), or the owner of a course containing it
+    (that owner's id: only their courses). 403 for other callers who see the post, else
+    404."""
+    post = await session.scalar(
+        select(Post).where(Post.id == post_id).with_for_update(read=True, key_share=True)
+    )
+    if post is None:
+        raise not_found("post")
+    module = await session.get(KnownModule, post.module_id)
+    if module is not None and rules.may_edit(who, module.creator_id):
+        return post, None
+    owns_a_course = (
+        select(CourseModule.course_id)
+        .join(KnownCourse, col(KnownCourse.course_id) == col(CourseModule.course_id))
+        .where(
+            CourseModule.module_id == post.module_id,
+            col(KnownCourse.deleted).is_(False),
+            KnownCourse.creator_id == who.user_id,
+        )
+    )
+    if await session.scalar(select(exists(owns_a_course))):
+        return post, who.user_id
+    if post.status == "published" and await module_visible(session, who, post.module_id):
+        raise forbidden("only the post's graders may change its due dates")
+    raise not_found("post")
+
+
+async def _require_target(
+    session: AsyncSession,
+    post: Post,
+    course_owner: uuid.UUID | None,
+    kind: OverrideKind,
+    target_id: uuid.UUID,
+) -> None:
+    """422 unless the override's target is in a course containing the post (of those the
+    caller grades by, for a course's owner): a student enrolled in it (active or
+    completed), a group it follows. Progress's events, projected here; a client's
+    consistency token makes its own enrollments and follows visible first."""
+    courses = (
+        select(CourseModule.course_id)
+        .join(KnownCourse, col(KnownCourse.course_id) == col(CourseModule.course_id))
+        .where(CourseModule.module_id == post.module_id, col(KnownCourse.deleted).is_(False))
+    )
+    if course_owner is not None:
+        courses = courses.where(KnownCourse.creator_id == course_owner)
+    scope = "containing this post" + (" that you own" if course_owner is not None else "")
+    if kind == "user":
+        found = select(Enrollment.enrollment_id).where(
+            Enrollment.user_id == target_id,
+            col(Enrollment.status).in_(rules.ENROLLED),
+            col(Enrollment.course_id).in_(courses),
+        )
+        if not await session.scalar(select(exists(found))):
+            raise invalid(["path", "id"], f"user {target_id} is enrolled in no course {scope}")
+        return
+    follows = GROUPS.follows
+    assert follows is not None
+    followed = sa_select(follows.c.group_id).where(
+        follows.c.group_id == target_id, follows.c.course_id.in_(courses)
+    )
+    if not await session.scalar(select(exists(followed))):
+        raise invalid(["path", "id"], f"group {target_id} is followed by no course {scope}")
+
+
+def _due_override_event(row: DueOverride, cls: type[ev.DueOverrideEvent]) -> ev.DueOverrideEvent:
+    fields = {
+        "override_id": row.id,
+        "post_id": row.post_id,
+        "kind": row.kind,
+        "target_id": row.target_id,
+    }
+    if cls is ev.DueOverrideSet:
+        return ev.DueOverrideSet(**fields, due_at=row.due_at)
+    return cls(**fields)
+
+
+async def set_due_override(
+    uow: UnitOfWork,
+    who: Principal,
+    post_id: uuid.UUID,
+    kind: OverrideKind,
+    target_id: uuid.UUID,
+    data: schemas.DueOverrideBody,
+) -> tuple[DueOverride, bool]:
+    """Set (or replace) a gradable post's due time for a group or a student; True when
+    there was none (created). The same time again changes nothing (no event)."""
+    async with uow:
+        session = uow.session
+        post, course_owner = await _post_for_overrides(session, who, post_id)
+        if post.kind not in GRADABLE:
+            raise invalid(
+                ["path", "post_id"],
+                f"a {post.kind} post has no due date; only assignments and quizzes do",
+            )
+        await _require_target(session, post, course_owner, kind, target_id)
+        the_id = override_id(post_id, post_id, kind, target_id)
+        # Two first settings at once: one inserts, the other finds its row (locked below).
+        inserted = await session.scalar(
+            pg_insert(DueOverride)
+            .values(
+                id=the_id,
+                post_id=post_id,
+                kind=kind,
+                target_id=target_id,
+                due_at=data.due_at,
+                active=True,
+            )
+            .on_conflict_do_nothing(index_elements=[col(DueOverride.id)])
+            .returning(col(DueOverride.id))
+        )
+        row = await session.scalar(
+            select(DueOverride)
+            .where(DueOverride.id == the_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
+        created = inserted is not None or not row.active
+        if inserted is None:
+            if row.active and row.due_at == data.due_at:
+                return row, False
+            if not row.active:  # set again after a removal: a new override, same version line
+                row.created_at = utcnow()
+            row.active, row.due_at = True, data.due_at
+            row.touch()
+            await session.flush()
+        await uow.publish(_due_override_event(row, ev.DueOverrideSet), sequence=row.version)
+        return row, created
+
+
+async def remove_due_override(
+    uow: UnitOfWork, who: Principal, post_id: uuid.UUID, kind: OverrideKind, target_id: uuid.UUID
+) -> None:
+    """Remove an override (404 when there is none): the row stays, inactive, so setting
+    it again continues its version."""
+    async with uow:
+        session = uow.session
+        await _post_for_overrides(session, who, post_id)
+        row = await session.scalar(
+            select(DueOverride)
+            .where(DueOverride.id == override_id(post_id, post_id, kind, target_id))
+            .with_for_update()
+        )
+        if row is None or not row.active:
+            raise not_found("override")
+        row.active, row.due_at = False, None
+        row.touch()
+        await session.flush()
+        await uow.publish(_due_override_event(row, ev.DueOverrideRemoved), sequence=row.version)
+
+
+async def list_due_overrides(
+    uow: UnitOfWork, who: Principal, post_id: uuid.UUID
+) -> list[DueOverride]:
+    """The post's overrides, each listed on its own: groups first, then students, oldest
+    first. Its graders only."""
+    async with uow:
+        session = uow.session
+        await _post_for_overrides(session, who, post_id)
+        rows = await session.scalars(
+            select(DueOverride)
+            .where(DueOverride.post_id == post_id, col(DueOverride.active))
+            .order_by(col(DueOverride.kind), col(DueOverride.created_at), col(DueOverride.id))
+        )
+        return list(rows.all())
+
+
+async def _remove_due_overrides(uow: UnitOfWork, post_ids: Sequence[uuid.UUID]) -> None:
+    """The posts' active overrides removed, each with its ``DueOverrideRemoved``: one
+    statement and one batch of events (before the posts are deleted, their rows with
+    them)."""
+    if not post_ids:
+        return
+    removed = await uow.session.execute(
+        update(DueOverride)
+        .where(col(DueOverride.post_id).in_(post_ids), col(DueOverride.active))
+        .values(
+            active=False,
+            due_at=None,
+            version=col(DueOverride.version) + 1,
+            updated_at=func.now(),
+        )
+        .returning(
+            col(DueOverride.id),
+            col(DueOverride.post_id),
+            col(DueOverride.kind),
+            col(DueOverride.target_id),
+            col(DueOverride.version),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await uow.publish_many(
+        [
+            (
+                ev.DueOverrideRemoved(
+                    override_id=r.id, post_id=r.post_id, kind=r.kind, target_id=r.target_id
+                ),
+                r.version,
+            )
+            for r in removed
+        ]
+    )
+
+
+# ---------------------------------------------------------------- enrollments
+
+
+async def record_enrollment(uow: UnitOfWork, event: pe.EnrollmentEvent) -> None:
+    await record_enrollments(uow, [event])
+
+
+async def record_enrollments(uow: UnitOfWork, events: Sequence[pe.EnrollmentEvent]) -> None:
+    """Enrollments' latest states (one upsert however many; the consumer passes the
+    newest of each). Nothing for a deleted account: its ``UserDeleted`` may have been
+    applied first."""
+    async with uow:
+        session = uow.session
+        gone = await deleted_among(session, uow.tables, {e.user_id for e in events})
+        await upsert_many(
+            session,
+            Enrollment,
+            [
+                {
+                    "enrollment_id": e.enrollment_id,
+                    "user_id": e.user_id,
+                    "course_id": e.course_id,
+                    "status": e.status,
+                }
+                for e in events
+                if e.user_id not in gone
+            ],
+        )
 
 
 # ---------------------------------------------------------------- catalog projection
@@ -524,6 +778,7 @@ async def forget_module(uow: UnitOfWork, event: ce.ModuleDeleted) -> None:
             await uow.publish(
                 ev.PostDeleted(post_id=post.id, module_id=module_id), sequence=post.version + 1
             )
+        await _remove_due_overrides(uow, [p.id for p in posts])
         await session.execute(
             delete(PostView).where(col(PostView.post_id).in_([p.id for p in posts]))
         )
@@ -706,7 +961,8 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     recorded it): its posts stay with ``creator_id`` null (a new version, no event: every
     consumer applies ``UserDeleted`` itself), the projected modules and courses it owned
     lose their owner (admins manage them), and its views, completions and submissions
-    are deleted, their posts recounted. Idempotent: a second run changes nothing."""
+    are deleted, their posts recounted; its enrollments go. Idempotent: a second run
+    changes nothing."""
     user_id = event.user_id
     async with uow:
         session = uow.session
@@ -747,6 +1003,7 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
         await session.execute(delete(PostView).where(col(PostView.user_id) == user_id))
         await session.execute(delete(Completion).where(col(Completion.user_id) == user_id))
         await session.execute(delete(Submission).where(col(Submission.user_id) == user_id))
+        await session.execute(delete(Enrollment).where(col(Enrollment.user_id) == user_id))
         if post_ids:
             await _recount_completions(session, post_ids)
             await _recount_submissions(session, post_ids)
