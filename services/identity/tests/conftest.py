@@ -182,7 +182,26 @@ async def running_identity(
     )
     app = create_app(settings)
     async with serve_app(app, "http://identity") as client:
-        yield Identity(client, app.state.runtime, settings, app)
+        runtime: Runtime = app.state.runtime
+        try:
+            yield Identity(client, runtime, settings, app)
+        finally:
+            await _fast_stop(runtime)
+
+
+async def _fast_stop(runtime: Runtime) -> None:
+    """Stop the consumers before the app's own (graceful, slower) shutdown: one notices
+    ``stop`` only when its pending fetch times out (1 s), a second added to every test;
+    this test's database and namespace are dropped anyway. (As catalog's conftest.)"""
+    runtime.stop.set()
+    names = {c.durable for c in runtime.consumers}
+    consumers = [t for t in runtime.tasks if t.get_name() in names]
+    for task in consumers:
+        task.cancel()
+    if runtime.tasks:
+        await asyncio.wait(runtime.tasks, timeout=5)
+    if runtime.nats.nc is not None and not runtime.nats.nc.is_closed:
+        await runtime.nats.nc.close()
 
 
 @pytest_asyncio.fixture

@@ -1,11 +1,12 @@
-"""Identity service: accounts, roles, login, and the keys that sign access tokens.
+"""Identity service: accounts, roles, login, the keys that sign access tokens, and groups.
 
-Identity consumes no events (it has no subscriptions and so no ``handlers.py``); it
-publishes ``UserRegistered``, ``UserRoleChanged``, ``UserProfileChanged`` and
-``UserDeleted``. It verifies access tokens with its own keys, read from its database,
-rather than from a JWKS URL, and refuses those of deleted accounts (``Runtime.revoked``).
-Its private signing keys are sealed with the key-encryption key from its environment
-(``keys.KeyEncryption``).
+Identity publishes ``UserRegistered``, ``UserRoleChanged``, ``UserProfileChanged`` and
+``UserDeleted``, and owns groups and their members (``GroupCreated/Updated/Deleted``,
+``GroupMemberAdded/Removed``). It consumes only what tells it which groups an instructor
+sees (``handlers.py``: course owners from catalog, follows from progress). It verifies
+access tokens with its own keys, read from its database, rather than from a JWKS URL, and
+refuses those of deleted accounts (``Runtime.revoked``). Its private signing keys are
+sealed with the key-encryption key from its environment (``keys.KeyEncryption``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import asyncio
 from pathlib import Path
 
 from syllabus_shared.declaration import ServiceDeclaration
+from syllabus_shared.messaging.replay import Projection
 from syllabus_shared.runtime import Runtime
 
 from syllabus_identity import keys, routes, service
-from syllabus_identity.models import METADATA, TABLES
+from syllabus_identity.handlers import SUBSCRIPTIONS
+from syllabus_identity.models import METADATA, PROJECTED_AGGREGATES, PROJECTION_TABLES, TABLES
 from syllabus_identity.settings import Settings
 
 
@@ -51,14 +54,20 @@ def rotate_keys(settings: Settings) -> int:
 SERVICE = ServiceDeclaration(
     name="identity",
     title="Syllabus identity",
-    description="Accounts and roles, login (OAuth2 password flow), and token signing keys.",
+    description=(
+        "Accounts and roles, login (OAuth2 password flow), token signing keys, and groups."
+    ),
     settings=Settings,
     metadata=METADATA,
     tables=TABLES,
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     routers=[routes.router],
     root_routers=[routes.well_known],
+    subscriptions=SUBSCRIPTIONS,
     parts=[start_identity],
+    # Course owners and follows (``python -m syllabus_identity replay`` empties them and
+    # replays catalog's and progress's streams); groups and memberships are identity's own.
+    projection=Projection(tables=PROJECTION_TABLES, aggregates=PROJECTED_AGGREGATES),
     commands={"rotate-keys": rotate_keys},
 )
 

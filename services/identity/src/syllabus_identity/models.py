@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
     LargeBinary,
-    Boolean,
     String,
     Text,
     UniqueConstraint,

@@ -6,13 +6,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from syllabus_shared.auth import CurrentUser, Principal, Role
 from syllabus_shared.http import idempotent, not_modified, versioned
 from syllabus_shared.pagination import Page, PageParams, page_of, page_params
 from syllabus_shared.runtime import RuntimeDep, UnitOfWorkDep, part
 
-from syllabus_identity import keys, rules, schemas, service
+from syllabus_identity import groups, keys, rules, schemas, service
 from syllabus_identity.service import Identity
 
 router = APIRouter()
@@ -22,6 +23,7 @@ well_known = APIRouter(tags=["auth"])
 Paging = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 IdentityDep = Annotated[Identity, part(Identity)]
+Search = Annotated[str | None, Query(max_length=200), schemas.NoNul]
 
 
 def _user(user: object) -> schemas.UserPublic:
@@ -187,6 +189,29 @@ async def list_users(
     return page_of([_user(r) for r in rows], paging, lambda u: {"id": str(u.id)})
 
 
+# Declared before ``/users/{user_id}``, which would otherwise take "directory" for an id.
+@router.get(
+    "/users/directory",
+    operation_id="users_directory_list",
+    response_model=Page[schemas.DirectoryEntry],
+    tags=["users"],
+)
+async def user_directory(
+    who: CurrentUser,
+    uow: UnitOfWorkDep,
+    paging: Paging,
+    q: Search = None,
+    username: Annotated[list[str] | None, Query()] = None,
+) -> Page[schemas.DirectoryEntry]:
+    """Look people up to add them to groups (instructors, admins): ``{id, username,
+    display_name}`` only, never an email or a role, by username (case-insensitive). ``q``
+    matches the username or the display name anywhere; ``username`` (repeatable, up to
+    1,000) finds exact usernames, ignoring case (a value that cannot be a username matches
+    nobody)."""
+    rows = await groups.directory(uow, who, paging, q=q, usernames=username or [])
+    return page_of(rows, paging, lambda e: {"username": e.username.lower()})
+
+
 @router.get(
     "/users/{user_id}", operation_id="users_get", response_model=schemas.UserPublic, tags=["users"]
 )
@@ -232,3 +257,167 @@ async def _delete(
     # identity when the NOTIFY of ``deleted_users`` reaches them, other services by event).
     rt.revoked.add(user_id, deleted_at)
     return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- groups
+
+
+def _group(group: object) -> schemas.GroupPublic:
+    return schemas.GroupPublic.model_validate(group)
+
+
+@router.post(
+    "/groups",
+    operation_id="groups_create",
+    status_code=201,
+    response_model=schemas.GroupPublic,
+    tags=["groups"],
+)
+async def create_group(
+    body: schemas.GroupCreate, who: CurrentUser, uow: UnitOfWorkDep, request: Request
+) -> JSONResponse:
+    """A new group (instructors, admins); ``creator_id`` is the caller. 409 when the name is
+    taken, ignoring case."""
+
+    async def create() -> JSONResponse:
+        group = _group(await groups.create_group(uow, who, body))
+        return versioned(
+            group,
+            group.version,
+            201,
+            {"Location": f"/api/v1/groups/{group.id}"},
+            derived=group.member_count,
+        )
+
+    return await idempotent(
+        request, uow, scope=f"{who.user_id}:POST /groups", body=body, create=create
+    )
+
+
+@router.get(
+    "/groups",
+    operation_id="groups_list",
+    response_model=Page[schemas.GroupPublic],
+    tags=["groups"],
+)
+async def list_groups(
+    who: CurrentUser, uow: UnitOfWorkDep, paging: Paging, q: Search = None
+) -> Page[schemas.GroupPublic]:
+    """Admins: every group; instructors: the groups they created and those that follow a
+    course they own. Newest first; ``q`` matches the name anywhere, ignoring case."""
+    rows = await groups.list_groups(uow, who, paging, q=q)
+    return page_of([_group(r) for r in rows], paging, lambda g: {"id": str(g.id)})
+
+
+@router.get(
+    "/groups/{group_id}",
+    operation_id="groups_get",
+    response_model=schemas.GroupPublic,
+    tags=["groups"],
+)
+async def get_group(
+    group_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, request: Request
+) -> Response:
+    group = _group(await groups.get_group(uow, who, group_id))
+    return not_modified(request, group.version, group.member_count) or versioned(
+        group, group.version, derived=group.member_count
+    )
+
+
+@router.patch(
+    "/groups/{group_id}",
+    operation_id="groups_update",
+    response_model=schemas.GroupPublic,
+    tags=["groups"],
+)
+async def update_group(
+    group_id: uuid.UUID,
+    body: schemas.GroupUpdate,
+    who: CurrentUser,
+    uow: UnitOfWorkDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Rename or describe a group (its creator, admins); honours ``If-Match``."""
+    group = _group(await groups.update_group(uow, who, group_id, body, if_match))
+    return versioned(group, group.version, derived=group.member_count)
+
+
+@router.delete("/groups/{group_id}", operation_id="groups_delete", status_code=204, tags=["groups"])
+async def delete_group(
+    group_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, if_match: IfMatch = None
+) -> Response:
+    """Delete a group and its memberships (its creator, admins); courses stop following it."""
+    await groups.delete_group(uow, who, group_id, if_match)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/groups/{group_id}/members",
+    operation_id="group_members_list",
+    response_model=Page[schemas.GroupMember],
+    tags=["groups"],
+)
+async def list_members(
+    group_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep, paging: Paging
+) -> Page[schemas.GroupMember]:
+    """The group's members, by username (ignoring case)."""
+    rows = await groups.list_members(uow, who, group_id, paging)
+    return page_of(rows, paging, lambda m: {"username": m.username.lower()})
+
+
+@router.put(
+    "/groups/{group_id}/members/{user_id}",
+    operation_id="group_members_add",
+    response_model=schemas.GroupMember,
+    responses={201: {"model": schemas.GroupMember, "description": "Added"}},
+    tags=["groups"],
+)
+async def add_member(
+    group_id: uuid.UUID, user_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep
+) -> JSONResponse:
+    """Make a user a member (the group's creator, admins): 201 when added, 200 when
+    already a member; 404 for an unknown user."""
+    member, added = await groups.add_member(uow, who, group_id, user_id)
+    return JSONResponse(jsonable_encoder(member), status_code=201 if added else 200)
+
+
+@router.post(
+    "/groups/{group_id}/members",
+    operation_id="group_members_add_many",
+    response_model=schemas.GroupMembersAdded,
+    tags=["groups"],
+)
+async def add_members(
+    group_id: uuid.UUID, body: schemas.GroupMembersAdd, who: CurrentUser, uow: UnitOfWorkDep
+) -> schemas.GroupMembersAdded:
+    """Add up to 1,000 users at once (the group's creator, admins); duplicated ids count
+    once, unknown ids are reported in ``unknown_user_ids`` (nothing is done for them)."""
+    return await groups.add_members(uow, who, group_id, body.user_ids)
+
+
+@router.delete(
+    "/groups/{group_id}/members/{user_id}",
+    operation_id="group_members_remove",
+    status_code=204,
+    tags=["groups"],
+)
+async def remove_member(
+    group_id: uuid.UUID, user_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep
+) -> Response:
+    """End a membership (the group's creator, admins); 404 when not a member."""
+    await groups.remove_member(uow, who, group_id, user_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/me/groups",
+    operation_id="me_groups_list",
+    response_model=Page[schemas.GroupPublic],
+    tags=["groups"],
+)
+async def my_groups(
+    who: CurrentUser, uow: UnitOfWorkDep, paging: Paging
+) -> Page[schemas.GroupPublic]:
+    """The groups the caller is a member of (anyone signed in), newest group first."""
+    rows = await groups.my_groups(uow, who, paging)
+    return page_of([_group(r) for r in rows], paging, lambda g: {"id": str(g.id)})

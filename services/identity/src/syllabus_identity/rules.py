@@ -10,9 +10,10 @@ import math
 import re
 import secrets
 import uuid
+from collections.abc import Iterable, Sequence
 
 from syllabus_shared.auth import Role
-from syllabus_shared.problems import Problem, conflict, forbidden
+from syllabus_shared.problems import Problem, conflict, forbidden, invalid
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -84,6 +85,70 @@ def keep_an_admin_on_delete(admins: int) -> None:
             "the last admin cannot be deleted; make another account admin first",
             kind="last-admin",
         )
+
+
+# ---------------------------------------------------------------- groups
+
+GROUP_NAME_MAX = 200
+GROUP_DESCRIPTION_MAX = 2_000
+# At most this many user ids per bulk membership change, and usernames per directory
+# lookup: a class or a pasted list, bounded so one request stays a few statements.
+BULK_MAX = 1_000
+
+
+def is_staff(role: str) -> bool:
+    """Instructors and admins manage groups and look people up in the directory."""
+    return role in (Role.instructor, Role.admin)
+
+
+def require_staff(role: str, doing: str) -> None:
+    """403 for anyone but an instructor or an admin (their role as identity knows it now)."""
+    if not is_staff(role):
+        raise forbidden(f"only instructors and admins may {doing}")
+
+
+def may_manage_group(actor_id: uuid.UUID, actor_role: str, creator_id: uuid.UUID | None) -> bool:
+    """A group's creator and admins change it and its members (nobody else: a group whose
+    creator's account was deleted is the admins')."""
+    return actor_role == Role.admin or (creator_id is not None and creator_id == actor_id)
+
+
+def require_manager(actor_id: uuid.UUID, actor_role: str, creator_id: uuid.UUID | None) -> None:
+    if not may_manage_group(actor_id, actor_role, creator_id):
+        raise forbidden("only the group's creator or an admin may change it or its members")
+
+
+def at_most(values: Sequence[object], field: Sequence[str], what: str) -> None:
+    """422 naming the limit when more than ``BULK_MAX`` ``values`` are sent at once."""
+    if len(values) > BULK_MAX:
+        raise invalid(
+            field,
+            f"at most {BULK_MAX:,} {what} per request ({len(values):,} sent); "
+            "split the list into several requests",
+        )
+
+
+def bulk_outcome(
+    requested: Iterable[uuid.UUID], known: Iterable[uuid.UUID], added: Iterable[uuid.UUID]
+) -> tuple[list[uuid.UUID], list[uuid.UUID], list[uuid.UUID]]:
+    """``(added, already_members, unknown_user_ids)`` of a bulk add, each in the order the
+    ids were sent, each id once (a duplicated id is simply one id)."""
+    known_ids, added_ids = set(known), set(added)
+    out: tuple[list[uuid.UUID], list[uuid.UUID], list[uuid.UUID]] = ([], [], [])
+    for user_id in dict.fromkeys(requested):
+        if user_id not in known_ids:
+            out[2].append(user_id)
+        elif user_id in added_ids:
+            out[0].append(user_id)
+        else:
+            out[1].append(user_id)
+    return out
+
+
+def contains_pattern(text: str) -> str:
+    """An ``ILIKE`` pattern (escape ``\\``) matching ``text`` anywhere, ``%`` and ``_``
+    matching themselves."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 # ---------------------------------------------------------------- login

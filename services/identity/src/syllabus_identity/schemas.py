@@ -6,7 +6,14 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    StringConstraints,
+)
 from syllabus_shared.auth import Role
 
 from syllabus_identity import rules
@@ -98,3 +105,93 @@ class PublicJwk(BaseModel):
 
 class JwkSet(BaseModel):
     keys: list[PublicJwk]
+
+
+# ---------------------------------------------------------------- groups
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refused here (422), not by the database (500).
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _at_most_bulk(value: object) -> object:
+    # Before the items are parsed: 1,001 ids are refused for their number, with the limit.
+    if isinstance(value, list) and len(value) > rules.BULK_MAX:
+        raise ValueError(
+            f"at most {rules.BULK_MAX:,} user ids per request ({len(value):,} sent);"
+            " split the list into several requests"
+        )
+    return value
+
+
+# Trimmed; 1-200 characters, none of them control characters. Unique case-insensitively.
+GroupName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=rules.GROUP_NAME_MAX,
+        pattern=rules.NO_CONTROL_CHARS,
+    ),
+]
+NoNul = AfterValidator(_no_nul)
+GroupDescription = Annotated[str, StringConstraints(max_length=rules.GROUP_DESCRIPTION_MAX), NoNul]
+
+
+class GroupCreate(_Input):
+    name: GroupName
+    description: GroupDescription | None = None
+
+
+class GroupUpdate(_Input):
+    name: GroupName | None = None
+    description: GroupDescription | None = None  # null clears it
+
+
+class GroupPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    description: str | None
+    creator_id: uuid.UUID | None
+    member_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class GroupMember(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: uuid.UUID
+    username: str
+    display_name: str
+    added_at: dt.datetime
+
+
+class GroupMembersAdd(_Input):
+    user_ids: Annotated[list[uuid.UUID], BeforeValidator(_at_most_bulk)]
+
+
+class GroupMembersAdded(BaseModel):
+    """What a bulk add did, each a list of user ids in the order they were sent (once
+    each): ``added`` now members, ``already_members`` members before, ``unknown_user_ids``
+    no such account (nothing done for them)."""
+
+    added: list[uuid.UUID]
+    already_members: list[uuid.UUID]
+    unknown_user_ids: list[uuid.UUID]
+
+
+class DirectoryEntry(BaseModel):
+    """A person as staff may look them up: never their email or role."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    display_name: str

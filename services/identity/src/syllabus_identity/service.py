@@ -29,7 +29,7 @@ from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import conflict, forbidden, not_found, require_present
 from syllabus_shared.unit_of_work import UnitOfWork
 
-from syllabus_identity import keys, rules, schemas
+from syllabus_identity import groups, keys, rules, schemas
 from syllabus_identity.keys import TokenSigner
 from syllabus_identity.models import LoginFailure, RefreshToken, User
 from syllabus_identity.settings import Settings
@@ -304,12 +304,14 @@ async def delete_user(uow: UnitOfWork, who: Principal, user_id: uuid.UUID) -> dt
     One transaction: the ``users`` row goes (so the username and email are free again),
     with what identity keeps about it (its refresh tokens, by their foreign key's cascade,
     so no sign-in of it can be refreshed; its login failures; the stored responses of its
-    registration); the deletion is recorded in ``deleted_users`` (every replica of identity
-    refuses the user's tokens from the commit on) and ``UserDeleted`` is published, which
-    every other service applies with its cascade rules. 404 for an unknown (or already
-    deleted) account, 403 for someone else's account without being an admin, 409 for the
-    last admin (as for demoting it). Serialized with role changes by their advisory lock,
-    so two admins deleting (or demoting) each other at once leave one admin.
+    registration; its group memberships, without membership events, while the groups it
+    created stay without a creator: ``groups.forget_user``); the deletion is recorded in
+    ``deleted_users`` (every replica of identity refuses the user's tokens from the commit
+    on) and ``UserDeleted`` is published, which every other service applies with its
+    cascade rules. 404 for an unknown (or already deleted) account, 403 for someone else's
+    account without being an admin, 409 for the last admin (as for demoting it).
+    Serialized with role changes by their advisory lock, so two admins deleting (or
+    demoting) each other at once leave one admin.
     """
     async with uow:
         session = uow.session
@@ -328,6 +330,10 @@ async def delete_user(uow: UnitOfWork, who: Principal, user_id: uuid.UUID) -> dt
         deleted_at: dt.datetime | None = await session.scalar(select(func.now()))
         assert deleted_at is not None
         version = user.version
+        # Recorded first (its lock before the groups' and course owners' rows, the order
+        # identity's event handlers take them in).
+        await record_user_deleted(uow, user_id, deleted_at)
+        await groups.forget_user(session, user_id)
         await session.execute(delete(User).where(col(User.id) == user_id))
         session.expunge(user)
         await session.execute(
@@ -339,7 +345,6 @@ async def delete_user(uow: UnitOfWork, who: Principal, user_id: uuid.UUID) -> dt
         await session.execute(
             delete(ik).where(ik.c.scope == REGISTER_SCOPE, ik.c.body["id"].astext == str(user_id))
         )
-        await record_user_deleted(uow, user_id, deleted_at)
         await uow.publish(
             ev.UserDeleted(user_id=user_id, deleted_at=deleted_at), sequence=version + 1
         )
