@@ -11,11 +11,19 @@ from .completion_rule_name import CompletionRuleName
 from .completion_rule_view import CompletionRuleView
 from .content_post_status import ContentPostStatus
 from .course_create import CourseCreate
+from .course_group_follow import CourseGroupFollow
+from .course_group_summary import CourseGroupSummary
+from .course_module_overrides_delete_kind import CourseModuleOverridesDeleteKind
+from .course_module_overrides_set_kind import CourseModuleOverridesSetKind
 from .course_progress import CourseProgress
 from .course_public import CoursePublic
 from .course_status import CourseStatus
 from .course_submission import CourseSubmission
 from .course_update import CourseUpdate
+from .directory_entry import DirectoryEntry
+from .due_override_body import DueOverrideBody
+from .due_override_public import DueOverridePublic
+from .due_override_public_kind import DueOverridePublicKind
 from .enrollment_public import EnrollmentPublic
 from .enrollment_status import EnrollmentStatus
 from .enrollment_with_progress import EnrollmentWithProgress
@@ -26,6 +34,13 @@ from .gradebook_column import GradebookColumn
 from .gradebook_page import GradebookPage
 from .gradebook_row import GradebookRow
 from .grades_document import GradesDocument
+from .group_create import GroupCreate
+from .group_member import GroupMember
+from .group_members_add import GroupMembersAdd
+from .group_members_added import GroupMembersAdded
+from .group_public import GroupPublic
+from .group_source import GroupSource
+from .group_update import GroupUpdate
 from .jwk_set import JwkSet
 from .link_content import LinkContent
 from .link_view import LinkView
@@ -41,7 +56,10 @@ from .move_module import MoveModule
 from .outline_entry import OutlineEntry
 from .page_course_public import PageCoursePublic
 from .page_course_submission import PageCourseSubmission
+from .page_directory_entry import PageDirectoryEntry
 from .page_enrollment_with_progress import PageEnrollmentWithProgress
+from .page_group_member import PageGroupMember
+from .page_group_public import PageGroupPublic
 from .page_module_public import PageModulePublic
 from .page_module_usage import PageModuleUsage
 from .page_post_public import PagePostPublic
@@ -51,6 +69,8 @@ from .page_user_public import PageUserPublic
 from .post_create import PostCreate
 from .post_grade_entry import PostGradeEntry
 from .post_order_entry import PostOrderEntry
+from .post_overrides_delete_kind import PostOverridesDeleteKind
+from .post_overrides_set_kind import PostOverridesSetKind
 from .post_progress import PostProgress
 from .post_public import PostPublic
 from .post_update import PostUpdate
@@ -66,6 +86,7 @@ from .quiz_view import QuizView
 from .reorder_modules import ReorderModules
 from .reorder_posts import ReorderPosts
 from .role import Role
+from .self_source import SelfSource
 from .student_progress import StudentProgress
 from .submission_create import SubmissionCreate
 from .submission_public import SubmissionPublic
@@ -73,6 +94,9 @@ from .submission_status import SubmissionStatus
 from .submission_with_student import SubmissionWithStudent
 from .text_content import TextContent
 from .text_view import TextView
+from .unlock_override_body import UnlockOverrideBody
+from .unlock_override_public import UnlockOverridePublic
+from .unlock_override_public_kind import UnlockOverridePublicKind
 from .user_public import UserPublic
 from .user_register import UserRegister
 from .user_update import UserUpdate
@@ -92,11 +116,19 @@ __all__ = (
     "CompletionRuleView",
     "ContentPostStatus",
     "CourseCreate",
+    "CourseGroupFollow",
+    "CourseGroupSummary",
+    "CourseModuleOverridesDeleteKind",
+    "CourseModuleOverridesSetKind",
     "CourseProgress",
     "CoursePublic",
     "CourseStatus",
     "CourseSubmission",
     "CourseUpdate",
+    "DirectoryEntry",
+    "DueOverrideBody",
+    "DueOverridePublic",
+    "DueOverridePublicKind",
     "EnrollmentPublic",
     "EnrollmentStatus",
     "EnrollmentWithProgress",
@@ -107,6 +139,13 @@ __all__ = (
     "GradeInput",
     "GradesDocument",
     "GradeStatus",
+    "GroupCreate",
+    "GroupMember",
+    "GroupMembersAdd",
+    "GroupMembersAdded",
+    "GroupPublic",
+    "GroupSource",
+    "GroupUpdate",
     "JwkSet",
     "LinkContent",
     "LinkView",
@@ -122,7 +161,10 @@ __all__ = (
     "OutlineEntry",
     "PageCoursePublic",
     "PageCourseSubmission",
+    "PageDirectoryEntry",
     "PageEnrollmentWithProgress",
+    "PageGroupMember",
+    "PageGroupPublic",
     "PageModulePublic",
     "PageModuleUsage",
     "PagePostPublic",
@@ -132,6 +174,8 @@ __all__ = (
     "PostCreate",
     "PostGradeEntry",
     "PostOrderEntry",
+    "PostOverridesDeleteKind",
+    "PostOverridesSetKind",
     "PostProgress",
     "PostPublic",
     "PostUpdate",
@@ -147,6 +191,7 @@ __all__ = (
     "ReorderModules",
     "ReorderPosts",
     "Role",
+    "SelfSource",
     "StudentProgress",
     "SubmissionCreate",
     "SubmissionPublic",
@@ -154,6 +199,9 @@ __all__ = (
     "SubmissionWithStudent",
     "TextContent",
     "TextView",
+    "UnlockOverrideBody",
+    "UnlockOverridePublic",
+    "UnlockOverridePublicKind",
     "UserPublic",
     "UserRegister",
     "UserUpdate",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -8,6 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.grade_status import GradeStatus
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostGradeEntry")
 
@@ -25,6 +27,8 @@ class PostGradeEntry:
         post_id (UUID):
         status (GradeStatus):
         title (str):
+        due_at (datetime.datetime | None | Unset): the student's own due date for the post now (their own override, else
+            their groups' latest, else the post's; null: none)
     """
 
     attempts_used: int
@@ -36,6 +40,7 @@ class PostGradeEntry:
     post_id: UUID
     status: GradeStatus
     title: str
+    due_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +63,14 @@ class PostGradeEntry:
 
         title = self.title
 
+        due_at: None | str | Unset
+        if isinstance(self.due_at, Unset):
+            due_at = UNSET
+        elif isinstance(self.due_at, datetime.datetime):
+            due_at = self.due_at.isoformat()
+        else:
+            due_at = self.due_at
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -73,6 +86,8 @@ class PostGradeEntry:
                 "title": title,
             }
         )
+        if due_at is not UNSET:
+            field_dict["due_at"] = due_at
 
         return field_dict
 
@@ -102,6 +117,23 @@ class PostGradeEntry:
 
         title = d.pop("title")
 
+        def _parse_due_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                due_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return due_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        due_at = _parse_due_at(d.pop("due_at", UNSET))
+
         post_grade_entry = cls(
             attempts_used=attempts_used,
             kept_score=kept_score,
@@ -112,6 +144,7 @@ class PostGradeEntry:
             post_id=post_id,
             status=status,
             title=title,
+            due_at=due_at,
         )
 
         post_grade_entry.additional_properties = d

@@ -43,6 +43,9 @@ class SubmissionWithStudent:
             version (int):
             answers (list[int | None] | None | Unset):
             body (None | str | Unset):
+            due_at (datetime.datetime | None | Unset): the student's due date when it was submitted (their own, their
+                groups' or the post's; null: none applied, or submitted before it was kept); ``late`` is ``submitted_at >
+                due_at`` and neither changes afterwards
             links (list[str] | None | Unset):
             results (list[QuizResult] | None | Unset):
     """
@@ -65,6 +68,7 @@ class SubmissionWithStudent:
     version: int
     answers: list[int | None] | None | Unset = UNSET
     body: None | str | Unset = UNSET
+    due_at: datetime.datetime | None | Unset = UNSET
     links: list[str] | None | Unset = UNSET
     results: list[QuizResult] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -133,6 +137,14 @@ class SubmissionWithStudent:
         else:
             body = self.body
 
+        due_at: None | str | Unset
+        if isinstance(self.due_at, Unset):
+            due_at = UNSET
+        elif isinstance(self.due_at, datetime.datetime):
+            due_at = self.due_at.isoformat()
+        else:
+            due_at = self.due_at
+
         links: list[str] | None | Unset
         if isinstance(self.links, Unset):
             links = UNSET
@@ -180,6 +192,8 @@ class SubmissionWithStudent:
             field_dict["answers"] = answers
         if body is not UNSET:
             field_dict["body"] = body
+        if due_at is not UNSET:
+            field_dict["due_at"] = due_at
         if links is not UNSET:
             field_dict["links"] = links
         if results is not UNSET:
@@ -307,6 +321,23 @@ class SubmissionWithStudent:
 
         body = _parse_body(d.pop("body", UNSET))
 
+        def _parse_due_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                due_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return due_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        due_at = _parse_due_at(d.pop("due_at", UNSET))
+
         def _parse_links(data: object) -> list[str] | None | Unset:
             if data is None:
                 return data
@@ -365,6 +396,7 @@ class SubmissionWithStudent:
             version=version,
             answers=answers,
             body=body,
+            due_at=due_at,
             links=links,
             results=results,
         )

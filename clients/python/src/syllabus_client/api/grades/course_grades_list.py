@@ -14,11 +14,21 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     course_id: UUID,
     *,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
+
+    json_group_id: None | str | Unset
+    if isinstance(group_id, Unset):
+        json_group_id = UNSET
+    elif isinstance(group_id, UUID):
+        json_group_id = str(group_id)
+    else:
+        json_group_id = group_id
+    params["group_id"] = json_group_id
 
     params["limit"] = limit
 
@@ -75,13 +85,18 @@ def sync_detailed(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> Response[GradebookPage | Problem]:
     """Gradebook
 
+     A course's gradebook (JSON page, or CSV with ``Accept: text/csv``); ``group_id``:
+    only that group's current members (an unknown group: 404).
+
     Args:
         course_id (UUID):
+        group_id (None | Unset | UUID):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -95,6 +110,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         course_id=course_id,
+        group_id=group_id,
         limit=limit,
         cursor=cursor,
     )
@@ -110,13 +126,18 @@ def sync(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> GradebookPage | Problem | None:
     """Gradebook
 
+     A course's gradebook (JSON page, or CSV with ``Accept: text/csv``); ``group_id``:
+    only that group's current members (an unknown group: 404).
+
     Args:
         course_id (UUID):
+        group_id (None | Unset | UUID):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -131,6 +152,7 @@ def sync(
     return sync_detailed(
         course_id=course_id,
         client=client,
+        group_id=group_id,
         limit=limit,
         cursor=cursor,
     ).parsed
@@ -140,13 +162,18 @@ async def asyncio_detailed(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> Response[GradebookPage | Problem]:
     """Gradebook
 
+     A course's gradebook (JSON page, or CSV with ``Accept: text/csv``); ``group_id``:
+    only that group's current members (an unknown group: 404).
+
     Args:
         course_id (UUID):
+        group_id (None | Unset | UUID):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -160,6 +187,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         course_id=course_id,
+        group_id=group_id,
         limit=limit,
         cursor=cursor,
     )
@@ -173,13 +201,18 @@ async def asyncio(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> GradebookPage | Problem | None:
     """Gradebook
 
+     A course's gradebook (JSON page, or CSV with ``Accept: text/csv``); ``group_id``:
+    only that group's current members (an unknown group: 404).
+
     Args:
         course_id (UUID):
+        group_id (None | Unset | UUID):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -195,6 +228,7 @@ async def asyncio(
         await asyncio_detailed(
             course_id=course_id,
             client=client,
+            group_id=group_id,
             limit=limit,
             cursor=cursor,
         )

@@ -14,11 +14,21 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     course_id: UUID,
     *,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
+
+    json_group_id: None | str | Unset
+    if isinstance(group_id, Unset):
+        json_group_id = UNSET
+    elif isinstance(group_id, UUID):
+        json_group_id = str(group_id)
+    else:
+        json_group_id = group_id
+    params["group_id"] = json_group_id
 
     params["limit"] = limit
 
@@ -75,6 +85,7 @@ def sync_detailed(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> Response[PageStudentProgress | Problem]:
@@ -82,6 +93,7 @@ def sync_detailed(
 
     Args:
         course_id (UUID):
+        group_id (None | Unset | UUID): only the current members of this group
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -95,6 +107,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         course_id=course_id,
+        group_id=group_id,
         limit=limit,
         cursor=cursor,
     )
@@ -110,6 +123,7 @@ def sync(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> PageStudentProgress | Problem | None:
@@ -117,6 +131,7 @@ def sync(
 
     Args:
         course_id (UUID):
+        group_id (None | Unset | UUID): only the current members of this group
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -131,6 +146,7 @@ def sync(
     return sync_detailed(
         course_id=course_id,
         client=client,
+        group_id=group_id,
         limit=limit,
         cursor=cursor,
     ).parsed
@@ -140,6 +156,7 @@ async def asyncio_detailed(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> Response[PageStudentProgress | Problem]:
@@ -147,6 +164,7 @@ async def asyncio_detailed(
 
     Args:
         course_id (UUID):
+        group_id (None | Unset | UUID): only the current members of this group
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -160,6 +178,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         course_id=course_id,
+        group_id=group_id,
         limit=limit,
         cursor=cursor,
     )
@@ -173,6 +192,7 @@ async def asyncio(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> PageStudentProgress | Problem | None:
@@ -180,6 +200,7 @@ async def asyncio(
 
     Args:
         course_id (UUID):
+        group_id (None | Unset | UUID): only the current members of this group
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -195,6 +216,7 @@ async def asyncio(
         await asyncio_detailed(
             course_id=course_id,
             client=client,
+            group_id=group_id,
             limit=limit,
             cursor=cursor,
         )

@@ -16,6 +16,7 @@ def _get_kwargs(
     course_id: UUID,
     *,
     status: None | SubmissionStatus | Unset = UNSET,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -30,6 +31,15 @@ def _get_kwargs(
     else:
         json_status = status
     params["status"] = json_status
+
+    json_group_id: None | str | Unset
+    if isinstance(group_id, Unset):
+        json_group_id = UNSET
+    elif isinstance(group_id, UUID):
+        json_group_id = str(group_id)
+    else:
+        json_group_id = group_id
+    params["group_id"] = json_group_id
 
     params["limit"] = limit
 
@@ -87,6 +97,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     status: None | SubmissionStatus | Unset = UNSET,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> Response[PageCourseSubmission | Problem]:
@@ -94,11 +105,13 @@ def sync_detailed(
 
      A course's grading queue (an extension of API.md: docs/api-notes.md): its
     submissions oldest first, for its owner and admins; ``status=submitted`` is the work
-    waiting for a grade.
+    waiting for a grade; ``group_id``: only the submissions of that group's current
+    members.
 
     Args:
         course_id (UUID):
         status (None | SubmissionStatus | Unset):
+        group_id (None | Unset | UUID):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -113,6 +126,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         course_id=course_id,
         status=status,
+        group_id=group_id,
         limit=limit,
         cursor=cursor,
     )
@@ -129,6 +143,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     status: None | SubmissionStatus | Unset = UNSET,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> PageCourseSubmission | Problem | None:
@@ -136,11 +151,13 @@ def sync(
 
      A course's grading queue (an extension of API.md: docs/api-notes.md): its
     submissions oldest first, for its owner and admins; ``status=submitted`` is the work
-    waiting for a grade.
+    waiting for a grade; ``group_id``: only the submissions of that group's current
+    members.
 
     Args:
         course_id (UUID):
         status (None | SubmissionStatus | Unset):
+        group_id (None | Unset | UUID):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -156,6 +173,7 @@ def sync(
         course_id=course_id,
         client=client,
         status=status,
+        group_id=group_id,
         limit=limit,
         cursor=cursor,
     ).parsed
@@ -166,6 +184,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     status: None | SubmissionStatus | Unset = UNSET,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> Response[PageCourseSubmission | Problem]:
@@ -173,11 +192,13 @@ async def asyncio_detailed(
 
      A course's grading queue (an extension of API.md: docs/api-notes.md): its
     submissions oldest first, for its owner and admins; ``status=submitted`` is the work
-    waiting for a grade.
+    waiting for a grade; ``group_id``: only the submissions of that group's current
+    members.
 
     Args:
         course_id (UUID):
         status (None | SubmissionStatus | Unset):
+        group_id (None | Unset | UUID):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -192,6 +213,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         course_id=course_id,
         status=status,
+        group_id=group_id,
         limit=limit,
         cursor=cursor,
     )
@@ -206,6 +228,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     status: None | SubmissionStatus | Unset = UNSET,
+    group_id: None | Unset | UUID = UNSET,
     limit: int | Unset = 20,
     cursor: None | str | Unset = UNSET,
 ) -> PageCourseSubmission | Problem | None:
@@ -213,11 +236,13 @@ async def asyncio(
 
      A course's grading queue (an extension of API.md: docs/api-notes.md): its
     submissions oldest first, for its owner and admins; ``status=submitted`` is the work
-    waiting for a grade.
+    waiting for a grade; ``group_id``: only the submissions of that group's current
+    members.
 
     Args:
         course_id (UUID):
         status (None | SubmissionStatus | Unset):
+        group_id (None | Unset | UUID):
         limit (int | Unset):  Default: 20.
         cursor (None | str | Unset):
 
@@ -234,6 +259,7 @@ async def asyncio(
             course_id=course_id,
             client=client,
             status=status,
+            group_id=group_id,
             limit=limit,
             cursor=cursor,
         )

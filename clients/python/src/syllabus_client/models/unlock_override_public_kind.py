@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class UnlockOverridePublicKind(StrEnum):
+    GROUP = "group"
+    USER = "user"
+
+    def __str__(self) -> str:
+        return str(self.value)
