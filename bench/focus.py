@@ -1,7 +1,7 @@
 """A focused bench: only #2 (framework ceiling) and #3 (event lag) of ``run.py``, on a
 stack of its own, for quick before/after comparisons while working on the request path.
 
-    python bench/focus.py [--repeats 2] [--sections ceiling,idle,lag,relay,rebuild,live,web]
+    python bench/focus.py [--repeats 2] [--sections ceiling,idle,lag,relay,rebuild,live,web,groups]
         [--hold 600] [--out f.json]
 
 ``live`` is run.py's section 9 (bench/live.py) as it runs there: ``--live-streams``,
@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import drivers
 import events
+import groups
 import httpx
 import live
 import psycopg
@@ -56,6 +57,10 @@ def main() -> int:
     ap.add_argument("--web-samples", type=int, default=30, help="web: requests per page and repeat")
     ap.add_argument("--students", type=int, default=10_000, help="web: the gradebook's students")
     ap.add_argument("--gradebook-posts", type=int, default=50)
+    ap.add_argument("--group-members", type=int, default=10_000, help="groups: the followed group")
+    ap.add_argument(
+        "--group-samples", type=int, default=30, help="groups: members added one at a time"
+    )
     ap.add_argument(
         "--quick", action="store_true", help="live: 1,000 streams, shorter runs; web: smaller"
     )
@@ -99,6 +104,8 @@ def main() -> int:
             out["live"] = live.measure(st, api, fx, args)
         if "web" in sections:
             out["web"] = web.measure(st, api, fx, args)
+        if "groups" in sections:
+            out["groups"] = groups.measure(st, api, fx, args)
         if "ceiling" in sections:
             floor_key = httpx.post(f"{progress}/api/v1/_floor/write", timeout=10).json()["key"]
             floor_read = [[("GET", f"/api/v1/_floor/read/{floor_key}", {}, None)]]

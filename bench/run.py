@@ -32,6 +32,7 @@ import assessment
 import consistency
 import drivers
 import events
+import groups
 import httpx
 import live
 import psycopg
@@ -259,6 +260,12 @@ def main() -> int:
     ap.add_argument(
         "--web-samples", type=int, default=30, help="sequential requests per page and repeat (10)"
     )
+    ap.add_argument(
+        "--group-members", type=int, default=10_000, help="members of the followed group (11)"
+    )
+    ap.add_argument(
+        "--group-samples", type=int, default=30, help="members added one at a time (11)"
+    )
     ap.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     ap.add_argument("--quick", action="store_true", help="a fast smoke run (1 repeat, small sizes)")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -269,6 +276,7 @@ def main() -> int:
         args.relay_events, args.rebuild_courses, args.students = 5000, 100, 1000
         args.live_streams, args.live_duration = "1000", 4.0
         args.web_samples = 15
+        args.group_members, args.group_samples = 2000, 10
     wrk = drivers.wrk_version()
     tool = "wrk" if (args.loadgen == "wrk" or (args.loadgen == "auto" and wrk)) else "python"
     if args.loadgen == "wrk" and not wrk:
@@ -625,6 +633,9 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
     # 10. Web: pages against the API calls they make, bytes per first visit (bench/web.py)
     stackmod.settle(stack)
     res["web"] = web.measure(stack, api, fx, args, (res.get("assessment") or {}).get("gradebook"))
+    # 11. Groups: following a large group, a member joining many courses (bench/groups.py)
+    stackmod.settle(stack)
+    res["groups"] = groups.measure(stack, api, fx, args)
     return res
 
 
@@ -885,6 +896,7 @@ def markdown(report: dict[str, Any]) -> str:
     rows += rules.rows(r, _f, _s)
     rows += live.rows(r, _f, _s)
     rows += web.rows(r, _f, _s)
+    rows += groups.rows(r, _f, _s)
     lines = [
         "# Syllabus bench",
         "",
