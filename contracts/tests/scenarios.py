@@ -41,7 +41,9 @@ class Captured:
 
 async def identity_scenario(identity: Service, world: World) -> None:
     """UserRegistered, UserProfileChanged (a new display name), UserRoleChanged,
-    UserDeleted."""
+    UserDeleted; GroupCreated, GroupUpdated, GroupMemberAdded (alone and in bulk),
+    GroupMemberRemoved, GroupDeleted. Ends with ``world.group_id``, a group with one
+    member, ``world.group_member`` (a registered student), for progress to follow."""
     name = f"c_{uuid.uuid4().hex[:10]}"
     r = await identity.client.post(
         f"{API}/auth/register",
@@ -65,6 +67,51 @@ async def identity_scenario(identity: Service, world: World) -> None:
     r = await identity.client.delete(f"{API}/users/{user_id}", headers=admin)
     assert r.status_code == 204, r.text
 
+    async def registered(prefix: str) -> str:
+        username = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        r = await identity.client.post(
+            f"{API}/auth/register",
+            json={
+                "username": username,
+                "email": f"{username}@example.com",
+                "password": "pw-contract-1",
+            },
+        )
+        assert r.status_code == 201, r.text
+        registered_id: str = r.json()["id"]
+        return registered_id
+
+    teacher_id = await registered("t")
+    r = await identity.client.patch(
+        f"{API}/users/{teacher_id}", json={"role": "instructor"}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    r = await identity.client.post(
+        f"{API}/auth/token", data={"username": r.json()["username"], "password": "pw-contract-1"}
+    )
+    assert r.status_code == 200, r.text
+    teacher = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    member, other = await registered("m"), await registered("m")
+
+    async def call(method: str, path: str, expect: int, **kw: Any) -> Any:
+        r = await identity.client.request(method, f"{API}{path}", headers=teacher, **kw)
+        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+    group = await call("POST", "/groups", 201, json={"name": f"Contract {uuid.uuid4().hex[:8]}"})
+    gid = group["id"]
+    await call("PATCH", f"/groups/{gid}", 200, json={"description": "A contract cohort"})
+    await call("PUT", f"/groups/{gid}/members/{member}", 201)
+    added = await call(
+        "POST", f"/groups/{gid}/members", 200, json={"user_ids": [other, str(uuid.uuid4())]}
+    )
+    assert added["added"] == [other], added
+    await call("DELETE", f"/groups/{gid}/members/{other}", 204)
+    doomed = await call("POST", "/groups", 201, json={"name": f"Gone {uuid.uuid4().hex[:8]}"})
+    await call("PUT", f"/groups/{doomed['id']}/members/{other}", 201)
+    await call("DELETE", f"/groups/{doomed['id']}", 204)
+    world.group_id, world.group_member = gid, (uuid.UUID(member), "student")
+
 
 @dataclass
 class World:
@@ -76,6 +123,9 @@ class World:
     post_ids: list[str] = field(default_factory=list)
     quiz_id: str = ""
     student: tuple[uuid.UUID, str] = field(default_factory=lambda: (uuid.uuid4(), "student"))
+    # A group of identity's (identity's scenario) with one member, a registered student.
+    group_id: str = ""
+    group_member: tuple[uuid.UUID, str] = field(default_factory=lambda: (uuid.uuid4(), "student"))
 
 
 async def catalog_scenario(catalog: Service, world: World) -> None:
@@ -194,6 +244,25 @@ async def assessment_scenario(assessment: Service, world: World) -> None:
     )
 
 
+async def overrides_scenario(service: Service, world: World) -> None:
+    """Dates per student, after progress's scenario (an override needs its student
+    enrolled, which catalog and content learn from progress): catalog's unlock and
+    content's due overrides, each set, replaced, removed and set again
+    (UnlockOverrideSet/Removed, DueOverrideSet/Removed); ``world.student`` ends with one
+    of each."""
+    me, student = world.instructor, world.student[0]
+    if service.name == "catalog":
+        path = f"/courses/{world.course_id}/modules/{world.module_id}/overrides/users/{student}"
+        field = "unlock_at"
+    else:
+        path = f"/posts/{world.quiz_id}/overrides/users/{student}"
+        field = "due_at"
+    await service.call("PUT", path, me, 201, json={field: "2030-01-01T00:00:00Z"})
+    await service.call("PUT", path, me, 200, json={field: "2030-02-01T00:00:00Z"})
+    await service.call("DELETE", path, me, 204)
+    await service.call("PUT", path, me, 201, json={field: "2020-01-01T00:00:00Z"})
+
+
 async def run_all(services: dict[str, Service]) -> Captured:
     """Run every producer scenario, feeding each consumer what it subscribes to.
 
@@ -204,12 +273,20 @@ async def run_all(services: dict[str, Service]) -> Captured:
     world = World()
     scenarios = [
         ("identity", identity_scenario, ("catalog", "content", "progress", "assessment")),
-        ("catalog", catalog_scenario, ("content", "progress", "assessment")),
+        ("catalog", catalog_scenario, ("content", "progress", "assessment", "identity")),
         ("content", content_scenario, ("progress", "assessment")),
         # Progress and assessment read their own events back too (their notices).
-        ("progress", progress_scenario, ("catalog", "content", "assessment", "progress")),
+        (
+            "progress",
+            progress_scenario,
+            ("catalog", "content", "assessment", "progress", "identity"),
+        ),
         ("assessment", assessment_scenario, ("content", "assessment")),
+        # Overrides need an enrolled student: after progress's scenario.
+        ("catalog", overrides_scenario, ("content", "progress", "assessment")),
+        ("content", overrides_scenario, ("progress", "assessment")),
     ]
+    fed: dict[str, int] = {}  # producer → how many of its envelopes consumers were fed
     for producer, scenario, consumers in scenarios:
         try:
             await scenario(services[producer], world)
@@ -217,8 +294,10 @@ async def run_all(services: dict[str, Service]) -> Captured:
             captured.errors[producer] = f"{type(exc).__name__}: {exc}"
         payloads = await services[producer].outbox()
         captured.payloads[producer] = payloads
+        # A producer's second scenario feeds only what it emitted since its first.
+        fresh, fed[producer] = payloads[fed.get(producer, 0) :], len(payloads)
         for name in consumers:
-            for event_type, outcome in await services[name].feed(payloads):
+            for event_type, outcome in await services[name].feed(fresh):
                 captured.outcomes.append((name, event_type, outcome))
     # What consumers wrote meanwhile (notices told while applying events) counts as well.
     for producer, _, _ in scenarios:
