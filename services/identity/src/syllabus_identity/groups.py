@@ -539,17 +539,14 @@ async def forget_course(uow: UnitOfWork, event: ce.CourseDeleted) -> None:
 async def course_follows_group(uow: UnitOfWork, event: pe.CourseGroupFollowed) -> None:
     """A course follows a group (of a group identity still has: a late event for a
     deleted group writes nothing)."""
+    follow = {"course_id": event.course_id, "group_id": event.group_id}
     async with uow:
         session = uow.session
-        group = select(col(Group.id)).where(col(Group.id) == event.group_id)
+        group = select(col(Group.id)).where(col(Group.id) == follow["group_id"])
         # Held (FOR KEY SHARE) until the row is in: the group cannot go in between.
         if await session.scalar(group.with_for_update(read=True, key_share=True)) is None:
             return
-        await session.execute(
-            pg_insert(CourseGroup)
-            .values(course_id=event.course_id, group_id=event.group_id)
-            .on_conflict_do_nothing()
-        )
+        await session.execute(pg_insert(CourseGroup).values(follow).on_conflict_do_nothing())
 
 
 async def course_unfollows_group(uow: UnitOfWork, event: pe.CourseGroupUnfollowed) -> None:
