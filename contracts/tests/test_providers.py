@@ -102,6 +102,7 @@ def test_consumers_applied_every_event_they_were_sent(captured: Captured) -> Non
     failed = [o for o in captured.outcomes if o[2] != "applied"]
     assert not failed, failed
     assert {service for service, _, _ in captured.outcomes} == {
+        "identity",
         "catalog",
         "content",
         "progress",
