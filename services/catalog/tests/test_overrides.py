@@ -20,6 +20,7 @@ from syllabus_catalog.models import GROUPS, EnrollmentCount
 from syllabus_devkit.testing.asserts import assert_problem, eventually
 from syllabus_shared.contracts import Event
 from syllabus_shared.contracts import catalog as ce
+from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
 from syllabus_shared.messaging.outbox import Outbox, subject_for
 
@@ -403,3 +404,36 @@ async def test_detaching_the_module_and_deleting_the_course_remove_their_overrid
     assert [(t, s, d["course_id"], d["target_id"]) for t, s, d in after] == [
         (REMOVED, 2, draft["id"], str(group))
     ]
+
+
+async def test_a_deleted_students_own_overrides_go(catalog: Catalog, progress: Progress) -> None:
+    owner, course_id, module_id = await _setup(catalog)
+    me = catalog.as_("instructor", owner)
+    student, group = uuid.uuid4(), uuid.uuid4()
+    await progress.enroll(student, course_id)
+    await progress.follow(course_id, group)
+    for kind, target in (("users", student), ("groups", group)):
+        r = await catalog.client.put(
+            _path(course_id, module_id, kind, target), json={"unlock_at": WHEN}, headers=me
+        )
+        assert r.status_code == 201, r.text
+    identity = Outbox(catalog.runtime.tables, source="identity", namespace=progress.ns)
+    deleted = ie.UserDeleted(user_id=student, deleted_at=dt.datetime.now(dt.UTC))
+    await progress.js.publish(
+        subject_for(progress.ns, ie.UserDeleted),
+        identity.envelope(deleted, 2).model_dump_json().encode(),
+    )
+
+    async def listed() -> list[str]:
+        r = await catalog.client.get(_path(course_id, module_id), headers=me)
+        return [o["kind"] for o in r.json()]
+
+    await _settles(listed, lambda kinds: kinds == ["group"])
+    # No event for it (consumers apply UserDeleted themselves), and none can be set again.
+    assert [t for t, _, _ in await _override_events(catalog)] == [SET, SET]
+    assert_problem(
+        await catalog.client.put(
+            _path(course_id, module_id, "users", student), json={"unlock_at": WHEN}, headers=me
+        ),
+        422,
+    )

@@ -389,3 +389,31 @@ async def test_deleting_the_post_or_its_module_removes_its_overrides(content: Co
 
     await _settles(quiz_removed, lambda events: events == [(SET, 1), (REMOVED, 2)])
     assert await _events(content, text["id"]) == []
+
+
+async def test_a_deleted_students_own_overrides_go(content: Content) -> None:
+    owner, _, course_id, post = await _world(content)
+    me = content.as_("instructor", owner)
+    student, group = uuid.uuid4(), uuid.uuid4()
+    await enroll(content, student, course_id)
+    await follow(content, course_id, group)
+    for kind, target in (("users", student), ("groups", group)):
+        r = await content.client.put(
+            _path(post["id"], kind, target), json={"due_at": WHEN}, headers=me
+        )
+        assert r.status_code == 201, r.text
+    await content.publish(ie.UserDeleted(user_id=student, deleted_at=dt.datetime.now(dt.UTC)), 2)
+
+    async def listed() -> list[str]:
+        r = await content.client.get(_path(post["id"]), headers=me)
+        return [o["kind"] for o in r.json()]
+
+    await _settles(listed, lambda kinds: kinds == ["group"])
+    # No event for it (consumers apply UserDeleted themselves), and none can be set again.
+    assert [e.type for e in await _events(content, post["id"])] == [SET, SET]
+    assert_problem(
+        await content.client.put(
+            _path(post["id"], "users", student), json={"due_at": WHEN}, headers=me
+        ),
+        422,
+    )

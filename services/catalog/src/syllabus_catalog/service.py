@@ -623,20 +623,25 @@ async def _require_attached(
 
 
 async def _require_target(
-    session: AsyncSession, course_id: uuid.UUID, kind: ev.OverrideKind, target_id: uuid.UUID
+    uow: UnitOfWork, course_id: uuid.UUID, kind: ev.OverrideKind, target_id: uuid.UUID
 ) -> None:
     """422 unless the override's target is in the course: a student enrolled in it
     (active or completed), a group it follows (progress's events, projected here; a
     client's consistency token makes its own enrollments and follows visible first)."""
+    session = uow.session
     if kind == "user":
-        found = await session.scalar(
+        # A deleted account is enrolled nowhere; its lock (held to the end) keeps its
+        # deletion from committing between this check and the override's write.
+        enrolled = await session.scalar(
             select(col(EnrollmentCount.enrollment_id)).where(
                 col(EnrollmentCount.course_id) == course_id,
                 col(EnrollmentCount.user_id) == target_id,
                 col(EnrollmentCount.status).in_(ENROLLED),
             )
         )
-        if found is None:
+        if await is_deleted(session, uow.tables, target_id):
+            enrolled = None
+        if enrolled is None:
             raise invalid(["path", "id"], f"user {target_id} is not enrolled in this course")
         return
     follows = GROUPS.follows
@@ -667,7 +672,7 @@ async def set_unlock_override(
         session = uow.session
         await _course_for_edit(session, who, course_id)
         await _require_attached(session, course_id, module_id)
-        await _require_target(session, course_id, kind, target_id)
+        await _require_target(uow, course_id, kind, target_id)
         override_id = ev.override_id(course_id, module_id, kind, target_id)
         row = await session.get(UnlockOverride, override_id)
         created = row is None or not row.active
@@ -853,8 +858,8 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     """A deleted account (identity's ``UserDeleted``, after ``accounts.forgetting``
     recorded it): its courses and modules stay with ``creator_id`` null (a new version,
     so cached representations and If-Match see the change; no event: every consumer
-    applies ``UserDeleted`` itself), and its enrollments leave the counts. Idempotent: a
-    second run finds nothing to change."""
+    applies ``UserDeleted`` itself), its enrollments leave the counts and its own unlock
+    overrides go. Idempotent: a second run finds nothing to change."""
     user_id = event.user_id
     async with uow:
         session = uow.session
@@ -885,6 +890,13 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
         )
         await session.execute(
             delete(EnrollmentCount).where(col(EnrollmentCount.user_id) == user_id)
+        )
+        # Their own unlock overrides go too, without events (every consumer applies
+        # UserDeleted itself); overrides of their groups stay.
+        await session.execute(
+            delete(UnlockOverride).where(
+                col(UnlockOverride.kind) == "user", col(UnlockOverride.target_id) == user_id
+            )
         )
         if course_ids:
             await _recount(session, course_ids)

@@ -38,6 +38,7 @@ from syllabus_shared.contracts.catalog import OverrideKind, override_id
 from syllabus_shared.db import Database, upsert_many, utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
+from syllabus_shared.messaging.tables import KernelTables
 from syllabus_shared.pagination import PageParams
 from syllabus_shared.problems import (
     forbidden,
@@ -506,6 +507,7 @@ async def _post_for_overrides(
 
 async def _require_target(
     session: AsyncSession,
+    tables: KernelTables,
     post: Post,
     course_owner: uuid.UUID | None,
     kind: OverrideKind,
@@ -529,7 +531,11 @@ async def _require_target(
             col(Enrollment.status).in_(rules.ENROLLED),
             col(Enrollment.course_id).in_(courses),
         )
-        if not await session.scalar(select(exists(found))):
+        # A deleted account is enrolled nowhere; its lock (held to the end) keeps its
+        # deletion from committing between this check and the override's write.
+        if await is_deleted(session, tables, target_id) or not await session.scalar(
+            select(exists(found))
+        ):
             raise invalid(["path", "id"], f"user {target_id} is enrolled in no course {scope}")
         return
     follows = GROUPS.follows
@@ -571,7 +577,7 @@ async def set_due_override(
                 ["path", "post_id"],
                 f"a {post.kind} post has no due date; only assignments and quizzes do",
             )
-        await _require_target(session, post, course_owner, kind, target_id)
+        await _require_target(session, uow.tables, post, course_owner, kind, target_id)
         the_id = override_id(post_id, post_id, kind, target_id)
         # Two first settings at once: one inserts, the other finds its row (locked below).
         inserted = await session.scalar(
@@ -961,8 +967,8 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     recorded it): its posts stay with ``creator_id`` null (a new version, no event: every
     consumer applies ``UserDeleted`` itself), the projected modules and courses it owned
     lose their owner (admins manage them), and its views, completions and submissions
-    are deleted, their posts recounted; its enrollments go. Idempotent: a second run
-    changes nothing."""
+    are deleted, their posts recounted; its enrollments and its own due overrides go.
+    Idempotent: a second run changes nothing."""
     user_id = event.user_id
     async with uow:
         session = uow.session
@@ -1004,6 +1010,13 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
         await session.execute(delete(Completion).where(col(Completion.user_id) == user_id))
         await session.execute(delete(Submission).where(col(Submission.user_id) == user_id))
         await session.execute(delete(Enrollment).where(col(Enrollment.user_id) == user_id))
+        # Their own due overrides go too, without events (every consumer applies
+        # UserDeleted itself); overrides of their groups stay.
+        await session.execute(
+            delete(DueOverride).where(
+                col(DueOverride.kind) == "user", col(DueOverride.target_id) == user_id
+            )
+        )
         if post_ids:
             await _recount_completions(session, post_ids)
             await _recount_submissions(session, post_ids)
