@@ -212,8 +212,9 @@ async def content_scenario(content: Service, world: World) -> None:
 
 async def progress_scenario(progress: Service, world: World) -> None:
     """Every progress event: enroll, complete, uncomplete, finish the module and the
-    course (both posts are mark_done), drop; ends with ``world.student`` actively
-    enrolled."""
+    course (both posts are mark_done), drop; the course follows identity's group (its
+    member enrolled by the group), unfollows it (dropped) and follows it again; ends with
+    ``world.student`` actively enrolled and ``world.group_member`` enrolled by the group."""
     cid = world.course_id
     finisher = (uuid.uuid4(), "student")
     await progress.call("POST", f"/courses/{cid}/enrollments", finisher, 201)
@@ -226,6 +227,10 @@ async def progress_scenario(progress: Service, world: World) -> None:
     await progress.call("POST", f"/courses/{cid}/enrollments", quitter, 201)
     await progress.call("DELETE", f"/courses/{cid}/enrollments/me", quitter, 204)
     await progress.call("POST", f"/courses/{cid}/enrollments", world.student, 201)
+    follow = f"/courses/{cid}/groups/{world.group_id}"
+    await progress.call("PUT", follow, world.instructor, 201)
+    await progress.call("DELETE", follow, world.instructor, 204)
+    await progress.call("PUT", follow, world.instructor, 201)
 
 
 async def assessment_scenario(assessment: Service, world: World) -> None:

@@ -42,9 +42,11 @@ SUBSCRIPTIONS = [
             ce.ModuleCreated: projection.on_module,
             ce.ModuleUpdated: then(projection.on_module, notices.on_module),
             ce.ModuleDeleted: projection.on_module_deleted,
-            ce.UnlockOverrideSet: then(projection.on_unlock_override, notices.on_unlock_override),
+            ce.UnlockOverrideSet: then(
+                projection.on_unlock_override_set, notices.on_unlock_override
+            ),
             ce.UnlockOverrideRemoved: then(
-                projection.on_unlock_override, notices.on_unlock_override
+                projection.on_unlock_override_removed, notices.on_unlock_override
             ),
         },
         many={

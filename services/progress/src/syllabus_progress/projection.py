@@ -301,24 +301,37 @@ async def on_posts_reordered(uow: UnitOfWork, event: pe.ModulePostsReordered) ->
 # ---------------------------------------------------------------- dates per group and student
 
 
-async def on_unlock_override(uow: UnitOfWork, event: ce.UnlockOverrideEvent) -> None:
-    """Catalog's unlock override of a module in a course, for a group or a student, set or
-    removed. Decisions of the course's enrollments are due again (a date may have opened
-    or closed a module holding facts)."""
+async def on_unlock_override_set(uow: UnitOfWork, event: ce.UnlockOverrideSet) -> None:
+    """Catalog's unlock override of a module in a course, for a group or a student."""
     async with uow:
-        session = uow.session
-        key = {
-            "course_id": event.course_id,
-            "module_id": event.module_id,
-            "kind": event.kind,
-            "target_id": event.target_id,
-        }
-        if isinstance(event, ce.UnlockOverrideSet):
-            await upsert(session, UnlockOverride, {**key, "unlock_at": event.unlock_at})
-        else:
-            await session.execute(
-                delete(UnlockOverride).where(
-                    *(getattr(UnlockOverride, name) == value for name, value in key.items())
-                )
+        await upsert(
+            uow.session,
+            UnlockOverride,
+            {
+                "course_id": event.course_id,
+                "module_id": event.module_id,
+                "kind": event.kind,
+                "target_id": event.target_id,
+                "unlock_at": event.unlock_at,
+            },
+        )
+        await _dates_changed(uow, event.course_id)
+
+
+async def on_unlock_override_removed(uow: UnitOfWork, event: ce.UnlockOverrideRemoved) -> None:
+    async with uow:
+        await uow.session.execute(
+            delete(UnlockOverride).where(
+                col(UnlockOverride.course_id) == event.course_id,
+                col(UnlockOverride.module_id) == event.module_id,
+                col(UnlockOverride.kind) == event.kind,
+                col(UnlockOverride.target_id) == event.target_id,
             )
-        await session.execute(_ENQUEUE_COURSE, {"course_id": event.course_id})
+        )
+        await _dates_changed(uow, event.course_id)
+
+
+async def _dates_changed(uow: UnitOfWork, course_id: uuid.UUID) -> None:
+    """Decisions of the course's enrollments are due again (a date may have opened or
+    closed a module holding facts)."""
+    await uow.session.execute(_ENQUEUE_COURSE, {"course_id": course_id})
