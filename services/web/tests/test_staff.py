@@ -39,6 +39,27 @@ def problem(status: int, detail: str = "no", **extra: Any) -> Reply:
     )
 
 
+# The lists that issue 26 added to the pages (a course's groups, the person's groups, dates
+# per group or student): empty unless a test says otherwise.
+EMPTY_LISTS = [
+    (re.compile(r"/api/v1/courses/[^/]+/groups"), []),
+    (re.compile(r"/api/v1/courses/[^/]+/overrides"), []),
+    (re.compile(r"/api/v1/courses/[^/]+/modules/[^/]+/overrides"), []),
+    (re.compile(r"/api/v1/posts/[^/]+/overrides"), []),
+    (re.compile(r"/api/v1/modules/[^/]+/courses"), {"items": [], "next_cursor": None}),
+    (re.compile(r"/api/v1/(me/)?groups"), {"items": [], "next_cursor": None}),
+]
+
+
+def empty_list(request: httpx.Request) -> httpx.Response | None:
+    if request.method != "GET":
+        return None
+    for pattern, body in EMPTY_LISTS:
+        if pattern.fullmatch(request.url.path):
+            return httpx.Response(200, json=body)
+    return None
+
+
 class FakeApi:
     """The public API as the web sees it: answers by (method, path), records calls."""
 
@@ -52,7 +73,9 @@ class FakeApi:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request)
         reply = self.routes.get((request.method, request.url.path))
-        return (reply or problem(404))(request)
+        if reply is None:
+            return empty_list(request) or problem(404)(request)
+        return reply(request)
 
     def called(self, method: str, path: str) -> list[httpx.Request]:
         return [c for c in self.calls if c.method == method and c.url.path == API + path]
@@ -118,6 +141,7 @@ def submission(**extra: Any) -> dict[str, Any]:
 def sign_in(api: FakeApi, role: str) -> TestClient:
     api.on("GET", "/users/me", answer(person(role)))
     api.on("GET", "/me/enrollments", answer({"items": [], "next_cursor": None}))
+    api.on("GET", "/me/groups", answer({"items": [], "next_cursor": None}))
     grant = {
         "access_token": "a",
         "token_type": "bearer",

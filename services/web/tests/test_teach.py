@@ -129,6 +129,27 @@ def problem(
     )
 
 
+# The lists that issue 26 added to the pages (a course's groups, the person's groups, dates
+# per group or student): empty unless a test says otherwise.
+EMPTY_LISTS = [
+    (re.compile(r"/api/v1/courses/[^/]+/groups"), []),
+    (re.compile(r"/api/v1/courses/[^/]+/overrides"), []),
+    (re.compile(r"/api/v1/courses/[^/]+/modules/[^/]+/overrides"), []),
+    (re.compile(r"/api/v1/posts/[^/]+/overrides"), []),
+    (re.compile(r"/api/v1/modules/[^/]+/courses"), {"items": [], "next_cursor": None}),
+    (re.compile(r"/api/v1/(me/)?groups"), {"items": [], "next_cursor": None}),
+]
+
+
+def empty_list(request: httpx.Request) -> httpx.Response | None:
+    if request.method != "GET":
+        return None
+    for pattern, body in EMPTY_LISTS:
+        if pattern.fullmatch(request.url.path):
+            return httpx.Response(200, json=body)
+    return None
+
+
 class FakeApi:
     """The public API as the web sees it: answers by (method, path), records calls."""
 
@@ -143,7 +164,7 @@ class FakeApi:
         self.calls.append(request)
         reply = self.routes.get((request.method, request.url.path))
         if reply is None:
-            return problem(404, "no")(request)
+            return empty_list(request) or problem(404, "no")(request)
         return reply(request)
 
     def sent(self, method: str, path: str) -> list[Any]:
@@ -189,6 +210,7 @@ def signed_in(api: FakeApi, role: str) -> TestClient:
 @pytest.fixture
 def teacher(api: FakeApi) -> Iterator[TestClient]:
     api.on("GET", "/me/enrollments", page([]))
+    api.on("GET", "/me/groups", page([]))
     client = signed_in(api, "instructor")
     yield client
     client.__exit__(None, None, None)
@@ -203,6 +225,7 @@ def csrf(html: str) -> str:
 
 def test_students_get_a_403_and_no_teach_link(api: FakeApi) -> None:
     api.on("GET", "/me/enrollments", page([]))
+    api.on("GET", "/me/groups", page([]))
     client = signed_in(api, "student")
     home = client.get("/")
     assert 'href="/teach"' not in home.text

@@ -84,6 +84,11 @@ def api() -> FakeApi:
         "/me/enrollments",
         lambda r: httpx.Response(200, json={"items": [], "next_cursor": None}),
     )
+    fake.on(
+        "GET",
+        "/me/groups",
+        lambda r: httpx.Response(200, json={"items": [], "next_cursor": None}),
+    )
     return fake
 
 

@@ -15,6 +15,7 @@ an httpx hook puts on each request of the current task, never on the shared clie
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -31,11 +32,15 @@ from syllabus_client import Client
 from syllabus_client.api.auth import auth_logout, auth_register, auth_token
 from syllabus_client.api.completions import me_completions_mark, me_completions_unmark
 from syllabus_client.api.course_modules import (
+    course_module_overrides_delete,
+    course_module_overrides_list,
+    course_module_overrides_set,
     course_modules_attach,
     course_modules_detach,
     course_modules_list,
     course_modules_reorder,
     course_modules_update,
+    course_overrides_list,
 )
 from syllabus_client.api.courses import courses_create, courses_get, courses_list, courses_update
 from syllabus_client.api.enrollments import (
@@ -44,6 +49,20 @@ from syllabus_client.api.enrollments import (
     me_enrollments_list,
 )
 from syllabus_client.api.grades import course_grades_list, me_course_grades_get
+from syllabus_client.api.groups import (
+    course_groups_follow,
+    course_groups_list,
+    course_groups_unfollow,
+    group_members_add_many,
+    group_members_list,
+    group_members_remove,
+    groups_create,
+    groups_delete,
+    groups_get,
+    groups_list,
+    groups_update,
+    me_groups_list,
+)
 from syllabus_client.api.modules import (
     module_courses_list,
     modules_create,
@@ -55,6 +74,9 @@ from syllabus_client.api.posts import (
     module_posts_create,
     module_posts_list,
     module_posts_reorder,
+    post_overrides_delete,
+    post_overrides_list,
+    post_overrides_set,
     posts_delete,
     posts_get,
     posts_update,
@@ -68,6 +90,7 @@ from syllabus_client.api.submissions import (
 )
 from syllabus_client.api.users import (
     users_delete,
+    users_directory_list,
     users_get,
     users_list,
     users_me_get,
@@ -77,19 +100,28 @@ from syllabus_client.models import (
     AttachModule,
     BodyAuthToken,
     CourseCreate,
+    CourseModuleOverridesDeleteKind,
+    CourseModuleOverridesSetKind,
     CourseUpdate,
+    DueOverrideBody,
     GradeInput,
+    GroupCreate,
+    GroupMembersAdd,
+    GroupUpdate,
     Logout,
     ModuleCreate,
     ModuleUpdate,
     MoveModule,
     PostCreate,
+    PostOverridesDeleteKind,
+    PostOverridesSetKind,
     PostUpdate,
     Problem,
     ReorderModules,
     ReorderPosts,
     SubmissionCreate,
     SubmissionStatus,
+    UnlockOverrideBody,
     UserRegister,
     UserUpdate,
 )
@@ -595,13 +627,17 @@ class Api:
 
     # -- running a course, and admin (issue 25, part B): roster, grading, gradebook, users
 
-    async def roster(self, course_id: str, cursor: str | None, limit: int) -> JSON:
-        """A page of the course's roster: each student's names, status and progress."""
+    async def roster(
+        self, course_id: str, cursor: str | None, limit: int, group_id: str | None = None
+    ) -> JSON:
+        """A page of the course's roster: each student's names, status and progress
+        (``group_id``: only that group's current members)."""
         page: JSON = await self.call(
             course_progress_list.asyncio_detailed,
             uuid.UUID(course_id),
             limit=limit,
             cursor=cursor or None,
+            group_id=uuid.UUID(group_id) if group_id else None,
         )
         return page
 
@@ -632,25 +668,35 @@ class Api:
         )
         return submission
 
-    async def gradebook(self, course_id: str, cursor: str | None, limit: int) -> JSON:
-        """A page of the gradebook: its columns (``posts``) and a row per student."""
+    async def gradebook(
+        self, course_id: str, cursor: str | None, limit: int, group_id: str | None = None
+    ) -> JSON:
+        """A page of the gradebook: its columns (``posts``) and a row per student
+        (``group_id``: only that group's current members)."""
         page: JSON = await self.call(
             course_grades_list.asyncio_detailed,
             uuid.UUID(course_id),
             limit=limit,
             cursor=cursor or None,
+            group_id=uuid.UUID(group_id) if group_id else None,
         )
         return page
 
-    async def open_gradebook_csv(self, course_id: str) -> httpx.Response:
+    async def open_gradebook_csv(
+        self, course_id: str, group_id: str | None = None
+    ) -> httpx.Response:
         """The whole gradebook as CSV (``Accept: text/csv``), opened as a stream: the
         caller passes its bytes on and closes it. Not through the generated operation,
         which would read the whole file (a large course's is large). A refusal is raised
         as :class:`ApiError` before anything is streamed."""
         token = await self._token()
         headers = {**self._headers(token), "Accept": "text/csv"}
+        params = {"group_id": str(uuid.UUID(group_id))} if group_id else None
         request = self.client.http.build_request(
-            "GET", f"/api/v1/courses/{uuid.UUID(course_id)}/grades", headers=headers
+            "GET",
+            f"/api/v1/courses/{uuid.UUID(course_id)}/grades",
+            headers=headers,
+            params=params,
         )
         try:
             answer = await self.client.http.send(request, stream=True)
@@ -686,6 +732,171 @@ class Api:
 
     async def delete_user(self, user_id: str) -> None:
         await self.call(users_delete.asyncio_detailed, uuid.UUID(user_id))
+
+    # -- groups and cohorts (issue 26): groups, members, follows, dates per group/student
+
+    async def groups(self, q: str | None, cursor: str | None, limit: int) -> JSON:
+        """A page of the groups the person may see (their own and those following their
+        courses; admins: all), newest first; ``q`` matches the name."""
+        page: JSON = await self.call(
+            groups_list.asyncio_detailed, q=q or None, limit=limit, cursor=cursor or None
+        )
+        return page
+
+    async def every_group(self) -> list[JSON]:
+        """Every group the person may see (up to 2,000), to choose one from."""
+        return await self._every_page(groups_list.asyncio_detailed)
+
+    async def group(self, group_id: str) -> JSON:
+        group: JSON = await self.call(groups_get.asyncio_detailed, uuid.UUID(group_id))
+        return group
+
+    async def create_group(self, name: str, description: str | None) -> JSON:
+        body = GroupCreate(name=name, description=description)
+        group: JSON = await self.call(groups_create.asyncio_detailed, body=body)
+        return group
+
+    async def update_group(self, group_id: str, name: str, description: str | None) -> JSON:
+        body = GroupUpdate(name=name, description=description)
+        group: JSON = await self.call(
+            groups_update.asyncio_detailed, uuid.UUID(group_id), body=body
+        )
+        return group
+
+    async def delete_group(self, group_id: str) -> None:
+        await self.call(groups_delete.asyncio_detailed, uuid.UUID(group_id))
+
+    async def group_members(self, group_id: str, cursor: str | None, limit: int) -> JSON:
+        """A page of the group's members, by username."""
+        page: JSON = await self.call(
+            group_members_list.asyncio_detailed,
+            uuid.UUID(group_id),
+            limit=limit,
+            cursor=cursor or None,
+        )
+        return page
+
+    async def add_group_members(self, group_id: str, user_ids: list[str]) -> JSON:
+        """Up to 1,000 users at once: ``{added, already_members, unknown_user_ids}``."""
+        body = GroupMembersAdd(user_ids=[uuid.UUID(u) for u in user_ids])
+        result: JSON = await self.call(
+            group_members_add_many.asyncio_detailed, uuid.UUID(group_id), body=body
+        )
+        return result
+
+    async def remove_group_member(self, group_id: str, user_id: str) -> None:
+        await self.call(
+            group_members_remove.asyncio_detailed, uuid.UUID(group_id), uuid.UUID(user_id)
+        )
+
+    async def my_groups(self) -> list[JSON]:
+        """The groups the person is a member of (up to 2,000)."""
+        return await self._every_page(me_groups_list.asyncio_detailed)
+
+    async def directory(self, usernames: list[str]) -> list[JSON]:
+        """The accounts with these usernames (ignoring case): ``{id, username,
+        display_name}`` each, for staff. Asked 100 names at a time (a query string stays
+        short), a few calls at once."""
+        batches = [usernames[i : i + 100] for i in range(0, len(usernames), 100)]
+        calls = asyncio.Semaphore(4)
+
+        async def look_up(batch: list[str]) -> list[JSON]:
+            async with calls:
+                page = await self.call(
+                    users_directory_list.asyncio_detailed, username=batch, limit=100
+                )
+                items: list[JSON] = page["items"]
+                return items
+
+        found = await asyncio.gather(*(look_up(batch) for batch in batches))
+        return [entry for batch in found for entry in batch]
+
+    async def course_groups(self, course_id: str) -> list[JSON]:
+        """The groups the course follows, each with its members' standing in the course."""
+        groups: list[JSON] = await self.call(
+            course_groups_list.asyncio_detailed, uuid.UUID(course_id)
+        )
+        return groups
+
+    async def follow_group(self, course_id: str, group_id: str) -> JSON:
+        follow: JSON = await self.call(
+            course_groups_follow.asyncio_detailed, uuid.UUID(course_id), uuid.UUID(group_id)
+        )
+        return follow
+
+    async def unfollow_group(self, course_id: str, group_id: str) -> None:
+        await self.call(
+            course_groups_unfollow.asyncio_detailed, uuid.UUID(course_id), uuid.UUID(group_id)
+        )
+
+    async def course_overrides(self, course_id: str) -> list[JSON]:
+        """Every unlock date per group or per student in the course, in course order."""
+        found: list[JSON] = await self.call(
+            course_overrides_list.asyncio_detailed, uuid.UUID(course_id)
+        )
+        return found
+
+    async def module_overrides(self, course_id: str, module_id: str) -> list[JSON]:
+        found: list[JSON] = await self.call(
+            course_module_overrides_list.asyncio_detailed,
+            uuid.UUID(course_id),
+            uuid.UUID(module_id),
+        )
+        return found
+
+    async def set_unlock_override(
+        self, course_id: str, module_id: str, kind: str, target_id: str, unlock_at: dt.datetime
+    ) -> JSON:
+        """The module opens at ``unlock_at`` for a group (``kind`` groups) or a student
+        (``kind`` users) instead of the course's date."""
+        found: JSON = await self.call(
+            course_module_overrides_set.asyncio_detailed,
+            uuid.UUID(course_id),
+            uuid.UUID(module_id),
+            CourseModuleOverridesSetKind(kind),
+            uuid.UUID(target_id),
+            body=UnlockOverrideBody(unlock_at=unlock_at),
+        )
+        return found
+
+    async def remove_unlock_override(
+        self, course_id: str, module_id: str, kind: str, target_id: str
+    ) -> None:
+        await self.call(
+            course_module_overrides_delete.asyncio_detailed,
+            uuid.UUID(course_id),
+            uuid.UUID(module_id),
+            CourseModuleOverridesDeleteKind(kind),
+            uuid.UUID(target_id),
+        )
+
+    async def post_overrides(self, post_id: str) -> list[JSON]:
+        found: list[JSON] = await self.call(
+            post_overrides_list.asyncio_detailed, uuid.UUID(post_id)
+        )
+        return found
+
+    async def set_due_override(
+        self, post_id: str, kind: str, target_id: str, due_at: dt.datetime
+    ) -> JSON:
+        """The post is due at ``due_at`` for a group (``kind`` groups) or a student
+        (``kind`` users) instead of its own date."""
+        found: JSON = await self.call(
+            post_overrides_set.asyncio_detailed,
+            uuid.UUID(post_id),
+            PostOverridesSetKind(kind),
+            uuid.UUID(target_id),
+            body=DueOverrideBody(due_at=due_at),
+        )
+        return found
+
+    async def remove_due_override(self, post_id: str, kind: str, target_id: str) -> None:
+        await self.call(
+            post_overrides_delete.asyncio_detailed,
+            uuid.UUID(post_id),
+            PostOverridesDeleteKind(kind),
+            uuid.UUID(target_id),
+        )
 
     # -- live -------------------------------------------------------------------------
 

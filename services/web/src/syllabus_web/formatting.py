@@ -103,6 +103,13 @@ def exact(moment: dt.datetime) -> str:
     return f"{utc:%A} {utc.day} {utc:%B %Y, %H:%M} UTC"
 
 
+def exact_time(value: str | dt.datetime | None) -> str:
+    """The exact time of an API value in words (empty when there is none): for teachers,
+    who set dates to the minute."""
+    moment = parse_time(value)
+    return exact(moment) if moment else ""
+
+
 def time_element(value: str | dt.datetime | None, prefix: str = "") -> Markup:
     """A ``<time>`` with the time in words, and the exact time as its title."""
     moment = parse_time(value)

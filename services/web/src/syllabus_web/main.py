@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from syllabus_web.api import ApiClient, ApiError, SignedOut
-from syllabus_web.pages import account, admin, grading, learn, live, login_url, teach
+from syllabus_web.pages import account, admin, dates, grading, groups, learn, live, login_url, teach
 from syllabus_web.session import CsrfRefused, SessionCodec, SessionMiddleware, current_session
 from syllabus_web.settings import Settings
 from syllabus_web.templating import STATIC, render
@@ -54,7 +54,7 @@ SECURITY_HEADERS = [
 ]
 
 # Every area's pages; each router CSRF-checks its POSTs (pages_router).
-PAGES = (account, learn, live, teach, grading, admin)
+PAGES = (account, learn, live, teach, grading, groups, dates, admin)
 
 REQUESTS = Counter("web_requests_total", "Requests answered by the web", ["status"])
 LATENCY = Histogram("web_request_seconds", "Time to answer a request (until it starts)")

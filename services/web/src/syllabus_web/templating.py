@@ -54,6 +54,7 @@ environment.filters["markdown"] = formatting.markdown
 environment.filters["number"] = formatting.number
 environment.filters["duration"] = formatting.duration
 environment.globals["when"] = formatting.time_element
+environment.globals["exact_time"] = formatting.exact_time
 environment.globals["static_url"] = static_url
 environment.globals["CSRF_FIELD"] = CSRF_FIELD
 

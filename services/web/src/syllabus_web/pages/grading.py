@@ -82,6 +82,44 @@ def _course_links(course_id: str, here: str) -> list[JSON]:
     ]
 
 
+# ---------------------------------------------------------------- a group at a time
+
+
+def group_param(raw: str | None) -> str | None:
+    """The group a page shows (``?group=<id>``); anything else is every student."""
+    try:
+        return str(uuid.UUID(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def group_filter(followed: list[JSON], group_id: str | None) -> JSON:
+    """The page's **Group** select: every student, or one group the course follows (a group
+    asked for that the course no longer follows stays listed, so the page says what it
+    shows)."""
+    options = [{"value": "", "text": "All students", "selected": group_id is None}]
+    options += [
+        {
+            "value": str(g["group_id"]),
+            "text": str(g["name"]),
+            "selected": str(g["group_id"]) == group_id,
+        }
+        for g in followed
+    ]
+    if group_id and not any(o["selected"] for o in options):
+        options.append({"value": group_id, "text": "Another group", "selected": True})
+    chosen = next((o["text"] for o in options if o["selected"] and o["value"]), None)
+    return {"options": options, "group_id": group_id, "name": chosen}
+
+
+async def _gone_group(request: Request, api: Api, error: ApiError, here: str) -> Response:
+    """A group filter the API does not know (deleted since): every student, said."""
+    if error.status != 404:
+        raise error
+    api.session.say("That group does not exist any more: showing every student.")
+    return see_other(here)
+
+
 # ---------------------------------------------------------------- the roster
 
 
@@ -109,13 +147,25 @@ async def students(
     sort: str = "name",
     order: str = "asc",
     cursor: str | None = None,
+    group: str | None = None,
 ) -> Response:
     if (refusal := refused(request, api)) is not None:
         return refusal
     cid = str(course_id)
     sort = sort if sort in SORTS else "name"
     descending = order == "desc"
-    course, page = await asyncio.gather(api.course(cid), api.roster(cid, cursor, ROSTER_PAGE))
+    group_id = group_param(group)
+    try:
+        course, followed, page = await asyncio.gather(
+            api.course(cid),
+            api.course_groups(cid),
+            api.roster(cid, cursor, ROSTER_PAGE, group_id),
+        )
+    except ApiError as error:
+        if group_id is None:
+            raise
+        return await _gone_group(request, api, error, f"/teach/courses/{cid}/students")
+    chosen = {"group": group_id} if group_id else {}
     rows = [
         {**row, "name": student_name(row), "status_words": ENROLLMENT_STATUS.get(row["status"])}
         for row in sort_roster(page["items"], sort, descending)
@@ -124,7 +174,7 @@ async def students(
     def link(column: str) -> str:
         # The column sorted now toggles its direction; another starts ascending.
         flip = "desc" if column == sort and not descending else "asc"
-        query = {"sort": column, "order": flip, **({"cursor": cursor} if cursor else {})}
+        query = {"sort": column, "order": flip, **chosen, **({"cursor": cursor} if cursor else {})}
         return f"?{urlencode(query)}"
 
     columns = [
@@ -136,10 +186,13 @@ async def students(
         }
         for key, text in SORTS.items()
     ]
-    query = {"sort": sort, "order": "desc" if descending else "asc"}
+    query = {"sort": sort, "order": "desc" if descending else "asc", **chosen}
     context = {
         "course": course,
         "rows": rows,
+        "filter": group_filter(followed, group_id),
+        "sort": sort,
+        "order": "desc" if descending else "asc",
         "columns": columns,
         "sorted_by": SORTS[sort].lower(),
         "descending": descending,
@@ -339,22 +392,40 @@ async def save_grade(request: Request, api: ApiDep, course_id: uuid.UUID) -> Res
 
 @router.get("/teach/courses/{course_id}/gradebook", response_model=None)
 async def gradebook(
-    request: Request, api: ApiDep, course_id: uuid.UUID, cursor: str | None = None
+    request: Request,
+    api: ApiDep,
+    course_id: uuid.UUID,
+    cursor: str | None = None,
+    group: str | None = None,
 ) -> Response:
     if (refusal := refused(request, api)) is not None:
         return refusal
     cid = str(course_id)
-    course, page = await asyncio.gather(api.course(cid), api.gradebook(cid, cursor, GRADEBOOK_PAGE))
+    group_id = group_param(group)
+    try:
+        course, followed, page = await asyncio.gather(
+            api.course(cid),
+            api.course_groups(cid),
+            api.gradebook(cid, cursor, GRADEBOOK_PAGE, group_id),
+        )
+    except ApiError as error:
+        if group_id is None:
+            raise
+        return await _gone_group(request, api, error, f"/teach/courses/{cid}/gradebook")
+    chosen = {"group": group_id} if group_id else {}
     rows = [{**row, "name": student_name(row)} for row in page["items"]]
     context = {
         "course": course,
         "posts": page.get("posts") or [],
         "rows": rows,
+        "filter": group_filter(followed, group_id),
         "first_page": cursor is None,
-        "next_url": f"?{urlencode({'cursor': page['next_cursor']})}"
+        "first_url": f"?{urlencode(chosen)}",
+        "next_url": f"?{urlencode({**chosen, 'cursor': page['next_cursor']})}"
         if page.get("next_cursor")
         else None,
-        "csv_url": f"/teach/courses/{cid}/gradebook.csv",
+        "csv_url": f"/teach/courses/{cid}/gradebook.csv"
+        + (f"?{urlencode(chosen)}" if chosen else ""),
         "grading_url": f"/teach/courses/{cid}/grading",
         "links": _course_links(cid, "gradebook"),
         "live": f"roster:{cid}",
@@ -365,20 +436,38 @@ async def gradebook(
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def csv_filename(course: JSON) -> str:
-    """``grades-<slug>.csv``: only characters every browser and file system keep."""
+def csv_filename(course: JSON, group: JSON | None = None) -> str:
+    """``grades-<slug>.csv`` (``grades-<slug>-<group>.csv`` for one group): only
+    characters every browser and file system keep."""
     slug = _UNSAFE_IN_FILENAME.sub("-", str(course.get("slug") or course["id"])).strip("-.")
-    return f"grades-{slug[:100] or 'course'}.csv"
+    name = f"grades-{slug[:100] or 'course'}"
+    if group is not None:
+        part = _UNSAFE_IN_FILENAME.sub("-", str(group.get("name") or "")).strip("-.").lower()
+        name += f"-{part[:60] or 'group'}"
+    return f"{name}.csv"
 
 
 @router.get("/teach/courses/{course_id}/gradebook.csv", response_model=None)
-async def gradebook_csv(request: Request, api: ApiDep, course_id: uuid.UUID) -> Response:
-    """The API's CSV, passed through as it streams in: never whole in the web's memory."""
+async def gradebook_csv(
+    request: Request, api: ApiDep, course_id: uuid.UUID, group: str | None = None
+) -> Response:
+    """The API's CSV, passed through as it streams in: never whole in the web's memory
+    (``?group=``: that group's members only, as on the page)."""
     if (refusal := refused(request, api)) is not None:
         return refusal
     cid = str(course_id)
+    group_id = group_param(group)
     course = await api.course(cid)
-    upstream = await api.open_gradebook_csv(cid)
+    named: JSON | None = None
+    if group_id is not None:
+        followed = await api.course_groups(cid)
+        named = next((g for g in followed if str(g["group_id"]) == group_id), {"name": ""})
+    try:
+        upstream = await api.open_gradebook_csv(cid, group_id)
+    except ApiError as error:
+        if group_id is None:
+            raise
+        return await _gone_group(request, api, error, f"/teach/courses/{cid}/gradebook")
 
     async def relay() -> AsyncIterator[bytes]:
         try:
@@ -388,7 +477,7 @@ async def gradebook_csv(request: Request, api: ApiDep, course_id: uuid.UUID) -> 
             await upstream.aclose()
 
     headers = {
-        "Content-Disposition": f'attachment; filename="{csv_filename(course)}"',
+        "Content-Disposition": f'attachment; filename="{csv_filename(course, named)}"',
         "Cache-Control": "no-store",
     }
     return StreamingResponse(relay(), media_type="text/csv; charset=utf-8", headers=headers)

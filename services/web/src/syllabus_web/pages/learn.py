@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from syllabus_web.api import Api, ApiError
-from syllabus_web.formatting import number
+from syllabus_web.formatting import number, parse_time
 from syllabus_web.pages import ApiDep, login_url, pages_router, see_other
 from syllabus_web.templating import render
 
@@ -49,11 +49,13 @@ ENROLLMENT_STATUS = {"active": "In progress", "completed": "Completed", "dropped
 async def home(request: Request, api: ApiDep) -> HTMLResponse:
     if not api.session.signed_in:
         return await _catalog(request, api, q=None, cursor=None, home=True)
-    enrollments = [e for e in await api.my_enrollments() if e["status"] != "dropped"]
+    mine, groups = await asyncio.gather(api.my_enrollments(), api.my_groups())
+    enrollments = [e for e in mine if e["status"] != "dropped"]
     courses, progress = await asyncio.gather(
         asyncio.gather(*(_course_or_none(api, e["course_id"]) for e in enrollments)),
         asyncio.gather(*(api.progress(e["course_id"]) for e in enrollments)),
     )
+    names = {str(g["id"]): str(g["name"]) for g in groups}
     rows = [
         {
             "enrollment": enrollment,
@@ -61,11 +63,22 @@ async def home(request: Request, api: ApiDep) -> HTMLResponse:
             "status": ENROLLMENT_STATUS.get(enrollment["status"], enrollment["status"]),
             "percent": (doc or enrollment)["percent"],
             "continue_url": _continue_url(enrollment["course_id"], doc),
+            "through": through_groups(enrollment, names),
         }
         for enrollment, course, doc in zip(enrollments, courses, progress, strict=True)
         if course is not None
     ]
-    return render(request, "learn/my_courses.html", {"rows": rows, "live": "home"})
+    context = {"rows": rows, "groups": groups, "live": "home"}
+    return render(request, "learn/my_courses.html", context)
+
+
+def through_groups(enrollment: JSON, names: dict[str, str]) -> list[str]:
+    """The names of the groups an enrollment comes through (its ``group`` sources)."""
+    return [
+        names.get(str(source.get("group_id")), "a group")
+        for source in enrollment.get("sources") or []
+        if source.get("kind") == "group"
+    ]
 
 
 async def _course_or_none(api: Api, course_id: str) -> JSON | None:
@@ -255,8 +268,31 @@ async def leave(request: Request, api: ApiDep, course_id: uuid.UUID) -> Redirect
         await api.leave(str(course_id))
         api.session.say("You left the course. Your progress is kept if you come back.", "info")
     except ApiError as error:
-        api.session.say(error.message)
+        if error.status == 409 and error.problem.get("group_ids"):
+            api.session.say(await _held_message(api, error.problem["group_ids"]))
+        else:
+            api.session.say(error.message)
     return see_other(f"/courses/{course_id}")
+
+
+async def _held_message(api: Api, group_ids: list[Any]) -> str:
+    """Why a student cannot leave a course their groups enroll them in, in words."""
+    try:
+        names = {str(g["id"]): str(g["name"]) for g in await api.my_groups()}
+    except ApiError:
+        names = {}
+    found = [f"“{names[str(g)]}”" for g in group_ids if str(g) in names]
+    if not found:
+        which = "one of your groups"
+    elif len(found) == 1:
+        which = f"your group {found[0]}"
+    else:
+        which = "your groups " + ", ".join(found[:-1]) + f" and {found[-1]}"
+    return (
+        f"You are in this course through {which}, so you cannot leave it yourself. "
+        "You leave it when you leave the group or when the course stops following it; "
+        "ask your teacher."
+    )
 
 
 # ---------------------------------------------------------------- a post
@@ -300,15 +336,21 @@ async def post_page(
     # own attempts at a quiz or an assignment are read beside it (the document says its
     # kind), not after it; the post's failure, if any, is the one shown.
     fetched: list[JSON] | None = None
+    grades: JSON | None = None
     if enrolled and entry is not None and entry.get("kind") in GRADABLE:
-        read, mine = await asyncio.gather(
-            api.post(pid), api.my_submissions(pid), return_exceptions=True
-        )
+        # The student's own due date (theirs, their group's or the post's) is in their
+        # grades document, read beside the post too.
+        read, mine, book = await asyncio.gather(
+            api.post(pid), api.my_submissions(pid), _grades_or_none(api, cid),
+            return_exceptions=True,
+        )  # fmt: skip
         if isinstance(read, BaseException):
             raise read
         if isinstance(mine, BaseException):
             raise mine
-        post, fetched = read, mine
+        if isinstance(book, BaseException):
+            raise book
+        post, fetched, grades = read, mine, book
     else:
         post = await api.post(pid)
     kind = post["content"]["kind"]
@@ -323,7 +365,13 @@ async def post_page(
         row = next(p for m in rows for p in m.posts if str(p.post["post_id"]) == pid)
         locked_because = row.why_locked
     attempts = post["content"].get("attempts")
+    default_due = post["content"].get("due_at")
+    own = next((g for g in (grades or {}).get("posts", []) if str(g["post_id"]) == pid), None)
+    due_at = own.get("due_at") if own is not None else default_due
     context = {
+        "due_at": due_at,
+        # Said when the student's date is not the post's (theirs or their group's).
+        "own_due": own is not None and _moment_of(due_at) != _moment_of(default_due),
         "course": course,
         "post": post,
         "kind": kind,
@@ -393,6 +441,10 @@ async def submit(
     except ApiError as error:
         api.session.say(_submission_message(error))
     return see_other(here + "#result" if kind == "quiz" else here + "#submissions")
+
+
+def _moment_of(value: Any) -> Any:
+    return parse_time(value) if value else None
 
 
 def _int(value: Any, default: int | None) -> Any:

@@ -30,6 +30,7 @@ from starlette.datastructures import FormData
 from syllabus_web.api import Api, ApiError
 from syllabus_web.formatting import parse_time
 from syllabus_web.pages import ApiDep, login_url, pages_router, see_other
+from syllabus_web.pages.overrides import followed_by, name_overrides
 from syllabus_web.templating import render
 
 router = pages_router()
@@ -54,6 +55,7 @@ RULES = {
 }
 MAX_QUESTIONS = 200
 MAX_CHOICES = 20
+GROUP_CHOICES = 100  # groups offered to follow at once; a search finds the others
 
 
 # ---------------------------------------------------------------- who may teach
@@ -87,6 +89,15 @@ class FormState:
 
     def get(self, name: str, default: Any = "") -> Any:
         return self.values.get(name, default)
+
+
+@dataclass
+class DateForms:
+    """The two forms that give a date to a group or to one student (a module's unlock
+    date in a course, a post's due date): what was typed and the problems."""
+
+    group: FormState = field(default_factory=FormState)
+    student: FormState = field(default_factory=FormState)
 
 
 def _text(form: FormData, name: str, limit: int = 200_000) -> str:
@@ -333,20 +344,33 @@ async def _course_editor(
     course_id: str,
     *,
     q: str | None = None,
+    gq: str | None = None,
     forms: CourseForms | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     forms = forms or CourseForms()
     q = (q or "").strip()[:200] or None
-    course, outline, library = await asyncio.gather(
-        api.course(course_id), api.course_modules(course_id), api.module_library(q)
+    gq = (gq or "").strip()[:200] or None
+    course, outline, library, followed, groups, overrides = await asyncio.gather(
+        api.course(course_id),
+        api.course_modules(course_id),
+        api.module_library(q),
+        api.course_groups(course_id),
+        api.groups(gq, None, GROUP_CHOICES),
+        api.course_overrides(course_id),
     )
     attached = {str(m["module_id"]) for m in outline}
     titles = {str(m["module_id"]): m["title"] for m in outline}
+    names = {str(g["group_id"]): str(g["name"]) for g in followed}
+    named = await name_overrides(api, overrides, names, [course_id])
+    dates: dict[str, list[JSON]] = {}
+    for override in named:
+        dates.setdefault(str(override["module_id"]), []).append(override)
     rows = [
         {
             "entry": entry,
             "requires": [titles.get(str(p), "a module") for p in entry.get("prerequisites") or []],
+            "dates": dates.get(str(entry["module_id"]), []),
         }
         for entry in outline
     ]
@@ -356,6 +380,10 @@ async def _course_editor(
         "rows": rows,
         "choices": [m for m in library if str(m["id"]) not in attached],
         "q": q or "",
+        "followed": followed,
+        "group_choices": [g for g in groups["items"] if str(g["id"]) not in names],
+        "more_groups": bool(groups.get("next_cursor")),
+        "gq": gq or "",
         "details": forms.details or FormState(_course_values(course)),
         "create_module": forms.create_module,
         "visibilities": VISIBILITIES,
@@ -365,11 +393,15 @@ async def _course_editor(
 
 @router.get("/teach/courses/{course_id}", response_model=None)
 async def course_editor(
-    request: Request, api: ApiDep, course_id: uuid.UUID, q: str | None = None
+    request: Request,
+    api: ApiDep,
+    course_id: uuid.UUID,
+    q: str | None = None,
+    gq: str | None = None,
 ) -> Response:
     if refused := _refused(request, api):
         return refused
-    return await _course_editor(request, api, str(course_id), q=q)
+    return await _course_editor(request, api, str(course_id), q=q, gq=gq)
 
 
 @router.post("/teach/courses/{course_id}", response_model=None)
@@ -546,11 +578,19 @@ async def _gating_page(
     module_id: str,
     state: FormState | None = None,
     status_code: int = 200,
+    dates: DateForms | None = None,
 ) -> HTMLResponse:
-    course, outline = await asyncio.gather(api.course(course_id), api.course_modules(course_id))
+    course, outline, followed, overrides = await asyncio.gather(
+        api.course(course_id),
+        api.course_modules(course_id),
+        api.course_groups(course_id),
+        api.module_overrides(course_id, module_id),
+    )
     entry = next((m for m in outline if str(m["module_id"]) == module_id), None)
     if entry is None:
         raise ApiError(404, "not attached")
+    groups = {str(g["group_id"]): str(g["name"]) for g in followed}
+    named = await name_overrides(api, overrides, groups, [course_id])
     if state is None:
         state = FormState(
             {
@@ -559,7 +599,16 @@ async def _gating_page(
             }
         )
     others = [m for m in outline if str(m["module_id"]) != module_id]
-    context = {"course": course, "entry": entry, "others": others, "form": state}
+    context = {
+        "course": course,
+        "entry": entry,
+        "others": others,
+        "form": state,
+        "dates": named,
+        "groups": groups,
+        "date_forms": dates or DateForms(),
+        "dates_url": f"/teach/courses/{course_id}/modules/{module_id}/dates",
+    }
     return render(request, "teach/gating.html", context, status_code=status_code)
 
 
@@ -861,9 +910,21 @@ async def _post_editor(
     preview: bool = False,
     focus: str | None = None,
     status_code: int = 200,
+    dates: DateForms | None = None,
 ) -> HTMLResponse:
     kind = state.values["kind"]
     rules = {k: v for k, v in RULES.items() if kind in GRADABLE or k in ("mark_done", "view")}
+    named: list[JSON] = []
+    groups: dict[str, str] = {}
+    if post is not None and post["content"]["kind"] in GRADABLE:
+        # Due dates per group and per student: the groups that follow a course using the
+        # module (the ones a date can be given to) name them.
+        used_in, overrides = await asyncio.gather(
+            api.module_courses(str(module["id"])), api.post_overrides(str(post["id"]))
+        )
+        course_ids = [str(c["course_id"]) for c in used_in]
+        groups = await followed_by(api, course_ids)
+        named = await name_overrides(api, overrides, groups, course_ids)
     context = {
         "module": module,
         "post": post,
@@ -876,6 +937,10 @@ async def _post_editor(
         "rules": rules,
         "gradable": kind in GRADABLE,
         "status_words": STATUS_WORDS,
+        "dates": named,
+        "groups": groups,
+        "date_forms": dates or DateForms(),
+        "dates_url": f"/teach/posts/{post['id']}/dates" if post else None,
     }
     return render(request, "teach/post.html", context, status_code=status_code)
 
