@@ -45,7 +45,7 @@ from syllabus_progress import schemas
 from syllabus_progress.models import GROUPS, Course
 from syllabus_progress.rules import check_course_owner
 from syllabus_progress.service import settle_course
-from syllabus_progress.sources import Pair, arrays, group_sources, sources
+from syllabus_progress.sources import Pair, arrays, sources
 
 # A UUIDv7 made in SQL (the ids ``new_id`` makes in Python): the time in milliseconds over
 # a random UUID's first 48 bits, and the version nibble set to 7.
@@ -55,68 +55,80 @@ _UUID7 = (
     " FROM 3) FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid"
 )
 
-# The group sources of (user, course) pairs: groups the course follows that the user is a
-# member of.
-_GROUP_SOURCE = """
-    SELECT 1 FROM course_groups f
-    JOIN group_members gm ON gm.group_id = f.group_id
-    WHERE f.course_id = {course} AND f.following AND gm.user_id = {user}
-"""
-
-# Pairs (from ``:users``/``:courses``, zipped) that a group source holds now, enrolled:
-# new rows, or dropped rows reactivated. Only in published courses, never for a deleted
-# account. The CTE ``pairs`` is the candidate set.
-_ENROLL = text(f"""
-WITH pairs AS (
+# The candidate pairs (``:users``/``:courses``, zipped), and those of them some group
+# source holds now (groups the course follows that the user is a member of), computed
+# once for the whole set: hash joins, whatever the planner believes of tables filled a
+# moment ago in the same transaction.
+_PAIRS = """
+WITH pairs AS MATERIALIZED (
     SELECT DISTINCT u AS user_id, c AS course_id
     FROM unnest(CAST(:users AS uuid[]), CAST(:courses AS uuid[])) AS t(u, c)
-), held AS (
-    SELECT p.user_id, p.course_id FROM pairs p
-    JOIN courses co ON co.course_id = p.course_id AND co.status = 'published' AND NOT co.deleted
-    WHERE EXISTS ({_GROUP_SOURCE.format(course="p.course_id", user="p.user_id")})
-      AND NOT EXISTS (SELECT 1 FROM deleted_users d WHERE d.user_id = p.user_id)
+), holding AS MATERIALIZED (
+    SELECT gm.user_id, f.course_id, array_agg(f.group_id ORDER BY f.group_id) AS group_ids
+    FROM course_groups f
+    JOIN group_members gm ON gm.group_id = f.group_id
+    WHERE f.following
+      AND f.course_id IN (SELECT course_id FROM pairs)
+      AND gm.user_id IN (SELECT user_id FROM pairs)
+    GROUP BY gm.user_id, f.course_id
+)"""
+
+_RETURNING = (
+    "RETURNING e.id, e.user_id, e.course_id, e.status, e.enrolled_at, e.self_enrolled, e.version"
 )
+
+# Pairs a group holds, enrolled: new rows, or dropped rows reactivated. Only in published
+# courses, never for a deleted account; an active row is left alone (nobody twice).
+_ENROLL = text(f"""{_PAIRS}, enrolled AS (
 INSERT INTO enrollments AS e
     (id, user_id, course_id, status, self_enrolled, enrolled_at, created_at, updated_at, version)
-SELECT {_UUID7}, h.user_id, h.course_id, 'active', false, now(), now(), now(), 1
-FROM held h
-ORDER BY h.user_id, h.course_id
+SELECT {_UUID7}, p.user_id, p.course_id, 'active', false, now(), now(), now(), 1
+FROM pairs p
+JOIN holding h ON h.user_id = p.user_id AND h.course_id = p.course_id
+JOIN courses co ON co.course_id = p.course_id AND co.status = 'published' AND NOT co.deleted
+WHERE NOT EXISTS (SELECT 1 FROM deleted_users d WHERE d.user_id = p.user_id)
+ORDER BY p.user_id, p.course_id
 ON CONFLICT (user_id, course_id) DO UPDATE
     SET status = CASE WHEN e.completed_at IS NULL THEN 'active' ELSE 'completed' END,
         enrolled_at = now(), dropped_at = NULL, updated_at = now(), version = e.version + 1
     WHERE e.status = 'dropped'
-RETURNING e.id, e.user_id, e.course_id, e.status, e.enrolled_at, e.self_enrolled, e.version
+{_RETURNING}
+)
+SELECT n.*, h.group_ids FROM enrolled n
+JOIN holding h ON h.user_id = n.user_id AND h.course_id = n.course_id
 """)
 
 # Pairs no source holds any more, dropped.
-_DROP = text(f"""
+_DROP = text(f"""{_PAIRS}
 UPDATE enrollments e
 SET status = 'dropped', dropped_at = now(), updated_at = now(), version = e.version + 1
-FROM (
-    SELECT DISTINCT u AS user_id, c AS course_id
-    FROM unnest(CAST(:users AS uuid[]), CAST(:courses AS uuid[])) AS t(u, c)
-) p
+FROM pairs p
 WHERE e.user_id = p.user_id AND e.course_id = p.course_id
   AND e.status IN ('active', 'completed') AND NOT e.self_enrolled
-  AND NOT EXISTS ({_GROUP_SOURCE.format(course="e.course_id", user="e.user_id")})
-RETURNING e.id, e.user_id, e.course_id, e.status, e.enrolled_at, e.self_enrolled, e.version
+  AND NOT EXISTS (
+      SELECT 1 FROM holding h WHERE h.user_id = e.user_id AND h.course_id = e.course_id
+  )
+{_RETURNING}
 """)
 
 
-async def reconcile(uow: UnitOfWork, pairs: Sequence[Pair]) -> int:
+async def reconcile(
+    uow: UnitOfWork, pairs: Sequence[Pair], *, enroll: bool = True, drop: bool = True
+) -> int:
     """Make the enrollment of each of ``pairs`` agree with its sources: enroll (or
     reactivate) those a group holds, drop those nothing holds any more; one enrollment
-    event for each that changed. Returns how many changed. The caller holds the locks of
-    the groups involved (module docstring)."""
+    event for each that changed. Returns how many changed. A change that can only add
+    sources passes ``drop=False`` (and one that can only remove them ``enroll=False``):
+    one statement instead of two. The caller holds the locks of the groups involved
+    (module docstring)."""
     if not pairs:
         return 0
     session = uow.session
     params = arrays(pairs)
-    enrolled = (await session.execute(_ENROLL, params)).all()
-    dropped = (await session.execute(_DROP, params)).all()
+    enrolled = (await session.execute(_ENROLL, params)).all() if enroll else []
+    dropped = (await session.execute(_DROP, params)).all() if drop else []
     if not enrolled and not dropped:
         return 0
-    held = await group_sources(session, [(r.user_id, r.course_id) for r in enrolled])
     events: list[tuple[Any, int]] = []
     for r in enrolled:
         events.append(
@@ -127,7 +139,7 @@ async def reconcile(uow: UnitOfWork, pairs: Sequence[Pair]) -> int:
                     course_id=r.course_id,
                     status=r.status,
                     enrolled_at=r.enrolled_at,
-                    sources=sources(r.self_enrolled, held.get((r.user_id, r.course_id), ())),
+                    sources=sources(r.self_enrolled, r.group_ids),
                 ),
                 r.version,
             )
@@ -181,7 +193,7 @@ async def members_changed(uow: UnitOfWork, change: MembershipChange) -> None:
         for group_id, user_id in (*change.added, *change.removed)
         for course_id in followers.get(group_id, ())
     ]
-    await reconcile(uow, pairs)
+    await reconcile(uow, pairs, enroll=bool(change.added), drop=bool(change.removed))
 
 
 async def course_published(uow: UnitOfWork, course_id: uuid.UUID) -> None:
@@ -196,7 +208,7 @@ async def course_published(uow: UnitOfWork, course_id: uuid.UUID) -> None:
     for group_id in group_ids:
         members = await session.scalars(_MEMBERS_OF, {"group_id": group_id})
         pairs.extend((user_id, course_id) for user_id in members)
-    await reconcile(uow, pairs)
+    await reconcile(uow, pairs, drop=False)
 
 
 async def on_group_deleted(uow: UnitOfWork, event: ie.GroupDeleted) -> None:
@@ -234,7 +246,9 @@ async def on_group_deleted(uow: UnitOfWork, event: ie.GroupDeleted) -> None:
             ]
         )
         await reconcile(
-            uow, [(user_id, r.course_id) for _, user_id in change.removed for r in rows]
+            uow,
+            [(user_id, r.course_id) for _, user_id in change.removed for r in rows],
+            enroll=False,
         )
 
 
@@ -334,7 +348,7 @@ async def follow(
                 sequence=row.version,
             )
             members = await session.scalars(_MEMBERS_OF, {"group_id": group_id})
-            await reconcile(uow, [(user_id, course_id) for user_id in members])
+            await reconcile(uow, [(user_id, course_id) for user_id in members], drop=False)
         else:
             followed_at = await session.scalar(
                 text(
@@ -379,7 +393,7 @@ async def unfollow(
             sequence=row.version,
         )
         members = await session.scalars(_MEMBERS_OF, {"group_id": group_id})
-        await reconcile(uow, [(user_id, course_id) for user_id in members])
+        await reconcile(uow, [(user_id, course_id) for user_id in members], enroll=False)
 
 
 async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:

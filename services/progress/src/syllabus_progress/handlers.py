@@ -116,6 +116,8 @@ SUBSCRIPTIONS = [
             pr.ModuleCompleted: notices.on_module_completed,
         },
         many={
+            pr.EnrollmentCreated: notices.on_enrollments,
+            pr.EnrollmentDropped: notices.on_enrollments,
             pr.PostCompleted: notices.on_completions,
             pr.PostUncompleted: notices.on_completions,
         },

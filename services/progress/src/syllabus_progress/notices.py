@@ -159,13 +159,21 @@ async def on_posts_reordered(uow: UnitOfWork, event: pe.ModulePostsReordered) ->
 # ------------------------------------------------------------ progress's own events
 
 
-async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
+async def on_enrollments(uow: UnitOfWork, events: Sequence[pr.EnrollmentEvent]) -> None:
+    """Each student's enrollment changed (a group followed enrolls thousands at once): one
+    notice each, and one roster notice per course's owner (the coalescing stream sends
+    the owner one event a second anyway)."""
     async with uow:
-        owner = (await uow.session.execute(_OWNER, {"course_id": event.course_id})).scalar()
-        recipients = [_progress(event.user_id, event.course_id, "enrollment")]
-        if owner is not None:
-            recipients.append(_roster(owner, event.course_id))
+        recipients = [_progress(e.user_id, e.course_id, "enrollment") for e in events]
+        for course_id in {e.course_id for e in events}:
+            owner = (await uow.session.execute(_OWNER, {"course_id": course_id})).scalar()
+            if owner is not None:
+                recipients.append(_roster(owner, course_id))
         await tell(uow, pr.ProgressNotice, recipients)
+
+
+async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
+    await on_enrollments(uow, [event])
 
 
 async def on_completions(uow: UnitOfWork, events: Sequence[pr.CompletionEvent]) -> None:
