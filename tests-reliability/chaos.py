@@ -60,6 +60,22 @@ ALL_FAULTS = (
     "kill-postgres",
 )
 EVENT_SERVICES = ("catalog", "content", "progress", "assessment")
+# The workload's group operations (issue 26), reported as acknowledged/attempted.
+GROUP_OPS = (
+    "create_group",
+    "add_member",
+    "add_members",
+    "remove_member",
+    "follow",
+    "unfollow",
+    "delete_group",
+    "set_unlock_override",
+    "remove_unlock_override",
+    "set_due_override",
+    "remove_due_override",
+    "enroll",
+    "drop",
+)
 
 
 @dataclass
@@ -399,6 +415,12 @@ class ChaosResult:
                 for op in ("submit", "grade", "read_grades")
             )
             + " (acknowledged/attempted)",
+            "groups: "
+            + " ".join(
+                f"{op}={self.op_stats.get(f'{op}:ok', 0)}/{self.op_stats.get(f'{op}:attempted', 0)}"
+                for op in GROUP_OPS
+            )
+            + f" (drops refused, held by a group: {self.op_stats.get('drop:held_by_group', 0)})",
             f"faults injected: {sum(self.faults.values())} ({faults}; "
             f"fault points fired={self.self_kills})",
             f"account deletions: {len(self.deletions)}"

@@ -86,6 +86,7 @@ USER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("courses", "creator_id"),
         ("modules", "creator_id"),
         ("enrollment_projection", "user_id"),
+        ("unlock_overrides", "target_id"),
     ),
     "content": (
         ("posts", "creator_id"),
@@ -94,6 +95,8 @@ USER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("completions", "user_id"),
         ("submissions", "user_id"),
         ("post_views", "user_id"),
+        ("enrollments", "user_id"),
+        ("due_overrides", "target_id"),
     ),
     "progress": (
         ("courses", "creator_id"),
@@ -102,6 +105,8 @@ USER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("post_views", "user_id"),
         ("submissions", "user_id"),
         ("users", "user_id"),
+        ("group_members", "user_id"),
+        ("unlock_overrides", "target_id"),
     ),
     "assessment": (
         ("courses", "creator_id"),
@@ -111,7 +116,15 @@ USER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("submissions", "grader_id"),
         ("post_grades", "user_id"),
         ("users", "user_id"),
+        ("group_members", "user_id"),
+        ("due_overrides", "target_id"),
     ),
+}
+# Columns that name a user only on some rows: an override's target is a user's id when its
+# kind is "user" (a group's otherwise).
+USER_FILTERS: dict[tuple[str, str], str] = {
+    ("unlock_overrides", "target_id"): "kind = 'user'",
+    ("due_overrides", "target_id"): "kind = 'user'",
 }
 
 
@@ -119,7 +132,9 @@ def _by_user(service: str) -> str:
     """Rows per (table.column, user) for every user column of ``service``."""
     return " UNION ALL ".join(
         f"SELECT '{table}.{column}' AS what, {column} AS user_id, count(*) AS n FROM {table}"
-        f" WHERE {column} IS NOT NULL GROUP BY {column}"
+        f" WHERE {column} IS NOT NULL"
+        + (f" AND {USER_FILTERS[(table, column)]}" if (table, column) in USER_FILTERS else "")
+        + f" GROUP BY {column}"
         for table, column in USER_COLUMNS[service]
     )
 
@@ -129,6 +144,11 @@ QUERIES: dict[str, dict[str, str]] = {
         "users": "SELECT id, username, display_name FROM users",
         "deleted_users": "SELECT user_id FROM deleted_users",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
+        "groups": "SELECT id, name, creator_id, member_count FROM groups",
+        "memberships": "SELECT group_id, user_id, active FROM group_memberships",
+        "course_groups": "SELECT course_id, group_id FROM course_groups",
+        "deleted": "SELECT DISTINCT event_type, aggregate_id FROM outbox"
+        " WHERE event_type = 'syllabus.identity.GroupDeleted.v1'",
     },
     "catalog": {
         "courses": "SELECT id, title, status, visibility, creator_id, enrollment_count,"
@@ -140,6 +160,9 @@ QUERIES: dict[str, dict[str, str]] = {
         "deleted": "SELECT DISTINCT event_type, aggregate_id FROM outbox"
         " WHERE event_type IN ('syllabus.catalog.CourseDeleted.v1',"
         " 'syllabus.catalog.ModuleDeleted.v1')",
+        "course_groups": "SELECT course_id, group_id FROM course_groups",
+        "unlock_overrides": "SELECT course_id, module_id, kind, target_id, unlock_at"
+        " FROM unlock_overrides WHERE active",
         "by_user": _by_user("catalog"),
         "deleted_users": "SELECT user_id FROM deleted_users",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
@@ -156,6 +179,9 @@ QUERIES: dict[str, dict[str, str]] = {
         "completions": "SELECT completion_id, post_id, completed FROM completions",
         "deleted": "SELECT DISTINCT event_type, aggregate_id FROM outbox"
         " WHERE event_type = 'syllabus.content.PostDeleted.v1'",
+        "course_groups": "SELECT course_id, group_id FROM course_groups",
+        "due_overrides": "SELECT post_id, kind, target_id, due_at FROM due_overrides WHERE active",
+        "enrollments": "SELECT enrollment_id, user_id, course_id, status FROM enrollments",
         "by_user": _by_user("content"),
         "deleted_users": "SELECT user_id FROM deleted_users",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
@@ -170,8 +196,13 @@ QUERIES: dict[str, dict[str, str]] = {
         "posts": "SELECT post_id, module_id, title, kind, status, position, max_points, deleted,"
         " rule, min_score FROM posts",
         "module_posts": "SELECT module_id, post_id, position FROM module_posts",
-        "enrollments": "SELECT id, user_id, course_id, status FROM enrollments",
+        "enrollments": "SELECT id, user_id, course_id, status, self_enrolled FROM enrollments",
         "completions": "SELECT id, user_id, post_id, completed, marked, version FROM completions",
+        "course_groups": "SELECT course_id, group_id, following FROM course_groups",
+        "known_groups": "SELECT group_id, name, deleted FROM known_groups",
+        "group_members": "SELECT group_id, user_id FROM group_members",
+        "unlock_overrides": "SELECT course_id, module_id, kind, target_id, unlock_at"
+        " FROM unlock_overrides",
         "views": "SELECT user_id, post_id FROM post_views",
         "submissions": "SELECT submission_id, user_id, post_id, status, score FROM submissions",
         "by_user": _by_user("progress"),
@@ -194,6 +225,10 @@ QUERIES: dict[str, dict[str, str]] = {
         " max_points, version FROM submissions",
         "post_grades": "SELECT user_id, post_id, attempts_used, status, late, kept_score"
         " FROM post_grades",
+        "known_groups": "SELECT group_id, name, deleted FROM known_groups",
+        "group_members": "SELECT group_id, user_id FROM group_members",
+        "course_groups": "SELECT course_id, group_id FROM course_groups",
+        "due_overrides": "SELECT post_id, kind, target_id, due_at FROM due_overrides",
         "by_user": _by_user("assessment"),
         "deleted_users": "SELECT user_id FROM deleted_users",
         "unpublished": "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
@@ -448,6 +483,7 @@ def check_projections(snap: Snapshot) -> Report:
     )
     report.merge(check_deleted_users(snap))
     report.merge(check_names(snap))
+    report.merge(check_groups(snap))
     return report.merge(check_assessment(snap)).merge(check_completion_rules(snap))
 
 
@@ -463,6 +499,160 @@ def check_names(snap: Snapshot) -> Report:
             r["user_id"]: (r["username"], r["display_name"]) for r in snap.rows(service, "users")
         }
         report.compare(f"{service}.users <- identity.users", expected, actual)
+    return report
+
+
+GROUPS_RULE = "progress enrollments <=> sources (item 22)"
+
+
+def memberships(snap: Snapshot) -> set[tuple[Any, Any]]:
+    """(group, user) of every membership: identity's active ones (the source of truth), or
+    progress's projection when identity's database is not given."""
+    if IDENTITY in snap.tables:
+        return {
+            (m["group_id"], m["user_id"]) for m in snap.rows(IDENTITY, "memberships") if m["active"]
+        }
+    return {(m["group_id"], m["user_id"]) for m in snap.rows("progress", "group_members")}
+
+
+def follows(snap: Snapshot) -> dict[Any, set[Any]]:
+    """Course -> the groups it follows (progress owns follows)."""
+    out: dict[Any, set[Any]] = {}
+    for r in snap.rows("progress", "course_groups"):
+        if r["following"]:
+            out.setdefault(r["course_id"], set()).add(r["group_id"])
+    return out
+
+
+def check_groups(snap: Snapshot) -> Report:
+    """RELIABILITY item 22: groups and cohorts (issue 26; docs/progress.md, "Sources").
+
+    - **The rule**: for every (user, course) of a live course in progress's enrollments or
+      held by a group, the enrollment is active (or completed) exactly when the student's
+      own source (``self_enrolled``) or a group the course follows (progress's
+      ``course_groups.following``) that identity says they belong to (``group_memberships``,
+      active; the source of truth, not progress's copy) holds it. Exactly for published
+      courses; for a draft or archived one (which enrolls nobody new) only "active implies
+      held". A ``self`` source never sits on a dropped enrollment.
+    - **Memberships and groups as every keeper holds them**: progress's and assessment's
+      ``group_members`` equal identity's active memberships, their ``known_groups`` its
+      groups (names) and tombstones (``GroupDeleted`` in identity's outbox); identity's
+      ``member_count`` equals its active memberships.
+    - **Follows**: catalog's, content's, assessment's and identity's ``course_groups`` equal
+      progress's follows (identity's: of groups it still has); no follow of a deleted group.
+    - **Dates**: progress's ``unlock_overrides`` equal catalog's active ones, assessment's
+      ``due_overrides`` content's; content's ``enrollments`` equal progress's.
+
+    (No completion or grade lost by a drop: every fact stays, :func:`check_history` holds
+    the workload's acknowledged ones to it, ``history: facts kept across drops``.)
+    """
+    report = Report()
+    cat = snap.tables["catalog"]
+    con = snap.tables["content"]
+    pro = snap.tables["progress"]
+    ass = snap.tables["assessment"]
+    members = memberships(snap)
+    followed = follows(snap)
+    following = {(c, g) for c, groups in followed.items() for g in groups}
+    if IDENTITY in snap.tables:
+        idn = snap.tables[IDENTITY]
+        live_groups = {g["id"]: g for g in idn["groups"]}
+        gone_groups = snap.deleted(IDENTITY, "GroupDeleted") - live_groups.keys()
+        count = Counter(g for g, _ in members)
+        report.compare(
+            "identity.groups.member_count <- memberships",
+            {g: (count.get(g, 0),) for g in live_groups},
+            {g: (r["member_count"],) for g, r in live_groups.items()},
+        )
+        expected: dict[Key, Any] = {g: (r["name"], False) for g, r in live_groups.items()}
+        expected |= {g: ("", True) for g in gone_groups}
+        for service in ("progress", "assessment"):
+            rows = snap.rows(service, "known_groups")
+            report.compare(
+                f"{service}.known_groups <- identity.groups",
+                expected,
+                {r["group_id"]: ("", True) if r["deleted"] else (r["name"], False) for r in rows},
+            )
+        report.compare(
+            "identity.course_groups <- progress follows",
+            {f: () for f in following if f[1] in live_groups},
+            {(r["course_id"], r["group_id"]): () for r in idn["course_groups"]},
+        )
+        for course, group in sorted(following, key=str):
+            report.add(
+                "progress: no follow of a deleted group",
+                "unexpected" if group in gone_groups else "ok",
+                f"course {course} follows deleted group {group}",
+            )
+    for service in ("progress", "assessment"):
+        report.compare(
+            f"{service}.group_members <- identity.group_memberships",
+            {m: () for m in members},
+            {(r["group_id"], r["user_id"]): () for r in snap.rows(service, "group_members")},
+        )
+    for service, rows in (("catalog", cat), ("content", con), ("assessment", ass)):
+        report.compare(
+            f"{service}.course_groups <- progress follows",
+            {f: () for f in following},
+            {(r["course_id"], r["group_id"]): () for r in rows["course_groups"]},
+        )
+    report.compare(
+        "progress.unlock_overrides <- catalog",
+        _index(
+            cat["unlock_overrides"], ("course_id", "module_id", "kind", "target_id"), "unlock_at"
+        ),
+        _index(
+            pro["unlock_overrides"], ("course_id", "module_id", "kind", "target_id"), "unlock_at"
+        ),
+    )
+    report.compare(
+        "assessment.due_overrides <- content",
+        _index(con["due_overrides"], ("post_id", "kind", "target_id"), "due_at"),
+        _index(ass["due_overrides"], ("post_id", "kind", "target_id"), "due_at"),
+    )
+    report.compare(
+        "content.enrollments <- progress",
+        _index(pro["enrollments"], "id", "user_id", "course_id", "status"),
+        _index(con["enrollments"], "enrollment_id", "user_id", "course_id", "status"),
+    )
+
+    # The rule, for every pair an enrollment row or a group source names.
+    groups_of: dict[Any, set[Any]] = {}
+    members_of: dict[Any, set[Any]] = {}
+    for group, user in members:
+        groups_of.setdefault(user, set()).add(group)
+        members_of.setdefault(group, set()).add(user)
+    courses = {c["id"]: c for c in cat["courses"]}
+    gone_users = deleted_users(snap)
+    enrollments = {(e["user_id"], e["course_id"]): e for e in pro["enrollments"]}
+    held_pairs = {
+        (user, course)
+        for course, groups in followed.items()
+        for group in groups
+        for user in members_of.get(group, ())
+    }
+    report.per_check.setdefault(GROUPS_RULE, Counter())
+    for user, course_id in sorted(enrollments.keys() | held_pairs, key=str):
+        course = courses.get(course_id)
+        if course is None or user in gone_users:
+            continue
+        e = enrollments.get((user, course_id))
+        own = bool(e and e["self_enrolled"])
+        groups = groups_of.get(user, set()) & followed.get(course_id, set())
+        held = own or bool(groups)
+        active = e is not None and e["status"] in ENROLLED
+        detail = (
+            f"{user}/{course_id} ({course['status']}): enrollment"
+            f" {e['status'] if e else None}, self={own}, groups={sorted(map(str, groups))}"
+        )
+        if own and not active:
+            report.add(GROUPS_RULE, "unexpected", f"a self source on a dropped one: {detail}")
+        elif active and not held:
+            report.add(GROUPS_RULE, "unexpected", f"enrolled, no source holds it: {detail}")
+        elif held and not active and course["status"] == "published":
+            report.add(GROUPS_RULE, "lost", f"held, not enrolled: {detail}")
+        else:
+            report.add(GROUPS_RULE, "ok")
     return report
 
 
@@ -843,7 +1033,17 @@ def _facts(snap: Snapshot) -> dict[str, Any]:
         if sub["status"] == "graded" and sub["score"] is not None:
             graded.add(pair)
             kept[pair] = max(kept.get(pair, sub["score"]), sub["score"])
+    groups_of: dict[Any, set[Any]] = {}
+    for group, user in memberships(snap):
+        groups_of.setdefault(user, set()).add(group)
     return {
+        "groups_of": groups_of,
+        "followed": follows(snap),
+        "unlock_overrides": _index(
+            snap.rows("catalog", "unlock_overrides"),
+            ("course_id", "module_id", "kind", "target_id"),
+            "unlock_at",
+        ),
         "marked": {(r["user_id"], r["post_id"]) for r in pro["completions"] if r["marked"]},
         "viewed": {(v["user_id"], v["post_id"]) for v in con["views"]},
         "submitted": {(s["user_id"], s["post_id"]) for s in ass["submissions"]},
@@ -857,7 +1057,9 @@ def expected_document(
 ) -> dict[str, Any]:
     """One student's standing in one course recomputed from the owners, with API.md's locks:
     a module is locked while a prerequisite (a module of the course; one without counted
-    posts is met) is not completed or before its ``unlock_at``; in a sequential course a
+    posts is met) is not completed or before its ``unlock_at`` (the student's date by
+    docs/dates.md's rule: their own override, else their followed groups' earliest, else
+    the course's; catalog's overrides, identity's memberships); in a sequential course a
     post is locked until every counted post before it is completed; a post counts as
     completed when its rule is met by the facts and it is not locked (the least fixed
     point: locks lift only as completions grow). Returns the comparable shape of
@@ -876,6 +1078,21 @@ def expected_document(
             posts_of.setdefault(p["module_id"], []).append(p)
     present = {r["module_id"] for r in outline}
     order = [(r["module_id"], p) for r in outline for p in posts_of.get(r["module_id"], [])]
+    groups = f["groups_of"].get(user_id, set()) & f["followed"].get(course_id, set())
+    overrides = f["unlock_overrides"]
+
+    def unlock_at(module_id: Any, default: Any) -> Any:
+        """docs/dates.md: the student's own override, else the earliest of their followed
+        groups' overrides, else the course's date."""
+        own = overrides.get((course_id, module_id, "user", user_id))
+        if own is not None:
+            return own[0]
+        theirs = [
+            overrides[key][0]
+            for g in groups
+            if (key := (course_id, module_id, "group", g)) in overrides
+        ]
+        return min(theirs) if theirs else default
 
     def done(post: dict[str, Any]) -> bool:
         pair = (user_id, post["id"])
@@ -901,8 +1118,9 @@ def expected_document(
                 for m in dict.fromkeys(r["prerequisites"] or ())
                 if m in present and m != r["module_id"] and not module_done[m]
             ]
-            if r["unlock_at"] is not None and now < r["unlock_at"]:
-                mine.append(("unlock_at", _utc(r["unlock_at"])))
+            when = unlock_at(r["module_id"], r["unlock_at"])
+            if when is not None and now < when:
+                mine.append(("unlock_at", _utc(when)))
             locks_of[r["module_id"]] = mine
         post_locks: dict[Any, list[tuple[Any, ...]]] = {}
         first_open = None
@@ -1180,10 +1398,14 @@ def check_history(model: Any, snap: Snapshot) -> Report:
         if (user, course) in model.uncertain or not judged(user):
             continue
         e = enrollments.get((uuid.UUID(user), course))
-        want = ("active", "completed") if status == "active" else ("dropped",)
+        # The student's own source as they left it: "active" holds the enrollment;
+        # "dropped" removed only that source (a group may still hold it: judged by the rule,
+        # check_groups).
         expect(
             "history: enrollment in progress",
-            e is not None and e["status"] in want,
+            e is not None
+            and e.get("self_enrolled", status == "active") == (status == "active")
+            and (status != "active" or e["status"] in ENROLLED),
             f"enrollment {user}/{course} {status} vs {e}",
         )
         proj = e_proj.get(e["id"]) if e else None
@@ -1232,9 +1454,18 @@ def check_history(model: Any, snap: Snapshot) -> Report:
     for pid, p in posts.items():
         judge("history: content posts written", pid, p["title"], model.posts)
     users = {u for u in model.users if judged(u)}
+    # A group may have enrolled a student: a membership and a follow somebody tried.
+    tried_groups: dict[str, set[Any]] = {}
+    for group, member in getattr(model, "member_attempts", set()):
+        tried_groups.setdefault(member, set()).add(group)
+    tried_follows: dict[Any, set[Any]] = {}
+    for course, group in getattr(model, "follow_attempts", set()):
+        tried_follows.setdefault(course, set()).add(group)
     for user, course in enrollments:
         if str(user) in users:
-            attempted = (str(user), course) in model.attempted_pairs
+            attempted = (str(user), course) in model.attempted_pairs or bool(
+                tried_groups.get(str(user), set()) & tried_follows.get(course, set())
+            )
             r.add(
                 "history: enrollments attempted",
                 "ok" if attempted else "unexpected",
@@ -1292,6 +1523,8 @@ def check_history(model: Any, snap: Snapshot) -> Report:
             found == last and (state["score"] is None or sub["status"] == "graded"),
             f"submission {sid}: score {found} ({sub['status']}), last acknowledged {last}",
         )
+    if hasattr(model, "groups"):
+        r.merge(_check_groups_history(model, snap))
     # -- acknowledged account deletions: identity deleted the account (the services'
     # forgetting is checked with the projections, check_deleted_users)
     gone = {str(u) for u in deleted_users(snap)}
@@ -1312,6 +1545,149 @@ def check_history(model: Any, snap: Snapshot) -> Report:
         r.add("history: submissions attempted", "ok")
         for _ in range(max(0, n - acked)):
             r.add("history: submissions attempted", "recovered")
+    return r
+
+
+def _check_groups_history(model: Any, snap: Snapshot) -> Report:
+    """The workload's acknowledged group writes (``workload.Model``) against their owners:
+    groups and memberships in identity, follows in progress, unlock overrides in catalog,
+    due overrides in content; the names of the workload's groups were all written; and no
+    acknowledged completion or submission (with its grade) of a student whose enrollment an
+    operation may have ended (a drop, a member removed, a group unfollowed or deleted) or
+    that is dropped now is gone (RELIABILITY item 22)."""
+    r = Report()
+
+    def expect(name: str, ok: bool, detail: str) -> None:
+        r.add(name, "ok" if ok else "lost", None if ok else detail)
+
+    uncertain = model.uncertain
+    judged = model.judged
+    pro = snap.tables["progress"]
+    live_courses = {c["id"] for c in snap.rows("catalog", "courses")}
+
+    def group_unsettled(group: Any) -> bool:
+        return ("group", group) in uncertain
+
+    if IDENTITY in snap.tables:
+        idn = snap.tables[IDENTITY]
+        groups = {g["id"]: g for g in idn["groups"]}
+        members = {(m["group_id"], str(m["user_id"])) for m in idn["memberships"] if m["active"]}
+        for gid, state in model.groups.items():
+            if group_unsettled(gid):
+                continue
+            found = groups.get(gid)
+            if state["deleted"]:
+                expect("history: group deleted in identity", found is None, f"group {gid}")
+            else:
+                expect(
+                    "history: group in identity",
+                    found is not None and found["name"] == state["name"],
+                    f"group {gid} {state} vs {found}",
+                )
+        for (gid, user), member in model.memberships.items():
+            if (
+                ("member", gid, user) in uncertain
+                or group_unsettled(gid)
+                or not judged(user)
+                or model.groups.get(gid, {}).get("deleted")
+            ):
+                continue
+            expect(
+                "history: membership in identity",
+                ((gid, user) in members) == member,
+                f"membership {gid}/{user}: {member} acknowledged",
+            )
+        for gid, g in groups.items():
+            name = "history: identity groups written"
+            if not g["name"].startswith(model.prefix):
+                continue
+            if gid in model.groups:
+                r.add(name, "ok" if g["name"] == model.groups[gid]["name"] else "unexpected")
+            elif g["name"] in model.indeterminate_titles:
+                r.add(name, "recovered")
+            else:
+                r.add(name, "unexpected", f"group {gid} {g['name']!r} was never written")
+    p_follows = {(f["course_id"], f["group_id"]): f["following"] for f in pro["course_groups"]}
+    for (cid, gid), on in model.follows.items():
+        if ("follow", cid, gid) in uncertain or group_unsettled(gid) or cid not in live_courses:
+            continue
+        on = on and not model.groups.get(gid, {}).get("deleted")
+        expect(
+            "history: follow in progress",
+            p_follows.get((cid, gid), False) == on,
+            f"follow {cid}/{gid}: {on} acknowledged, {p_follows.get((cid, gid))} in progress",
+        )
+
+    def target_unsettled(kind: str, target: Any) -> bool:
+        if kind == "user":
+            return not judged(str(target))
+        # A deleted group's overrides are not judged (only a deleted account's go).
+        return group_unsettled(target) or bool(model.groups.get(target, {}).get("deleted"))
+
+    unlocks = _index(
+        snap.rows("catalog", "unlock_overrides"),
+        ("course_id", "module_id", "kind", "target_id"),
+        "unlock_at",
+    )
+    for key, when in model.unlock_overrides.items():
+        if ("unlock", *key) in uncertain or target_unsettled(key[2], key[3]):
+            continue
+        found = unlocks.get(key, (None,))[0]
+        expect(
+            "history: unlock override in catalog",
+            found == when,
+            f"unlock override {key}: {when} acknowledged, {found} in catalog",
+        )
+    dues = _index(snap.rows("content", "due_overrides"), ("post_id", "kind", "target_id"), "due_at")
+    for key, when in model.due_overrides.items():
+        post = model.posts.get(key[0])
+        if (
+            ("due", *key) in uncertain
+            or key[0] in uncertain
+            or post is None
+            or target_unsettled(key[1], key[2])
+        ):
+            continue
+        want = None if post["deleted"] else when  # a deleted post's overrides go with it
+        found = dues.get(key, (None,))[0]
+        expect(
+            "history: due override in content",
+            found == want,
+            f"due override {key}: {want} expected, {found} in content",
+        )
+
+    # Facts across drops: every acknowledged fact of an enrollment that may have ended.
+    courses_of: dict[Any, set[Any]] = {}
+    for link in snap.rows("catalog", "course_modules"):
+        courses_of.setdefault(link["module_id"], set()).add(link["course_id"])
+    ended = set(model.drops) | {
+        (str(e["user_id"]), e["course_id"]) for e in pro["enrollments"] if e["status"] == "dropped"
+    }
+    ended_of: dict[str, set[Any]] = {}
+    for user, course in ended:
+        ended_of.setdefault(user, set()).add(course)
+    completions = {(str(c["user_id"]), c["post_id"]): c for c in pro["completions"]}
+    name = "history: facts kept across drops (item 22)"
+    r.per_check.setdefault(name, Counter())
+    for (user, post_id), marked in model.completions.items():
+        post = model.posts.get(post_id)
+        if (user, post_id) in uncertain or not judged(user) or post is None or not marked:
+            continue
+        if courses_of.get(post["module_id"], set()) & ended_of.get(user, set()):
+            c = completions.get((user, post_id))
+            expect(name, c is not None and c["marked"], f"mark {user}/{post_id} vs {c}")
+    submissions = {s["id"] for s in snap.rows("assessment", "submissions")}
+    kept = {(str(g["user_id"]), g["post_id"]) for g in snap.rows("assessment", "post_grades")}
+    for sid, sub in model.submissions.items():
+        post = model.posts.get(sub["post_id"])
+        if not judged(sub["user"]) or post is None:
+            continue
+        if courses_of.get(post["module_id"], set()) & ended_of.get(sub["user"], set()):
+            expect(
+                name,
+                sid in submissions and (sub["user"], sub["post_id"]) in kept,
+                f"submission {sid} of {sub['user']} (or its grade) gone",
+            )
     return r
 
 

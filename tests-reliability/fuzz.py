@@ -10,7 +10,8 @@ admin, each with a real token from identity. Checks on every response:
 - ``status_code_conformance``: every status we answer is documented;
 - ``negative_data_rejection``: invalid input is refused with a 4xx;
 - and an authorization matrix: a write (POST/PUT/PATCH/DELETE) answered 2xx for a guest,
-  or an author-only write answered 2xx for a student, is a failure.
+  or an author-only write (catalog, content; groups, members, follows and overrides)
+  answered 2xx for a student, is a failure.
 
 Used by ``test_4_fuzz.py`` (a short run in ``make test``, a long one in ``make fuzz``).
 """
@@ -49,6 +50,12 @@ NEGATIVE_CHECKS = [*CHECKS, negative_data_rejection]
 # Only staff (instructors, admins) write the catalog and content; students write their own
 # enrollments and completions only.
 AUTHOR_ONLY = re.compile(r"^/api/v1/(courses|modules|posts)(/[^/]+)?(/modules(/[^/]+)?|/posts)?$")
+# Staff only too (issue 26): groups and their members, a course's groups (follows), and
+# dates per group or per student (unlock and due overrides).
+STAFF_ONLY = re.compile(
+    r"^/api/v1/(groups(/.*)?|courses/[^/]+/groups/[^/]+"
+    r"|courses/[^/]+/modules/[^/]+/overrides/.*|posts/[^/]+/overrides/.*)$"
+)
 # Excluded, with the reason (also in docs/reliability.md): the token endpoint counts failed
 # logins per client address and answers 429 after 20 (by design, RFC 6585), so a fuzzer
 # hammering it from one address turns every later login of the run into an expected 429.
@@ -214,4 +221,6 @@ def _authorization_breach(case: Any, role: str, response: requests.Response) -> 
         return f"[guest] {method} {case.formatted_path} -> {response.status_code} without a token"
     if role == "student" and AUTHOR_ONLY.match(path) and "/enrollments" not in path:
         return f"[student] {method} {case.formatted_path} -> {response.status_code}: author-only"
+    if role == "student" and STAFF_ONLY.match(path):
+        return f"[student] {method} {case.formatted_path} -> {response.status_code}: staff-only"
     return None

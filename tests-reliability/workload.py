@@ -59,6 +59,23 @@ class Model:
     deleted: set[str] = field(default_factory=set)
     deleted_roles: dict[str, str] = field(default_factory=dict)
     uncertain_users: set[str] = field(default_factory=set)
+    # Groups (issue 26), as acknowledged writes left them: group -> {name, creator,
+    # deleted}; (group, user) -> member or not; (course, group) -> followed or not; unlock
+    # overrides (course, module, kind, target) and due overrides (post, kind, target) ->
+    # their date (None: removed). Indeterminate ones are ``uncertain`` (keys ("group", g),
+    # ("member", g, u), ("follow", c, g), ("unlock", c, m, kind, t), ("due", p, kind, t)).
+    groups: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    memberships: dict[tuple[uuid.UUID, str], bool] = field(default_factory=dict)
+    follows: dict[tuple[uuid.UUID, uuid.UUID], bool] = field(default_factory=dict)
+    unlock_overrides: dict[tuple[Any, ...], dt.datetime | None] = field(default_factory=dict)
+    due_overrides: dict[tuple[Any, ...], dt.datetime | None] = field(default_factory=dict)
+    # Every membership and follow somebody tried (whatever the outcome): what may explain
+    # an enrollment the student did not ask for.
+    member_attempts: set[tuple[uuid.UUID, str]] = field(default_factory=set)
+    follow_attempts: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    # (user, course) enrollments an operation may have ended (the student's own drop, a
+    # member removed, a group unfollowed or deleted): their facts must all still be there.
+    drops: set[tuple[str, uuid.UUID]] = field(default_factory=set)
     stats: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
 
@@ -74,6 +91,21 @@ class Model:
         for counter in (self.submits_ok, self.submits_info):
             for pair in [p for p in counter if p[0] == user]:
                 del counter[pair]
+        # Identity removes the account from every group; catalog and content delete its own
+        # overrides (docs/dates.md).
+        self.memberships = {k: v for k, v in self.memberships.items() if k[1] != user}
+        target = uuid.UUID(user)
+        for overrides in (self.unlock_overrides, self.due_overrides):
+            for key in [k for k in overrides if k[-2] == "user" and k[-1] == target]:
+                del overrides[key]
+
+    def members(self, group_id: uuid.UUID) -> list[str]:
+        """The group's members as acknowledged writes left them."""
+        return [u for (g, u), member in self.memberships.items() if g == group_id and member]
+
+    def followed(self, course_id: uuid.UUID) -> list[uuid.UUID]:
+        """The groups the course follows as acknowledged writes left them."""
+        return [g for (c, g), on in self.follows.items() if c == course_id and on]
 
     def judged(self, user: Any) -> bool:
         """Whether a user's facts are held to the history (not deleted or maybe deleted)."""
@@ -109,6 +141,7 @@ class Author:
     courses: list[uuid.UUID] = field(default_factory=list)
     modules: list[uuid.UUID] = field(default_factory=list)
     posts: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)  # module → posts
+    groups: list[uuid.UUID] = field(default_factory=list)
 
 
 class Workload:
@@ -151,6 +184,9 @@ class Workload:
         # What students can see: published courses and, per module, acknowledged posts.
         self.published: set[uuid.UUID] = set()
         self.enrolled: dict[str, set[uuid.UUID]] = {s.id: set() for s in students}
+        # Courses a group may have enrolled each student in (their groups' follows, as far
+        # as acknowledged writes tell): where they work too.
+        self.by_group: dict[str, set[uuid.UUID]] = {s.id: set() for s in students}
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -261,6 +297,7 @@ class Workload:
         if role == "student":
             self.students = [s for s in self.students if s.id != user.id]
             self.enrolled.pop(user.id, None)
+            self.by_group.pop(user.id, None)
         else:
             self.authors = [a for a in self.authors if a.user.id != user.id]
         if self.spawn is not None and not stop.is_set():
@@ -294,6 +331,7 @@ class Workload:
             if role == "student":
                 self.students.append(user)
                 self.enrolled[user.id] = set()
+                self.by_group[user.id] = set()
                 self._start(user, self._student_loop(user, stop))
             else:
                 author = Author(user)
@@ -342,6 +380,17 @@ class Workload:
             (5, lambda c: self.change_rule(c, a)),
             (4, lambda c: self.gate(c, a)),
             (1, lambda c: self.toggle_sequential(c, a)),
+            (3, lambda c: self.create_group(c, a)),
+            (6, lambda c: self.add_member(c, a)),
+            (3, lambda c: self.add_members(c, a)),
+            (3, lambda c: self.remove_member(c, a)),
+            (5, lambda c: self.follow_group(c, a)),
+            (2, lambda c: self.unfollow_group(c, a)),
+            (1, lambda c: self.delete_group(c, a)),
+            (3, lambda c: self.set_unlock_override(c, a)),
+            (1, lambda c: self.remove_unlock_override(c, a)),
+            (3, lambda c: self.set_due_override(c, a)),
+            (1, lambda c: self.remove_due_override(c, a)),
         ]
         await self._loop(a.user, stop, ops)
 
@@ -588,6 +637,8 @@ class Workload:
             self.model.courses[cid]["status"] = status
             if status == "published":
                 self.published.add(cid)
+                for gid in self.model.followed(cid):  # their members are enrolled now
+                    self._learn(gid)
             else:
                 self.published.discard(cid)
         elif res.outcome == Outcome.INFO:
@@ -696,6 +747,265 @@ class Workload:
         elif res.outcome == Outcome.INFO:
             self._uncertain(("grade", sid))
 
+    # -- groups and dates per group or student (issue 26) -------------------------------
+
+    def _live_groups(self, a: Author) -> list[uuid.UUID]:
+        return [g for g in a.groups if not self.model.groups.get(g, {}).get("deleted", True)]
+
+    def _learn(self, group_id: uuid.UUID, users: list[str] | None = None) -> None:
+        """The group's members (acknowledged) now work in the published courses following it
+        (as far as the workload knows; the checker judges what really happened)."""
+        courses = {
+            cid
+            for (cid, g), on in self.model.follows.items()
+            if g == group_id and on and cid in self.published
+        }
+        for user in self.model.members(group_id) if users is None else users:
+            if user in self.by_group:
+                self.by_group[user].update(courses)
+
+    def _may_drop(self, group_id: uuid.UUID, users: list[str] | None = None) -> None:
+        """Enrollments the group held (any member ever tried, any course that ever tried to
+        follow it) may end: their facts are judged after the run (``Model.drops``)."""
+        members = (
+            {u for g, u in self.model.member_attempts if g == group_id} if users is None else users
+        )
+        courses = {c for c, g in self.model.follow_attempts if g == group_id}
+        self.model.drops.update((u, c) for u in members for c in courses)
+
+    async def create_group(self, c: httpx.AsyncClient, a: Author) -> None:
+        name = self.title("group")
+        res = await self.call(
+            c, "create_group", "POST", "/api/v1/groups", json={"name": name, "description": "c"}
+        )
+        if res.outcome == Outcome.OK:
+            gid = uuid.UUID(res.body["id"])
+            self.model.groups[gid] = {"name": name, "creator": a.user.id, "deleted": False}
+            self.model.wrote(gid, name)
+            a.groups.append(gid)
+        elif res.outcome == Outcome.INFO:
+            self.model.indeterminate_titles.add(name)
+
+    async def add_member(self, c: httpx.AsyncClient, a: Author) -> None:
+        groups = self._live_groups(a)
+        if not groups:
+            return await self.create_group(c, a)
+        if not self.students:
+            return
+        gid, s = self.rng.choice(groups[-4:]), self.rng.choice(self.students)
+        self.model.member_attempts.add((gid, s.id))
+        res = await self.call(c, "add_member", "PUT", f"/api/v1/groups/{gid}/members/{s.id}")
+        if res.outcome == Outcome.OK:
+            self.model.memberships[(gid, s.id)] = True
+            self._learn(gid, [s.id])
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("member", gid, s.id))
+
+    async def add_members(self, c: httpx.AsyncClient, a: Author) -> None:
+        """A bulk add of a few students, sometimes with an id nobody has (reported back)."""
+        groups = self._live_groups(a)
+        if not groups:
+            return await self.create_group(c, a)
+        if not self.students:
+            return
+        gid = self.rng.choice(groups[-4:])
+        users = [s.id for s in self.rng.sample(self.students, min(len(self.students), 4))]
+        users = users[: self.rng.randint(1, len(users))]
+        unknown = [str(uuid.uuid4())] if self.rng.random() < 0.2 else []
+        self.model.member_attempts.update((gid, u) for u in users)
+        res = await self.call(
+            c,
+            "add_members",
+            "POST",
+            f"/api/v1/groups/{gid}/members",
+            json={"user_ids": users + unknown},
+        )
+        if res.outcome == Outcome.OK:
+            done = [*res.body["added"], *res.body["already_members"]]
+            for user in done:
+                self.model.memberships[(gid, user)] = True
+            self._learn(gid, done)
+            self.model.stats["add_members:unknown"] += len(res.body["unknown_user_ids"])
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(*(("member", gid, u) for u in users))
+
+    async def remove_member(self, c: httpx.AsyncClient, a: Author) -> None:
+        live = set(self._live_groups(a))
+        pairs = sorted((g, u) for (g, u), on in self.model.memberships.items() if on and g in live)
+        if not pairs:
+            return await self.add_member(c, a)
+        gid, user = self.rng.choice(pairs)
+        self._may_drop(gid, [user])
+        res = await self.call(c, "remove_member", "DELETE", f"/api/v1/groups/{gid}/members/{user}")
+        if res.outcome == Outcome.OK:
+            self.model.memberships[(gid, user)] = False
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("member", gid, user))
+
+    async def follow_group(self, c: httpx.AsyncClient, a: Author) -> None:
+        """The author's course follows a group: mostly one of theirs, sometimes another
+        instructor's (any group known by id may be followed by a course's owner)."""
+        courses = [cid for cid in a.courses[-5:] if cid in self.model.courses]
+        groups = self._live_groups(a)
+        if self.rng.random() < 0.2 or not groups:
+            groups = [g for g, st in self.model.groups.items() if not st["deleted"]]
+        if not courses or not groups:
+            return await self.create_group(c, a)
+        cid, gid = self.rng.choice(courses), self.rng.choice(groups[-6:])
+        self.model.follow_attempts.add((cid, gid))
+        res = await self.call(c, "follow", "PUT", f"/api/v1/courses/{cid}/groups/{gid}")
+        if res.outcome == Outcome.OK:
+            self.model.follows[(cid, gid)] = True
+            self._learn(gid)
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("follow", cid, gid))
+
+    async def unfollow_group(self, c: httpx.AsyncClient, a: Author) -> None:
+        mine = set(a.courses)
+        pairs = sorted(
+            (cid, g) for (cid, g), on in self.model.follows.items() if on and cid in mine
+        )
+        if not pairs:
+            return await self.follow_group(c, a)
+        cid, gid = self.rng.choice(pairs)
+        self.model.drops.update((u, cid) for g, u in self.model.member_attempts if g == gid)
+        res = await self.call(c, "unfollow", "DELETE", f"/api/v1/courses/{cid}/groups/{gid}")
+        if res.outcome == Outcome.OK:
+            self.model.follows[(cid, gid)] = False
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("follow", cid, gid))
+
+    async def delete_group(self, c: httpx.AsyncClient, a: Author) -> None:
+        """Delete one of the author's older groups: its courses stop following it, its
+        members are dropped unless held another way."""
+        groups = self._live_groups(a)[:-2]
+        if not groups:
+            return await self.create_group(c, a)
+        gid = self.rng.choice(groups)
+        self._may_drop(gid)
+        res = await self.call(c, "delete_group", "DELETE", f"/api/v1/groups/{gid}")
+        if res.outcome == Outcome.OK:
+            self.model.groups[gid]["deleted"] = True
+            for key in [k for k in self.model.memberships if k[0] == gid]:
+                self.model.memberships[key] = False
+            for key in [k for k in self.model.follows if k[1] == gid]:
+                self.model.follows[key] = False
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("group", gid))
+
+    def _target(self, course_ids: set[uuid.UUID], a: Author) -> tuple[str, uuid.UUID] | None:
+        """Whom an override is for: a group following one of ``course_ids`` or a student
+        enrolled in one (as far as the workload knows), sometimes neither (422)."""
+        if self.rng.random() < 0.5:
+            groups = [g for cid in course_ids for g in self.model.followed(cid)]
+            if not groups or self.rng.random() < 0.1:
+                groups = self._live_groups(a)
+            return ("group", self.rng.choice(sorted(groups))) if groups else None
+        users = sorted(
+            u
+            for u in self.enrolled.keys() | self.by_group.keys()
+            if course_ids & (self.enrolled.get(u, set()) | self.by_group.get(u, set()))
+        )
+        if not users or self.rng.random() < 0.1:
+            users = sorted(self.enrolled)
+        return ("user", uuid.UUID(self.rng.choice(users))) if users else None
+
+    def _date(self) -> dt.datetime:
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        return self.rng.choice(
+            [now - dt.timedelta(days=2), now - dt.timedelta(hours=1), now + dt.timedelta(days=30)]
+        )
+
+    async def set_unlock_override(self, c: httpx.AsyncClient, a: Author) -> None:
+        mine = sorted((cid, mid) for cid, mid in self.model.links if cid in a.courses)
+        if not mine:
+            return await self.attach(c, a)
+        cid, mid = self.rng.choice(mine[-12:])
+        target = self._target({cid}, a)
+        if target is None:
+            return await self.follow_group(c, a)
+        kind, tid = target
+        when = self._date()
+        key = (cid, mid, kind, tid)
+        res = await self.call(
+            c,
+            "set_unlock_override",
+            "PUT",
+            f"/api/v1/courses/{cid}/modules/{mid}/overrides/{kind}s/{tid}",
+            json={"unlock_at": when.isoformat()},
+        )
+        if res.outcome == Outcome.OK:
+            self.model.unlock_overrides[key] = when
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("unlock", *key))
+
+    async def remove_unlock_override(self, c: httpx.AsyncClient, a: Author) -> None:
+        mine = set(a.courses)
+        keys = sorted(
+            (k for k, v in self.model.unlock_overrides.items() if v is not None and k[0] in mine),
+            key=str,
+        )
+        if not keys:
+            return await self.set_unlock_override(c, a)
+        key = self.rng.choice(keys)
+        cid, mid, kind, tid = key
+        res = await self.call(
+            c,
+            "remove_unlock_override",
+            "DELETE",
+            f"/api/v1/courses/{cid}/modules/{mid}/overrides/{kind}s/{tid}",
+        )
+        if res.outcome == Outcome.OK:
+            self.model.unlock_overrides[key] = None
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("unlock", *key))
+
+    def _gradable_posts(self, a: Author) -> list[uuid.UUID]:
+        return [p for p in self._live_posts(a) if self.model.posts[p]["kind"] in GRADABLE]
+
+    async def set_due_override(self, c: httpx.AsyncClient, a: Author) -> None:
+        posts = self._gradable_posts(a)
+        if not posts:
+            return await self.create_post(c, a)
+        pid = self.rng.choice(posts[-20:])
+        module = self.model.posts[pid]["module_id"]
+        courses = {cid for cid, mid in self.model.links if mid == module}
+        target = self._target(courses, a) if courses else None
+        if target is None:
+            return await self.attach(c, a)
+        kind, tid = target
+        when = self._date()
+        key = (pid, kind, tid)
+        res = await self.call(
+            c,
+            "set_due_override",
+            "PUT",
+            f"/api/v1/posts/{pid}/overrides/{kind}s/{tid}",
+            json={"due_at": when.isoformat()},
+        )
+        if res.outcome == Outcome.OK:
+            self.model.due_overrides[key] = when
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("due", *key))
+
+    async def remove_due_override(self, c: httpx.AsyncClient, a: Author) -> None:
+        mine = set(self._live_posts(a))
+        keys = sorted(
+            (k for k, v in self.model.due_overrides.items() if v is not None and k[0] in mine),
+            key=str,
+        )
+        if not keys:
+            return await self.set_due_override(c, a)
+        key = self.rng.choice(keys)
+        pid, kind, tid = key
+        res = await self.call(
+            c, "remove_due_override", "DELETE", f"/api/v1/posts/{pid}/overrides/{kind}s/{tid}"
+        )
+        if res.outcome == Outcome.OK:
+            self.model.due_overrides[key] = None
+        elif res.outcome == Outcome.INFO:
+            self._uncertain(("due", *key))
+
     # -- students ----------------------------------------------------------------------
 
     async def _student_loop(self, s: Any, stop: asyncio.Event) -> None:
@@ -710,6 +1020,7 @@ class Workload:
             (4, lambda c: self.read_grades(c, s)),
             (15, lambda c: self.view(c, s)),
             (2, lambda c: self.list_posts(c, s)),
+            (1, lambda c: self.my_groups(c, s)),
         ]
         await self._loop(s, stop, ops)
 
@@ -730,7 +1041,8 @@ class Workload:
             self.enrolled[s.id].add(cid)  # already enrolled (e.g. after an indeterminate try)
 
     def _completable(self, s: Any) -> list[uuid.UUID]:
-        modules = {mid for cid, mid in self.model.links if cid in self.enrolled[s.id]}
+        courses = self._courses_of(s)
+        modules = {mid for cid, mid in self.model.links if cid in courses}
         return [
             pid
             for pid, p in self.model.posts.items()
@@ -766,7 +1078,8 @@ class Workload:
 
     async def list_posts(self, c: httpx.AsyncClient, s: Any) -> None:
         """List a module's posts: never a view."""
-        modules = sorted({mid for cid, mid in self.model.links if cid in self.enrolled[s.id]})
+        courses = self._courses_of(s)
+        modules = sorted({mid for cid, mid in self.model.links if cid in courses})
         if not modules:
             return await self.browse(c, s)
         mid = self.rng.choice(modules)
@@ -784,18 +1097,32 @@ class Workload:
             self._uncertain((s.id, pid))
 
     async def drop(self, c: httpx.AsyncClient, s: Any) -> None:
+        """Drop the student's own enrollment; sometimes one a group holds (409 when only
+        groups hold it; with their own source too, only that source goes: 204)."""
         mine = [
             cid for (u, cid), st in self.model.enrollments.items() if u == s.id and st == "active"
         ]
+        held = sorted(self.by_group.get(s.id, set()))
+        if held and (not mine or self.rng.random() < 0.3):
+            mine = held
         if not mine:
             return
         cid = self.rng.choice(mine)
+        self.model.drops.add((s.id, cid))
         res = await self.call(c, "drop", "DELETE", f"/api/v1/courses/{cid}/enrollments/me")
         if res.outcome == Outcome.OK:
             self.model.enrollments[(s.id, cid)] = "dropped"
             self.enrolled[s.id].discard(cid)
         elif res.outcome == Outcome.INFO:
             self._uncertain((s.id, cid))
+        elif res.status == 409:
+            self.model.stats["drop:held_by_group"] += 1
+
+    def _courses_of(self, s: Any) -> set[uuid.UUID]:
+        return self.enrolled.get(s.id, set()) | self.by_group.get(s.id, set())
+
+    async def my_groups(self, c: httpx.AsyncClient, s: Any) -> None:
+        await self.call(c, "my_groups", "GET", "/api/v1/me/groups")
 
     async def submit(self, c: httpx.AsyncClient, s: Any) -> None:
         """Hand in work for a gradable post (a quiz: random answers, graded at once), with an
@@ -839,15 +1166,17 @@ class Workload:
             self.model.submits_info[pair] += 1
 
     async def read_grades(self, c: httpx.AsyncClient, s: Any) -> None:
-        if not self.enrolled[s.id]:
+        courses = self._courses_of(s)
+        if not courses:
             return await self.browse(c, s)
-        cid = self.rng.choice(sorted(self.enrolled[s.id]))
+        cid = self.rng.choice(sorted(courses))
         await self.call(c, "read_grades", "GET", f"/api/v1/me/courses/{cid}/grades")
 
     async def read_progress(self, c: httpx.AsyncClient, s: Any) -> None:
-        if not self.enrolled[s.id]:
+        courses = self._courses_of(s)
+        if not courses:
             return await self.browse(c, s)
-        cid = self.rng.choice(sorted(self.enrolled[s.id]))
+        cid = self.rng.choice(sorted(courses))
         await self.call(c, "read_progress", "GET", f"/api/v1/me/courses/{cid}/progress")
 
     async def browse(self, c: httpx.AsyncClient, s: Any) -> None:
