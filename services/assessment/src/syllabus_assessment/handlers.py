@@ -76,6 +76,11 @@ SUBSCRIPTIONS = [
             pr.CourseCompleted: service.on_enrollment,
             **keeping_follows(GROUPS),
         },
+        many={
+            pr.EnrollmentCreated: service.on_enrollments,
+            pr.EnrollmentDropped: service.on_enrollments,
+            pr.CourseCompleted: service.on_enrollments,
+        },
     ),
     Subscription(
         name="assessment-from-identity",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -34,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from syllabus_shared.accounts import is_deleted, remembering_names
+from syllabus_shared.accounts import deleted_among, is_deleted, remembering_names
 from syllabus_shared.auth import Principal, unauthorized
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import assessment as ev
@@ -42,7 +43,7 @@ from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
-from syllabus_shared.db import lock_for_transaction, table_of, upsert, utcnow
+from syllabus_shared.db import lock_for_transaction, table_of, upsert, upsert_many, utcnow
 from syllabus_shared.groups import forget_memberships
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
@@ -737,22 +738,30 @@ async def on_posts_reordered(uow: UnitOfWork, event: pe.ModulePostsReordered) ->
             await session.execute(insert(ModulePost), rows)
 
 
-async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
-    """Who is enrolled where (progress's enrollment events carry the status after them).
-    Nothing for a deleted account (its ``UserDeleted`` may have been applied first)."""
+async def on_enrollments(uow: UnitOfWork, events: Sequence[pr.EnrollmentEvent]) -> None:
+    """Who is enrolled where (progress's enrollment events carry the status after them):
+    one upsert however many (a group followed enrolls thousands at once). Nothing for a
+    deleted account (its ``UserDeleted`` may have been applied first)."""
     async with uow:
-        if await is_deleted(uow.session, uow.tables, event.user_id):
-            return
-        await upsert(
+        gone = await deleted_among(uow.session, uow.tables, {e.user_id for e in events})
+        await upsert_many(
             uow.session,
             Enrollment,
-            {
-                "enrollment_id": event.enrollment_id,
-                "user_id": event.user_id,
-                "course_id": event.course_id,
-                "status": event.status,
-            },
+            [
+                {
+                    "enrollment_id": e.enrollment_id,
+                    "user_id": e.user_id,
+                    "course_id": e.course_id,
+                    "status": e.status,
+                }
+                for e in events
+                if e.user_id not in gone
+            ],
         )
+
+
+async def on_enrollment(uow: UnitOfWork, event: pr.EnrollmentEvent) -> None:
+    await on_enrollments(uow, [event])
 
 
 # ---------------------------------------------------------------- due dates (content)

@@ -23,6 +23,11 @@ SUBSCRIPTIONS = [
             pe.CourseCompleted: service.record_enrollment,
             **keeping_follows(GROUPS),
         },
+        many={
+            pe.EnrollmentCreated: service.record_enrollments,
+            pe.EnrollmentDropped: service.record_enrollments,
+            pe.CourseCompleted: service.record_enrollments,
+        },
     ),
     # Deleted accounts: their tokens refused (``forgetting`` records them), their
     # enrollments out of the counts, their courses and modules kept without a creator.

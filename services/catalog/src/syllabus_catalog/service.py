@@ -8,17 +8,16 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from syllabus_shared import ordering
-from syllabus_shared.accounts import is_deleted
+from syllabus_shared.accounts import deleted_among, is_deleted
 from syllabus_shared.auth import Principal
 from syllabus_shared.contracts import catalog as ev
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pe
-from syllabus_shared.db import utcnow
+from syllabus_shared.db import upsert_many, utcnow
 from syllabus_shared.http import check_if_match
 from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import conflict, forbidden, invalid, not_found, require_present
@@ -801,33 +800,48 @@ async def _remove_overrides(
 # ---------------------------------------------------------------- enrollment counts
 
 
-async def record_enrollment(uow: UnitOfWork, event: pe.EnrollmentEvent) -> None:
-    """Apply an enrollment's latest state and recount its course (idempotent).
+async def record_enrollments(uow: UnitOfWork, events: Sequence[pe.EnrollmentEvent]) -> None:
+    """Apply enrollments' latest states and recount their courses (idempotent): one
+    upsert and one recount however many (a group followed enrolls thousands at once; the
+    consumer passes the newest event of each enrollment).
 
     Nothing for a deleted account: its ``UserDeleted`` (another stream) may have been
     applied before this event arrived, or a replay may read the streams in any order.
     """
-    enrollment_id, course_id, status = event.enrollment_id, event.course_id, event.status
     async with uow:
         session = uow.session
-        if await is_deleted(session, uow.tables, event.user_id):
+        gone = await deleted_among(session, uow.tables, {e.user_id for e in events})
+        kept = [e for e in events if e.user_id not in gone]
+        if not kept:
             return
-        # Lock the course first, so the count below starts after any concurrent recount
-        # committed (with two replicas, two statements' snapshots could each miss the
-        # other's enrollment row).
+        course_ids = sorted({e.course_id for e in kept})
+        # Lock the courses first (in one order), so the count below starts after any
+        # concurrent recount committed (with two replicas, two statements' snapshots could
+        # each miss the other's enrollment row).
         await session.execute(
-            select(col(Course.id)).where(col(Course.id) == course_id).with_for_update()
+            select(col(Course.id))
+            .where(col(Course.id).in_(course_ids))
+            .order_by(col(Course.id))
+            .with_for_update()
         )
-        stmt = pg_insert(EnrollmentCount).values(
-            enrollment_id=enrollment_id, course_id=course_id, status=status, user_id=event.user_id
+        await upsert_many(
+            session,
+            EnrollmentCount,
+            [
+                {
+                    "enrollment_id": e.enrollment_id,
+                    "course_id": e.course_id,
+                    "status": e.status,
+                    "user_id": e.user_id,
+                }
+                for e in kept
+            ],
         )
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[col(EnrollmentCount.enrollment_id)],
-                set_={"status": status, "user_id": event.user_id},
-            )
-        )
-        await _recount(session, [course_id])
+        await _recount(session, course_ids)
+
+
+async def record_enrollment(uow: UnitOfWork, event: pe.EnrollmentEvent) -> None:
+    await record_enrollments(uow, [event])
 
 
 async def _recount(session: AsyncSession, course_ids: Sequence[uuid.UUID]) -> None:
