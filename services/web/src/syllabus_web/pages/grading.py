@@ -93,7 +93,7 @@ def group_param(raw: str | None) -> str | None:
         return None
 
 
-def group_filter(followed: list[JSON], group_id: str | None) -> JSON:
+def group_filter(followed: list[JSON], group_id: str | None, all_url: str = "?") -> JSON:
     """The page's **Group** select: every student, or one group the course follows (a group
     asked for that the course no longer follows stays listed, so the page says what it
     shows)."""
@@ -109,7 +109,7 @@ def group_filter(followed: list[JSON], group_id: str | None) -> JSON:
     if group_id and not any(o["selected"] for o in options):
         options.append({"value": group_id, "text": "Another group", "selected": True})
     chosen = next((o["text"] for o in options if o["selected"] and o["value"]), None)
-    return {"options": options, "group_id": group_id, "name": chosen}
+    return {"options": options, "group_id": group_id, "name": chosen, "all_url": all_url}
 
 
 async def _gone_group(request: Request, api: Api, error: ApiError, here: str) -> Response:
@@ -190,7 +190,9 @@ async def students(
     context = {
         "course": course,
         "rows": rows,
-        "filter": group_filter(followed, group_id),
+        "filter": group_filter(
+            followed, group_id, f"?{urlencode({'sort': sort, 'order': query['order']})}"
+        ),
         "sort": sort,
         "order": "desc" if descending else "asc",
         "columns": columns,
