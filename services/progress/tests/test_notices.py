@@ -86,3 +86,30 @@ async def test_the_unlock_clock_tells_students_when_a_date_passes(progress: Prog
     assert told and told[0]["course_id"] == str(course)
     assert utcnow() >= at
     assert m1 != m2
+
+
+async def test_the_unlock_clock_tells_students_when_their_own_date_passes(
+    progress: Progress,
+) -> None:
+    """A date per student (catalog's unlock override) passing is told like the course's."""
+    p, w = progress, progress.world
+    course, (_, m2), _ = await w.course_with(2, 1)
+    await w.gate(course, m2, unlock_at=utcnow() + dt.timedelta(days=3))
+    student, headers = p.student()
+    await p.synced()
+    assert (await p.enroll(course, headers)).status_code == 201
+    at = utcnow() + dt.timedelta(seconds=1.5)
+    await w.unlock_override(course, m2, "user", student, at)
+    await p.synced()
+
+    async def unlocks() -> list[dict[str, Any]]:
+        return [n for n in _told(await p.events("Notice"), student, reason="unlock")]
+
+    # The override itself is told at once (a date changed); the clock tells it again
+    # once the date passes.
+    first = await eventually(unlocks, lambda n: len(n) >= 1, timeout=6.0)
+    assert len(first) == 1
+    told = await eventually(unlocks, lambda n: len(n) >= 2, timeout=6.0)
+    assert len(told) == 2 and utcnow() >= at
+    doc = await p.doc(course, headers)
+    assert doc["modules"][1]["state"] == "unlocked"

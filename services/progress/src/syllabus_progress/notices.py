@@ -68,10 +68,13 @@ _OPENS_ANOTHER = text("""
 SELECT EXISTS (SELECT FROM course_modules
                WHERE course_id = :course_id AND CAST(:module_id AS uuid) = ANY(prerequisites))
 """)
-# Modules whose unlock date passed in (since, until].
+# Modules whose unlock date passed in (since, until]: the course's own dates, and those
+# per group or per student (their course's students are told; each one's next read
+# shows their own date).
 _UNLOCKED = text("""
-SELECT DISTINCT course_id FROM course_modules
-WHERE unlock_at > :since AND unlock_at <= :until
+SELECT course_id FROM course_modules WHERE unlock_at > :since AND unlock_at <= :until
+UNION
+SELECT course_id FROM unlock_overrides WHERE unlock_at > :since AND unlock_at <= :until
 """)
 
 
