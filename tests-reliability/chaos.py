@@ -59,7 +59,9 @@ ALL_FAULTS = (
     "pause-postgres",
     "kill-postgres",
 )
-EVENT_SERVICES = ("catalog", "content", "progress", "assessment")
+# Services with relays and consumers, the nemesis's targets. identity relays groups and
+# memberships (item 22) and consumes catalog's and progress's events.
+EVENT_SERVICES = ("identity", "catalog", "content", "progress", "assessment")
 # The workload's group operations (issue 26), reported as acknowledged/attempted.
 GROUP_OPS = (
     "create_group",
@@ -399,6 +401,7 @@ class ChaosResult:
     phases: dict[str, float] = field(default_factory=dict)
     catch_up: CatchUp = field(default_factory=CatchUp)
     deletions: list[str] = field(default_factory=list)
+    model: Any = None  # the workload's history (workload.Model)
 
     @property
     def ok(self) -> bool:
@@ -569,6 +572,7 @@ async def chaos(
         phases=phases,
         catch_up=catch_up,
         deletions=workload.deletions,
+        model=workload.model,
     )
 
 
