@@ -74,6 +74,7 @@ class FuzzResult:
     failures: list[str] = field(default_factory=list)
     known: set[str] = field(default_factory=set)
     statuses: Counter[str] = field(default_factory=Counter)
+    reached: Counter[str] = field(default_factory=Counter)  # 2xx answers per operation
     operations: int = 0
     seconds: float = 0.0
 
@@ -113,8 +114,11 @@ def run_fuzz(
     result = FuzzResult()
     seen: set[str] = set()
     session = requests.Session()
-    for item in schema.get_all_operations():
-        operation = item.ok()  # type: ignore[union-attr]
+    operations = [item.ok() for item in schema.get_all_operations()]  # type: ignore[union-attr]
+    # Deletions last (stable otherwise): a real resource deleted early would leave every
+    # later operation on it a 404.
+    operations.sort(key=lambda op: op.method.upper() == "DELETE")
+    for operation in operations:
         if (operation.method.upper(), operation.path) in EXCLUDED:
             continue
         result.operations += 1
@@ -183,6 +187,8 @@ def _exercise(
             continue
         result.calls += 1
         result.statuses[str(response.status_code)] += 1
+        if response.status_code < 300:
+            result.reached[f"{case.method.upper()} {case.path}"] += 1
         try:
             case.validate_response(response, checks=checks, headers=merged)
         except (Exception, BaseExceptionGroup) as exc:  # schemathesis' FailureGroup
