@@ -206,7 +206,7 @@ def test_a_class_is_enrolled_filtered_and_given_its_own_dates(stack: Stack, tabs
     week_two.get_by_role("link", name="Prerequisites and unlock date").click()
     group_date = form(page, "Date for a group")
     group_date.get_by_label("Group").select_option(label=group_name)
-    group_date.get_by_label("Unlock date").fill("2030-03-04T09:00")
+    group_date.get_by_label("Opens on").fill("2030-03-04T09:00")
     group_date.get_by_role("button", name="Set date").click()
     expect(
         page.get_by_role("status").filter(has_text="Unlock date set for the group")
@@ -218,29 +218,30 @@ def test_a_class_is_enrolled_filtered_and_given_its_own_dates(stack: Stack, tabs
     # A student outside the group cannot be given a date in this course.
     student_date = form(page, "Date for a student")
     student_date.get_by_label("Username").fill(ghost)
-    student_date.get_by_label("Unlock date").fill("2030-01-01T09:00")
+    student_date.get_by_label("Opens on").fill("2030-01-01T09:00")
     student_date.get_by_role("button", name="Set date").click()
     expect(form(page, "Date for a student")).to_contain_text(f"No account has the username {ghost}")
     expect(form(page, "Date for a student").get_by_label("Username")).to_have_value(ghost)
     tab.audit("unlock-dates")
     tab.goto(f"/teach/courses/{course['id']}")
     expect(
-        page.get_by_role("list", name="Unlock dates of groups and students for Week two")
+        page.get_by_role("group", name="Unlock dates of groups and students for Week two")
     ).to_contain_text(f"Opens Monday 4 March 2030, 09:00 UTC for {group_name} (group)")
+    expect(page.get_by_role("list", name="Outline").get_by_role("listitem")).to_have_count(2)
 
     # -- a due date for one student, listed on its own
     tab.goto(f"/teach/posts/{essay['id']}")
     outsider = new_person(stack.base_url, stack.admin_token, prefix="out")
     student_date = form(page, "Date for a student")
     student_date.get_by_label("Username").fill(outsider.username)
-    student_date.get_by_label("Due date").fill("2030-05-06T17:00")
+    student_date.get_by_label("Deadline").fill("2030-05-06T17:00")
     student_date.get_by_role("button", name="Set date").click()
     expect(form(page, "Date for a student")).to_contain_text(
         f"{outsider.username} is not enrolled in a course that has this post."
     )
     student_date = form(page, "Date for a student")
     student_date.get_by_label("Username").fill(ada.username)
-    student_date.get_by_label("Due date").fill("2030-05-06T17:00")
+    student_date.get_by_label("Deadline").fill("2030-05-06T17:00")
     student_date.get_by_role("button", name="Set date").click()
     expect(
         page.get_by_role("status").filter(has_text=f"Due date set for {ada.username}")

@@ -36,7 +36,7 @@ JSON = dict[str, Any]
 
 COLLECTIONS = ("groups", "users")
 DATE_HELP = "Enter a date and time, like 2030-03-04 09:00 (UTC)."
-WHAT = {"unlock_at": "unlock date", "due_at": "due date"}
+WHAT = {"unlock_at": "date it opens", "due_at": "deadline"}
 
 
 def _problem(error: ApiError, kind: str, target: str, field: str) -> dict[str, str]:
