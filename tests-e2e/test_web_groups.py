@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from browser import Tab, exactly, new_person, open_tab, sign_in
+from browser import PHONE, Tab, exactly, new_person, open_tab, sign_in
 from journey import Actor
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -54,6 +54,15 @@ def tabs(stack: Stack, browser: Browser, axe_source: str) -> Iterator[OpenTab]:
 
 def form(page: Page, name: str) -> Locator:
     return page.get_by_role("form", name=name)
+
+
+def at_phone_width(tab: Tab) -> None:
+    """Nothing on the page makes a 360 px wide screen scroll sideways."""
+    size = tab.page.viewport_size
+    tab.page.set_viewport_size({"width": PHONE["width"], "height": PHONE["height"]})
+    tab.no_sideways_scroll()
+    if size:
+        tab.page.set_viewport_size(size)
 
 
 def reload_until(page: Page, locator: Locator, timeout_ms: int = SETTLE_MS) -> None:
@@ -135,6 +144,7 @@ def test_a_class_is_enrolled_filtered_and_given_its_own_dates(stack: Stack, tabs
     expect(members).to_contain_text(ada.username)
     expect(members).to_contain_text(bob.username)
     tab.audit("group")
+    at_phone_width(tab)
     # The same person again: said, not an error.
     form(page, "Add members").get_by_label("Usernames").fill(ada.username)
     form(page, "Add members").get_by_role("button", name="Add members").click()
@@ -154,6 +164,7 @@ def test_a_class_is_enrolled_filtered_and_given_its_own_dates(stack: Stack, tabs
     expect(row.get_by_role("cell").nth(0)).to_have_text("2")  # members
     expect(row.get_by_role("cell").nth(1)).to_have_text("2")  # enrolled
     tab.audit("course-groups")
+    at_phone_width(tab)
 
     # -- a member finds the course and their group
     member = tabs()
@@ -163,6 +174,7 @@ def test_a_class_is_enrolled_filtered_and_given_its_own_dates(stack: Stack, tabs
     expect(member.page.get_by_role("list", name="My groups")).to_contain_text(group_name)
     expect(member.page.get_by_text(f"Through your group {group_name}")).to_be_visible()
     member.audit("my-groups")
+    at_phone_width(member)
 
     # -- the roster and the gradebook, one group at a time
     tab.goto(f"/teach/courses/{course['id']}/students")
@@ -181,6 +193,7 @@ def test_a_class_is_enrolled_filtered_and_given_its_own_dates(stack: Stack, tabs
     expect(page.get_by_label("Group")).to_have_value(re.compile(r"[0-9a-f-]{36}"))
     expect(roster).not_to_contain_text(cyd.username)
     tab.audit("students-group")
+    at_phone_width(tab)
 
     tab.goto(f"/teach/courses/{course['id']}/gradebook")
     book = page.get_by_role("table")
@@ -192,6 +205,7 @@ def test_a_class_is_enrolled_filtered_and_given_its_own_dates(stack: Stack, tabs
     expect(book).to_contain_text(ada.username)
     expect(book).not_to_contain_text(cyd.username)
     tab.audit("gradebook-group")
+    at_phone_width(tab)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
     assert download.value.suggested_filename.endswith(f"-class-of-{tag}.csv")
@@ -223,6 +237,7 @@ def test_a_class_is_enrolled_filtered_and_given_its_own_dates(stack: Stack, tabs
     expect(form(page, "Date for a student")).to_contain_text(f"No account has the username {ghost}")
     expect(form(page, "Date for a student").get_by_label("Username")).to_have_value(ghost)
     tab.audit("unlock-dates")
+    at_phone_width(tab)
     tab.goto(f"/teach/courses/{course['id']}")
     expect(
         page.get_by_role("group", name="Unlock dates of groups and students for Week two")
@@ -251,6 +266,7 @@ def test_a_class_is_enrolled_filtered_and_given_its_own_dates(stack: Stack, tabs
     expect(dates).to_contain_text(f"{ada.username} (student)")
     expect(dates).to_contain_text("Due Monday 6 May 2030, 17:00 UTC")
     tab.audit("due-dates")
+    at_phone_width(tab)
 
     # -- the member sees their own due date, and the module locked until the group's date
     member.goto(f"/courses/{course['id']}/posts/{essay['id']}")
