@@ -112,7 +112,7 @@ def group_filter(followed: list[JSON], group_id: str | None, all_url: str = "?")
     return {"options": options, "group_id": group_id, "name": chosen, "all_url": all_url}
 
 
-async def _gone_group(request: Request, api: Api, error: ApiError, here: str) -> Response:
+def _gone_group(api: Api, error: ApiError, here: str) -> Response:
     """A group filter the API does not know (deleted since): every student, said."""
     if error.status != 404:
         raise error
@@ -164,7 +164,7 @@ async def students(
     except ApiError as error:
         if group_id is None:
             raise
-        return await _gone_group(request, api, error, f"/teach/courses/{cid}/students")
+        return _gone_group(api, error, f"/teach/courses/{cid}/students")
     chosen = {"group": group_id} if group_id else {}
     rows = [
         {**row, "name": student_name(row), "status_words": ENROLLMENT_STATUS.get(row["status"])}
@@ -413,7 +413,7 @@ async def gradebook(
     except ApiError as error:
         if group_id is None:
             raise
-        return await _gone_group(request, api, error, f"/teach/courses/{cid}/gradebook")
+        return _gone_group(api, error, f"/teach/courses/{cid}/gradebook")
     chosen = {"group": group_id} if group_id else {}
     rows = [{**row, "name": student_name(row)} for row in page["items"]]
     context = {
@@ -469,7 +469,7 @@ async def gradebook_csv(
     except ApiError as error:
         if group_id is None:
             raise
-        return await _gone_group(request, api, error, f"/teach/courses/{cid}/gradebook")
+        return _gone_group(api, error, f"/teach/courses/{cid}/gradebook")
 
     async def relay() -> AsyncIterator[bytes]:
         try:

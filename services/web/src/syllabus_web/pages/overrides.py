@@ -104,9 +104,12 @@ async def followed_by(api: Api, course_ids: Iterable[str]) -> dict[str, str]:
     """group id → name of the groups these courses follow (courses the person may not
     run are skipped)."""
 
+    calls = asyncio.Semaphore(8)  # a module in many courses: a few calls at a time
+
     async def of(course_id: str) -> list[JSON]:
         try:
-            return await api.course_groups(course_id)
+            async with calls:
+                return await api.course_groups(course_id)
         except ApiError as error:
             if error.status in (403, 404):
                 return []
