@@ -634,6 +634,8 @@ def measure(
                 [
                     f"/api/v1/posts/{q}",
                     f"/api/v1/posts/{q}/submissions?user_id={learn['student_id']}&limit=100",
+                    # the student's own due date (issue 26)
+                    f"/api/v1/me/courses/{c}/grades",
                 ],
             ],
         ),
@@ -642,14 +644,30 @@ def measure(
             "course editor (instructor; 5 modules, the author's module library)",
             f"/teach/courses/{c}",
             teacher,
-            [[api_c, f"/api/v1/courses/{c}/modules", f"/api/v1/modules?creator_id={me}&limit=100"]],
+            [
+                [
+                    api_c,
+                    f"/api/v1/courses/{c}/modules",
+                    f"/api/v1/modules?creator_id={me}&limit=100",
+                    # its groups, the groups to follow, its dates per group and student (26)
+                    f"/api/v1/courses/{c}/groups",
+                    "/api/v1/groups?limit=100",
+                    f"/api/v1/courses/{c}/overrides",
+                ]
+            ],
         ),
         Case(
             "gradebook",
             f"gradebook page, first (instructor; {students:,} students x {args.gradebook_posts} posts, {GRADEBOOK_PAGE} a page)",
             f"/teach/courses/{book}/gradebook",
             teacher,
-            [[f"/api/v1/courses/{book}", f"/api/v1/courses/{book}/grades?limit={GRADEBOOK_PAGE}"]],
+            [
+                [
+                    f"/api/v1/courses/{book}",
+                    f"/api/v1/courses/{book}/groups",  # the group filter's choices (26)
+                    f"/api/v1/courses/{book}/grades?limit={GRADEBOOK_PAGE}",
+                ]
+            ],
         ),
     ]
     log = CaddyLog(stack)

@@ -298,7 +298,10 @@ async def _followable(
     uow: UnitOfWork, who: Principal, course_id: uuid.UUID, group_id: uuid.UUID
 ) -> None:
     session = uow.session
-    check_course_owner(who, await session.get(Course, course_id))
+    # The course's row lock: a publication being applied (``on_course``, which enrolls
+    # the groups it follows) holds it until it commits, so either it sees this follow or
+    # this sees the course published. Without it both could miss each other.
+    check_course_owner(who, await session.get(Course, course_id, with_for_update=True))
     group = (
         await session.execute(
             text("SELECT deleted FROM known_groups WHERE group_id = :group_id"),
