@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -25,7 +26,7 @@ MC, MD, CC = ModuleCreated.type_name(), ModuleDeleted.type_name(), CourseCreated
 def test_round_trip_is_exact_and_canonical() -> None:
     token = ConsistencyToken.of_types({MC: 1, MD: 255, CC: MAX_POSITION})
     text = token.encode()
-    assert text.startswith("1.")
+    assert text.startswith("2.")
     assert ConsistencyToken.parse(text) == token
     assert ConsistencyToken.parse(text).encode() == text
     # Equal tokens are equal strings, whatever order the entries were noted in.
@@ -33,14 +34,14 @@ def test_round_trip_is_exact_and_canonical() -> None:
     for name, position in ((CC, MAX_POSITION), (MD, 255), (MC, 1)):
         other.note_types({name: position})
     assert other.encode() == text
-    # Positions are hexadecimal after the 8-digit code.
-    assert f"{type_code(MD)}ff" in text.split(".")
+    # Positions are base 36 after the 6-digit code.
+    assert f"{type_code(MD)}73" in text.split(".")
 
 
 def test_an_empty_token_is_the_bare_version() -> None:
-    assert ConsistencyToken().encode() == "1"
-    assert ConsistencyToken.parse("1") == ConsistencyToken()
-    assert not ConsistencyToken.parse("1")
+    assert ConsistencyToken().encode() == "2"
+    assert ConsistencyToken.parse("2") == ConsistencyToken()
+    assert not ConsistencyToken.parse("2")
     assert ConsistencyToken.of_types({MC: 1})
 
 
@@ -56,7 +57,7 @@ def test_merge_keeps_the_highest_position_per_type() -> None:
     assert merged.positions[type_code(MC)] == 5
     # A duplicate entry within one token: the higher one counts.
     code = type_code(MC)
-    assert ConsistencyToken.parse(f"1.{code}7.{code}3").positions == {code: 7}
+    assert ConsistencyToken.parse(f"2.{code}7.{code}3").positions == {code: 7}
 
 
 def test_read_merges_header_and_cookie_and_skips_absent_ones() -> None:
@@ -88,23 +89,46 @@ def test_a_token_naming_every_event_type_at_the_highest_position_fits() -> None:
 def test_unknown_codes_are_accepted_and_kept() -> None:
     """A code this service does not know (an event type added elsewhere later) is not
     an error: it is carried along, so a later service that knows it can wait for it."""
-    token = ConsistencyToken.parse("1.deadbeef5.0123abcd10")
-    assert token.positions == {"deadbeef": 5, "0123abcd": 16}
+    token = ConsistencyToken.parse("2.deadbe5.0123abz")
+    assert token.positions == {"deadbe": 5, "0123ab": 35}
     token.note_types({MC: 3})
     again = ConsistencyToken.parse(token.encode())
-    assert again.positions == {"deadbeef": 5, "0123abcd": 16, type_code(MC): 3}
+    assert again.positions == {"deadbe": 5, "0123ab": 35, type_code(MC): 3}
+
+
+def test_format_1_tokens_are_still_read() -> None:
+    """A token a client kept from before format 2 (8 hex digits of code, hexadecimal
+    positions) names the same types: its codes' first 6 digits are their codes now."""
+    v1 = "1." + ".".join(
+        f"{hashlib.sha256(t.encode()).hexdigest()[:8]}{p:x}" for t, p in ((MC, 26), (MD, 3))
+    )
+    assert ConsistencyToken.parse(v1) == ConsistencyToken.of_types({MC: 26, MD: 3})
+    assert ConsistencyToken.parse(v1).encode().startswith("2.")
 
 
 def _entry(index: int, position: int = 1) -> str:
-    return f"{index:08x}{position:x}"
+    return f"{index:06x}{position}"
 
 
 @pytest.mark.parametrize(
     "text",
     [
         "",  # no version
-        "2",  # unknown version
-        "2.deadbeef1",
+        "3",  # unknown version
+        "3.deadbe1",
+        "v2.deadbe1",
+        " 2.deadbe1",
+        "2.deadbe1 ",
+        "2.",
+        "2..deadbe1",
+        "2.deadbe",  # a code without a position
+        "2.DEADBE1",  # lower case
+        "2.deadbE1",
+        "2.deadbe-1",
+        "2.deadbe0",  # position 0
+        "2.deadbe" + "0" * 13,
+        "2.deadbe" + "1y2p0ij32e8e8",  # 2**63 in base 36: past the highest position
+        "2.deadbe" + "1" * 14,  # more than 13 digits
         "v1.deadbeef1",
         " 1.deadbeef1",
         "1.deadbeef1 ",
@@ -121,8 +145,8 @@ def _entry(index: int, position: int = 1) -> str:
         "1.deadbeef" + "8000000000000000",  # 2**63: past the highest position
         "1.deadbeef" + "1" * 17,  # more than 16 hex digits
         "1,deadbeef1",
-        "1." + ".".join(_entry(i) for i in range(MAX_ENTRIES + 1)),  # too many entries
-        "1." + "0" * 8 + "1" * 16 + "x" * (MAX_BYTES),  # too long
+        "2." + ".".join(_entry(i) for i in range(MAX_ENTRIES + 1)),  # too many entries
+        "2." + "0" * 6 + "1" * 13 + "x" * (MAX_BYTES),  # too long
     ],
 )
 def test_malformed_tokens_are_refused(text: str) -> None:
@@ -131,20 +155,19 @@ def test_malformed_tokens_are_refused(text: str) -> None:
 
 
 def test_the_limits() -> None:
-    longest = "1." + ".".join(_entry(i, MAX_POSITION) for i in range(MAX_ENTRIES))
+    highest = "1y2p0ij32e8e7"  # 2**63 - 1 in base 36
+    longest = "2." + ".".join(f"{i:06x}{highest}" for i in range(MAX_ENTRIES))
     assert len(longest) <= MAX_BYTES
     assert len(ConsistencyToken.parse(longest).positions) == MAX_ENTRIES
-    assert ConsistencyToken.parse(f"1.deadbeef{MAX_POSITION:x}").positions == {
-        "deadbeef": MAX_POSITION
-    }
+    assert ConsistencyToken.parse(f"2.deadbe{highest}").positions == {"deadbe": MAX_POSITION}
     with pytest.raises(MalformedToken, match="longer than"):
-        ConsistencyToken.parse("1." + "a" * (MAX_BYTES - 1))
+        ConsistencyToken.parse("2." + "a" * (MAX_BYTES - 1))
     with pytest.raises(MalformedToken, match="entries"):
-        ConsistencyToken.parse("1." + ".".join(_entry(i) for i in range(MAX_ENTRIES + 1)))
+        ConsistencyToken.parse("2." + ".".join(_entry(i) for i in range(MAX_ENTRIES + 1)))
 
 
 def test_encoding_more_entries_than_a_request_may_carry_stays_parseable() -> None:
-    token = ConsistencyToken({f"{i:08x}": 1 for i in range(MAX_ENTRIES + 5)})
+    token = ConsistencyToken({f"{i:06x}": 1 for i in range(MAX_ENTRIES + 5)})
     parsed = ConsistencyToken.parse(token.encode())
     assert len(parsed.positions) == MAX_ENTRIES
 

@@ -11,13 +11,19 @@ events were ordered, redelivered or batched on the way (docs/events.md has the a
 
 Wire form (header ``Syllabus-Consistency``, cookie ``syllabus_consistency``)::
 
-    1.<code><position>.<code><position>...
+    2.<code><position>.<code><position>...
 
-``1`` is the format version; ``code`` is 8 hex digits naming the event type (the start of
-the SHA-256 of its type name), ``position`` is hexadecimal. One entry per event type,
-so the token's length is bounded by the number of event types, not by how many writes
-a client makes; :data:`MAX_ENTRIES` caps what a request may carry. It names no user, no
-id and no secret: a stolen token lets its holder wait for events, nothing more.
+``2`` is the format version; ``code`` is 6 hex digits naming the event type (the start of
+the SHA-256 of its type name), ``position`` is base 36 (``0-9a-z``). One entry per event
+type, so the token's length is bounded by the number of event types, not by how many
+writes a client makes; :data:`MAX_ENTRIES` caps what a request may carry (51: a token
+naming every one of Syllabus's event types at the highest position stays within 1 KiB).
+It names no user, no id and no secret: a stolen token lets its holder wait for events,
+nothing more.
+
+Format ``1`` (8 hex digits of code, hexadecimal positions: at most 40 entries, outgrown by
+issue 26's events) is still read, so tokens clients kept across an upgrade keep working:
+its codes are cut to their first 6 digits, which are the same type's code in format 2.
 """
 
 from __future__ import annotations
@@ -33,14 +39,27 @@ COOKIE = "syllabus_consistency"
 COOKIE_ATTRIBUTES = "Path=/api; HttpOnly; SameSite=Lax"
 # Set-Cookie that removes a malformed cookie (sent with the 400 that refuses it).
 CLEAR_COOKIE = f"{COOKIE}=; Max-Age=0; {COOKIE_ATTRIBUTES}"
-VERSION = "1"
-CODE_LENGTH = 8
+VERSION = "2"
+CODE_LENGTH = 6
 MAX_POSITION = 2**63 - 1
 MAX_BYTES = 1024
-# "." + code + up to 16 hex digits of position.
-MAX_ENTRY = 1 + CODE_LENGTH + 16
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+# "." + code + up to 13 base-36 digits of position (36**13 > 2**63).
+MAX_ENTRY = 1 + CODE_LENGTH + 13
 MAX_ENTRIES = (MAX_BYTES - len(VERSION)) // MAX_ENTRY
-_ENTRY = re.compile(rf"[0-9a-f]{{{CODE_LENGTH}}}[0-9a-f]{{1,16}}")
+_ENTRY = re.compile(rf"[0-9a-f]{{{CODE_LENGTH}}}[0-9a-z]{{1,13}}")
+# Format 1, still read: 8 hex digits of code, up to 16 hex digits of position.
+_V1_CODE_LENGTH = 8
+_V1_ENTRY = re.compile(r"[0-9a-f]{8}[0-9a-f]{1,16}")
+
+
+def _base36(n: int) -> str:
+    out = []
+    while True:
+        n, digit = divmod(n, 36)
+        out.append(_DIGITS[digit])
+        if not n:
+            return "".join(reversed(out))
 
 
 class MalformedToken(ValueError):
@@ -49,7 +68,7 @@ class MalformedToken(ValueError):
 
 @cache
 def type_code(event_type: str) -> str:
-    """The 8-hex-digit code of an event type name (``syllabus.catalog.ModuleAttached.v1``)."""
+    """The 6-hex-digit code of an event type name (``syllabus.catalog.ModuleAttached.v1``)."""
     return hashlib.sha256(event_type.encode()).hexdigest()[:CODE_LENGTH]
 
 
@@ -81,15 +100,19 @@ class ConsistencyToken:
         if len(text) > MAX_BYTES:
             raise MalformedToken(f"longer than {MAX_BYTES} characters")
         version, *entries = text.split(".")
-        if version != VERSION:
+        if version == VERSION:
+            pattern, code_length, base = _ENTRY, CODE_LENGTH, 36
+        elif version == "1":
+            pattern, code_length, base = _V1_ENTRY, _V1_CODE_LENGTH, 16
+        else:
             raise MalformedToken(f"unknown version {version[:8]!r} (expected {VERSION!r})")
         if len(entries) > MAX_ENTRIES:
             raise MalformedToken(f"more than {MAX_ENTRIES} entries")
         token = cls()
         for entry in entries:
-            if not _ENTRY.fullmatch(entry):
+            if not pattern.fullmatch(entry):
                 raise MalformedToken(f"malformed entry {entry[:32]!r}")
-            position = int(entry[CODE_LENGTH:], 16)
+            position = int(entry[code_length:], base)
             if not 1 <= position <= MAX_POSITION:
                 raise MalformedToken(f"position out of range in {entry[:32]!r}")
             token.note(entry[:CODE_LENGTH], position)
@@ -123,7 +146,7 @@ class ConsistencyToken:
         # merging tokens of more event types than exist) drop the lowest codes: never
         # reached with Syllabus's own events (a test checks the count).
         codes = sorted(self.positions)[-MAX_ENTRIES:]
-        return ".".join([VERSION, *(f"{code}{self.positions[code]:x}" for code in codes)])
+        return ".".join([VERSION, *(f"{code}{_base36(self.positions[code])}" for code in codes)])
 
 
 # What the current request's writes produced; set by the consistency middleware, filled
