@@ -29,6 +29,30 @@ import pytest_asyncio
 from syllabus_devkit.testing.tokens import TokenFactory
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """As root, each session gets its own base temporary directory outside
+    ``/tmp/pytest-of-root``: every pytest session that starts takes that shared directory
+    back to mode 0700, and an embedded PostgreSQL runs as another user (it refuses root),
+    so an ``initdb`` under it in one session (a test stack) failed with "Permission
+    denied" whenever another session started at that moment (``make test`` runs its
+    suites side by side). Removed when the session passes (kept, for its logs, when not)."""
+    if os.geteuid() != 0 or config.option.basetemp is not None:
+        return
+    base = tempfile.mkdtemp(prefix="syllabus-pytest-")
+    config.option.basetemp = base
+    config.stash[_OWN_BASETEMP] = base
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    base = session.config.stash.get(_OWN_BASETEMP, None)
+    if base is not None and exitstatus == 0:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+_OWN_BASETEMP = pytest.StashKey[str]()
+
+
 def _docker_answers() -> bool:
     if os.environ.get("SYLLABUS_TEST_NO_DOCKER"):
         return False
