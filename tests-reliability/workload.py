@@ -844,7 +844,8 @@ class Workload:
 
     async def follow_group(self, c: httpx.AsyncClient, a: Author) -> None:
         """The author's course follows a group: mostly one of theirs, sometimes another
-        instructor's (any group known by id may be followed by a course's owner)."""
+        instructor's (refused, 404, unless it already follows a course of theirs: a
+        group's id alone lets nobody enroll its members)."""
         courses = [cid for cid in a.courses[-5:] if cid in self.model.courses]
         groups = self._live_groups(a)
         if self.rng.random() < 0.2 or not groups:

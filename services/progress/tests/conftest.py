@@ -408,13 +408,20 @@ class World:
     # ------------------------------------------------------------ identity's groups
 
     async def group(
-        self, members: Sequence[uuid.UUID] = (), name: str | None = None, *, hold: bool = False
+        self,
+        members: Sequence[uuid.UUID] = (),
+        name: str | None = None,
+        *,
+        creator: uuid.UUID | None = None,
+        hold: bool = False,
     ) -> uuid.UUID:
         """Identity created a group (GroupCreated) and added ``members`` (GroupMemberAdded)."""
         group_id = new_id()
         await self.emit(
             ie.GroupCreated(
-                group_id=group_id, group_name=name or f"G {group_id.hex[-6:]}", creator_id=None
+                group_id=group_id,
+                group_name=name or f"G {group_id.hex[-6:]}",
+                creator_id=creator,
             ),
             hold=hold,
         )

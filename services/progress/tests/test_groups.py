@@ -62,7 +62,7 @@ async def test_following_enrolls_every_member_at_once(shared_progress: Progress)
     owner = uuid.uuid4()
     course, _, _ = await w.course_with(1, 1, owner=owner)
     people = students(p, 3)
-    group = await w.group([u for u, _ in people])
+    group = await w.group([u for u, _ in people], creator=owner)
     await p.synced()
 
     r = await follow(p, course, group, owner)
@@ -97,7 +97,7 @@ async def test_joiners_are_enrolled_and_leavers_dropped_keeping_their_completion
     w = p.world
     owner = uuid.uuid4()
     course, _, posts = await w.course_with(1, 2, owner=owner)
-    group = await w.group([])
+    group = await w.group([], creator=owner)
     await p.synced()
     assert (await follow(p, course, group, owner)).status_code == 201
 
@@ -126,8 +126,8 @@ async def test_sources_and_the_drop_rule(shared_progress: Progress) -> None:
     owner = uuid.uuid4()
     course, _, _ = await w.course_with(1, 1, owner=owner)
     (both, both_h), (grouped, grouped_h), (twice, twice_h) = students(p, 3)
-    first = await w.group([both, grouped, twice])
-    second = await w.group([twice])
+    first = await w.group([both, grouped, twice], creator=owner)
+    second = await w.group([twice], creator=owner)
     await p.synced()
     assert (await p.enroll(course, both_h)).status_code == 201
     assert (await follow(p, course, first, owner)).status_code == 201
@@ -171,7 +171,7 @@ async def test_unfollowing_drops_those_no_other_source_holds(shared_progress: Pr
     owner = uuid.uuid4()
     course, _, _ = await w.course_with(1, 1, owner=owner)
     (own, own_h), (member, _) = students(p, 2)
-    group = await w.group([own, member])
+    group = await w.group([own, member], creator=owner)
     await p.synced()
     assert (await p.enroll(course, own_h)).status_code == 201
     assert (await follow(p, course, group, owner)).status_code == 201
@@ -206,7 +206,7 @@ async def test_a_draft_course_enrolls_its_groups_when_published(
     owner = uuid.uuid4()
     course = await w.course(owner, status="draft")
     ((member, _),) = students(p, 1)
-    group = await w.group([member])
+    group = await w.group([member], creator=owner)
     await p.synced()
     r = await follow(p, course, group, owner)
     assert r.status_code == 201 and r.json()["enrolled"] == 0
@@ -222,7 +222,7 @@ async def test_a_deleted_group_stops_being_followed(shared_progress: Progress) -
     owner = uuid.uuid4()
     course, _, _ = await w.course_with(1, 1, owner=owner)
     ((member, _),) = students(p, 1)
-    group = await w.group([member])
+    group = await w.group([member], creator=owner)
     await p.synced()
     assert (await follow(p, course, group, owner)).status_code == 201
     await w.delete_group(group)
@@ -246,8 +246,8 @@ async def test_roster_filter_and_group_summary(shared_progress: Progress) -> Non
     owner = uuid.uuid4()
     course, _, posts = await w.course_with(1, 2, owner=owner)
     (a, a_h), (b, _), (c, c_h) = students(p, 3)
-    reds = await w.group([a, b], name="Reds")
-    blues = await w.group([c], name="Blues")
+    reds = await w.group([a, b], name="Reds", creator=owner)
+    blues = await w.group([c], name="Blues", creator=owner)
     await p.synced()
     for group in (reds, blues):
         assert (await follow(p, course, group, owner)).status_code == 201
@@ -293,10 +293,17 @@ async def test_only_the_owner_or_an_admin_manages_a_courses_groups(
     w = p.world
     owner = uuid.uuid4()
     course, _, _ = await w.course_with(1, 1, owner=owner)
-    group = await w.group([])
+    group = await w.group([], creator=owner)
     await p.synced()
     path = f"{API}/courses/{course}/groups/{group}"
     assert (await p.client.put(path, headers=p.as_("student"))).status_code == 403
+    # Someone else's group: its id alone enrolls nobody (and so reveals nobody): 404.
+    theirs = await w.group([], creator=uuid.uuid4())
+    await p.synced()
+    r = await p.client.put(
+        f"{API}/courses/{course}/groups/{theirs}", headers=p.as_("instructor", owner)
+    )
+    assert r.status_code == 404, r.text
     assert (await p.client.put(path, headers=p.as_("instructor"))).status_code == 403
     assert (await p.client.put(path)).status_code == 401
     assert (
@@ -319,7 +326,7 @@ async def test_membership_changes_racing_a_follow_lose_nobody(
     owner = uuid.uuid4()
     course, _, _ = await w.course_with(1, 1, owner=owner)
     early = [u for u, _ in students(p, 200)]
-    group = await w.group(early)
+    group = await w.group(early, creator=owner)
     await p.synced()
     late = [u for u, _ in students(p, 60)]
 
@@ -346,8 +353,8 @@ async def test_unlock_dates_per_group_and_per_student(shared_progress: Progress)
     later = utcnow() + dt.timedelta(days=7)
     await w.gate(course, modules[0], unlock_at=later)
     (plain, plain_h), (grouped, grouped_h), (own, own_h), (strict, strict_h) = students(p, 4)
-    followed = await w.group([grouped, own, strict])
-    unfollowed = await w.group([plain])
+    followed = await w.group([grouped, own, strict], creator=owner)
+    unfollowed = await w.group([plain], creator=owner)
     await p.synced()
     assert (await follow(p, course, followed, owner)).status_code == 201
     for headers in (plain_h,):

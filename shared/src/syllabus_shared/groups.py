@@ -50,7 +50,7 @@ from syllabus_shared.unit_of_work import UnitOfWork
 
 @dataclass(frozen=True)
 class GroupTables:
-    groups: Table  # group_id, name, deleted (a tombstone once deleted)
+    groups: Table  # group_id, name, deleted (a tombstone once deleted), creator_id
     members: Table  # (group_id, user_id) while a member
     follows: Table | None  # (course_id, group_id) while the course follows the group
 
@@ -64,6 +64,8 @@ def group_tables(metadata: MetaData, *, follows: bool = True) -> GroupTables:
         Column("group_id", Uuid, primary_key=True),
         Column("name", Text, nullable=False, server_default=""),
         Column("deleted", Boolean, nullable=False, server_default=false()),
+        # Who created it, as identity's events say (null once unknown or deleted).
+        Column("creator_id", Uuid, nullable=True),
     )
     members = Table(
         "group_members",
@@ -116,12 +118,15 @@ async def remember_groups(
     """A group's name as its newest event carries it (one multi-row upsert). A tombstone
     stays a tombstone: a deleted group is never brought back."""
     latest = {e.group_id: e for e in events}
-    rows = [{"group_id": e.group_id, "name": e.group_name} for e in latest.values()]
+    rows = [
+        {"group_id": e.group_id, "name": e.group_name, "creator_id": e.creator_id}
+        for e in latest.values()
+    ]
     stmt = pg_insert(tables.groups)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=["group_id"],
-            set_={"name": stmt.excluded.name},
+            set_={"name": stmt.excluded.name, "creator_id": stmt.excluded.creator_id},
             where=tables.groups.c.deleted.is_(False),
         ),
         rows,

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("group_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.Text(), server_default="", nullable=False),
         sa.Column("deleted", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("creator_id", sa.Uuid(), nullable=True),
         sa.PrimaryKeyConstraint("group_id", name=op.f("pk_known_groups")),
     )
     op.create_table(

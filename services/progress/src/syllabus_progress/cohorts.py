@@ -26,18 +26,18 @@ enrolled twice.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus_shared.auth import Principal
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as ev
-from syllabus_shared.db import lock_for_transaction, utcnow
+from syllabus_shared.db import utcnow
 from syllabus_shared.groups import MembershipChange, forget_group
+from syllabus_shared.messaging.outbox import notices_quiet
 from syllabus_shared.problems import not_found, not_yet_visible
 from syllabus_shared.unit_of_work import UnitOfWork
 
@@ -45,7 +45,7 @@ from syllabus_progress import schemas
 from syllabus_progress.models import GROUPS, Course
 from syllabus_progress.rules import check_course_owner
 from syllabus_progress.service import settle_course
-from syllabus_progress.sources import Pair, arrays, sources
+from syllabus_progress.sources import Pair, arrays, lock_groups, sources
 
 # A UUIDv7 made in SQL (the ids ``new_id`` makes in Python): the time in milliseconds over
 # a random UUID's first 48 bits, and the version nibble set to 7.
@@ -112,6 +112,33 @@ WHERE e.user_id = p.user_id AND e.course_id = p.course_id
 """)
 
 
+# The candidates' enrollment rows, locked in one order (``complete_post`` locks by id too):
+# the statements after it take their snapshots once every concurrent change to these rows
+# committed, so a drop never judges by sources another transaction was changing.
+_LOCK_PAIRS = text("""
+SELECT e.id FROM enrollments e
+JOIN (
+    SELECT DISTINCT u, c FROM unnest(CAST(:users AS uuid[]), CAST(:courses AS uuid[])) AS t(u, c)
+) p ON e.user_id = p.u AND e.course_id = p.c
+ORDER BY e.id
+FOR UPDATE OF e
+""")
+
+# Enrollments of the pairs whose module dates may have moved (their groups changed in a
+# course with dates per group): decisions due again (``decisions``), as an override change
+# makes them for the whole course.
+_ENQUEUE_PAIRS = text("""
+INSERT INTO pending_decisions (enrollment_id, since)
+SELECT e.id, clock_timestamp() FROM enrollments e
+JOIN (
+    SELECT DISTINCT u, c FROM unnest(CAST(:users AS uuid[]), CAST(:courses AS uuid[])) AS t(u, c)
+) p ON e.user_id = p.u AND e.course_id = p.c
+WHERE e.status IN ('active', 'completed')
+  AND EXISTS (SELECT 1 FROM unlock_overrides o WHERE o.course_id = e.course_id AND o.kind = 'group')
+ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = NULL
+""")
+
+
 async def reconcile(
     uow: UnitOfWork, pairs: Sequence[Pair], *, enroll: bool = True, drop: bool = True
 ) -> int:
@@ -125,8 +152,11 @@ async def reconcile(
         return 0
     session = uow.session
     params = arrays(pairs)
+    await session.execute(_LOCK_PAIRS, params)
     enrolled = (await session.execute(_ENROLL, params)).all() if enroll else []
     dropped = (await session.execute(_DROP, params)).all() if drop else []
+    # A student's groups decide their dates: completion decisions are due again.
+    await session.execute(_ENQUEUE_PAIRS, params)
     if not enrolled and not dropped:
         return 0
     events: list[tuple[Any, int]] = []
@@ -155,12 +185,6 @@ async def reconcile(
         )
     await uow.publish_many(events)
     return len(events)
-
-
-async def lock_groups(session: AsyncSession, group_ids: Iterable[uuid.UUID]) -> None:
-    """The groups' advisory locks until the transaction ends, in one order everywhere."""
-    for group_id in sorted(set(group_ids)):
-        await lock_for_transaction(session, f"group:{group_id}")
 
 
 # ---------------------------------------------------------------- what changes sources
@@ -262,6 +286,17 @@ LEFT JOIN enrollments e ON e.user_id = gm.user_id AND e.course_id = :course_id
 WHERE gm.group_id = :group_id
 """)
 
+# Whether a group exists, and whether ``user_id`` sees it as identity decides: its
+# creator, or it follows a course they own.
+_GROUP_SEEN = text("""
+SELECT g.deleted,
+       g.creator_id = :user_id OR EXISTS (
+           SELECT 1 FROM course_groups f JOIN courses c ON c.course_id = f.course_id
+           WHERE f.group_id = g.group_id AND f.following AND c.creator_id = :user_id
+       ) AS seen
+FROM known_groups g WHERE g.group_id = :group_id
+""")
+
 _FOLLOW = text("""
 INSERT INTO course_groups AS f (id, course_id, group_id, following, followed_at, version)
 VALUES (:id, :course_id, :group_id, true, :now, 1)
@@ -297,18 +332,22 @@ async def settle_group(uow: UnitOfWork, group_id: uuid.UUID) -> None:
 async def _followable(
     uow: UnitOfWork, who: Principal, course_id: uuid.UUID, group_id: uuid.UUID
 ) -> None:
+    """The caller may make the course follow the group: they own the course (or are an
+    admin) and may see the group as identity decides (its creator, or it already follows
+    a course they own): anyone else's group is 404, so a group's id alone lets nobody
+    enroll its members or, through the follow, read them.
+
+    Locks, in the order a publication being applied takes them (no deadlock): the
+    course's row first (``on_course`` holds it until it commits, so either it sees this
+    follow or this sees the course published), then the group's (so a deletion being
+    applied is seen before the group is judged)."""
     session = uow.session
-    # The course's row lock: a publication being applied (``on_course``, which enrolls
-    # the groups it follows) holds it until it commits, so either it sees this follow or
-    # this sees the course published. Without it both could miss each other.
     check_course_owner(who, await session.get(Course, course_id, with_for_update=True))
+    await lock_groups(session, [group_id])
     group = (
-        await session.execute(
-            text("SELECT deleted FROM known_groups WHERE group_id = :group_id"),
-            {"group_id": group_id},
-        )
+        await session.execute(_GROUP_SEEN, {"group_id": group_id, "user_id": who.user_id})
     ).first()
-    if group is None or group.deleted:
+    if group is None or group.deleted or not (who.is_admin or group.seen):
         raise not_found("group")
 
 
@@ -329,7 +368,6 @@ async def follow(
     async with uow:
         session = uow.session
         await _followable(uow, who, course_id, group_id)
-        await lock_groups(session, [group_id])
         now = utcnow()
         row = (
             await session.execute(
@@ -402,7 +440,9 @@ async def unfollow(
 async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
     """Catalog's course events (after the projection applied them): a published course
     enrolls the members of the groups it follows (followed while a draft, or joined)."""
-    if event.status != "published":
+    if event.status != "published" or notices_quiet.get():
+        # A rebuild (``replay``) applies old course events again: enrollments are
+        # progress's own data, never changed by a rebuild.
         return
     async with uow:
         await course_published(uow, event.course_id)

@@ -73,7 +73,7 @@ from syllabus_progress.rules import (
     post_settled,
     reactivated_status,
 )
-from syllabus_progress.sources import group_sources, sources_of
+from syllabus_progress.sources import group_sources, lock_groups, sources_of
 
 # ---------------------------------------------------------------- read-your-writes
 
@@ -194,11 +194,12 @@ async def enroll(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> schem
         await _refuse_deleted(uow, who)
         check_enrollable(await session.get(Course, course_id))
         now = utcnow()
-        enrollment = await session.scalar(
+        mine = (
             select(Enrollment)
             .where(col(Enrollment.user_id) == who.user_id, col(Enrollment.course_id) == course_id)
             .with_for_update()
         )
+        enrollment = await session.scalar(mine)
         publish = True
         if enrollment is None:
             enrollment = Enrollment(
@@ -212,8 +213,19 @@ async def enroll(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> schem
                 async with session.begin_nested():  # a concurrent enroll may insert it first
                     session.add(enrollment)
                     await session.flush()
+                inserted = True
             except IntegrityError:
-                raise already_enrolled() from None
+                # Inserted meanwhile (the student's other request, or a group's): decide
+                # on that row, as if it had been there.
+                if enrollment in session:
+                    session.expunge(enrollment)
+                inserted = False
+                enrollment = await session.scalar(mine)
+                assert enrollment is not None
+        else:
+            inserted = False
+        if inserted:
+            pass  # a new enrollment: its event below
         elif enrollment.status in ENROLLED:
             if enrollment.self_enrolled:
                 raise already_enrolled()
@@ -432,6 +444,15 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     user_id = event.user_id
     async with uow:
         session = uow.session
+        # The groups' locks the user's memberships name: a follow or a publication
+        # enrolling a group's members holds them, so it either committed before this
+        # (its enrollment of the user is deleted below) or reads the memberships after.
+        await lock_groups(
+            session,
+            await session.scalars(
+                select(GROUPS.members.c.group_id).where(GROUPS.members.c.user_id == user_id)
+            ),
+        )
         # Enrollments first: a decision in flight holds its enrollment's row lock, so its
         # module completions are committed (and deleted below) before this goes on.
         enrollment_ids = list(

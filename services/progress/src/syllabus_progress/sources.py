@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from syllabus_shared.contracts import progress as ev
+from syllabus_shared.db import lock_for_transaction
 
 Pair = tuple[uuid.UUID, uuid.UUID]  # (user_id, course_id)
 
@@ -67,3 +68,9 @@ async def sources_of(
         return {}
     rows = await conn.execute(_OF_ENROLLMENTS, {"ids": [str(i) for i in enrollment_ids]})
     return {r.id: sources(r.self_enrolled, r.group_ids) for r in rows}
+
+
+async def lock_groups(session: AsyncSession, group_ids: Iterable[uuid.UUID]) -> None:
+    """The groups' advisory locks until the transaction ends, in one order everywhere."""
+    for group_id in sorted(set(group_ids)):
+        await lock_for_transaction(session, f"group:{group_id}")

@@ -21,6 +21,7 @@ from syllabus_shared.problems import not_found
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import schemas
+from syllabus_progress.cohorts import settle_group
 from syllabus_progress.evaluation import Standing, standings, statement
 from syllabus_progress.models import Course, User
 from syllabus_progress.rules import check_course_owner, check_roster_access, percent
@@ -209,6 +210,8 @@ async def roster(
     """
     if not uow.is_open:
         await settle_course(uow, course_id, enrollable=False)
+        if group_id is not None:
+            await settle_group(uow, group_id)  # one created a moment ago: wait for it
     params = {
         "course_id": course_id,
         "after": cursor_uuid(page),
