@@ -325,7 +325,8 @@ async def test_13_sigterm_mid_batch_applies_whole_events_and_exits_promptly(
         ]
     await settle(stack)
     await stack.term(progress)
-    renames = 400
+    # Several batches' worth (a backlog is applied up to 256 events a batch).
+    renames = 1024
 
     async def rename(i: int) -> None:
         async with stack.client(world.instructor) as c:
