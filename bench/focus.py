@@ -118,7 +118,7 @@ def main() -> int:
                     "complete": (progress, write),
                 },
                 args.repeats,
-                "wrk",
+                "wrk" if drivers.wrk_version() else "python",
                 conns,
                 args.duration,
                 1.0,

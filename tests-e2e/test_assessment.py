@@ -45,6 +45,7 @@ SUBMISSION_FIELDS = {
     "status",
     "submitted_at",
     "late",
+    "due_at",  # the date it was judged against (issue 26)
     "score",
     "max_points",
     "feedback",

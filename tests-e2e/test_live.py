@@ -59,7 +59,7 @@ def test_structure_and_completion_reach_the_student_and_the_owner(stack: Stack) 
         event = mine.next(timeout=3.0, kind="progress")
     assert time.monotonic() - started < 3.0
     data = event.json()
-    assert data["consistency"].startswith("1.")
+    assert data["consistency"].startswith("2.")
     fresh = httpx.get(
         f"{stack.base_url}/api/v1/me/courses/{course['id']}/progress",
         headers={

@@ -30,8 +30,8 @@ from conftest import Stack
 
 HEADER = "Syllabus-Consistency"
 COOKIE = "syllabus_consistency"
-# ``1.<8 hex digits: event type code><hex position>...`` (docs/events.md).
-TOKEN = re.compile(r"1(\.[0-9a-f]{8}[0-9a-f]{1,16})*")
+# ``2.<6 hex digits: event type code><base-36 position>...`` (docs/events.md).
+TOKEN = re.compile(r"2(\.[0-9a-f]{6}[0-9a-z]{1,13})*")
 ITERATIONS = int(os.environ.get("RYW_ITERATIONS", "5"))
 # The stack's bound on a consistency wait: the services' default (the local runner passes
 # no CONSISTENCY_WAIT_SECONDS through to them, so nothing else can set it).
@@ -57,7 +57,17 @@ def carrying(token: str) -> dict[str, dict[str, str]]:
 def entries(token: str) -> dict[str, int]:
     """A token's positions per event-type code."""
     assert TOKEN.fullmatch(token), token
-    return {entry[:8]: int(entry[8:], 16) for entry in token.split(".")[1:]}
+    return {entry[:6]: int(entry[6:], 36) for entry in token.split(".")[1:]}
+
+
+def base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, d = divmod(n, 36)
+        out = digits[d] + out
+        if not n:
+            return out
 
 
 def published_course(ada: Actor, title: str, posts: int) -> tuple[dict[str, Any], ...]:
@@ -136,13 +146,14 @@ def test_a_malformed_token_is_400(stack: Stack) -> None:
     some = next(iter(code))
     bad = [
         "garbage",
-        "2." + some + "1",  # unknown format version
-        "1.xyz",
-        "1." + some,  # a code with no position
-        "1." + some + "0",  # positions start at 1
-        "1." + some + "1" * 17,  # more than 16 hex digits
-        "1.ABCDEF011",  # lower-case hex only
-        "1." + ".".join(f"{i:08x}1" for i in range(120)),  # longer than 1 KiB
+        "3." + some + "1",  # unknown format version
+        "2.xyz",
+        "2." + some,  # a code with no position
+        "2." + some + "0",  # positions start at 1
+        "2." + some + "1" * 14,  # more than 13 base-36 digits
+        "2.ABCDEF011",  # lower case only
+        "2." + ".".join(f"{i:06x}1" for i in range(120)),  # longer than 1 KiB
+        "1." + some + "zz",  # format 1 (still read): hexadecimal only
     ]
     for value in bad:
         for method, path in (("GET", f"/modules/{module['id']}"), ("GET", "/me/enrollments")):
@@ -184,7 +195,7 @@ def test_a_token_from_the_future_is_503_after_the_bound(stack: Stack) -> None:
     module = ada.module("Future")
     ada.post(module["id"], "p")  # PostCreated: consumed by progress (and assessment)
     real = entries(token_of(ada))
-    future = "1." + ".".join(f"{code}{position + 2**40:x}" for code, position in real.items())
+    future = "2." + ".".join(f"{code}{base36(position + 2**40)}" for code, position in real.items())
 
     started = time.monotonic()
     r = ada.call("GET", "/me/enrollments", headers={HEADER: future})  # progress

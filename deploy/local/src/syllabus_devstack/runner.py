@@ -298,9 +298,19 @@ class Runner:
 
     async def _start_services(self) -> None:
         # Ports are chosen up front so every service knows identity's JWKS URL at once.
+        # Distinct ones: the kernel may hand the same free port out twice in a row (two
+        # instances were given one port, and the second to bind it died).
+        chosen: set[int] = set()
+
+        def distinct() -> int:
+            port = find_free_port()
+            while port in chosen:
+                port = find_free_port()
+            chosen.add(port)
+            return port
+
         ports = {
-            spec.name: [find_free_port() for _ in range(self.options.replicas)]
-            for spec in self.available
+            spec.name: [distinct() for _ in range(self.options.replicas)] for spec in self.available
         }
         jwks = self._jwks_url(ports)
         pending: list[Coroutine[Any, Any, Instance]] = []
