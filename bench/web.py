@@ -664,7 +664,7 @@ def measure(
             [
                 [
                     f"/api/v1/courses/{book}",
-                    f"/api/v1/courses/{book}/groups",  # the group filter's choices (26)
+                    f"/api/v1/courses/{book}/groups?average=false",  # the filter (26)
                     f"/api/v1/courses/{book}/grades?limit={GRADEBOOK_PAGE}",
                 ]
             ],

@@ -284,6 +284,12 @@ async def test_roster_filter_and_group_summary(shared_progress: Progress) -> Non
     ]
     assert found[0]["average_percent"] == 100.0
     assert found[1]["average_percent"] == 25.0
+    # Names and counts only (a page naming the groups): the same, without the average.
+    r = await p.client.get(
+        f"{API}/courses/{course}/groups?average=false", headers=owner_headers(p, owner)
+    )
+    assert r.status_code == 200, r.text
+    assert [{**g, "average_percent": None} for g in found] == r.json()
 
 
 async def test_only_the_owner_or_an_admin_manages_a_courses_groups(

@@ -164,9 +164,18 @@ async def follow_group(
     tags=["groups"],
 )
 async def course_groups(
-    course_id: uuid.UUID, who: CurrentUser, uow: UnitOfWorkDep
+    course_id: uuid.UUID,
+    who: CurrentUser,
+    uow: UnitOfWorkDep,
+    average: Annotated[
+        bool,
+        Query(
+            description="false: leave `average_percent` null (it evaluates every enrolled "
+            "member's progress; a page that only names the groups needs none of it)"
+        ),
+    ] = True,
 ) -> list[schemas.CourseGroupSummary]:
-    return await views.groups_summary(uow, who, course_id)
+    return await views.groups_summary(uow, who, course_id, average=average)
 
 
 @router.delete(

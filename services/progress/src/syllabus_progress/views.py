@@ -137,11 +137,16 @@ _FOLLOWED_MEMBERS = statement(
 )
 _FOLLOWED_GROUPS = text("""
 SELECT f.group_id, COALESCE(g.name, '') AS name, f.followed_at,
-       (SELECT count(*) FROM group_members gm WHERE gm.group_id = f.group_id) AS members,
-       ARRAY(SELECT gm.user_id FROM group_members gm WHERE gm.group_id = f.group_id)
-           AS member_ids
-FROM course_groups f LEFT JOIN known_groups g ON g.group_id = f.group_id
+       count(gm.user_id) AS members,
+       count(e.id) FILTER (WHERE e.status IN ('active', 'completed')) AS enrolled,
+       count(e.id) FILTER (WHERE e.status = 'completed') AS completed,
+       array_agg(gm.user_id) FILTER (WHERE e.status IN ('active', 'completed')) AS enrolled_ids
+FROM course_groups f
+LEFT JOIN known_groups g ON g.group_id = f.group_id
+LEFT JOIN group_members gm ON gm.group_id = f.group_id
+LEFT JOIN enrollments e ON e.user_id = gm.user_id AND e.course_id = f.course_id
 WHERE f.course_id = :course_id AND f.following
+GROUP BY f.group_id, g.name, f.followed_at
 ORDER BY lower(COALESCE(g.name, '')), f.group_id
 """)
 
@@ -255,34 +260,42 @@ async def _check_group(session: AsyncSession, group_id: uuid.UUID) -> None:
 
 
 async def groups_summary(
-    uow: UnitOfWork, who: Principal, course_id: uuid.UUID
+    uow: UnitOfWork, who: Principal, course_id: uuid.UUID, *, average: bool = True
 ) -> list[schemas.CourseGroupSummary]:
-    """The groups the course follows (owner, admin), each with its members, how many are
-    enrolled and completed, and their average percent (the roster's evaluation, so the
-    numbers agree with it)."""
+    """The groups the course follows (owner, admin), each with its members and how many
+    are enrolled and completed (one aggregate statement), and their average percent (the
+    roster's evaluation of every enrolled member, so the numbers agree with it: the costly
+    part, skipped with ``average=False`` — a page that only names the groups)."""
     if not uow.is_open:
         await settle_course(uow, course_id, enrollable=False)
     async with uow:
         session = uow.session
         check_course_owner(who, await session.get(Course, course_id))
         groups = (await session.execute(_FOLLOWED_GROUPS, {"course_id": course_id})).all()
+        wanted = average and any(g.enrolled for g in groups)
         found = (
-            await standings(session, _FOLLOWED_MEMBERS, {"course_id": course_id}) if groups else []
+            await standings(session, _FOLLOWED_MEMBERS, {"course_id": course_id}) if wanted else []
         )
     by_user = {s.user_id: s for s in found}
     summaries = []
     for g in groups:
-        enrolled = [by_user[u] for u in g.member_ids if u in by_user]
-        percents = [percent(s.course.done, s.course.total) for s in enrolled]
+        mean: float | None = None
+        if wanted:
+            percents = [
+                percent(s.course.done, s.course.total)
+                for u in g.enrolled_ids or ()
+                if (s := by_user.get(u)) is not None
+            ]
+            mean = round(sum(percents) / len(percents), 2) if percents else None
         summaries.append(
             schemas.CourseGroupSummary(
                 group_id=g.group_id,
                 name=g.name,
                 followed_at=g.followed_at,
                 members=g.members,
-                enrolled=len(enrolled),
-                completed=sum(1 for s in enrolled if s.status == "completed"),
-                average_percent=round(sum(percents) / len(percents), 2) if percents else None,
+                enrolled=g.enrolled,
+                completed=g.completed,
+                average_percent=mean,
             )
         )
     return summaries

@@ -811,10 +811,14 @@ class Api:
         found = await asyncio.gather(*(look_up(batch) for batch in batches))
         return [entry for batch in found for entry in batch]
 
-    async def course_groups(self, course_id: str) -> list[JSON]:
-        """The groups the course follows, each with its members' standing in the course."""
+    async def course_groups(self, course_id: str, *, average: bool = True) -> list[JSON]:
+        """The groups the course follows, each with its members' standing in the course
+        (``average=False``: without their average percent, which costs progress an
+        evaluation of every enrolled member: pages that only name the groups)."""
         groups: list[JSON] = await self.call(
-            course_groups_list.asyncio_detailed, uuid.UUID(course_id)
+            course_groups_list.asyncio_detailed,
+            uuid.UUID(course_id),
+            average=UNSET if average else False,  # the default goes unsaid (a clean URL)
         )
         return groups
 

@@ -158,7 +158,7 @@ async def students(
     try:
         course, followed, page = await asyncio.gather(
             api.course(cid),
-            api.course_groups(cid),
+            api.course_groups(cid, average=False),
             api.roster(cid, cursor, ROSTER_PAGE, group_id),
         )
     except ApiError as error:
@@ -407,7 +407,7 @@ async def gradebook(
     try:
         course, followed, page = await asyncio.gather(
             api.course(cid),
-            api.course_groups(cid),
+            api.course_groups(cid, average=False),
             api.gradebook(cid, cursor, GRADEBOOK_PAGE, group_id),
         )
     except ApiError as error:
@@ -462,7 +462,7 @@ async def gradebook_csv(
     course = await api.course(cid)
     named: JSON | None = None
     if group_id is not None:
-        followed = await api.course_groups(cid)
+        followed = await api.course_groups(cid, average=False)
         named = next((g for g in followed if str(g["group_id"]) == group_id), {"name": ""})
     try:
         upstream = await api.open_gradebook_csv(cid, group_id)

@@ -109,7 +109,7 @@ async def followed_by(api: Api, course_ids: Iterable[str]) -> dict[str, str]:
     async def of(course_id: str) -> list[JSON]:
         try:
             async with calls:
-                return await api.course_groups(course_id)
+                return await api.course_groups(course_id, average=False)
         except ApiError as error:
             if error.status in (403, 404):
                 return []

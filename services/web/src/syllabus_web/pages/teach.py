@@ -583,7 +583,7 @@ async def _gating_page(
     course, outline, followed, overrides = await asyncio.gather(
         api.course(course_id),
         api.course_modules(course_id),
-        api.course_groups(course_id),
+        api.course_groups(course_id, average=False),
         api.module_overrides(course_id, module_id),
     )
     entry = next((m for m in outline if str(m["module_id"]) == module_id), None)

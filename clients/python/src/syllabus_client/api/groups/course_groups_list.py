@@ -8,18 +8,27 @@ import httpx
 from ...client import AuthenticatedClient, Client
 from ...models.course_group_summary import CourseGroupSummary
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     course_id: UUID,
+    *,
+    average: bool | Unset = True,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["average"] = average
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/courses/{course_id}/groups".format(
             course_id=quote(str(course_id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -63,11 +72,14 @@ def sync_detailed(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    average: bool | Unset = True,
 ) -> Response[Problem | list[CourseGroupSummary]]:
     """Course Groups
 
     Args:
         course_id (UUID):
+        average (bool | Unset): false: leave `average_percent` null (it evaluates every enrolled
+            member's progress; a page that only names the groups needs none of it) Default: True.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -79,6 +91,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         course_id=course_id,
+        average=average,
     )
 
     response = client.get_httpx_client().request(
@@ -92,11 +105,14 @@ def sync(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    average: bool | Unset = True,
 ) -> Problem | list[CourseGroupSummary] | None:
     """Course Groups
 
     Args:
         course_id (UUID):
+        average (bool | Unset): false: leave `average_percent` null (it evaluates every enrolled
+            member's progress; a page that only names the groups needs none of it) Default: True.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -109,6 +125,7 @@ def sync(
     return sync_detailed(
         course_id=course_id,
         client=client,
+        average=average,
     ).parsed
 
 
@@ -116,11 +133,14 @@ async def asyncio_detailed(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    average: bool | Unset = True,
 ) -> Response[Problem | list[CourseGroupSummary]]:
     """Course Groups
 
     Args:
         course_id (UUID):
+        average (bool | Unset): false: leave `average_percent` null (it evaluates every enrolled
+            member's progress; a page that only names the groups needs none of it) Default: True.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -132,6 +152,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         course_id=course_id,
+        average=average,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -143,11 +164,14 @@ async def asyncio(
     course_id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    average: bool | Unset = True,
 ) -> Problem | list[CourseGroupSummary] | None:
     """Course Groups
 
     Args:
         course_id (UUID):
+        average (bool | Unset): false: leave `average_percent` null (it evaluates every enrolled
+            member's progress; a page that only names the groups needs none of it) Default: True.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -161,5 +185,6 @@ async def asyncio(
         await asyncio_detailed(
             course_id=course_id,
             client=client,
+            average=average,
         )
     ).parsed
