@@ -43,8 +43,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus_shared.accounts import deleted_among
+from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
+from syllabus_shared.problems import not_found, not_yet_visible
 from syllabus_shared.unit_of_work import UnitOfWork
 
 
@@ -299,11 +301,27 @@ def keeping_follows(tables: GroupTables) -> Mapping[type[Any], Any]:
     return {pr.CourseGroupFollowed: followed, pr.CourseGroupUnfollowed: unfollowed}
 
 
-def member_of(tables: GroupTables, group_id: Any, user_id: Any) -> Any:
-    """A SQL condition: ``user_id`` is now a member of ``group_id``."""
-    members = tables.members
-    return (
-        select(members.c.user_id)
-        .where(members.c.group_id == group_id, members.c.user_id == user_id)
-        .exists()
-    )
+async def settle_group(uow: UnitOfWork, tables: GroupTables, group_id: uuid.UUID) -> None:
+    """404 unless identity's group is known here and not deleted. A group minted a moment
+    ago and not known yet is waited for (bounded, holding no transaction; still unknown:
+    503 not-yet-visible, not 404): what a request naming a group calls first."""
+    groups = tables.groups
+
+    async def deleted() -> bool | None:
+        async with uow.read() as conn:
+            found: bool | None = await conn.scalar(
+                select(groups.c.deleted).where(groups.c.group_id == group_id)
+            )
+            return found
+
+    state = await deleted()
+    if state is None and recently_minted(group_id):
+
+        async def known() -> bool:
+            return await deleted() is not None
+
+        if not await uow.wait_for(known):
+            raise not_yet_visible("group", group_id)
+        state = await deleted()
+    if state is None or state:
+        raise not_found("group")

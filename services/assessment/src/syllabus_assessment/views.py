@@ -36,11 +36,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
+from syllabus_shared import groups
 from syllabus_shared.auth import Principal
-from syllabus_shared.consistency import recently_minted
 from syllabus_shared.db import table_of
 from syllabus_shared.pagination import PageParams, cursor_uuid, encode_cursor
-from syllabus_shared.problems import not_found, not_yet_visible
+from syllabus_shared.problems import not_found
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_assessment import schemas
@@ -246,28 +246,9 @@ async def _gradebook_course(uow: UnitOfWork, who: Principal, course_id: uuid.UUI
 
 
 async def settle_group(uow: UnitOfWork, group_id: uuid.UUID) -> None:
-    """404 unless identity's group is known here and not deleted. A group minted a moment
-    ago and not known yet is waited for (bounded; still unknown: 503, not 404)."""
-    groups = GROUPS.groups
-
-    async def deleted() -> bool | None:
-        async with uow.read() as conn:
-            found: bool | None = await conn.scalar(
-                select(groups.c.deleted).where(groups.c.group_id == group_id)
-            )
-            return found
-
-    state = await deleted()
-    if state is None and recently_minted(group_id):
-
-        async def known() -> bool:
-            return await deleted() is not None
-
-        if not await uow.wait_for(known):
-            raise not_yet_visible("group", group_id)
-        state = await deleted()
-    if state is None or state:
-        raise not_found("group")
+    """404 unless identity's group is known here (the kernel's rule, waiting for one
+    minted a moment ago)."""
+    await groups.settle_group(uow, GROUPS, group_id)
 
 
 def in_group(user_id: Any, group_id: Any) -> ColumnElement[bool]:

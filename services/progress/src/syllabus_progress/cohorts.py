@@ -31,14 +31,13 @@ from typing import Any
 
 from sqlalchemy import text
 from syllabus_shared.auth import Principal
-from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as ev
 from syllabus_shared.db import utcnow
-from syllabus_shared.groups import MembershipChange, forget_group
+from syllabus_shared.groups import MembershipChange, forget_group, settle_group
 from syllabus_shared.messaging.outbox import notices_quiet
-from syllabus_shared.problems import not_found, not_yet_visible
+from syllabus_shared.problems import not_found
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import schemas
@@ -228,10 +227,11 @@ async def course_published(uow: UnitOfWork, course_id: uuid.UUID) -> None:
     if not group_ids:
         return
     await lock_groups(session, group_ids)
-    pairs: list[Pair] = []
-    for group_id in group_ids:
-        members = await session.scalars(_MEMBERS_OF, {"group_id": group_id})
-        pairs.extend((user_id, course_id) for user_id in members)
+    members = await session.scalars(
+        text("SELECT DISTINCT user_id FROM group_members WHERE group_id = ANY(:group_ids)"),
+        {"group_ids": group_ids},
+    )
+    pairs: list[Pair] = [(user_id, course_id) for user_id in members]
     await reconcile(uow, pairs, drop=False)
 
 
@@ -313,22 +313,6 @@ RETURNING id, version
 """)
 
 
-async def settle_group(uow: UnitOfWork, group_id: uuid.UUID) -> None:
-    """Wait (bounded, before the transaction) while a group minted moments ago may still
-    be on its way from identity; still unknown then: 503 (not yet visible)."""
-
-    async def known() -> bool:
-        async with uow.read() as conn:
-            found = await conn.scalar(
-                text("SELECT 1 FROM known_groups WHERE group_id = :group_id"),
-                {"group_id": group_id},
-            )
-        return found is not None or not recently_minted(group_id)
-
-    if not await uow.wait_for(known):
-        raise not_yet_visible("group", group_id)
-
-
 async def _followable(
     uow: UnitOfWork, who: Principal, course_id: uuid.UUID, group_id: uuid.UUID
 ) -> None:
@@ -364,7 +348,7 @@ async def follow(
     """The course follows the group (owner, admin): every member is enrolled at once (a
     draft course: when published). Returns (the follow, newly followed)."""
     await settle_course(uow, course_id, enrollable=False)
-    await settle_group(uow, group_id)
+    await settle_group(uow, GROUPS, group_id)
     async with uow:
         session = uow.session
         await _followable(uow, who, course_id, group_id)

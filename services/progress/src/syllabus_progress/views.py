@@ -16,14 +16,14 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from syllabus_shared.auth import Principal
+from syllabus_shared.groups import settle_group
 from syllabus_shared.pagination import Page, PageParams, cursor_uuid, encode_cursor
 from syllabus_shared.problems import not_found
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import schemas
-from syllabus_progress.cohorts import settle_group
 from syllabus_progress.evaluation import Standing, standings, statement
-from syllabus_progress.models import Course, User
+from syllabus_progress.models import GROUPS, Course, User
 from syllabus_progress.rules import check_course_owner, check_roster_access, percent
 from syllabus_progress.service import settle_course
 from syllabus_progress.sources import sources_of
@@ -215,8 +215,8 @@ async def roster(
     """
     if not uow.is_open:
         await settle_course(uow, course_id, enrollable=False)
-        if group_id is not None:
-            await settle_group(uow, group_id)  # one created a moment ago: wait for it
+    if group_id is not None:
+        await settle_group(uow, GROUPS, group_id)  # 404 unknown; one just created waited for
     params = {
         "course_id": course_id,
         "after": cursor_uuid(page),
@@ -226,8 +226,6 @@ async def roster(
     async with uow:
         session = uow.session
         check_roster_access(who, await session.get(Course, course_id))
-        if group_id is not None:
-            await _check_group(session, group_id)
         found = await standings(session, _ROSTER, params)
         names = await _names(session, [s.user_id for s in found[: page.limit]])
     items = [
@@ -246,17 +244,6 @@ async def roster(
     return Page[schemas.StudentProgress](
         items=items, next_cursor=_next_cursor([s.enrollment_id for s in found], page)
     )
-
-
-async def _check_group(session: AsyncSession, group_id: uuid.UUID) -> None:
-    """404 for a group identity never told of (or deleted): a filter by it is a mistake,
-    not an empty list."""
-    known = await session.scalar(
-        text("SELECT NOT deleted FROM known_groups WHERE group_id = :group_id"),
-        {"group_id": group_id},
-    )
-    if not known:
-        raise not_found("group")
 
 
 async def groups_summary(
