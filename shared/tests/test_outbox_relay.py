@@ -210,7 +210,9 @@ async def test_unanswered_publishes_time_out_and_free_their_slots(kernel: Kernel
         relay = kernel.relay(publish_timeout=0.3)
         js = kernel.nats.publisher()
         results = await relay._publish_all(js, [("silent.x", b"{}", {}) for _ in range(10)])
-        assert all(isinstance(r, TimeoutError) for r in results) and len(results) == 10
+        assert all(isinstance(r, TimeoutError) for r in results) and len(results) == 10, [
+            repr(r) for r in results
+        ]
         await asyncio.sleep(0)  # the cancelled futures' callbacks free the slots
         assert js.publish_async_pending() == 0
 
