@@ -7,6 +7,7 @@ import json
 import uuid
 
 import pytest
+from nats.errors import NoRespondersError
 from sqlalchemy import func, insert, select
 from syllabus_shared.contracts.catalog import ModuleCreated
 from syllabus_shared.faults import InjectedFault
@@ -206,6 +207,19 @@ async def test_unanswered_publishes_time_out_and_free_their_slots(kernel: Kernel
     # The server must know the subscriber before the publishes come, or they are answered
     # at once with "no responders" (a race seen with the other test lane loading the CPU).
     await kernel.nc.flush()
+    # And the relay's own connection must see that interest (under load it was seen to
+    # answer the first publishes "no responders"): a probe request that times out (nobody
+    # answers, but somebody listens) says it does.
+    publisher_nc = kernel.nats.nc
+    assert publisher_nc is not None
+    for _ in range(100):
+        try:
+            await publisher_nc.request("silent.probe", b"", timeout=0.05)
+        except NoRespondersError:
+            await asyncio.sleep(0.02)
+            continue
+        except TimeoutError:
+            break
     try:
         relay = kernel.relay(publish_timeout=0.3)
         js = kernel.nats.publisher()
