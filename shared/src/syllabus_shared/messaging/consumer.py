@@ -161,7 +161,7 @@ class ConsumerOptions:
     server_max_deliver: int = 1000  # bounded; infrastructure outages retry up to this
     ack_wait: float = 30.0
     max_ack_pending: int = 1000
-    batch_size: int = 256
+    batch_size: int = 64
     fetch_timeout: float = 1.0
     backoff: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0)
     stream_replicas: int = 1  # used only if the producer's stream does not exist yet
