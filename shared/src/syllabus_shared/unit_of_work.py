@@ -98,8 +98,9 @@ class UnitOfWork:
         self._stack = self._session = None
         if exc_type is None and session is not None:
             try:
-                # The events' positions, last thing before commit (consistency tokens).
-                await self.outbox.seal(session)
+                # The events' positions (consistency tokens) and COMMIT in one round
+                # trip; the session's own commit below then has nothing left to send.
+                await self.outbox.commit_sealed(session)
             except BaseException as error:
                 await stack.__aexit__(type(error), error, error.__traceback__)
                 raise

@@ -37,12 +37,10 @@ async def submit(
     uow: UnitOfWorkDep,
     request: Request,
 ) -> JSONResponse:
-    # Before the transaction: the post, its publication or the caller's enrollment may
-    # still be on their way to us.
-    await service.settle_submit(uow, who, post_id)
+    settled = False
 
     async def create() -> JSONResponse:
-        submission = await service.submit(uow, who, post_id, body)
+        submission = await service.submit(uow, who, post_id, body, settled=settled)
         return versioned(
             schemas.submission_document(submission),
             submission.version,
@@ -50,13 +48,16 @@ async def submit(
             {"Location": f"/api/v1/submissions/{submission.id}"},
         )
 
-    return await idempotent(
-        request,
-        uow,
-        scope=f"{who.user_id}:POST /posts/{post_id}/submissions",
-        body=body,
-        create=create,
-    )
+    scope = f"{who.user_id}:POST /posts/{post_id}/submissions"
+    try:
+        return await idempotent(request, uow, scope=scope, body=body, create=create)
+    except service.MaySettle:
+        # Refused only because the post, its publication or the caller's enrollment may
+        # still be on their way (everything rolled back): wait for them, holding no
+        # connection, then try once more; a refusal now is final.
+        await service.settle_submit(uow, who, post_id)
+        settled = True
+        return await idempotent(request, uow, scope=scope, body=body, create=create)
 
 
 @router.get(

@@ -17,19 +17,30 @@ kept score from the submissions. The two never wait on each other in opposite or
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
+    String,
+    Uuid,
     and_,
+    bindparam,
+    cast,
     delete,
     exists,
+    false,
     func,
     insert,
+    literal,
     or_,
     select,
+    text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -46,6 +57,7 @@ from syllabus_shared.contracts import progress as pr
 from syllabus_shared.db import lock_for_transaction, table_of, upsert, upsert_many, utcnow
 from syllabus_shared.groups import forget_memberships
 from syllabus_shared.http import check_if_match
+from syllabus_shared.messaging.outbox import NOTIFY_CHANNEL as OUTBOX_CHANNEL
 from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import conflict, forbidden, not_found, not_yet_visible
 from syllabus_shared.unit_of_work import UnitOfWork
@@ -89,7 +101,7 @@ def module_present() -> ColumnElement[bool]:
 
 
 def enrolled_for_module(
-    user_id: uuid.UUID, module_id: uuid.UUID | ColumnElement[uuid.UUID]
+    user_id: uuid.UUID | ColumnElement[uuid.UUID], module_id: uuid.UUID | ColumnElement[uuid.UUID]
 ) -> ColumnElement[bool]:
     """Is ``user_id`` actively enrolled in a published course that has ``module_id``
     attached (the module not deleted)? ``module_id`` may be a column of the outer query
@@ -342,35 +354,126 @@ async def _locked_grade(session: AsyncSession, user_id: uuid.UUID, post_id: uuid
     return grade
 
 
+class MaySettle(Exception):
+    """A submission refused only because events may still be on their way (the post
+    just created or published, the caller just enrolled): the route waits
+    (:func:`settle_submit`, holding no connection) and tries once more."""
+
+
+def _submit_read() -> Select[Any]:
+    """ONE statement opening a submission's transaction: the caller's lock (shared; see
+    ``syllabus_shared.accounts``), the post, whether the caller may submit to it, their
+    due date for it (``effective_due_at``), and their ``post_grades`` row, created when
+    new and row-locked (``ON CONFLICT DO UPDATE`` locks the row it finds), so attempts of
+    one student at one post queue here. The deleted-account check is in the write that
+    follows, whose snapshot is taken after this statement was granted the lock."""
+    posts = table_of(Post)
+    grades = table_of(PostGrade)
+    user_id = bindparam("user_id", type_=Uuid)
+    post_id = bindparam("post_id", type_=Uuid)
+    upsert_stmt = pg_insert(grades).from_select(
+        ["user_id", "post_id", "attempts_used", "status", "late", "updated_at"],
+        select(
+            user_id,
+            posts.c.post_id,
+            literal(0),
+            literal("submitted"),
+            false(),
+            func.now(),
+        ).where(posts.c.post_id == post_id, posts.c.kind.in_(("quiz", "assignment"))),
+    )
+    grade = (
+        upsert_stmt.on_conflict_do_update(
+            index_elements=["user_id", "post_id"],
+            set_={"attempts_used": grades.c.attempts_used},  # changes nothing; locks the row
+        )
+        .returning(grades.c.attempts_used, grades.c.kept_score)
+        .cte("grade")
+    )
+    locked = select(
+        func.pg_advisory_xact_lock_shared(
+            func.hashtextextended(literal("syllabus.user:") + cast(user_id, String), 0)
+        ).label("locked")
+    ).cte("locked")
+    return (
+        select(
+            posts,
+            enrolled_for_module(user_id, posts.c.module_id).label("enrolled"),
+            effective_due_at(user_id, posts.c.post_id, posts.c.module_id, posts.c.due_at).label(
+                "effective_due_at"
+            ),
+            grade.c.attempts_used.label("attempts_used"),
+            grade.c.kept_score.label("kept_score"),
+        )
+        .select_from(posts.join(locked, true()).outerjoin(grade, true()))
+        .where(posts.c.post_id == post_id)
+    )
+
+
+_SUBMIT_READ = _submit_read()
+
+# ONE statement writing an accepted submission: the submission, the student's standing
+# and the event (outbox row + the relay's wake-up), none of them when the account was
+# deleted (read here, after the lock of the statement before: no write skew).
+_SUBMIT_WRITE = text(f"""
+WITH gone AS (
+    SELECT EXISTS (SELECT FROM deleted_users WHERE user_id = :user_id) AS gone
+),
+added AS (
+    INSERT INTO submissions (id, created_at, updated_at, version, post_id, user_id, attempt,
+        kind, status, answers, results, body, links, submitted_at, due_at, late, score,
+        max_points, graded_at)
+    SELECT :id, :now, :now, 1, :post_id, :user_id, :attempt, :kind, :status,
+        CAST(:answers AS jsonb), CAST(:results AS jsonb), :body, CAST(:links AS jsonb),
+        :now, :due_at, :late, :score, :max_points, :graded_at
+    FROM gone WHERE NOT gone.gone
+    RETURNING id
+),
+standing AS (
+    UPDATE post_grades SET attempts_used = :attempt, status = :status, late = :late,
+        kept_score = :kept_score, updated_at = :now
+    WHERE user_id = :user_id AND post_id = :post_id AND EXISTS (SELECT FROM added)
+),
+told AS (
+    INSERT INTO outbox (id, subject, event_type, aggregate_id, sequence, payload)
+    SELECT :e_id, :e_subject, :e_event_type, :e_aggregate_id, :e_sequence, :e_payload
+    FROM added
+    RETURNING pg_notify('{OUTBOX_CHANNEL}', '')
+)
+SELECT (SELECT gone FROM gone) AS gone, (SELECT count(*) FROM told) AS told
+""")
+
+
 async def submit(
-    uow: UnitOfWork, who: Principal, post_id: uuid.UUID, data: schemas.SubmissionCreate
+    uow: UnitOfWork,
+    who: Principal,
+    post_id: uuid.UUID,
+    data: schemas.SubmissionCreate,
+    *,
+    settled: bool = False,
 ) -> Submission:
     """Record the caller's next attempt at ``post_id``; a quiz is graded at once.
 
-    Call :func:`settle_submit` first, before ``uow`` is opened.
+    Three round trips inside the transaction (the read, the write, the seal with its
+    COMMIT). A refusal that events still on their way could lift raises
+    :class:`MaySettle` unless ``settled`` (the caller has waited: :func:`settle_submit`).
     """
     async with uow:
         session = uow.session
-        if await is_deleted(session, uow.tables, who.user_id):
-            # A token accepted a moment before the deletion reached this process.
-            raise unauthorized("this account was deleted")
-        # One statement: the post, whether the caller may submit to it, and the caller's
-        # due date for it (``effective_due_at``), all in this transaction's snapshot.
-        posts = table_of(Post)
         found = (
-            await session.execute(
-                select(
-                    Post,
-                    enrolled_for_module(who.user_id, posts.c.module_id).label("enrolled"),
-                    effective_due_at(
-                        who.user_id, posts.c.post_id, posts.c.module_id, posts.c.due_at
-                    ).label("due_at"),
-                ).where(col(Post.post_id) == post_id)
-            )
+            await session.execute(_SUBMIT_READ, {"user_id": who.user_id, "post_id": post_id})
         ).first()
-        post = None if found is None else found[0]
+        post = None if found is None else found
         enrolled = found is not None and bool(found.enrolled)
-        due_at = None if found is None else found.due_at
+        if not settled and not submit_settled(
+            post is not None,
+            post is not None and post.deleted,
+            "" if post is None else post.status,
+            "" if post is None else post.kind,
+            enrolled=enrolled,
+            recently_minted=recently_minted(post_id),
+        ):
+            raise MaySettle
         check_submittable(
             None if post is None else PostFacts(post.deleted, post.status, post.kind), enrolled
         )
@@ -385,16 +488,19 @@ async def submit(
             assert data.answers is not None and post.answer_key is not None
             # The key decides how many answers there are (question_count says the same).
             check_answers(data.answers, len(post.answer_key), post.choice_counts)
-        grade = await _locked_grade(session, who.user_id, post_id)
-        check_attempts_left(post.kind, post.attempts, grade.attempts_used)
+        used = int(post.attempts_used)
+        check_attempts_left(post.kind, post.attempts, used)
         now = utcnow()
+        due_at = post.effective_due_at
         submission = Submission(
             post_id=post_id,
             user_id=who.user_id,
-            attempt=grade.attempts_used + 1,
+            attempt=used + 1,
             kind=post.kind,
             status="submitted",
             submitted_at=now,
+            created_at=now,
+            updated_at=now,
             due_at=due_at,
             late=is_late(now, due_at),
             max_points=post.max_points,
@@ -410,19 +516,46 @@ async def submit(
         else:
             submission.body = data.body
             submission.links = list(data.links or [])
-        session.add(submission)
-        await session.flush()
-        grade.attempts_used = submission.attempt
-        grade.status = submission.status
-        grade.late = submission.late
-        grade.kept_score = kept_score([grade.kept_score, submission.score])
-        grade.updated_at = now
-        await session.flush()
-        await uow.publish(
-            submission_event(submission, ev.SubmissionCreated, grade.kept_score),
+        kept = kept_score([post.kept_score, submission.score])
+        row = uow.outbox.stage(
+            session,
+            submission_event(submission, ev.SubmissionCreated, kept),
             sequence=submission.version,
         )
+        written = (
+            await session.execute(
+                _SUBMIT_WRITE,
+                {
+                    "user_id": who.user_id,
+                    "post_id": post_id,
+                    "id": submission.id,
+                    "now": now,
+                    "attempt": submission.attempt,
+                    "kind": submission.kind,
+                    "status": submission.status,
+                    "answers": _json_or_none(submission.answers),
+                    "results": _json_or_none(submission.results),
+                    "body": submission.body,
+                    "links": _json_or_none(submission.links),
+                    "due_at": due_at,
+                    "late": submission.late,
+                    "score": submission.score,
+                    "max_points": submission.max_points,
+                    "graded_at": submission.graded_at,
+                    "kept_score": kept,
+                    **{f"e_{name}": value for name, value in row.items()},
+                },
+            )
+        ).one()
+        if written.gone:
+            # A token accepted a moment before the deletion reached this process.
+            raise unauthorized("this account was deleted")
+        assert written.told == 1
         return submission
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 async def get_submission(uow: UnitOfWork, who: Principal, submission_id: uuid.UUID) -> Submission:

@@ -481,10 +481,11 @@ class EventConsumer:
                 _handled(events),
                 notify=PROJECTION_CHANNEL,
             )
-            await self.outbox.seal(session)  # positions for what the handlers published
             if not moved and due:
                 await session.execute(text(f"NOTIFY {PROJECTION_CHANNEL}"))
             await self.fault("consumer.before_commit")
+            # Positions for what the handlers published, and COMMIT, in one round trip.
+            await self.outbox.commit_sealed(session)
         return outcomes
 
     async def _record_all(self, session: Any, events: Sequence[Decoded]) -> list[str]:

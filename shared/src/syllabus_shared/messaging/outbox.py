@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -71,11 +72,11 @@ _UNSEALED = "syllabus.outbox.unsealed"
 # Only events still in the outbox are numbered (one added inside a savepoint that rolled
 # back is gone: counting it would leave a gap no consumer position could ever pass);
 # ``rank`` is each one's place among its type's, in the order they were added.
-_SEAL = text("""
+_SEAL_SQL = """
 WITH batch AS (
     SELECT b.id, b.event_type,
         row_number() OVER (PARTITION BY b.event_type ORDER BY b.ord) AS rank
-    FROM unnest(CAST(:id AS uuid[]), CAST(:event_type AS text[]))
+    FROM unnest({id}, {event_type})
         WITH ORDINALITY AS b(id, event_type, ord)
     JOIN outbox o ON o.id = b.id
 ),
@@ -95,7 +96,10 @@ placed AS (
     RETURNING o.event_type, o.position
 )
 SELECT event_type, max(position) AS position FROM placed GROUP BY event_type
-""")
+"""
+_SEAL = text(_SEAL_SQL.format(id="CAST(:id AS uuid[])", event_type="CAST(:event_type AS text[])"))
+# What an event type may look like to be written into the sealing statement as a literal.
+_LITERAL_TYPE = re.compile(r"[A-Za-z0-9_.]+")
 
 
 class Outbox:
@@ -197,6 +201,19 @@ class Outbox:
             ).encode(),
         }
 
+    def stage(self, session: AsyncSession, event: Event, *, sequence: int) -> dict[str, object]:
+        """The outbox row for ``event`` (its aggregate now at ``sequence``), for a caller
+        that inserts it inside a statement of its own (with the state it belongs to: one
+        round trip less), noted for :meth:`seal` as :meth:`add` notes it. The statement
+        must insert exactly this row into ``outbox`` (columns: the dict's keys) and call
+        ``pg_notify(NOTIFY_CHANNEL, '')``, or raise so the transaction rolls back."""
+        row = self._traced_row(event, sequence)
+        if event.numbered:
+            session.info.setdefault(_UNSEALED, []).append(
+                (uuid.UUID(str(row["id"])), str(row["event_type"]))
+            )
+        return row
+
     async def add_many(
         self, session: AsyncSession, events: Sequence[tuple[Event, int]]
     ) -> list[uuid.UUID]:
@@ -236,6 +253,40 @@ class Outbox:
                 "event_type": [event_type for _, event_type in unsealed],
             },
         )
+        positions = {row.event_type: int(row.position) for row in result}
+        note_written(positions)
+        return positions
+
+    async def commit_sealed(self, session: AsyncSession) -> dict[str, int] | None:
+        """Seal this transaction's events and COMMIT it, both in ONE round trip; None when
+        there was nothing to seal (the caller commits as usual).
+
+        The seal row-locks each event type's counter until commit, so every writer of that
+        type queues behind it. Sent as one simple query (``<seal>; COMMIT``), the lock is
+        held for the server's time alone, never across the client's scheduling latency
+        between two round trips (under load, a busy event loop's milliseconds: a convoy
+        that capped every writer of one event type at 1 / that latency). The statement
+        carries its values as literals (a simple query takes no parameters): UUIDs made
+        here and event type names checked against ``_LITERAL_TYPE``; anything else falls
+        back to :meth:`seal` (the caller then commits)."""
+        unsealed: list[tuple[uuid.UUID, str]] = session.info.get(_UNSEALED, [])
+        if not unsealed:
+            return None
+        types = [event_type for _, event_type in unsealed]
+        if not all(_LITERAL_TYPE.fullmatch(event_type) for event_type in types):
+            await self.seal(session)
+            return None
+        await session.flush()  # nothing of the ORM may be left to write after COMMIT
+        session.info.pop(_UNSEALED, None)
+        ids = ",".join(f"'{uuid.UUID(str(event_id))}'" for event_id, _ in unsealed)
+        names = ",".join(f"'{event_type}'" for event_type in types)
+        statement = _SEAL_SQL.format(
+            id=f"ARRAY[{ids}]::uuid[]", event_type=f"ARRAY[{names}]::text[]"
+        )
+        conn = await session.connection()
+        # The session still believes its transaction open; its commit then finds the
+        # connection idle and sends nothing (psycopg's commit() on an idle connection).
+        result = await conn.exec_driver_sql(statement + ";\nCOMMIT")
         positions = {row.event_type: int(row.position) for row in result}
         note_written(positions)
         return positions
