@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import assessment
 import drivers
 import stack as stackmod
+
+
+_HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu() -> dict[str, int]:
+    """utime+stime ticks per process, by a short name (python -m module + role, else comm;
+    PostgreSQL backends summed per database)."""
+    out: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])
+        words = [c.decode(errors="replace") for c in cmd if c]
+        if "-m" in words and words.index("-m") + 2 < len(words):
+            i = words.index("-m")
+            name = f"{words[i + 1]} {words[i + 2]}"
+        elif words and words[0].startswith("postgres:"):
+            parts = words[0].split()
+            name = "postgres " + (parts[2] if len(parts) > 2 else parts[1])
+        else:
+            name = stat.split("(", 1)[1].split(")", 1)[0]
+        out[name] = out.get(name, 0) + ticks
+    return out
 
 
 def main() -> int:
@@ -52,10 +83,18 @@ def main() -> int:
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )
                 )
+        before = _cpu()
         res = drivers.load("python", stack.gateway, scripts, args.connections, args.seconds, 0.5)
+        after = _cpu()
         for spy in spies:
             spy.wait()
         print(json.dumps({k: res[k] for k in ("rps", "p50_ms", "p99_ms", "errors")}))
+        done = res["rps"] * (args.seconds + 0.5)
+        print(f"CPU ms per submission (over {args.seconds + 0.5:g}s incl. warm-up, ~{done:.0f} requests):")
+        for name, ticks in sorted(
+            ((n, after.get(n, 0) - before.get(n, 0)) for n in after), key=lambda x: -x[1]
+        )[:16]:
+            print(f"  {name:48s} {1000 * ticks / _HZ / max(done, 1):7.2f}")
     finally:
         stackmod.stop(stack)
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -68,8 +68,15 @@ class Stack:
             except OSError:
                 continue
             for i, part in enumerate(cmd[:-1]):
-                if part == b"-m" and cmd[i + 1].startswith(b"syllabus_") and b"serve" in cmd:
-                    found[cmd[i + 1].decode().removeprefix("syllabus_")] = int(entry.name)
+                if (
+                    part == b"-m"
+                    and cmd[i + 1].startswith(b"syllabus_")
+                    and (b"serve" in cmd or b"consume" in cmd)
+                ):
+                    found[
+                        cmd[i + 1].decode().removeprefix("syllabus_")
+                        + ("" if b"serve" in cmd else "-consume")
+                    ] = int(entry.name)
         return found
 
 

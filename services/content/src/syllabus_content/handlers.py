@@ -65,6 +65,7 @@ SUBSCRIPTIONS = [
         name="content-from-assessment",
         source="assessment",
         handlers={ae.SubmissionCreated: service.record_submission},
+        many={ae.SubmissionCreated: service.record_submissions},
     ),
     Subscription(
         name="content-from-identity",

@@ -928,20 +928,39 @@ async def _recount_completions(session: AsyncSession, post_ids: Sequence[uuid.UU
 async def record_submission(uow: UnitOfWork, event: ae.SubmissionCreated) -> None:
     """Remember who submitted to which post and recount the post's distinct submitters
     (idempotent: a redelivered submission is one row; never +1)."""
-    post_id = event.post_id
+    await record_submissions(uow, [event])
+
+
+async def record_submissions(uow: UnitOfWork, events: Sequence[ae.SubmissionCreated]) -> None:
+    """:func:`record_submission` for a batch: four statements whatever its size (the
+    users' locks and deletions, the posts locked in key order, every row, the recount)."""
     async with uow:
         session = uow.session
-        if await is_deleted(session, uow.tables, event.user_id):
-            return  # a deleted account's submission, arriving late or replayed
-        # Lock the post first, so the count below starts after any concurrent recount
-        # committed (as for completions).
-        await session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
+        gone = await deleted_among(session, uow.tables, [e.user_id for e in events])
+        # A deleted account's submission, arriving late or replayed: nothing.
+        kept = [e for e in events if e.user_id not in gone]
+        if not kept:
+            return
+        post_ids = sorted({e.post_id for e in kept})
+        # Lock the posts first (in key order), so the count below starts after any
+        # concurrent recount committed (as for completions).
+        await session.execute(
+            sa_select(col(Post.id))
+            .where(col(Post.id).in_(post_ids))
+            .order_by(col(Post.id))
+            .with_for_update()
+        )
         await session.execute(
             pg_insert(Submission)
-            .values(submission_id=event.submission_id, post_id=post_id, user_id=event.user_id)
+            .values(
+                [
+                    {"submission_id": e.submission_id, "post_id": e.post_id, "user_id": e.user_id}
+                    for e in kept
+                ]
+            )
             .on_conflict_do_nothing(index_elements=[col(Submission.submission_id)])
         )
-        await _recount_submissions(session, [post_id])
+        await _recount_submissions(session, post_ids)
 
 
 async def _recount_submissions(session: AsyncSession, post_ids: Sequence[uuid.UUID]) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Row, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from syllabus_shared.accounts import is_deleted
+from syllabus_shared.accounts import deleted_among, is_deleted
 from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import progress as ev
@@ -91,6 +91,96 @@ ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = N
 """)
 
 
+# DERIVE for given (user, post) pairs (each with a fact just recorded), any posts: one
+# statement for a batch of facts. The same rule as DERIVE row for row; pairs distinct and
+# in key order (no row is upserted twice; rows are locked in one order).
+DERIVE_PAIRS = text(f"""
+WITH pairs AS (
+    SELECT DISTINCT t.user_id, t.post_id
+    FROM unnest(CAST(:user_ids AS uuid[]), CAST(:post_ids AS uuid[])) AS t(user_id, post_id)
+), derived AS (
+    SELECT pr.user_id, pr.post_id, c.id AS existing,
+           COALESCE(CASE r.rule
+               WHEN '{MARK_DONE}' THEN c.marked
+               WHEN '{VIEW}' THEN v.user_id IS NOT NULL
+               WHEN '{SUBMIT}' THEN s.submitted > 0
+               WHEN '{MIN_SCORE}' THEN s.kept_score >= r.min_score
+           END, false) AS done
+    FROM pairs pr
+    LEFT JOIN posts r ON r.post_id = pr.post_id AND NOT r.deleted
+    LEFT JOIN completions c ON c.user_id = pr.user_id AND c.post_id = pr.post_id
+    LEFT JOIN post_views v ON v.user_id = pr.user_id AND v.post_id = pr.post_id
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS submitted,
+               max(su.score) FILTER (WHERE su.status = 'graded') AS kept_score
+        FROM submissions su WHERE su.user_id = pr.user_id AND su.post_id = pr.post_id
+    ) s ON true
+)
+INSERT INTO completions AS c (id, user_id, post_id, completed, completed_at, marked,
+                              version, created_at, updated_at)
+SELECT gen_random_uuid(), d.user_id, d.post_id, d.done, CASE WHEN d.done THEN now() END,
+       false, 1, now(), now()
+FROM derived d WHERE d.done OR d.existing IS NOT NULL
+ORDER BY d.user_id, d.post_id
+ON CONFLICT ON CONSTRAINT uq_completions_user_post DO UPDATE
+    SET completed = EXCLUDED.completed,
+        completed_at = EXCLUDED.completed_at,
+        version = c.version + 1,
+        updated_at = now()
+    WHERE c.completed IS DISTINCT FROM EXCLUDED.completed
+RETURNING c.id, c.user_id, c.post_id, c.version, c.completed, c.completed_at
+""")
+
+# ENQUEUE for (user, post) pairs.
+ENQUEUE_PAIRS = text("""
+INSERT INTO pending_decisions (enrollment_id, since)
+SELECT DISTINCT e.id, clock_timestamp()
+FROM unnest(CAST(:user_ids AS uuid[]), CAST(:post_ids AS uuid[])) AS t(user_id, post_id)
+JOIN posts p ON p.post_id = t.post_id
+JOIN course_modules cm ON cm.module_id = p.module_id
+JOIN enrollments e ON e.course_id = cm.course_id AND e.user_id = t.user_id
+WHERE e.status IN ('active', 'completed')
+ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = NULL
+""")
+
+
+def _completion_event(row: Row[Any], post_id: uuid.UUID) -> tuple[ev.CompletionEvent, int]:
+    event: ev.CompletionEvent
+    if row.completed:
+        event = ev.PostCompleted(
+            completion_id=row.id,
+            user_id=row.user_id,
+            post_id=post_id,
+            completed_at=row.completed_at,
+        )
+    else:
+        event = ev.PostUncompleted(completion_id=row.id, user_id=row.user_id, post_id=post_id)
+    return event, row.version
+
+
+async def derive_pairs(uow: UnitOfWork, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """:func:`derive` for (user, post) pairs, any posts, in two statements (the
+    derivation, the decisions queued for those it completed) and the events."""
+    if not pairs:
+        return
+    session = uow.session
+    changed = list(
+        (
+            await session.execute(
+                DERIVE_PAIRS,
+                {"user_ids": [u for u, _ in pairs], "post_ids": [p for _, p in pairs]},
+            )
+        ).all()
+    )
+    await uow.publish_many([_completion_event(row, row.post_id) for row in changed])
+    done = [row for row in changed if row.completed]
+    if done:
+        await session.execute(
+            ENQUEUE_PAIRS,
+            {"user_ids": [r.user_id for r in done], "post_ids": [r.post_id for r in done]},
+        )
+
+
 async def derive(
     uow: UnitOfWork,
     post_id: uuid.UUID,
@@ -104,20 +194,7 @@ async def derive(
     completed_at``)."""
     session = uow.session
     changed = list((await session.execute(DERIVE, {"post_id": post_id, "user_id": user_id})).all())
-    events: list[tuple[Any, int]] = []
-    for row in changed:
-        event: ev.CompletionEvent
-        if row.completed:
-            event = ev.PostCompleted(
-                completion_id=row.id,
-                user_id=row.user_id,
-                post_id=post_id,
-                completed_at=row.completed_at,
-            )
-        else:
-            event = ev.PostUncompleted(completion_id=row.id, user_id=row.user_id, post_id=post_id)
-        events.append((event, row.version))
-    await uow.publish_many(events)
+    await uow.publish_many([_completion_event(row, post_id) for row in changed])
     if queue:
         await enqueue(uow, post_id, [row.user_id for row in changed if row.completed])
     return changed
@@ -161,16 +238,30 @@ async def on_submission(uow: UnitOfWork, event: ae.SubmissionState) -> None:
     """A submission's latest state (created, graded, regraded): the kept score is derived
     from every submission's (the highest graded), so their order never matters.
     Nothing for a deleted account (its ``UserDeleted`` may have been applied first)."""
+    await on_submissions(uow, [event])
+
+
+async def on_submissions(uow: UnitOfWork, events: Sequence[ae.SubmissionState]) -> None:
+    """:func:`on_submission` for a batch (each submission's newest state: the consumer
+    applies only the newest event of an aggregate), set-based: the users' locks and
+    deletions, every submission row, one derivation for every (user, post) touched."""
     async with uow:
-        if await is_deleted(uow.session, uow.tables, event.user_id):
+        gone = await deleted_among(uow.session, uow.tables, [e.user_id for e in events])
+        kept = [e for e in events if e.user_id not in gone]
+        if not kept:
             return
         table = table_of(Submission)
         stmt = pg_insert(table).values(
-            submission_id=event.submission_id,
-            user_id=event.user_id,
-            post_id=event.post_id,
-            status=event.status,
-            score=event.score,
+            [
+                {
+                    "submission_id": e.submission_id,
+                    "user_id": e.user_id,
+                    "post_id": e.post_id,
+                    "status": e.status,
+                    "score": e.score,
+                }
+                for e in sorted(kept, key=lambda e: e.submission_id)
+            ]
         )
         await uow.session.execute(
             stmt.on_conflict_do_update(
@@ -178,7 +269,7 @@ async def on_submission(uow: UnitOfWork, event: ae.SubmissionState) -> None:
                 set_={"status": stmt.excluded.status, "score": stmt.excluded.score},
             )
         )
-        await derive(uow, event.post_id, event.user_id)
+        await derive_pairs(uow, sorted({(e.user_id, e.post_id) for e in kept}))
 
 
 # ---------------------------------------------------------------- marks (the student's)

@@ -82,6 +82,10 @@ SUBSCRIPTIONS = [
             ae.SubmissionCreated: derivation.on_submission,
             ae.SubmissionGraded: derivation.on_submission,
         },
+        many={
+            ae.SubmissionCreated: derivation.on_submissions,
+            ae.SubmissionGraded: derivation.on_submissions,
+        },
     ),
     # Deleted accounts: tokens refused (``forgetting`` records them); the student's
     # enrollments, completions, facts, decisions and names deleted; courses kept without
