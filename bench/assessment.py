@@ -641,7 +641,12 @@ def main() -> int:
     ap.add_argument(
         "--submissions-only", action="store_true", help="section 6 only (no gradebook seed)"
     )
-    ap.add_argument("--hold", type=float, default=0, help="seconds to keep the stack up first (attach a profiler)")
+    ap.add_argument(
+        "--hold",
+        type=float,
+        default=0,
+        help="seconds to keep the stack up first (attach a profiler)",
+    )
     args = ap.parse_args()
     if args.quick:
         args.repeats, args.students = 1, 1000

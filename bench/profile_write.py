@@ -1,8 +1,10 @@
-"""Profile quiz submissions: a stack of its own, the section-6 fixture, then only the
-submission load for ``--seconds`` while py-spy (``--py-spy PATH``) records the named
-processes (collapsed stacks in ``--out-dir``). For working on assessment's write path.
+"""Profile a hot write: a stack of its own, then only that write's load for ``--seconds``
+(``--kind submit``: section 6's quiz submissions through the gateway; ``complete``:
+section 2's mark complete / uncomplete, direct to progress; ``floor``: progress's write
+floor), printing the CPU each process spent per request, while py-spy (``--py-spy PATH``)
+records the named processes (collapsed stacks in ``--out-dir``).
 
-    python bench/profile_submit.py --py-spy /path/to/py-spy [--seconds 20]
+    python bench/profile_write.py [--kind submit] [--py-spy /path/to/py-spy] [--seconds 20]
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import assessment
 import drivers
 import stack as stackmod
-
 
 _HZ = os.sysconf("SC_CLK_TCK")
 
@@ -55,6 +56,7 @@ def _cpu() -> dict[str, int]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--kind", choices=["submit", "complete", "floor"], default="submit")
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--py-spy", default="")
@@ -68,29 +70,51 @@ def main() -> int:
         fx = stackmod.build(
             api, students=args.connections, modules=1, posts_per_module=1, lag_pairs=0
         )
-        quizzes = assessment.quiz_fixture(api, fx)
-        scripts = assessment.submission_scripts(fx, quizzes)
-        drivers.load("python", stack.gateway, scripts, args.connections, 2.0, 0.5)
+        base = stack.services["progress"]
+        if args.kind == "submit":
+            base = stack.gateway
+            scripts = assessment.submission_scripts(fx, assessment.quiz_fixture(api, fx))
+        elif args.kind == "complete":
+            scripts = stackmod.completion_scripts(fx)
+        else:
+            scripts = [[("POST", "/api/v1/_floor/write", {}, None)]]
+        drivers.load("python", base, scripts, args.connections, 2.0, 0.5)
         pids = stack.pids()
         spies = []
         if args.py_spy:
             for name in args.procs.split(","):
                 out = args.out_dir / f"spy-{name}.txt"
                 spies.append(
-                    subprocess.Popen(
-                        [args.py_spy, "record", "--pid", str(pids[name]), "--duration",
-                         str(int(args.seconds)), "--rate", "250", "--format", "raw", "-o", str(out)],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    subprocess.Popen(  # noqa: S603 (a path the operator gave)
+                        [
+                            args.py_spy,
+                            "record",
+                            "--pid",
+                            str(pids[name]),
+                            "--duration",
+                            str(int(args.seconds)),
+                            "--rate",
+                            "250",
+                            "--format",
+                            "raw",
+                            "-o",
+                            str(out),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
                     )
                 )
         before = _cpu()
-        res = drivers.load("python", stack.gateway, scripts, args.connections, args.seconds, 0.5)
+        res = drivers.load("python", base, scripts, args.connections, args.seconds, 0.5)
         after = _cpu()
         for spy in spies:
             spy.wait()
         print(json.dumps({k: res[k] for k in ("rps", "p50_ms", "p99_ms", "errors")}))
         done = res["rps"] * (args.seconds + 0.5)
-        print(f"CPU ms per submission (over {args.seconds + 0.5:g}s incl. warm-up, ~{done:.0f} requests):")
+        print(
+            f"CPU ms per request (over {args.seconds + 0.5:g}s incl. warm-up,"
+            f" ~{done:.0f} requests):"
+        )
         for name, ticks in sorted(
             ((n, after.get(n, 0) - before.get(n, 0)) for n in after), key=lambda x: -x[1]
         )[:16]:
