@@ -488,6 +488,7 @@ async def chaos(
     drain_timeout: float = 120.0,
     nats_down: tuple[float, float] = (1.0, 5.0),
     deletion_interval: tuple[float, float] | None = (10.0, 20.0),
+    min_faults: int = 0,
     say: Callable[[str], None] = lambda _: None,
 ) -> ChaosResult:
     rng = random.Random(seed)
@@ -520,6 +521,12 @@ async def chaos(
     say(f"workload and nemesis for {duration:.0f}s")
     try:
         done, _ = await asyncio.wait(tasks, timeout=duration, return_when=asyncio.FIRST_EXCEPTION)
+        # At least ``min_faults`` faults, however slowly the machine runs them (a loaded
+        # machine restarts services more slowly: a fixed duration alone would vary the
+        # number of faults a run is tested against), within three times the duration.
+        until = started + 3 * duration
+        while not done and sum(nemesis.injected.values()) < min_faults and time.monotonic() < until:
+            done, _ = await asyncio.wait(tasks, timeout=0.2, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
             task.result()  # a crashed workload or nemesis is a failed run
     finally:

@@ -25,6 +25,7 @@ async def test_chaos_short(stack: ReliabilityStack, request: pytest.FixtureReque
         interval=(2.0, 3.5),
         kinds=ALL_FAULTS,
         drain_timeout=90,
+        min_faults=4,
     )
     print("\n".join(result.lines()))
     assert sum(result.faults.values()) >= 4, result.nemesis_log
