@@ -10,7 +10,8 @@ same transaction. Locks apply when reading (``rules.evaluate``): a post counts o
 rule is met AND it is unlocked.
 
 :data:`DERIVE` serves one (user, post) (a fact arrived, a mark) and a whole post (its
-rule changed: every student with a fact on it, set-based, one statement). Users whose
+rule changed: every student with a fact on it, set-based, one statement);
+:data:`DERIVE_PAIRS` and :data:`DERIVE_POSTS` the same for a batch of pairs or of posts. Users whose
 completion became true get their enrollments in courses containing the post queued for a
 module/course decision (``decisions``); a completion turning false completes nothing.
 """
@@ -94,11 +95,28 @@ ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = N
 # DERIVE for given (user, post) pairs (each with a fact just recorded), any posts: one
 # statement for a batch of facts. The same rule as DERIVE row for row; pairs distinct and
 # in key order (no row is upserted twice; rows are locked in one order).
-DERIVE_PAIRS = text(f"""
+_PAIRS_GIVEN = """
 WITH pairs AS (
     SELECT DISTINCT t.user_id, t.post_id
     FROM unnest(CAST(:user_ids AS uuid[]), CAST(:post_ids AS uuid[])) AS t(user_id, post_id)
-), derived AS (
+)"""
+# DERIVE with :user_id NULL for many posts at once (new posts, rules changed; a replay's
+# every post): every user with a fact or a completion on one of them. Deleted (or
+# unknown) posts are left as they are: a deletion re-derives nothing (its completions
+# stay, as facts do), so neither does a replay that ends with the post deleted.
+_PAIRS_OF_POSTS = """
+WITH posts_given AS (
+    SELECT p.post_id FROM posts p
+    WHERE p.post_id = ANY(CAST(:post_ids AS uuid[])) AND NOT p.deleted
+), pairs AS (
+    SELECT c.user_id, c.post_id FROM completions c JOIN posts_given USING (post_id)
+    UNION
+    SELECT v.user_id, v.post_id FROM post_views v JOIN posts_given USING (post_id)
+    UNION
+    SELECT s.user_id, s.post_id FROM submissions s JOIN posts_given USING (post_id)
+)"""
+_DERIVE_PAIRS_BODY = f"""
+, derived AS (
     SELECT pr.user_id, pr.post_id, c.id AS existing,
            COALESCE(CASE r.rule
                WHEN '{MARK_DONE}' THEN c.marked
@@ -129,17 +147,23 @@ ON CONFLICT ON CONSTRAINT uq_completions_user_post DO UPDATE
         updated_at = now()
     WHERE c.completed IS DISTINCT FROM EXCLUDED.completed
 RETURNING c.id, c.user_id, c.post_id, c.version, c.completed, c.completed_at
-""")
+"""
+DERIVE_PAIRS = text(_PAIRS_GIVEN + _DERIVE_PAIRS_BODY)
+DERIVE_POSTS = text(_PAIRS_OF_POSTS + _DERIVE_PAIRS_BODY)
 
-# ENQUEUE for (user, post) pairs.
+# ENQUEUE for (user, post) pairs. Each enrollment once (a user's pairs in several posts
+# of one course name it several times; ``DISTINCT e.id, clock_timestamp()`` kept them
+# all, the time differing, and ON CONFLICT refuses a row twice).
 ENQUEUE_PAIRS = text("""
 INSERT INTO pending_decisions (enrollment_id, since)
-SELECT DISTINCT e.id, clock_timestamp()
-FROM unnest(CAST(:user_ids AS uuid[]), CAST(:post_ids AS uuid[])) AS t(user_id, post_id)
-JOIN posts p ON p.post_id = t.post_id
-JOIN course_modules cm ON cm.module_id = p.module_id
-JOIN enrollments e ON e.course_id = cm.course_id AND e.user_id = t.user_id
-WHERE e.status IN ('active', 'completed')
+SELECT d.id, clock_timestamp() FROM (
+    SELECT DISTINCT e.id
+    FROM unnest(CAST(:user_ids AS uuid[]), CAST(:post_ids AS uuid[])) AS t(user_id, post_id)
+    JOIN posts p ON p.post_id = t.post_id
+    JOIN course_modules cm ON cm.module_id = p.module_id
+    JOIN enrollments e ON e.course_id = cm.course_id AND e.user_id = t.user_id
+    WHERE e.status IN ('active', 'completed')
+) d ORDER BY d.id
 ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = NULL
 """)
 
@@ -163,15 +187,23 @@ async def derive_pairs(uow: UnitOfWork, pairs: Sequence[tuple[uuid.UUID, uuid.UU
     derivation, the decisions queued for those it completed) and the events."""
     if not pairs:
         return
+    params = {"user_ids": [u for u, _ in pairs], "post_ids": [p for _, p in pairs]}
+    await _derived(uow, DERIVE_PAIRS, params)
+
+
+async def derive_posts(uow: UnitOfWork, post_ids: Sequence[uuid.UUID]) -> None:
+    """:func:`derive` of every student's completion of each of ``post_ids`` (not deleted),
+    set-based: two statements however many posts (the derivation, the decisions queued
+    for those it completed) and the events. A replay defers it to its end, once for
+    every post it re-derives (``projection.on_posts``)."""
+    if post_ids:
+        async with uow:
+            await _derived(uow, DERIVE_POSTS, {"post_ids": sorted(set(post_ids))})
+
+
+async def _derived(uow: UnitOfWork, statement: Any, params: dict[str, Any]) -> None:
     session = uow.session
-    changed = list(
-        (
-            await session.execute(
-                DERIVE_PAIRS,
-                {"user_ids": [u for u, _ in pairs], "post_ids": [p for _, p in pairs]},
-            )
-        ).all()
-    )
+    changed = list((await session.execute(statement, params)).all())
     await uow.publish_many([_completion_event(row, row.post_id) for row in changed])
     done = [row for row in changed if row.completed]
     if done:

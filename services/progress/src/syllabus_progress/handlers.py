@@ -8,6 +8,9 @@ enrollment and completion events back to ``notices`` (``progress-notices``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from syllabus_shared.accounts import forgetting
 from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import catalog as ce
@@ -15,7 +18,15 @@ from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import identity as ie
 from syllabus_shared.contracts import progress as pr
 from syllabus_shared.groups import keeping_groups
-from syllabus_shared.messaging.consumer import Subscription, then, then_many
+from syllabus_shared.messaging.consumer import (
+    BatchHandler,
+    Handler,
+    Subscription,
+    then,
+    then_many,
+)
+from syllabus_shared.messaging.outbox import notices_quiet
+from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import cohorts, derivation, notices, projection, service
 from syllabus_progress.models import GROUPS
@@ -24,6 +35,44 @@ from syllabus_progress.models import GROUPS
 # ended enrolls or drops (``cohorts``); a deleted group is progress's own handler (it also
 # stops being followed).
 GROUP_HANDLERS, GROUP_MANY = keeping_groups(GROUPS, on_change=cohorts.members_changed)
+
+
+def _each(handler: Handler) -> BatchHandler:
+    """``handler`` as a batch handler: each event in turn (work that is per event anyway,
+    or nothing during a replay)."""
+
+    async def handle(uow: UnitOfWork, events: Sequence[Any]) -> None:
+        for event in events:
+            await handler(uow, event)
+
+    return handle
+
+
+def _telling(handler: Handler) -> BatchHandler:
+    """A notice handler for a batch: each event in turn, none while a projection is
+    rebuilt (nobody is told then: its reads would be wasted)."""
+    each = _each(handler)
+
+    async def handle(uow: UnitOfWork, events: Sequence[Any]) -> None:
+        if not notices_quiet.get():
+            await each(uow, events)
+
+    return handle
+
+
+async def _tell_courses(uow: UnitOfWork, events: Sequence[ce.CourseEvent]) -> None:
+    """:func:`notices.on_course` and :func:`notices.on_outline` for a batch: one read."""
+    if not notices_quiet.get():
+        await notices.tell_courses(uow, [e.course_id for e in events], "structure")
+
+
+# Set-based forms (a consumer behind, a replay: one call per window and type, see
+# ``reorderable`` below), each the same effect as its single handler event by event.
+_COURSES = then_many(projection.on_courses, _tell_courses)
+_COURSES_ENROLLING = then_many(projection.on_courses, _each(cohorts.on_course), _tell_courses)
+_OUTLINES = then_many(projection.on_outlines, _tell_courses)
+_POSTS = then_many(projection.on_posts, notices.on_posts)
+_POST_ORDERS = then_many(projection.on_posts_reorderings, _telling(notices.on_posts_reordered))
 
 SUBSCRIPTIONS = [
     Subscription(
@@ -50,9 +99,21 @@ SUBSCRIPTIONS = [
             ),
         },
         many={
+            ce.CourseCreated: _COURSES,
+            ce.CourseUpdated: _COURSES_ENROLLING,
+            ce.CoursePublished: _COURSES_ENROLLING,
+            ce.CourseArchived: _COURSES,
+            ce.ModuleAttached: _OUTLINES,
+            ce.ModuleDetached: _OUTLINES,
+            ce.CourseModulesReordered: _OUTLINES,
+            ce.ModuleGatingChanged: _OUTLINES,
             ce.ModuleCreated: projection.on_modules,
             ce.ModuleUpdated: then_many(projection.on_modules, notices.on_modules),
         },
+        # Projection handlers: a row is its aggregate's newest event alone (a course's
+        # deletion and its outline commute through the course's lock), so a replay may
+        # apply each type's events of a window together.
+        reorderable=True,
     ),
     Subscription(
         name="progress-from-content",
@@ -69,11 +130,16 @@ SUBSCRIPTIONS = [
             pe.PostViewed: derivation.on_post_viewed,
         },
         many={
-            pe.PostCreated: then_many(projection.on_posts, notices.on_posts),
-            pe.PostUpdated: then_many(projection.on_posts, notices.on_posts),
-            pe.PostPublished: then_many(projection.on_posts, notices.on_posts),
-            pe.PostUnpublished: then_many(projection.on_posts, notices.on_posts),
+            pe.PostCreated: _POSTS,
+            pe.PostUpdated: _POSTS,
+            pe.PostPublished: _POSTS,
+            pe.PostUnpublished: _POSTS,
+            pe.ModulePostsReordered: _POST_ORDERS,
         },
+        # Projection handlers, and views (a fact per (user, post), derived with the post's
+        # rule of the moment; a replay re-derives every new post from its final rule at
+        # its end): a replay may apply each type's events of a window together.
+        reorderable=True,
     ),
     Subscription(
         name="progress-from-assessment",

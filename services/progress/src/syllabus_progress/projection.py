@@ -31,10 +31,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from syllabus_shared.accounts import is_deleted
+from syllabus_shared.accounts import deleted_among
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
-from syllabus_shared.db import lock_for_transaction, upsert, upsert_many
+from syllabus_shared.db import upsert, upsert_many
+from syllabus_shared.messaging.replay import defer
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import derivation
@@ -49,61 +50,105 @@ from syllabus_progress.models import (
 from syllabus_progress.rules import COUNTED_POST_STATUS, first_of_each, rule_of
 
 # Every enrollment (active or completed) in the course, or in courses containing a module.
-_ENQUEUE_COURSE = text("""
+_ENQUEUE_COURSES = text("""
 INSERT INTO pending_decisions (enrollment_id, since)
 SELECT e.id, clock_timestamp() FROM enrollments e
-WHERE e.course_id = :course_id AND e.status IN ('active', 'completed')
+WHERE e.course_id = ANY(CAST(:course_ids AS uuid[])) AND e.status IN ('active', 'completed')
+ORDER BY e.id
 ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = NULL
 """)
-_ENQUEUE_MODULE = text("""
+# Each enrollment once (two modules of one course name it twice).
+_ENQUEUE_MODULES = text("""
 INSERT INTO pending_decisions (enrollment_id, since)
-SELECT DISTINCT e.id, clock_timestamp() FROM course_modules cm
-JOIN enrollments e ON e.course_id = cm.course_id
-WHERE cm.module_id = :module_id AND e.status IN ('active', 'completed')
+SELECT d.id, clock_timestamp() FROM (
+    SELECT DISTINCT e.id FROM course_modules cm
+    JOIN enrollments e ON e.course_id = cm.course_id
+    WHERE cm.module_id = ANY(CAST(:module_ids AS uuid[])) AND e.status IN ('active', 'completed')
+) d ORDER BY d.id
 ON CONFLICT (enrollment_id) DO UPDATE SET since = EXCLUDED.since, not_before = NULL
+""")
+# The courses' locks (lock_for_transaction's keys), in one order: one statement.
+_LOCK_COURSES = text("""
+SELECT pg_advisory_xact_lock(hashtextextended('progress:course:' || k, 0))
+FROM (SELECT DISTINCT CAST(k AS text) AS k FROM unnest(CAST(:course_ids AS uuid[])) AS t(k)) s
+ORDER BY k
 """)
 
 
-async def _lock_course(session: AsyncSession, course_id: uuid.UUID) -> None:
-    """Serialize a course's CourseDeleted with its outline events (they are two aggregates)."""
-    await lock_for_transaction(session, f"progress:course:{course_id}")
+async def _lock_courses(session: AsyncSession, course_ids: Sequence[uuid.UUID]) -> None:
+    """Serialize a course's CourseDeleted with its outline events (they are two
+    aggregates): ``lock_for_transaction(f"progress:course:{id}")`` of each, in one order."""
+    if course_ids:
+        await session.execute(_LOCK_COURSES, {"course_ids": list(course_ids)})
+
+
+async def _enqueue_courses(session: AsyncSession, course_ids: Sequence[uuid.UUID]) -> None:
+    if course_ids:
+        await session.execute(_ENQUEUE_COURSES, {"course_ids": sorted(set(course_ids))})
+
+
+async def _enqueue_modules(session: AsyncSession, module_ids: Sequence[uuid.UUID]) -> None:
+    if module_ids:
+        await session.execute(_ENQUEUE_MODULES, {"module_ids": sorted(set(module_ids))})
 
 
 # ---------------------------------------------------------------- catalog
 
 
 async def on_course(uow: UnitOfWork, event: ce.CourseState) -> None:
+    await on_courses(uow, [event])
+
+
+async def on_courses(uow: UnitOfWork, events: Sequence[ce.CourseState]) -> None:
+    """Courses' states, one or many (a consumer behind, a replay): the rows before in one
+    read, the creators' deletions in one, one multi-row upsert; decisions queued (one
+    statement) for courses whose ``sequential`` changed."""
     async with uow:
         session = uow.session
-        was_sequential = await session.scalar(
-            select(col(Course.sequential)).where(col(Course.course_id) == event.course_id)
-        )
+        ids = [e.course_id for e in events]
+        was_sequential = {
+            row.course_id: row.sequential
+            for row in await session.execute(
+                select(col(Course.course_id), col(Course.sequential)).where(
+                    col(Course.course_id).in_(ids)
+                )
+            )
+        }
         # A deleted account's course is kept without its creator (a late or replayed
         # event from before the deletion does not bring it back).
-        creator_id = event.creator_id
-        if creator_id is not None and await is_deleted(session, uow.tables, creator_id):
-            creator_id = None
-        await upsert(
+        gone = await deleted_among(
+            session, uow.tables, [e.creator_id for e in events if e.creator_id is not None]
+        )
+        await upsert_many(
             session,
             Course,
-            {
-                "course_id": event.course_id,
-                "title": event.title,
-                "status": event.status,
-                "visibility": event.visibility,
-                "creator_id": creator_id,
-                "deleted": False,
-                "sequential": event.sequential,
-            },
+            [
+                {
+                    "course_id": e.course_id,
+                    "title": e.title,
+                    "status": e.status,
+                    "visibility": e.visibility,
+                    "creator_id": e.creator_id if e.creator_id not in gone else None,
+                    "deleted": False,
+                    "sequential": e.sequential,
+                }
+                for e in events
+            ],
         )
-        if was_sequential is not None and was_sequential != event.sequential:
-            await session.execute(_ENQUEUE_COURSE, {"course_id": event.course_id})
+        await _enqueue_courses(
+            session,
+            [
+                e.course_id
+                for e in events
+                if was_sequential.get(e.course_id, e.sequential) != e.sequential
+            ],
+        )
 
 
 async def on_course_deleted(uow: UnitOfWork, event: ce.CourseDeleted) -> None:
     async with uow:
         session = uow.session
-        await _lock_course(session, event.course_id)
+        await _lock_courses(session, [event.course_id])
         await upsert(
             session,
             Course,
@@ -124,37 +169,57 @@ async def on_course_deleted(uow: UnitOfWork, event: ce.CourseDeleted) -> None:
 
 async def on_outline(uow: UnitOfWork, event: ce.OutlineEvent) -> None:
     """Replace the course's module order with the one the event carries."""
+    await on_outlines(uow, [event])
+
+
+async def on_outlines(uow: UnitOfWork, events: Sequence[ce.OutlineEvent]) -> None:
+    """Replace each course's module order with the one its event carries (one event per
+    course: the newest of its outline), set-based: the courses' locks, their deletions,
+    one delete, one insert, one statement queueing decisions."""
     async with uow:
         session = uow.session
-        await _lock_course(session, event.course_id)
-        deleted = await session.scalar(
-            select(col(Course.deleted)).where(col(Course.course_id) == event.course_id)
+        ids = [e.course_id for e in events]
+        await _lock_courses(session, ids)
+        deleted = set(
+            (
+                await session.scalars(
+                    select(col(Course.course_id)).where(
+                        col(Course.course_id).in_(ids), col(Course.deleted)
+                    )
+                )
+            ).all()
         )
-        if deleted:
+        events = [e for e in events if e.course_id not in deleted]
+        if not events:
             return
         await session.execute(
-            delete(CourseModule).where(col(CourseModule.course_id) == event.course_id)
-        )
-        placements = {m.module_id: m for m in reversed(event.modules)}  # first wins
-        rows = [
-            {
-                "course_id": event.course_id,
-                "module_id": module_id,
-                "position": position,
-                "prerequisites": list(dict.fromkeys(placements[module_id].prerequisites)),
-                "unlock_at": placements[module_id].unlock_at,
-            }
-            for module_id, position in first_of_each(
-                (m.module_id, m.position) for m in event.modules
+            delete(CourseModule).where(
+                col(CourseModule.course_id).in_([e.course_id for e in events])
             )
-        ]
+        )
+        rows = [row for e in events for row in _outline_rows(e)]
         if rows:
             await session.execute(insert(CourseModule), rows)
         # A detach, a lifted prerequisite, an earlier unlock or a new order (sequential
         # courses) can complete a module or the course with nothing done by the students;
         # an attach only adds work.
-        if not isinstance(event, ce.ModuleAttached):
-            await session.execute(_ENQUEUE_COURSE, {"course_id": event.course_id})
+        await _enqueue_courses(
+            session, [e.course_id for e in events if not isinstance(e, ce.ModuleAttached)]
+        )
+
+
+def _outline_rows(event: ce.OutlineEvent) -> list[dict[str, Any]]:
+    placements = {m.module_id: m for m in reversed(event.modules)}  # first wins
+    return [
+        {
+            "course_id": event.course_id,
+            "module_id": module_id,
+            "position": position,
+            "prerequisites": list(dict.fromkeys(placements[module_id].prerequisites)),
+            "unlock_at": placements[module_id].unlock_at,
+        }
+        for module_id, position in first_of_each((m.module_id, m.position) for m in event.modules)
+    ]
 
 
 async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
@@ -187,9 +252,10 @@ async def on_post(uow: UnitOfWork, event: pe.PostState) -> None:
 
 async def on_posts(uow: UnitOfWork, events: Sequence[pe.PostState]) -> None:
     """Upsert posts, one or many (a consumer behind, a replay): the rows before in one
-    read, one multi-row upsert; then per post, re-derive its completions when its rule
-    changed (or it is new: facts can arrive before it), and queue decisions when it
-    stopped counting where it was."""
+    read, one multi-row upsert; then re-derive the completions of the posts whose rule
+    changed (or that are new: facts can arrive before them), set-based (a replay defers
+    it to its end: once per post, from its final rule), and queue decisions where a post
+    stopped counting."""
     rules = {e.post_id: _rule(e) for e in events}
     async with uow:
         session = uow.session
@@ -207,8 +273,21 @@ async def on_posts(uow: UnitOfWork, events: Sequence[pe.PostState]) -> None:
             )
         }
         await upsert_many(session, Post, [_post_row(e, *rules[e.post_id]) for e in events])
+        rederive: list[uuid.UUID] = []
+        stopped_counting: list[uuid.UUID] = []  # modules
         for e in events:
-            await _after_post_upsert(uow, e, rules[e.post_id], before.get(e.post_id))
+            was = before.get(e.post_id)
+            if was is None or (was.rule, was.min_score) != rules[e.post_id]:
+                rederive.append(e.post_id)
+            if (
+                was is not None
+                and _counted(was.status, was.deleted)
+                and (was.module_id != e.module_id or not _counted(e.status, False))
+            ):
+                stopped_counting.append(was.module_id)
+        if not defer(derivation.derive_posts, rederive):
+            await derivation.derive_posts(uow, rederive)
+        await _enqueue_modules(session, stopped_counting)
 
 
 def _rule(event: pe.PostState) -> tuple[str, float | None]:
@@ -235,19 +314,6 @@ def _post_row(event: pe.PostState, rule: str, min_score: float | None) -> dict[s
     }
 
 
-async def _after_post_upsert(
-    uow: UnitOfWork, event: pe.PostState, rule: tuple[str, float | None], before: Any
-) -> None:
-    if before is None or (before.rule, before.min_score) != rule:
-        await derivation.derive(uow, event.post_id)
-    if (
-        before is not None
-        and _counted(before.status, before.deleted)
-        and (before.module_id != event.module_id or not _counted(event.status, False))
-    ):
-        await uow.session.execute(_ENQUEUE_MODULE, {"module_id": before.module_id})
-
-
 def _counted(status: str, deleted: bool) -> bool:
     return status == COUNTED_POST_STATUS and not deleted
 
@@ -264,7 +330,7 @@ async def on_post_deleted(uow: UnitOfWork, event: pe.PostDeleted) -> None:
             )
         ).first()
         if before is not None and _counted(before.status, before.deleted):
-            await session.execute(_ENQUEUE_MODULE, {"module_id": before.module_id})
+            await _enqueue_modules(session, [before.module_id])
         await upsert(
             session,
             Post,
@@ -285,14 +351,21 @@ async def on_post_deleted(uow: UnitOfWork, event: pe.PostDeleted) -> None:
 
 async def on_posts_reordered(uow: UnitOfWork, event: pe.ModulePostsReordered) -> None:
     """Replace the module's post order with the one the event carries."""
+    await on_posts_reorderings(uow, [event])
+
+
+async def on_posts_reorderings(uow: UnitOfWork, events: Sequence[pe.ModulePostsReordered]) -> None:
+    """Replace each module's post order with the one its event carries (one event per
+    module: the newest), set-based: one delete, one insert."""
     async with uow:
         session = uow.session
         await session.execute(
-            delete(ModulePost).where(col(ModulePost.module_id) == event.module_id)
+            delete(ModulePost).where(col(ModulePost.module_id).in_([e.module_id for e in events]))
         )
         rows = [
-            {"module_id": event.module_id, "post_id": post_id, "position": position}
-            for post_id, position in first_of_each((p.post_id, p.position) for p in event.posts)
+            {"module_id": e.module_id, "post_id": post_id, "position": position}
+            for e in events
+            for post_id, position in first_of_each((p.post_id, p.position) for p in e.posts)
         ]
         if rows:
             await session.execute(insert(ModulePost), rows)
@@ -334,4 +407,4 @@ async def on_unlock_override_removed(uow: UnitOfWork, event: ce.UnlockOverrideRe
 async def _dates_changed(uow: UnitOfWork, course_id: uuid.UUID) -> None:
     """Decisions of the course's enrollments are due again (a date may have opened or
     closed a module holding facts)."""
-    await uow.session.execute(_ENQUEUE_COURSE, {"course_id": course_id})
+    await _enqueue_courses(uow.session, [course_id])

@@ -94,6 +94,11 @@ class Subscription:
     # A consumer that only tells people (notices of its service's own events, for the live
     # stream): no read waits for it (consistency gate) and ``replay`` skips it.
     tells_only: bool = False
+    # Its handlers commute across aggregates (each writes what its own aggregate's newest
+    # event says, whatever was applied for other aggregates: a projection's rule): a bulk
+    # apply (``replay``) may hand each batch handler ALL its due events of a batch at once,
+    # not only consecutive ones. Events without a batch handler keep their order.
+    reorderable: bool = False
     _by_name: dict[str, type[Event]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -424,7 +429,7 @@ class EventConsumer:
             _position(headers),
         )
 
-    async def apply(self, events: Sequence[Decoded]) -> list[Result]:
+    async def apply(self, events: Sequence[Decoded], *, bulk: bool = False) -> list[Result]:
         """Apply ``events`` exactly once each, in order: THE way events are applied.
 
         All of them in ONE transaction (inbox row and sequence check, handler; one
@@ -433,10 +438,14 @@ class EventConsumer:
         alone, in its own transaction, so one failing handler costs only its own event:
         its result is the exception. Raises only when our database is away (nothing was
         applied; not the events' fault).
+
+        ``bulk`` (a replay's window of thousands): in a ``reorderable`` subscription each
+        batch handler gets every due event of its types in the batch in one call, in the
+        order the handlers first appear (see :meth:`_runs`).
         """
         failed_at: list[int] = []  # the index of the event whose handler raised, if one did
         try:
-            return list(await self._apply_together(events, failed_at))
+            return list(await self._apply_together(events, failed_at, bulk=bulk))
         except Exception as exc:
             if _database_away(exc):
                 raise
@@ -460,13 +469,14 @@ class EventConsumer:
         return results
 
     async def _apply_together(
-        self, events: Sequence[Decoded], failed_at: list[int] | None = None
+        self, events: Sequence[Decoded], failed_at: list[int] | None = None, *, bulk: bool = False
     ) -> list[str]:
         async with self.db.transaction() as session:
             uow = UnitOfWork.joining(self.db, self.outbox, session)
             outcomes = await self._record_all(session, events)
             due = [i for i, outcome in enumerate(outcomes) if outcome == "applied"]
-            for many, run in self._runs(events, due):
+            grouped = bulk and self.subscription.reorderable
+            for many, run in self._runs(events, due, grouped=grouped):
                 try:
                     await self._handle_run(uow, [events[i] for i in run], many)
                 except Exception:
@@ -529,14 +539,28 @@ class EventConsumer:
         ]
 
     def _runs(
-        self, events: Sequence[Decoded], due: list[int]
+        self, events: Sequence[Decoded], due: list[int], *, grouped: bool = False
     ) -> list[tuple[BatchHandler | None, list[int]]]:
         """The due events in order, consecutive ones with the same batch handler grouped
-        (each group is one call to it); every other event alone, with None."""
+        (each group is one call to it); every other event alone, with None.
+
+        ``grouped``: every due event with a batch handler joins that handler's one group,
+        placed where the handler first appears (a window of a replay interleaves types
+        in short runs: a post's two events, then its module's order, then the next
+        post...). Only for handlers that commute across aggregates (``reorderable``): the
+        due events are one per aggregate, and events without a batch handler keep their
+        relative order."""
         runs: list[tuple[BatchHandler | None, list[int]]] = []
+        groups: dict[BatchHandler, list[int]] = {}
         for i in due:
             many = self.subscription.batch_handler_for(events[i].envelope.type)
-            if runs and many is not None and many is runs[-1][0]:
+            if grouped and many is not None:
+                if many in groups:
+                    groups[many].append(i)
+                else:
+                    groups[many] = [i]
+                    runs.append((many, groups[many]))
+            elif runs and many is not None and many is runs[-1][0]:
                 runs[-1][1].append(i)
             else:
                 runs.append((many, [i]))
@@ -656,6 +680,8 @@ class EventConsumer:
         self,
         payloads: Sequence[bytes],
         headers: Sequence[Mapping[str, str] | None] | None = None,
+        *,
+        bulk: bool = False,
     ) -> list[str]:
         """Apply serialized envelopes (a replay, a dead letter) through :meth:`apply`,
         with the message headers they were published with when known.
@@ -672,7 +698,7 @@ class EventConsumer:
                 decoded.append("unhandled")
             except PoisonMessage:
                 decoded.append("malformed")
-        results = iter(await self.apply([d for d in decoded if not isinstance(d, str)]))
+        results = iter(await self.apply([d for d in decoded if not isinstance(d, str)], bulk=bulk))
         outcomes: list[str] = []
         for item in decoded:
             result = item if isinstance(item, str) else next(results)
