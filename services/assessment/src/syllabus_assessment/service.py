@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +58,7 @@ from syllabus_shared.contracts import progress as pr
 from syllabus_shared.db import lock_for_transaction, table_of, upsert, upsert_many, utcnow
 from syllabus_shared.groups import forget_memberships
 from syllabus_shared.http import check_if_match
+from syllabus_shared.ids import new_id
 from syllabus_shared.messaging.outbox import NOTIFY_CHANNEL as OUTBOX_CHANNEL
 from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import conflict, forbidden, not_found, not_yet_visible
@@ -312,7 +314,7 @@ async def _may_grade(session: AsyncSession, who: Principal, submission: Submissi
 
 
 def submission_event(
-    submission: Submission, cls: type[ev.SubmissionState], kept: Decimal | None
+    submission: Submission | NewSubmission, cls: type[ev.SubmissionState], kept: Decimal | None
 ) -> ev.SubmissionState:
     return cls(
         submission_id=submission.id,
@@ -352,6 +354,32 @@ async def _locked_grade(session: AsyncSession, user_id: uuid.UUID, post_id: uuid
     )
     assert grade is not None
     return grade
+
+
+@dataclass(slots=True)
+class NewSubmission:
+    """A submission just written (what its document and event are made of: the columns
+    of ``submissions`` it was inserted with), without an ORM instance to build."""
+
+    post_id: uuid.UUID
+    user_id: uuid.UUID
+    attempt: int
+    kind: str
+    status: str
+    submitted_at: dt.datetime
+    due_at: dt.datetime | None
+    late: bool
+    max_points: int
+    id: uuid.UUID = field(default_factory=new_id)
+    version: int = 1
+    answers: list[Any] | None = None
+    results: list[Any] | None = None
+    body: str | None = None
+    links: list[Any] | None = None
+    score: Decimal | None = None
+    feedback: str | None = None
+    graded_at: dt.datetime | None = None
+    grader_id: uuid.UUID | None = None
 
 
 class MaySettle(Exception):
@@ -451,7 +479,7 @@ async def submit(
     data: schemas.SubmissionCreate,
     *,
     settled: bool = False,
-) -> Submission:
+) -> NewSubmission:
     """Record the caller's next attempt at ``post_id``; a quiz is graded at once.
 
     Three round trips inside the transaction (the read, the write, the seal with its
@@ -460,8 +488,9 @@ async def submit(
     """
     async with uow:
         session = uow.session
+        conn = await session.connection()  # Core statements: no ORM execution layer
         found = (
-            await session.execute(_SUBMIT_READ, {"user_id": who.user_id, "post_id": post_id})
+            await conn.execute(_SUBMIT_READ, {"user_id": who.user_id, "post_id": post_id})
         ).first()
         post = None if found is None else found
         enrolled = found is not None and bool(found.enrolled)
@@ -492,15 +521,13 @@ async def submit(
         check_attempts_left(post.kind, post.attempts, used)
         now = utcnow()
         due_at = post.effective_due_at
-        submission = Submission(
+        submission = NewSubmission(
             post_id=post_id,
             user_id=who.user_id,
             attempt=used + 1,
             kind=post.kind,
             status="submitted",
             submitted_at=now,
-            created_at=now,
-            updated_at=now,
             due_at=due_at,
             late=is_late(now, due_at),
             max_points=post.max_points,
@@ -523,7 +550,7 @@ async def submit(
             sequence=submission.version,
         )
         written = (
-            await session.execute(
+            await conn.execute(
                 _SUBMIT_WRITE,
                 {
                     "user_id": who.user_id,
