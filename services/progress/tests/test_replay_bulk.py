@@ -39,7 +39,10 @@ async def _history(p: Progress) -> uuid.UUID:
         await w.view(posts[1][0], user)
         submission = await w.submit(quiz, user)
         await w.grade(submission, 4 + 2 * index)
-    # Rules changed after the facts: every student re-derived.
+    # Rules changed after the facts (applied: a rule change and a fact of the same post
+    # applied concurrently by two consumers can each miss the other's write, live),
+    # every student re-derived.
+    await p.synced()
     await w.update_post(video, completion={"rule": "view"})
     await w.update_post(quiz, completion={"rule": "min_score", "min_score": 6})
     await w.update_post(posts[1][0], completion={"rule": "view"})
