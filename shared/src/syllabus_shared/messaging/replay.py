@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 import time
@@ -42,6 +43,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import Table, delete, text
 
@@ -50,6 +52,7 @@ from syllabus_shared.messaging.outbox import notices_quiet
 from syllabus_shared.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
+    from syllabus_shared.messaging.consumer import EventConsumer
     from syllabus_shared.runtime import Runtime
 
 log = logging.getLogger("syllabus.replay")
@@ -59,6 +62,8 @@ ProgressFn = Callable[[int, int], None]
 # Messages per window: each window is one transaction (its inbox rows, one statement per
 # handler). Bounded so memory is (a window being applied and the next being fetched).
 WINDOW = 10_000
+# Bound on one window's pull: the messages are on the server already.
+PULL_TIMEOUT = 5.0
 # Work deferred to the end of a replay: called with the keys collected.
 DeferredFn = Callable[[UnitOfWork, list[Any]], Awaitable[None]]
 # While a replay runs (in its task only; live consumers beside it do not see it): the
@@ -120,83 +125,127 @@ async def replay(
     nc = await rt.nats.wait_connected()
     js = nc.jetstream(timeout=10.0)
     await reset(rt, projection)
-    readers: list[tuple[Any, Any, int]] = []
-    ephemeral: list[tuple[str, str]] = []  # (stream, consumer name), deleted at the end
+    readers: list[_Reader] = []
     counts: Counter[str] = Counter()
     # A rebuilt projection tells nobody: nothing anyone sees changed.
     quiet = notices_quiet.set(True)
     deferred: dict[DeferredFn, dict[Any, None]] = {}
     collecting = _deferred.set(deferred)
-    fetching: asyncio.Task[list[Any]] | None = None
+    fetching: asyncio.Task[list[Msg]] | None = None
     try:
         for consumer in rt.consumers:
-            if consumer.subscription.tells_only:
-                continue
-            await ensure_stream(js, consumer.stream, consumer.source_subjects())
-            psub = await js.pull_subscribe(
-                consumer.subjects[0],
-                stream=consumer.stream,
-                config=ConsumerConfig(
-                    deliver_policy=DeliverPolicy.ALL,
-                    ack_policy=AckPolicy.NONE,
-                    filter_subjects=consumer.subjects,
-                    inactive_threshold=60.0,
-                    mem_storage=True,
-                ),
-            )
-            info = await psub.consumer_info()
-            ephemeral.append((consumer.stream, info.name))
-            readers.append((consumer, psub, info.num_pending or 0))
-        total = sum(pending for _, _, pending in readers)
+            if not consumer.subscription.tells_only:
+                readers.append(await _Reader.open(nc, js, consumer))
+        total = sum(reader.pending for reader in readers)
         done = 0
         if progress:
             progress(done, total)
-        for consumer, psub, pending in readers:
-            # The next window is fetched while one is applied (NATS and PostgreSQL work
-            # in parallel); at most two windows are held.
-            fetching = _fetch(psub, pending) if pending > 0 else None
-            while fetching is not None:
-                messages = await fetching
-                left = messages[-1].metadata.num_pending if messages else 0
-                fetching = _fetch(psub, left) if left > 0 else None
-                outcomes = await consumer.apply_payloads(
-                    [msg.data for msg in messages], [msg.headers for msg in messages], bulk=True
-                )
-                counts.update(outcomes)
-                counts[consumer.subscription.source] += len(messages)
-                done += len(messages)
-                if progress:
-                    progress(done, max(total, done))
+        # Windows in stream order, stream after stream; the next window (of this stream,
+        # else of the next one) is fetched while one is applied, so NATS and PostgreSQL
+        # work at once. At most two windows are held.
+        queue = [reader for reader in readers if reader.pending > 0]
+        reader = queue.pop(0) if queue else None
+        fetching = reader.window(reader.pending) if reader is not None else None
+        while reader is not None and fetching is not None:
+            messages = await fetching
+            current = reader
+            left = messages[-1].metadata.num_pending if messages else 0
+            if left <= 0:  # this stream is read (or dropped messages since counted)
+                reader, left = (queue.pop(0), -1) if queue else (None, 0)
+                if reader is not None:
+                    left = reader.pending
+            fetching = reader.window(left) if reader is not None else None
+            outcomes = await current.consumer.apply_payloads(
+                [msg.data for msg in messages], [msg.headers for msg in messages], bulk=True
+            )
+            counts.update(outcomes)
+            counts[current.consumer.subscription.source] += len(messages)
+            done += len(messages)
+            if progress:
+                progress(done, max(total, done))
         _deferred.set(None)  # what the deferred work itself calls is done at once
         await _run_deferred(rt, deferred)
     finally:
         if fetching is not None:
             fetching.cancel()
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await fetching
         _deferred.reset(collecting)
         notices_quiet.reset(quiet)
-        for _, psub, _ in readers:
-            with contextlib.suppress(Exception):
-                await psub.unsubscribe()
-        for stream, name in ephemeral:
-            with contextlib.suppress(Exception):
-                await js.delete_consumer(stream, name)
+        for reader in readers:
+            await reader.close(js)
     return dict(counts)
 
 
-def _fetch(psub: Any, left: int) -> asyncio.Task[list[Any]]:
-    """The next window (up to :data:`WINDOW` of the ``left`` pending), fetched in the
-    background; empty when the stream dropped messages (limits) since they were counted."""
+class _Reader:
+    """One consumed stream read from its start by an ephemeral pull consumer (no acks, in
+    stream order, filtered to the events the consumer handles), a window per pull request.
 
-    async def window() -> list[Any]:
-        try:
-            messages: list[Any] = await psub.fetch(min(left, WINDOW), timeout=5.0)
-        except TimeoutError:
-            return []
+    Its messages are taken by a subscription's callback: nats-py's ``fetch`` waits for
+    each message with a timer of its own, which cost about as much as applying it."""
+
+    def __init__(self, nc: Any, consumer: EventConsumer, name: str, pending: int) -> None:
+        self.nc = nc
+        self.consumer = consumer
+        self.name = name
+        self.pending = pending
+        self.inbox: str = nc.new_inbox()
+        self.sub: Any = None
+        self._messages: list[Msg] = []
+        self._want = 0
+        self._done = asyncio.Event()
+
+    @classmethod
+    async def open(cls, nc: Any, js: Any, consumer: EventConsumer) -> _Reader:
+        await ensure_stream(js, consumer.stream, consumer.source_subjects())
+        info = await js.add_consumer(
+            consumer.stream,
+            ConsumerConfig(
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.NONE,
+                filter_subjects=consumer.subjects,
+                inactive_threshold=60.0,
+                mem_storage=True,
+            ),
+        )
+        reader = cls(nc, consumer, info.name, info.num_pending or 0)
+        reader.sub = await nc.subscribe(reader.inbox, cb=reader._take)
+        return reader
+
+    async def _take(self, msg: Msg) -> None:
+        status = msg.headers.get("Status") if msg.headers else None
+        if status is None:
+            self._messages.append(msg)
+            if len(self._messages) >= self._want:
+                self._done.set()
+        elif status != "100":  # not a heartbeat: no more messages for this request
+            self._done.set()
+
+    def window(self, left: int) -> asyncio.Task[list[Msg]]:
+        """The next window (up to :data:`WINDOW` of the ``left`` pending), pulled in the
+        background; short or empty when the stream dropped messages (limits) since they
+        were counted."""
+        return asyncio.create_task(self._pull(min(left, WINDOW)))
+
+    async def _pull(self, want: int) -> list[Msg]:
+        self._messages, self._want, self._done = [], want, asyncio.Event()
+        request = json.dumps({"batch": want, "no_wait": True}).encode()
+        await self.nc.publish(
+            f"$JS.API.CONSUMER.MSG.NEXT.{self.consumer.stream}.{self.name}",
+            request,
+            reply=self.inbox,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._done.wait(), PULL_TIMEOUT)
+        messages, self._messages = self._messages, []
         return messages
 
-    return asyncio.create_task(window())
+    async def close(self, js: Any) -> None:
+        with contextlib.suppress(Exception):
+            if self.sub is not None:
+                await self.sub.unsubscribe()
+        with contextlib.suppress(Exception):
+            await js.delete_consumer(self.consumer.stream, self.name)
 
 
 async def _run_deferred(rt: Runtime, deferred: dict[DeferredFn, dict[Any, None]]) -> None:
