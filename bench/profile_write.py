@@ -27,13 +27,12 @@ import stack as stackmod
 _HZ = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu() -> dict[str, int]:
-    """utime+stime ticks per process, by a short name (python -m module + role, else comm;
-    PostgreSQL backends summed per database)."""
+def _cpu(stack: stackmod.Stack) -> dict[str, int]:
+    """utime+stime ticks per process of the stack, by a short name (python -m module +
+    role, else comm; PostgreSQL backends summed per database)."""
     out: dict[str, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for pid in stack.own_pids():
+        entry = Path(f"/proc/{pid}")
         try:
             stat = (entry / "stat").read_text()
             cmd = (entry / "cmdline").read_bytes().split(b"\0")
@@ -104,9 +103,9 @@ def main() -> int:
                         stderr=subprocess.DEVNULL,
                     )
                 )
-        before = _cpu()
+        before = _cpu(stack)
         res = drivers.load("python", base, scripts, args.connections, args.seconds, 0.5)
-        after = _cpu()
+        after = _cpu(stack)
         for spy in spies:
             spy.wait()
         print(json.dumps({k: res[k] for k in ("rps", "p50_ms", "p99_ms", "errors")}))

@@ -57,14 +57,42 @@ class Stack:
         assert self.nats is not None
         return self.nats.url
 
-    def pids(self) -> dict[str, int]:
-        """Service name -> pid of its process (read from /proc: children of the runner)."""
-        found: dict[str, int] = {}
+    def own_pids(self) -> set[int]:
+        """Every process of this stack: the runner's descendants and those of the
+        PostgreSQL and NATS servers started for it (found by its data directory), so that
+        other stacks on the machine (a test suite, another bench) are never counted."""
+        parent: dict[int, int] = {}
+        roots: set[int] = {self.proc.pid} if self.proc is not None else set()
+        marker = str(self.data_dir).encode()
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                cmd = (entry / "cmdline").read_bytes().split(b"\0")
+                stat = (entry / "stat").read_text()
+                cmd = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            pid = int(entry.name)
+            parent[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+            if marker in cmd:
+                roots.add(pid)
+        own: set[int] = set()
+        for pid in parent:
+            seen, p = 0, pid
+            while p > 1 and seen < 64:
+                if p in roots:
+                    own.add(pid)
+                    break
+                p, seen = parent.get(p, 0), seen + 1
+        return own
+
+    def pids(self) -> dict[str, int]:
+        """Service name -> pid of its process (``name`` serves, ``name-consume`` consumes),
+        among this stack's own processes."""
+        found: dict[str, int] = {}
+        for pid in self.own_pids():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
             for i, part in enumerate(cmd[:-1]):
@@ -73,10 +101,8 @@ class Stack:
                     and cmd[i + 1].startswith(b"syllabus_")
                     and (b"serve" in cmd or b"consume" in cmd)
                 ):
-                    found[
-                        cmd[i + 1].decode().removeprefix("syllabus_")
-                        + ("" if b"serve" in cmd else "-consume")
-                    ] = int(entry.name)
+                    name = cmd[i + 1].decode().removeprefix("syllabus_")
+                    found[name + ("" if b"serve" in cmd else "-consume")] = pid
         return found
 
 
