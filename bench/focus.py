@@ -150,6 +150,7 @@ def main() -> int:
                         "events": n,
                         "rebuild_eps": round(replayed / rb_took),
                         "raw_eps": round(total / took),
+                        "ratio": round(replayed / rb_took / (total / took), 2),
                     }
                 )
                 run.say(f"  rebuild: {out['rebuild'][-1]}")
