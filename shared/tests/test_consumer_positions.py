@@ -133,7 +133,9 @@ async def test_relayed_events_carry_their_position_and_the_consumer_reaches_the_
         assert msg.headers[POSITION_HEADER] == str(numbered[msg.headers["Nats-Msg-Id"]])
     assert sorted(numbered.values()) == [1, 1, 2, 2, 3]  # MC 1..3, MU 1..2
 
-    c = consumer(kernel, upsert_title(t))
+    # The five are in the stream before it starts, so they come as one batch (a starved
+    # process, on a loaded machine, could otherwise take the rest in a second fetch).
+    c = consumer(kernel, upsert_title(t), follow_up_timeout=10.0)
 
     async def caught_up() -> bool:
         return await positions(kernel) == {MC: (3, []), MU: (2, [])}

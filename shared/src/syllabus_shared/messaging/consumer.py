@@ -168,6 +168,9 @@ class ConsumerOptions:
     max_ack_pending: int = 1000
     batch_size: int = 64
     fetch_timeout: float = 1.0
+    # Bound of the fetch of the messages already pending behind a first one (they are
+    # there, so it returns at once unless the process is starved or a replica took them).
+    follow_up_timeout: float = FOLLOW_UP_TIMEOUT
     backoff: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0)
     stream_replicas: int = 1  # used only if the producer's stream does not exist yet
     lag_interval: float = 5.0  # how often the consumer's info is read for the lag gauges
@@ -374,7 +377,7 @@ class EventConsumer:
             return first
         try:
             more: list[Msg] = await psub.fetch(
-                min(behind, self.options.batch_size - 1), timeout=FOLLOW_UP_TIMEOUT
+                min(behind, self.options.batch_size - 1), timeout=self.options.follow_up_timeout
             )
         except TimeoutError:
             more = []
