@@ -29,6 +29,7 @@ from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import progress as ev
 from syllabus_shared.db import table_of
+from syllabus_shared.messaging.consumer import array_literal
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress.models import PostView, Submission
@@ -198,7 +199,7 @@ async def derive_posts(uow: UnitOfWork, post_ids: Sequence[uuid.UUID]) -> None:
     every post it re-derives (``projection.on_posts``)."""
     if post_ids:
         async with uow:
-            await _derived(uow, DERIVE_POSTS, {"post_ids": sorted(set(post_ids))})
+            await _derived(uow, DERIVE_POSTS, {"post_ids": array_literal(sorted(set(post_ids)))})
 
 
 async def _derived(uow: UnitOfWork, statement: Any, params: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ from syllabus_shared.accounts import deleted_among
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.db import table_of, upsert
+from syllabus_shared.messaging.consumer import array_literal
 from syllabus_shared.messaging.replay import defer
 from syllabus_shared.unit_of_work import UnitOfWork
 
@@ -86,7 +87,8 @@ async def _write_rows(
 ) -> None:
     """Insert (``upsert``: or update, of rows with the same key the last wins) ``rows``,
     all naming the same columns: ONE statement however many, each column one array
-    parameter (a replay's window writes thousands; an executemany is a statement a row)."""
+    parameter, sent as an array literal (a replay's window writes thousands; an
+    executemany is a statement a row)."""
     if not rows:
         return
     table = table_of(model)
@@ -96,7 +98,9 @@ async def _write_rows(
     names = tuple(rows[0])
     arrays = _array_columns(table)
     params = {
-        name: [_array_literal(r[name]) for r in rows] if name in arrays else [r[name] for r in rows]
+        name: array_literal(
+            (_array_literal(r[name]) for r in rows) if name in arrays else (r[name] for r in rows)
+        )
         for name in names
     }
     await session.execute(_rows_statement(table, names, upsert), params)

@@ -10,10 +10,12 @@ projection built live (RELIABILITY: rebuildable projections).
 
 It is a bulk path, not the live one run faster:
 
-- **windows**: each stream is read in windows of up to :data:`WINDOW` messages, each
-  applied in ONE transaction (memory stays bounded; the next window is fetched while
-  one is applied). The consumer's one statement over a window records the inbox rows and
-  keeps only the newest event of each aggregate (events carry their aggregate's state).
+- **windows**: each stream is read in windows of up to :data:`WINDOW` messages (one pull
+  request each, its messages taken by a subscription callback), each applied in ONE
+  transaction; the next window (of this stream, else of the next) is fetched while one
+  is applied, so memory stays bounded (two windows) and NATS and PostgreSQL work at
+  once. The consumer's one statement over a window records the inbox rows and keeps
+  only the newest event of each aggregate (events carry their aggregate's state).
 - **one call per handler**: in a ``reorderable`` subscription (handlers that commute
   across aggregates, as projections do) every due event of a window goes to its type's
   set-based handler at once (``EventConsumer.apply(bulk=True)``): one statement per
