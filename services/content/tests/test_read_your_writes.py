@@ -10,7 +10,8 @@ import uuid
 
 import httpx
 from syllabus_devkit.testing.asserts import assert_problem
-from syllabus_devkit.testing.plugin import Databases, TokenFactory
+from syllabus_devkit.testing.plugin import Databases
+from syllabus_devkit.testing.tokens import TokenFactory
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.ids import new_id
 
