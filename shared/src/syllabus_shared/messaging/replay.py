@@ -126,7 +126,9 @@ async def replay(
     """
     nc = await rt.nats.wait_connected()
     js = nc.jetstream(timeout=10.0)
-    await reset(rt, projection)
+    # The projection is emptied while the streams' readers are set up and their first
+    # window is fetched (NATS and PostgreSQL at once); nothing is applied before it is.
+    resetting = asyncio.ensure_future(reset(rt, projection))
     readers: list[_Reader] = []
     counts: Counter[str] = Counter()
     # A rebuilt projection tells nobody: nothing anyone sees changed.
@@ -148,6 +150,7 @@ async def replay(
         queue = [reader for reader in readers if reader.pending > 0]
         reader = queue.pop(0) if queue else None
         fetching = reader.window(reader.pending) if reader is not None else None
+        await resetting
         while reader is not None and fetching is not None:
             messages = await fetching
             current = reader
@@ -168,6 +171,10 @@ async def replay(
         _deferred.set(None)  # what the deferred work itself calls is done at once
         await _run_deferred(rt, deferred)
     finally:
+        if not resetting.done():
+            resetting.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await resetting
         if fetching is not None:
             fetching.cancel()
             with contextlib.suppress(Exception, asyncio.CancelledError):
