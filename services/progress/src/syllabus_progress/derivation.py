@@ -183,11 +183,33 @@ def _completion_event(row: Row[Any], post_id: uuid.UUID) -> tuple[ev.CompletionE
     return event, row.version
 
 
+# A fact's derivation and a rule change of the same post, applied at once by two consumers
+# (or a request and a consumer), would each read in a snapshot without the other's write:
+# the rule change's derivation misses the new fact, the fact's derivation uses the old
+# rule, and the stored completion ends up disagreeing with both. A rule change writes the
+# post's row (row-locked until it commits); a fact's derivation first takes the post's row
+# in share mode, so one waits for the other and its next statement (a new snapshot in
+# READ COMMITTED) sees what the other committed. Posts in key order (no cycles).
+_LOCK_POSTS = text("""
+SELECT count(*) FROM (
+    SELECT 1 FROM posts WHERE post_id = ANY(CAST(:post_ids AS uuid[]))
+    ORDER BY post_id FOR SHARE
+) AS locked
+""")
+
+
+async def lock_posts(uow: UnitOfWork, post_ids: Sequence[uuid.UUID]) -> None:
+    """Share-lock the posts' rows until the transaction ends (before deriving from a new
+    fact: see ``_LOCK_POSTS``). A request takes it before any other row lock."""
+    await uow.session.execute(_LOCK_POSTS, {"post_ids": sorted(set(post_ids))})
+
+
 async def derive_pairs(uow: UnitOfWork, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
-    """:func:`derive` for (user, post) pairs, any posts, in two statements (the
-    derivation, the decisions queued for those it completed) and the events."""
+    """:func:`derive` for (user, post) pairs, any posts, in three statements (the posts'
+    lock, the derivation, the decisions queued for those it completed) and the events."""
     if not pairs:
         return
+    await lock_posts(uow, [p for _, p in pairs])
     params = {"user_ids": [u for u, _ in pairs], "post_ids": [p for _, p in pairs]}
     await _derived(uow, DERIVE_PAIRS, params)
 
@@ -226,6 +248,8 @@ async def derive(
     mark decides itself). Returns the changed rows (``id, user_id, version, completed,
     completed_at``)."""
     session = uow.session
+    if user_id is not None:
+        await lock_posts(uow, [post_id])  # a fact's derivation (a rule change holds it)
     changed = list((await session.execute(DERIVE, {"post_id": post_id, "user_id": user_id})).all())
     await uow.publish_many([_completion_event(row, post_id) for row in changed])
     if queue:

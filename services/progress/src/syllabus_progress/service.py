@@ -331,9 +331,11 @@ async def _complete_post(
         await lock_users(session, [who.user_id])
         found = (
             await session.execute(
-                select(Post, deleted_flag(uow.tables, who.user_id)).where(
-                    col(Post.post_id) == post_id
-                )
+                select(Post, deleted_flag(uow.tables, who.user_id))
+                .where(col(Post.post_id) == post_id)
+                # Share-locked before any other row (derivation.lock_posts: a rule
+                # change of the post waits for this mark, or this mark for it).
+                .with_for_update(read=True, of=Post)
             )
         ).first()
         if found is None:
@@ -408,7 +410,11 @@ async def uncomplete_post(uow: UnitOfWork, who: Principal, post_id: uuid.UUID) -
     """Unmark: the row stays (``marked`` false; a changed completion is version + 1).
     409 naming the rule when the post is not ``mark_done``; 404 when not marked."""
     async with uow:
-        post = await uow.session.get(Post, post_id)
+        post = await uow.session.scalar(
+            select(Post)
+            .where(col(Post.post_id) == post_id)
+            .with_for_update(read=True)  # as a mark does (derivation.lock_posts)
+        )
         if post is not None and not post.deleted:
             check_markable(post.rule)
         if not await derivation.unmark(uow, who.user_id, post_id):
