@@ -123,6 +123,22 @@ def machine() -> dict[str, Any]:
     }
 
 
+class SectionTimes(dict[str, Any]):
+    """The results, each section's wall time recorded as it is stored (the time since the
+    previous section was stored): ``section_seconds``, for keeping the whole run short."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        now = time.monotonic()
+        self.seconds[key] = round(now - self._last, 1)
+        self._last = now
+        super().__setitem__(key, value)
+
+
 def interleaved(
     cases: dict[str, Any],
     repeats: int,
@@ -350,7 +366,9 @@ def main() -> int:
     stack = stackmod.start(data_dir, say)
     try:
         report["stack_start_s"] = round(stack.started_in, 1)
-        report["results"] = measure(stack, args, tool)
+        results = measure(stack, args, tool)
+        report["results"] = results
+        report["section_seconds"] = getattr(results, "seconds", {})
     finally:
         stackmod.stop(stack)
         if not args.keep:
@@ -369,7 +387,7 @@ def main() -> int:
 
 
 def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[str, Any]:
-    res: dict[str, Any] = {}
+    res: dict[str, Any] = SectionTimes()
     api = stackmod.Api(stack.gateway)
     say("fixtures: users, a course of 5x4 published posts, enrollments")
     fx = stackmod.build(
@@ -940,7 +958,14 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"{report['started']} · {m['cores']} cores ({m['cpu']}), {m['memory_mib']:,} MiB · Python {m['python']} · "
         f"HTTP load: {report['loadgen']['http']} · {report['config']['connections']} connections · "
-        f"medians of {report['config']['repeats']} runs (min-max) · whole run {report['runtime_s']} s",
+        f"medians of {report['config']['repeats']} runs (min-max) · whole run {report['runtime_s']} s"
+        + (
+            " (sections, s: "
+            + ", ".join(f"{k} {v:g}" for k, v in report.get("section_seconds", {}).items())
+            + ")"
+            if report.get("section_seconds")
+            else ""
+        ),
         "",
         "| # | measure | Syllabus | baseline, same run | ratio | goal | met |",
         "|---|---|---|---|---|---|---|",
