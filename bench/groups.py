@@ -13,7 +13,7 @@
   (its ``enrollments`` projection, polled in its database every 10 ms). Baseline, same
   run, same database: a plain ``INSERT … SELECT`` of as many rows into a copy of
   progress's ``enrollments`` (same columns, indexes and constraints; a temporary table).
-  Repeated ``--repeats`` times with a new group and course each time.
+  Repeated ``--group-repeats`` times (run.py; 2) with a new group and course each time.
 - **A member added to a group followed by 20 courses**: one group, 20 published courses
   each following it; ``--group-samples`` (30) students are added one at a time
   (``PUT /groups/{id}/members/{user_id}``); for each, the time from the request's answer
@@ -245,7 +245,7 @@ def measure(stack: stackmod.Stack, api: stackmod.Api, fx: Any, args: Any) -> dic
         f"11. groups: following a group of {args.group_members} members; a member joining a group followed by {JOIN_COURSES} courses"
     )
     runs = []
-    for _ in range(max(1, args.repeats)):
+    for _ in range(max(1, getattr(args, "group_repeats", args.repeats))):
         runs.append(follow_large(stack, api, fx.admin, fx.instructor, args.group_members))
     join = join_many(stack, api, fx.admin, fx.instructor, args.group_samples)
     return {"follow": runs, "join": join}

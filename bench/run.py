@@ -285,7 +285,7 @@ def main() -> int:
     )
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--duration", type=float, default=2.0, help="seconds per HTTP load run")
-    ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--warmup", type=float, default=0.5)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument(
         "--lag-rate",
@@ -295,7 +295,7 @@ def main() -> int:
         "measured in section 2, mark complete's req/s; it was a fixed 200/s, which "
         "saturated both cores and measured the queue, not the pipeline)",
     )
-    ap.add_argument("--lag-duration", type=float, default=5.0)
+    ap.add_argument("--lag-duration", type=float, default=4.0)
     ap.add_argument("--relay-events", type=int, default=20_000)
     ap.add_argument(
         "--rebuild-courses",
@@ -320,7 +320,7 @@ def main() -> int:
         help="open event streams (section 9), comma-separated",
     )
     ap.add_argument("--live-rate", type=float, default=50.0, help="completions/s (section 9)")
-    ap.add_argument("--live-duration", type=float, default=6.0, help="seconds per paced run (9)")
+    ap.add_argument("--live-duration", type=float, default=4.0, help="seconds per paced run (9)")
     ap.add_argument(
         "--web-samples", type=int, default=30, help="sequential requests per page and repeat (10)"
     )
@@ -330,6 +330,7 @@ def main() -> int:
     ap.add_argument(
         "--group-samples", type=int, default=30, help="members added one at a time (11)"
     )
+    ap.add_argument("--group-repeats", type=int, default=2, help="follows of the large group (11)")
     ap.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     ap.add_argument("--quick", action="store_true", help="a fast smoke run (1 repeat, small sizes)")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -619,12 +620,12 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
         "events": args.relay_events,
     }
     # 4b: the rebuild at two sizes: the default history (several repeats), and ~100,000
-    # events (one rebuild between two raw reads: ~40 s, most of it publishing them).
+    # events (one raw read, then one rebuild: ~25 s, publishing them included).
     sizes = [
         ("rebuild", args.rebuild_courses, max(reps, args.rebuild_repeats), args.rebuild_repeats)
     ]
     if args.rebuild_large_courses:
-        sizes.append(("rebuild_large", args.rebuild_large_courses, 2, 1))
+        sizes.append(("rebuild_large", args.rebuild_large_courses, 1, 1))
     for key, courses, raw_runs, rebuilds in sizes:
         say(f"4b. rebuild: publish {courses * 57:,} events, then replay vs raw pull-consume-ack")
         stackmod.settle(stack)
@@ -654,7 +655,7 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
         )
     with psycopg.connect(events.libpq(pdb), autocommit=True) as conn:
         conn.execute("ANALYZE")
-    runs = interleaved(cases, reps, tool, 1, dur, 1.0)
+    runs = interleaved(cases, min(reps, 2), tool, 1, dur, warm)
     for size, course in courses.items():
         stmts, posts = asyncio.run(count_statements(pdb, student_id, course))
         scale[f"{size} posts"] = {
@@ -667,7 +668,7 @@ def measure(stack: stackmod.Stack, args: argparse.Namespace, tool: str) -> dict[
     with psycopg.connect(events.libpq(pdb), autocommit=True) as conn:
         add_students(conn, courses[100], args.students)
     key = f"100 posts, {args.students} students"
-    runs = interleaved({key: cases["100 posts"]}, reps, tool, 1, dur, 1.0)
+    runs = interleaved({key: cases["100 posts"]}, min(reps, 2), tool, 1, dur, warm)
     stmts, posts = asyncio.run(count_statements(pdb, student_id, courses[100]))
     scale[key] = {
         **summarize(runs[key]),
@@ -1001,10 +1002,15 @@ MISSED: list[tuple[str, str]] = [
     ),
     (
         "mark complete",
-        "**mark complete vs write floor**: 10 statements against the floor's 4 (account lock, "
-        "post + deleted check, enrollments locked, the standings query for the lock check "
-        "and the decision, mark, derivation, outbox row, seal, BEGIN/COMMIT). Closing it: "
-        "mark and derivation in one statement, the outbox insert folded into the seal.",
+        "**mark complete vs write floor**: CPU-bound across the stack, not the request "
+        "alone: ~21 ms of CPU per mark/unmark over all processes (bench/profile_write.py "
+        "--kind complete: progress serve ~5.9, its PostgreSQL ~4.9, progress's consume "
+        "process ~4.6 (PostCompleted relayed, its notices), content's ~3.6 (completion "
+        "counts)), so two cores top out near 95/s; the floor (~3 ms, one process, nothing "
+        "downstream) is bounded by its one serve process. Closing it: fewer transactions "
+        "per mark downstream (notices and counts coalesced under load), fewer statements "
+        "per mark (9: lock, post, enrollments, standings, mark, derivation, outbox, "
+        "seal+commit).",
     ),
     (
         "idle single event",
@@ -1016,9 +1022,12 @@ MISSED: list[tuple[str, str]] = [
     ),
     (
         "lag commit",
-        "**paced lag p99**: the 2 cores are saturated by the 200 requests/s producing the "
-        "events (the drivers reach 55-90 of their 100/s each); the time is queueing before "
-        "the consumer begins (see the stage rows). Closing it: CPU headroom.",
+        "**paced lag p99**: paced at half the measured write capacity (the row's rate), p50 "
+        "is 35-40 ms but p99 ~150 ms: the stage rows put the tail before the consumer "
+        "begins (the fetch behind a relay pass and the other consumers' transactions on "
+        "the same two cores) and in applying ModuleAttached (outline, notices to every "
+        "student, re-queued decisions). Closing it: CPU headroom, fewer hops (two outbox "
+        "hops before a notice).",
     ),
     (
         "outbox relay",
@@ -1032,6 +1041,12 @@ MISSED: list[tuple[str, str]] = [
         "and type, one deferred derivation) spends its time in Python per event: decoding "
         "each envelope (pydantic), the inbox arrays, and the NATS client's per-message "
         "parsing. Closing it: validating only the due events' data, inbox rows by COPY.",
+    ),
+    (
+        "satisfied consistency token",
+        "**document with a satisfied token**: the token costs one parse and one in-memory "
+        "comparison; the row's spread (min-max) overlaps the read without it: run-to-run "
+        "noise around the 0.95 line on this machine.",
     ),
     (
         "live: memory per open stream",
@@ -1082,8 +1097,15 @@ MISSED: list[tuple[str, str]] = [
     ),
     (
         "quiz submissions",
-        "**quiz submissions**: see docs/performance.md (assessment's write path; not "
-        "worked on in this round).",
+        "**quiz submissions vs write floor**: the convoy is gone (seal and COMMIT in one "
+        "round trip) and a submission is 3 statements (was ~10); what is left is CPU across "
+        "the stack, ~16 ms a submission (bench/profile_write.py: assessment serve ~3.8, its "
+        "PostgreSQL ~2.8, assessment's consume process ~2.5 (relay, notices), progress's "
+        "~2.2, content's ~2.2, NATS, Caddy and the other databases ~2.8): six messages and "
+        "five consumer transactions per submission, so two cores top out near 125/s while "
+        "the floor (~3 ms, nothing downstream) is bounded by its one serve process. "
+        "Closing it: fewer transactions per submission downstream (notices decided and "
+        "counts kept in batches under load), a cheaper consumer transaction.",
     ),
 ]
 
