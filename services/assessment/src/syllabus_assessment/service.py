@@ -59,7 +59,7 @@ from syllabus_shared.db import lock_for_transaction, table_of, upsert, upsert_ma
 from syllabus_shared.groups import forget_memberships
 from syllabus_shared.http import check_if_match
 from syllabus_shared.ids import new_id
-from syllabus_shared.messaging.outbox import NOTIFY_CHANNEL as OUTBOX_CHANNEL
+from syllabus_shared.messaging.outbox import STAGED_INSERT, STAGED_RETURNING
 from syllabus_shared.pagination import PageParams, cursor_uuid
 from syllabus_shared.problems import conflict, forbidden, not_found, not_yet_visible
 from syllabus_shared.unit_of_work import UnitOfWork
@@ -463,10 +463,7 @@ standing AS (
     WHERE user_id = :user_id AND post_id = :post_id AND EXISTS (SELECT FROM added)
 ),
 told AS (
-    INSERT INTO outbox (id, subject, event_type, aggregate_id, sequence, payload)
-    SELECT :e_id, :e_subject, :e_event_type, :e_aggregate_id, :e_sequence, :e_payload
-    FROM added
-    RETURNING pg_notify('{OUTBOX_CHANNEL}', '')
+    {STAGED_INSERT} FROM added {STAGED_RETURNING}
 )
 SELECT (SELECT gone FROM gone) AS gone, (SELECT count(*) FROM told) AS told
 """)
@@ -544,7 +541,7 @@ async def submit(
             submission.body = data.body
             submission.links = list(data.links or [])
         kept = kept_score([post.kept_score, submission.score])
-        row = uow.outbox.stage(
+        staged = uow.outbox.stage(
             session,
             submission_event(submission, ev.SubmissionCreated, kept),
             sequence=submission.version,
@@ -570,7 +567,7 @@ async def submit(
                     "max_points": submission.max_points,
                     "graded_at": submission.graded_at,
                     "kept_score": kept,
-                    **{f"e_{name}": value for name, value in row.items()},
+                    **staged,
                 },
             )
         ).one()

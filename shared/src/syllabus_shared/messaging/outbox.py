@@ -61,6 +61,16 @@ SELECT pg_notify('{NOTIFY_CHANNEL}', '') WHERE EXISTS (SELECT FROM inserted)
 """)
 
 
+# The outbox row of :meth:`Outbox.stage`, written by a statement of the caller's: its
+# parameters (``STAGED_PREFIX`` + column) and the relay's wake-up on commit.
+STAGED_PREFIX = "outbox_"
+_STAGED_COLUMNS = ("id", "subject", "event_type", "aggregate_id", "sequence", "payload")
+STAGED_INSERT = (
+    f"INSERT INTO outbox ({', '.join(_STAGED_COLUMNS)}) "
+    f"SELECT {', '.join(f':{STAGED_PREFIX}{c}' for c in _STAGED_COLUMNS)}"
+)
+STAGED_RETURNING = f"RETURNING pg_notify('{NOTIFY_CHANNEL}', '')"
+
 # Events added in a session's transaction and not yet given positions: (id, event type).
 _UNSEALED = "syllabus.outbox.unsealed"
 
@@ -202,17 +212,17 @@ class Outbox:
         }
 
     def stage(self, session: AsyncSession, event: Event, *, sequence: int) -> dict[str, object]:
-        """The outbox row for ``event`` (its aggregate now at ``sequence``), for a caller
-        that inserts it inside a statement of its own (with the state it belongs to: one
-        round trip less), noted for :meth:`seal` as :meth:`add` notes it. The statement
-        must insert exactly this row into ``outbox`` (columns: the dict's keys) and call
-        ``pg_notify(NOTIFY_CHANNEL, '')``, or raise so the transaction rolls back."""
+        """Bind parameters of the outbox row for ``event`` (its aggregate now at
+        ``sequence``), for a caller that writes it inside a statement of its own, with the
+        state it belongs to (one round trip less), as a CTE ``STAGED_INSERT + " FROM <cte>
+        " + STAGED_RETURNING``; noted for :meth:`seal` as :meth:`add` notes it. The
+        statement must insert the row exactly once, or raise so the transaction rolls back."""
         row = self._traced_row(event, sequence)
         if event.numbered:
             session.info.setdefault(_UNSEALED, []).append(
                 (uuid.UUID(str(row["id"])), str(row["event_type"]))
             )
-        return row
+        return {f"{STAGED_PREFIX}{name}": value for name, value in row.items()}
 
     async def add_many(
         self, session: AsyncSession, events: Sequence[tuple[Event, int]]
