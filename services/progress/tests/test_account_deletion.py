@@ -18,8 +18,10 @@ from syllabus_progress.models import (
     PendingDecision,
     PostView,
     Submission,
+    UnlockOverride,
 )
 from syllabus_shared.contracts import identity as ie
+from syllabus_shared.db import utcnow
 
 from conftest import API, Progress
 
@@ -50,6 +52,11 @@ async def _rows(progress: Progress, user_id: uuid.UUID) -> dict[str, int]:
             select(func.count())
             .select_from(PendingDecision)
             .where(PendingDecision.enrollment_id.in_(enrollments))  # type: ignore[attr-defined]
+        )
+        counts["unlock_overrides"] = await session.scalar(
+            select(func.count())
+            .select_from(UnlockOverride)
+            .where(UnlockOverride.kind == "user", UnlockOverride.target_id == user_id)  # type: ignore[arg-type]
         )
         return {name: int(n or 0) for name, n in counts.items()}
 
@@ -102,10 +109,12 @@ async def _a_student_with_everything(
         "submissions": 1,
         "module_completions": 2,  # every post of both courses is done
         "pending_decisions": rows["pending_decisions"],  # decided or not yet: either
+        "unlock_overrides": 0,
     }, rows
     doc = await progress.doc(done_course, headers)
     assert doc["status"] == "completed", doc
-    return student, headers, {"course": course, "video": video, "quiz": quiz, "text": text}
+    made = {"course": course, "module": module, "video": video, "quiz": quiz, "text": text}
+    return student, headers, made
 
 
 async def test_the_cascade(progress: Progress) -> None:
@@ -132,6 +141,7 @@ async def test_the_cascade(progress: Progress) -> None:
             "submissions",
             "module_completions",
             "pending_decisions",
+            "unlock_overrides",
         ),
         0,
     )
@@ -176,6 +186,8 @@ async def test_redelivery_and_late_facts_change_nothing(progress: Progress) -> N
     await w.view(made["text"], student)
     submission = await w.submit(made["quiz"], student)
     await w.grade(submission, 9)
+    # An unlock date catalog set for them before it learned of the deletion.
+    await w.unlock_override(made["course"], made["module"], "user", student, utcnow())
     # Another student's facts behind them on the same streams, and another deletion
     # behind the redelivery: once those are applied, so were the deleted student's.
     other, _ = progress.student()
@@ -195,6 +207,7 @@ async def test_redelivery_and_late_facts_change_nothing(progress: Progress) -> N
             "submissions",
             "module_completions",
             "pending_decisions",
+            "unlock_overrides",
         ),
         0,
     )

@@ -33,7 +33,7 @@ from sqlalchemy import Table, TextClause, delete, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
-from syllabus_shared.accounts import deleted_among
+from syllabus_shared.accounts import deleted_among, is_deleted
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.db import table_of, upsert
@@ -437,8 +437,13 @@ async def on_posts_reorderings(uow: UnitOfWork, events: Sequence[pe.ModulePostsR
 
 
 async def on_unlock_override_set(uow: UnitOfWork, event: ce.UnlockOverrideSet) -> None:
-    """Catalog's unlock override of a module in a course, for a group or a student."""
+    """Catalog's unlock override of a module in a course, for a group or a student. Nothing
+    for a deleted account: catalog may have set it before it learned of the deletion, and
+    this service may have applied that ``UserDeleted`` first (catalog forgets its own copy
+    without an event of its own)."""
     async with uow:
+        if event.kind == "user" and await is_deleted(uow.session, uow.tables, event.target_id):
+            return
         await upsert(
             uow.session,
             UnlockOverride,
