@@ -1,7 +1,8 @@
 """A focused bench: only #2 (framework ceiling) and #3 (event lag) of ``run.py``, on a
 stack of its own, for quick before/after comparisons while working on the request path.
 
-    python bench/focus.py [--repeats 2] [--sections ceiling,idle,lag,relay,rebuild,live,web,groups]
+    python bench/focus.py [--repeats 2] [--duration 3] [--warmup 1]
+        [--sections ceiling,overload,idle,lag,relay,rebuild,live,web,groups]
         [--hold 600] [--out f.json]
 
 ``live`` is run.py's section 9 (bench/live.py) as it runs there: ``--live-streams``,
@@ -45,6 +46,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--duration", type=float, default=3.0)
+    ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--lag-rate", type=float, default=200.0)
     ap.add_argument("--lag-duration", type=float, default=5.0)
@@ -106,6 +108,22 @@ def main() -> int:
             out["web"] = web.measure(st, api, fx, args)
         if "groups" in sections:
             out["groups"] = groups.measure(st, api, fx, args)
+        if "overload" in sections:
+            # run.py's 2b: 16 vs 128 connections, through the gateway and direct.
+            over: dict[str, list[float]] = {}
+            for _ in range(args.repeats):
+                for key in ("16", "128", "16d", "128d"):
+                    n = int(key.rstrip("d"))
+                    base = progress if key.endswith("d") else st.gateway
+                    o = drivers.run_python(
+                        base, doc, n, args.duration, args.warmup, pause_after_503=1.0
+                    )
+                    run.say(
+                        f"  {key}: {o['rps']} req/s admitted p99 {o['admitted_p99_ms']} ms,"
+                        f" {o['shed']} of {o['requests']} shed"
+                    )
+                    over.setdefault(key, []).append(o["admitted_p99_ms"] or 0)
+            out["overload"] = {k: run.spread(v) for k, v in over.items()}
         if "ceiling" in sections:
             floor_key = httpx.post(f"{progress}/api/v1/_floor/write", timeout=10).json()["key"]
             floor_read = [[("GET", f"/api/v1/_floor/read/{floor_key}", {}, None)]]
