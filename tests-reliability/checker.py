@@ -106,6 +106,7 @@ USER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("submissions", "user_id"),
         ("users", "user_id"),
         ("group_members", "user_id"),
+        ("known_groups", "creator_id"),
         ("unlock_overrides", "target_id"),
     ),
     "assessment": (
@@ -117,6 +118,7 @@ USER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("post_grades", "user_id"),
         ("users", "user_id"),
         ("group_members", "user_id"),
+        ("known_groups", "creator_id"),
         ("due_overrides", "target_id"),
     ),
 }

@@ -7,14 +7,17 @@ import asyncio
 import datetime as dt
 import uuid
 
+import pytest
 from sqlalchemy import insert, select
 from syllabus_shared.accounts import (
     RevokedUsers,
     deleted_among,
     is_deleted,
     record_user_deleted,
+    refuse_deleted,
 )
 from syllabus_shared.ids import new_id
+from syllabus_shared.problems import Problem
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from conftest import Kernel
@@ -33,6 +36,19 @@ async def test_a_deletion_is_recorded_once(kernel: Kernel) -> None:
         assert await is_deleted(u.session, kernel.tables, user)
         assert await deleted_among(u.session, kernel.tables, [user, new_id()]) == {user}
         assert await deleted_among(u.session, kernel.tables, []) == set()
+
+
+async def test_a_deleted_caller_is_refused_in_the_transaction(kernel: Kernel) -> None:
+    """A token accepted a moment before the deletion reached the process: the write that
+    would name the caller (a course's creator, a grade's grader) answers 401 instead."""
+    user, other = new_id(), new_id()
+    async with uow(kernel) as u:
+        await record_user_deleted(u, user, dt.datetime.now(dt.UTC))
+    async with uow(kernel) as u:
+        await refuse_deleted(u, other)  # not deleted: nothing happens
+        with pytest.raises(Problem) as refused:
+            await refuse_deleted(u, user)
+        assert refused.value.status == 401
 
 
 async def test_a_check_and_a_deletion_never_miss_each_other(kernel: Kernel) -> None:

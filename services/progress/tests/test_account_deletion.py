@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from syllabus_devkit.testing.asserts import eventually
 from syllabus_progress.models import (
+    GROUPS,
     Completion,
     Course,
     Enrollment,
@@ -214,3 +215,34 @@ async def test_redelivery_and_late_facts_change_nothing(progress: Progress) -> N
     # Only the other student's completions were published.
     new = (await progress.events())[events_before:]
     assert all(e["data"]["user_id"] == str(other) for e in new), new
+
+
+async def test_a_deleted_creator_is_no_groups_creator(progress: Progress) -> None:
+    """Identity forgets a deleted account as a group's creator without a group event: the
+    kept group loses its creator with ``UserDeleted``, and a later event of the group that
+    still names them (sent before identity applied the deletion) does not bring it back."""
+    w = progress.world
+    creator = uuid.uuid4()
+    group = await w.group([], name="Kept", creator=creator)
+    await progress.synced()
+
+    async def creator_of() -> tuple[str, uuid.UUID | None]:
+        groups = GROUPS.groups
+        async with progress.runtime.db.transaction() as session:
+            row = (
+                await session.execute(
+                    select(groups.c.name, groups.c.creator_id).where(groups.c.group_id == group)
+                )
+            ).one()
+            return row.name, row.creator_id
+
+    assert await creator_of() == ("Kept", creator)
+    await w.delete_user(creator)
+    assert await eventually(lambda: _deleted(progress, creator), bool, timeout=LAG)
+    assert await creator_of() == ("Kept", None)
+
+    await w.emit(ie.GroupUpdated(group_id=group, group_name="Renamed", creator_id=creator))
+    sentinel = uuid.uuid4()
+    await w.delete_user(sentinel)  # behind the rename on identity's stream
+    assert await eventually(lambda: _deleted(progress, sentinel), bool, timeout=LAG)
+    assert await creator_of() == ("Renamed", None)

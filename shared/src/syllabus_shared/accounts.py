@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from syllabus_shared.auth import unauthorized
 from syllabus_shared.contracts.identity import UserDeleted, UserProfileChanged, UserRegistered
 from syllabus_shared.db import Database, libpq_url, upsert_many
 from syllabus_shared.messaging.tables import KernelTables
@@ -130,6 +131,15 @@ async def is_deleted(session: AsyncSession, tables: KernelTables, user_id: uuid.
     await lock_users(session, [user_id])
     found = await session.execute(select(deleted_flag(tables, user_id)))
     return bool(found.scalar())
+
+
+async def refuse_deleted(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    """401 for a deleted account whose token was accepted a moment before its deletion
+    reached this process (the kernel refuses the token itself after that). Call it in the
+    transaction, before writing a row that names the caller (as its creator, its grader):
+    it holds the user's lock, so the deletion's cascade sees that row or comes first."""
+    if await is_deleted(uow.session, uow.tables, user_id):
+        raise unauthorized("this account was deleted")
 
 
 async def lock_users(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> None:

@@ -38,6 +38,7 @@ from sqlalchemy import (
     false,
     select,
     tuple_,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,13 +116,22 @@ OnChange = Callable[[UnitOfWork, MembershipChange], Awaitable[None]]
 
 
 async def remember_groups(
-    session: AsyncSession, tables: GroupTables, events: Sequence[ie.GroupState]
+    uow: UnitOfWork, tables: GroupTables, events: Sequence[ie.GroupState]
 ) -> None:
-    """A group's name as its newest event carries it (one multi-row upsert). A tombstone
-    stays a tombstone: a deleted group is never brought back."""
+    """A group's name and creator as its newest event carries them (one multi-row upsert).
+    A tombstone stays a tombstone: a deleted group is never brought back. A creator whose
+    account is deleted is not kept (identity forgets it without an event of the group's)."""
+    session = uow.session
     latest = {e.group_id: e for e in events}
+    gone = await deleted_among(
+        session, uow.tables, [e.creator_id for e in latest.values() if e.creator_id]
+    )
     rows = [
-        {"group_id": e.group_id, "name": e.group_name, "creator_id": e.creator_id}
+        {
+            "group_id": e.group_id,
+            "name": e.group_name,
+            "creator_id": None if e.creator_id in gone else e.creator_id,
+        }
         for e in latest.values()
     ]
     stmt = pg_insert(tables.groups)
@@ -211,12 +221,17 @@ async def remove_members(
 async def forget_memberships(
     session: AsyncSession, tables: GroupTables, user_id: uuid.UUID
 ) -> list[uuid.UUID]:
-    """A deleted account's memberships go (identity removed them with the account)."""
+    """A deleted account's memberships go (identity removed them with the account), and
+    it is no group's creator any more."""
     members = tables.members
     gone = await session.scalars(
         delete(members).where(members.c.user_id == user_id).returning(members.c.group_id)
     )
-    return list(gone.all())
+    groups = list(gone.all())
+    await session.execute(
+        update(tables.groups).where(tables.groups.c.creator_id == user_id).values(creator_id=None)
+    )
+    return groups
 
 
 def keeping_groups(
@@ -228,7 +243,7 @@ def keeping_groups(
 
     async def groups_changed(uow: UnitOfWork, events: Sequence[ie.GroupState]) -> None:
         async with uow:
-            await remember_groups(uow.session, tables, events)
+            await remember_groups(uow, tables, events)
 
     async def group_deleted(uow: UnitOfWork, event: ie.GroupDeleted) -> None:
         async with uow:

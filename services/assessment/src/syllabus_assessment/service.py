@@ -47,7 +47,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from syllabus_shared.accounts import deleted_among, is_deleted, remembering_names
+from syllabus_shared.accounts import (
+    deleted_among,
+    is_deleted,
+    refuse_deleted,
+    remembering_names,
+)
 from syllabus_shared.auth import Principal, unauthorized
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import assessment as ev
@@ -658,6 +663,7 @@ async def grade(
     """
     async with uow:
         session = uow.session
+        await refuse_deleted(uow, who.user_id)  # its grader: no write skew with the cascade
         submission = await session.scalar(
             select(Submission)
             .where(col(Submission.id) == submission_id)

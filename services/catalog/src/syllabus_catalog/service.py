@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from syllabus_shared import ordering
-from syllabus_shared.accounts import deleted_among, is_deleted
+from syllabus_shared.accounts import deleted_among, is_deleted, refuse_deleted
 from syllabus_shared.auth import Principal
 from syllabus_shared.contracts import catalog as ev
 from syllabus_shared.contracts import identity as ie
@@ -117,6 +117,7 @@ def _course_state(course: Course, cls: type[ev.CourseState]) -> ev.CourseState:
 async def create_course(uow: UnitOfWork, who: Principal, data: schemas.CourseCreate) -> Course:
     async with uow:
         session = uow.session
+        await refuse_deleted(uow, who.user_id)  # its creator: no write skew with the cascade
         # Creates of one title take turns choosing a slug (the lock ends with the transaction),
         # so a burst of them cannot exhaust the retries below; those remain for the rare
         # collision across titles ("Intro 2" vs the second "Intro").
@@ -229,6 +230,7 @@ async def delete_course(
 async def create_module(uow: UnitOfWork, who: Principal, data: schemas.ModuleCreate) -> Module:
     async with uow:
         session = uow.session
+        await refuse_deleted(uow, who.user_id)
         module = Module(title=data.title, description=data.description, creator_id=who.user_id)
         session.add(module)
         await session.flush()

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from syllabus_shared import ordering
-from syllabus_shared.accounts import deleted_among, is_deleted
+from syllabus_shared.accounts import deleted_among, is_deleted, refuse_deleted
 from syllabus_shared.auth import Principal, Role
 from syllabus_shared.consistency import recently_minted
 from syllabus_shared.contracts import assessment as ae
@@ -348,6 +348,7 @@ async def create_post(
     await await_module(uow, lookup, module_id)
     async with uow:
         session = uow.session
+        await refuse_deleted(uow, who.user_id)  # its creator: no write skew with the cascade
         module = await _module_for_edit(session, who, module_id)
         before = await _current_order(session, module_id)
         post_id = new_id()

@@ -197,6 +197,13 @@ SELECT count(*) FROM (
 ) AS locked
 """)
 
+_LOCK_POSTS_EXCLUSIVE = text("""
+SELECT count(*) FROM (
+    SELECT 1 FROM posts WHERE post_id = ANY(CAST(:post_ids AS uuid[]))
+    ORDER BY post_id FOR NO KEY UPDATE
+) AS locked
+""")
+
 
 async def lock_posts(uow: UnitOfWork, post_ids: Sequence[uuid.UUID]) -> None:
     """Share-lock the posts' rows until the transaction ends (before deriving from a new
@@ -220,8 +227,14 @@ async def derive_posts(uow: UnitOfWork, post_ids: Sequence[uuid.UUID]) -> None:
     for those it completed) and the events. A replay defers it to its end, once for
     every post it re-derives (``projection.on_posts``)."""
     if post_ids:
+        ids = sorted(set(post_ids))
         async with uow:
-            await _derived(uow, DERIVE_POSTS, {"post_ids": array_literal(sorted(set(post_ids)))})
+            # The posts' rows held against an account's deletion (``forget_user``
+            # share-locks the posts it has facts on): without it, this statement's
+            # snapshot could still hold the facts that deletion removes, and write their
+            # completions after it. (``on_posts`` already holds them: its upsert.)
+            await uow.session.execute(_LOCK_POSTS_EXCLUSIVE, {"post_ids": ids})
+            await _derived(uow, DERIVE_POSTS, {"post_ids": array_literal(ids)})
 
 
 async def _derived(uow: UnitOfWork, statement: Any, params: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     delete,
     exists,
     select,
+    union,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -29,8 +30,8 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
 from syllabus_shared.accounts import (
     deleted_flag,
-    is_deleted,
     lock_users,
+    refuse_deleted,
     remembering_names,
 )
 from syllabus_shared.auth import Principal, unauthorized
@@ -191,7 +192,7 @@ async def enroll(uow: UnitOfWork, who: Principal, course_id: uuid.UUID) -> schem
     await settle_course(uow, course_id, enrollable=True)
     async with uow:
         session = uow.session
-        await _refuse_deleted(uow, who)
+        await refuse_deleted(uow, who.user_id)
         check_enrollable(await session.get(Course, course_id))
         now = utcnow()
         mine = (
@@ -339,7 +340,7 @@ async def _complete_post(
             )
         ).first()
         if found is None:
-            await _refuse_deleted(uow, who)
+            await refuse_deleted(uow, who.user_id)
             raise not_found("post")
         post, gone = found
         if gone:
@@ -431,13 +432,6 @@ on_user, on_users = remembering_names(User)
 # ---------------------------------------------------------------- deleted accounts
 
 
-async def _refuse_deleted(uow: UnitOfWork, who: Principal) -> None:
-    """401 for a deleted account whose token was accepted a moment before its deletion
-    reached this process (the kernel refuses the token itself after that)."""
-    if await is_deleted(uow.session, uow.tables, who.user_id):
-        raise unauthorized("this account was deleted")
-
-
 async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     """A deleted account (identity's ``UserDeleted``, after ``accounts.forgetting``
     recorded it): its enrollments (with their module completions and pending decisions),
@@ -450,6 +444,22 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     user_id = event.user_id
     async with uow:
         session = uow.session
+        # The posts it has facts on, share-locked first (as a request does): a rule
+        # change re-deriving every student's completion of a post holds the post's row,
+        # so it either committed before this (its rows are deleted below) or derives
+        # after, from facts this deleted.
+        await derivation.lock_posts(
+            uow,
+            list(
+                await session.scalars(
+                    union(
+                        select(col(Completion.post_id)).where(col(Completion.user_id) == user_id),
+                        select(col(PostView.post_id)).where(col(PostView.user_id) == user_id),
+                        select(col(Submission.post_id)).where(col(Submission.user_id) == user_id),
+                    )
+                )
+            ),
+        )
         # The groups' locks the user's memberships name: a follow or a publication
         # enrolling a group's members holds them, so it either committed before this
         # (its enrollment of the user is deleted below) or reads the memberships after.
