@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from nats.errors import NoRespondersError
+from nats.js.errors import NoStreamResponseError
 from sqlalchemy import func, insert, select
 from syllabus_shared.contracts.catalog import ModuleCreated
 from syllabus_shared.faults import InjectedFault
@@ -202,7 +203,7 @@ async def test_many_events_at_once_are_published_like_single_ones(kernel: Kernel
 async def test_unanswered_publishes_time_out_and_free_their_slots(kernel: Kernel) -> None:
     """Acknowledgements that never come (a subscriber that does not answer, like a stream
     mid-election) end the batch at publish_timeout with a TimeoutError each, and no
-    pending publish is left holding a slot of the context's bounded count."""
+    pending publish is kept."""
     silent = await kernel.nc.subscribe("silent.>")  # takes the messages, never answers
     # The server must know the subscriber before the publishes come, or they are answered
     # at once with "no responders" (a race seen with the other test lane loading the CPU).
@@ -222,13 +223,12 @@ async def test_unanswered_publishes_time_out_and_free_their_slots(kernel: Kernel
             break
     try:
         relay = kernel.relay(publish_timeout=0.3)
-        js = kernel.nats.publisher()
+        js = await kernel.nats.publisher()
         results = await relay._publish_all(js, [("silent.x", b"{}", {}) for _ in range(10)])
         assert all(isinstance(r, TimeoutError) for r in results) and len(results) == 10, [
             repr(r) for r in results
         ]
-        await asyncio.sleep(0)  # the cancelled futures' callbacks free the slots
-        assert js.publish_async_pending() == 0
+        assert js.pending() == 0  # the abandoned acknowledgements are forgotten
 
         # A pass cancelled while it waits (its other lane failed) frees them too: here
         # wait_for cancels it long before its own 30 s bound.
@@ -237,7 +237,23 @@ async def test_unanswered_publishes_time_out_and_free_their_slots(kernel: Kernel
             await asyncio.wait_for(
                 relay._publish_all(js, [("silent.y", b"{}", {}) for _ in range(10)]), 0.3
             )
-        await asyncio.sleep(0)
-        assert js.publish_async_pending() == 0
+        assert js.pending() == 0
     finally:
         await silent.unsubscribe()
+
+
+async def test_acknowledgements_carry_the_sequence_or_the_streams_refusal(kernel: Kernel) -> None:
+    """The relay's publisher: a stream's acknowledgement resolves to its sequence, a
+    duplicate id to the first one's, a subject no stream takes to NoStreamResponseError,
+    and nothing stays pending once answered."""
+    js = await kernel.nats.publisher()
+    subject = f"{kernel.namespace}.catalog.probe"
+    first = await js.publish(subject, b"{}", {"Nats-Msg-Id": "probe-1"})
+    second = await js.publish(subject, b"{}", {"Nats-Msg-Id": "probe-2"})
+    again = await js.publish(subject, b"{}", {"Nats-Msg-Id": "probe-1"})
+    nowhere = await js.publish("nostream.probe", b"{}", {})
+    assert await asyncio.wait_for(first, 5) + 1 == await asyncio.wait_for(second, 5)
+    assert await asyncio.wait_for(again, 5) == first.result()  # the duplicate window
+    with pytest.raises(NoStreamResponseError):
+        await asyncio.wait_for(nowhere, 5)
+    assert js.pending() == 0

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -277,3 +277,19 @@ async def lock_for_transaction(session: AsyncSession, name: str) -> None:
     and its outline events."""
     key = func.hashtextextended(name, 0)
     await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """``values`` as one PostgreSQL array literal (text; None is NULL), for a statement
+    that casts it (``CAST(:ids AS uuid[])``): psycopg dumps a Python list element by
+    element in Python, ~6x the time (a replay's window of 10,000 events spent ~30 µs an
+    event dumping the inbox's five arrays). Strings are quoted; numbers and UUIDs as is."""
+    out: list[str] = []
+    for value in values:
+        if value is None:
+            out.append("NULL")
+        elif isinstance(value, (uuid.UUID, int, float)):
+            out.append(str(value))
+        else:
+            out.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(out) + "}"

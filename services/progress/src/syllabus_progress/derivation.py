@@ -28,8 +28,7 @@ from syllabus_shared.accounts import deleted_among, is_deleted
 from syllabus_shared.contracts import assessment as ae
 from syllabus_shared.contracts import content as pe
 from syllabus_shared.contracts import progress as ev
-from syllabus_shared.db import table_of
-from syllabus_shared.messaging.consumer import array_literal
+from syllabus_shared.db import array_literal, table_of
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress.models import PostView, Submission

@@ -36,8 +36,7 @@ from sqlmodel import SQLModel, col
 from syllabus_shared.accounts import deleted_among, is_deleted
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
-from syllabus_shared.db import table_of, upsert
-from syllabus_shared.messaging.consumer import array_literal
+from syllabus_shared.db import array_literal, table_of, upsert
 from syllabus_shared.messaging.replay import defer
 from syllabus_shared.unit_of_work import UnitOfWork
 

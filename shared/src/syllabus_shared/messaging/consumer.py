@@ -31,7 +31,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +53,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from syllabus_shared.consistency import NOTIFY_CHANNEL as PROJECTION_CHANNEL
 from syllabus_shared.contracts import STREAMS, Envelope, Event
-from syllabus_shared.db import Database
+from syllabus_shared.db import Database, array_literal
 from syllabus_shared.messaging.nats_link import NatsLink, ensure_consumer, ensure_stream
 from syllabus_shared.messaging.outbox import (
     Outbox,
@@ -809,22 +809,6 @@ def _pending_behind(msg: Msg) -> int:
         return int(msg.metadata.num_pending or 0) if msg.reply else 0
     except Exception:  # not a JetStream message (no metadata): take none more
         return 0
-
-
-def array_literal(values: Iterable[Any]) -> str:
-    """``values`` as one PostgreSQL array literal (text; None is NULL), for a statement
-    that casts it (``CAST(:ids AS uuid[])``): psycopg dumps a Python list element by
-    element in Python, ~6x the time (a replay's window of 10,000 events spent ~30 µs an
-    event dumping the inbox's five arrays). Strings are quoted; numbers and UUIDs as is."""
-    out: list[str] = []
-    for value in values:
-        if value is None:
-            out.append("NULL")
-        elif isinstance(value, (uuid.UUID, int, float)):
-            out.append(str(value))
-        else:
-            out.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
-    return "{" + ",".join(out) + "}"
 
 
 def _deliveries(msg: Msg) -> int:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -29,7 +32,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
+from nats.js.errors import APIError, NoStreamResponseError, NotFoundError, ServiceUnavailableError
 
 from syllabus_shared.contracts.notices import LIVE_MAX_AGE_SECONDS, LIVE_STREAM, LIVE_SUBJECT_ROOT
 from syllabus_shared.messaging.outbox import stream_name
@@ -97,6 +100,74 @@ def _server_tried(nc: Client) -> str:
     return "?"
 
 
+class AckedPublisher:
+    """JetStream publishes whose acknowledgements come back as futures, on one connection:
+    what nats-py's ``publish_async`` does, without what it costs per message (a task for
+    the ``wait_for`` around its pending-count semaphore, a ``SystemRandom`` token, a done
+    callback): about a third of the relay's CPU (py-spy, docs/performance.md). The caller
+    bounds what is in flight (the relay: a batch per lane, each awaited within its
+    ``publish_timeout``) and calls :meth:`forget_done` after abandoning futures.
+
+    A future's result is the stream sequence; its exception the stream's API error
+    (:class:`~nats.js.errors.APIError`), or ``NoStreamResponseError`` when no stream
+    takes the subject. The reply subscription survives reconnects (nats-py resubscribes)."""
+
+    def __init__(self, nc: Client, prefix: str) -> None:
+        self.nc = nc
+        self._prefix = prefix  # "<inbox>." ; a reply subject is the prefix + a counter
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._next = 0
+
+    @classmethod
+    async def on(cls, nc: Client) -> AckedPublisher:
+        publisher = cls(nc, nc.new_inbox() + ".")
+        await nc.subscribe(publisher._prefix + "*", cb=publisher._on_reply)
+        return publisher
+
+    async def publish(
+        self, subject: str, payload: bytes, headers: dict[str, str]
+    ) -> asyncio.Future[Any]:
+        self._next += 1
+        token = str(self._next)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[token] = future
+        try:
+            await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
+        except BaseException:
+            del self._pending[token]
+            raise
+        return future
+
+    def pending(self) -> int:
+        """Publishes still waiting for their acknowledgement (abandoned ones included
+        until :meth:`forget_done`)."""
+        return len(self._pending)
+
+    def forget_done(self) -> None:
+        """Drop the futures the caller gave up on (cancelled: their acknowledgement
+        never came, or comes too late to matter)."""
+        self._pending = {t: f for t, f in self._pending.items() if not f.done()}
+
+    async def _on_reply(self, msg: Msg) -> None:
+        future = self._pending.pop(msg.subject[len(self._prefix) :], None)
+        if future is None or future.done():
+            return
+        if msg.headers and msg.headers.get("Status") == "503":
+            future.set_exception(NoStreamResponseError())
+            return
+        try:
+            answer = json.loads(msg.data)
+        except ValueError as exc:
+            future.set_exception(exc)
+            return
+        if not isinstance(answer, dict):
+            future.set_exception(ValueError(f"not an acknowledgement: {msg.data[:200]!r}"))
+        elif "error" in answer:
+            future.set_exception(APIError.from_error(answer["error"]))
+        else:
+            future.set_result(answer.get("seq"))
+
+
 class NatsLink:
     """Connects in the background and keeps reconnecting forever.
 
@@ -110,7 +181,7 @@ class NatsLink:
         self.servers = server_list(url)
         self.name = name
         self.nc: Client | None = None
-        self._publisher: tuple[Client, JetStreamContext] | None = None
+        self._publisher: AckedPublisher | None = None
         self.fatal: Exception | None = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -207,15 +278,15 @@ class NatsLink:
             raise NatsUnavailable("not connected to NATS")
         return self.nc.jetstream(timeout=timeout)
 
-    def publisher(self) -> JetStreamContext:
-        """One JetStream context per connection, kept, for ``publish_async`` (its inbox
-        for acknowledgements is subscribed once, not per batch)."""
+    async def publisher(self) -> AckedPublisher:
+        """One :class:`AckedPublisher` per connection, kept (its inbox for
+        acknowledgements is subscribed once, not per batch)."""
         nc = self.nc
         if nc is None or self.fatal is not None:
             raise NatsUnavailable("not connected to NATS")
-        if self._publisher is None or self._publisher[0] is not nc:
-            self._publisher = (nc, nc.jetstream())
-        return self._publisher[1]
+        if self._publisher is None or self._publisher.nc is not nc:
+            self._publisher = await AckedPublisher.on(nc)
+        return self._publisher
 
     async def close(self) -> None:
         if self._task and not self._task.done():

@@ -21,16 +21,16 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
-from nats.js.client import JetStreamContext
 from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Text, cast, func, select, text, update
 
-from syllabus_shared.db import Database, libpq_url
-from syllabus_shared.messaging.nats_link import NatsLink, NatsUnavailable
+from syllabus_shared.db import Database, array_literal, libpq_url
+from syllabus_shared.messaging.nats_link import AckedPublisher, NatsLink, NatsUnavailable
 from syllabus_shared.messaging.outbox import NOTIFY_CHANNEL
 from syllabus_shared.messaging.positions import POSITION_HEADER
 from syllabus_shared.messaging.tables import KernelTables
@@ -95,12 +95,16 @@ class OutboxRelay:
             # nats-py would buffer the publishes until it reconnects and the pass would
             # only end at the timeout; nothing is locked for that long this way.
             raise NatsUnavailable("not connected to NATS")
-        js = self.nats.publisher()
+        js = await self.nats.publisher()
         ob = self.tables.outbox
         async with self.db.transaction() as session:
+            # The id as text: it is the message id as is, and goes back as one array
+            # literal (no UUID object made, printed and dumped again per row).
             rows = (
                 await session.execute(
-                    select(ob.c.id, ob.c.subject, ob.c.payload, ob.c.position)
+                    select(
+                        cast(ob.c.id, Text).label("id"), ob.c.subject, ob.c.payload, ob.c.position
+                    )
                     .where(ob.c.published_at.is_(None))
                     .order_by(ob.c.created_at, ob.c.id)
                     .limit(self.batch_size)
@@ -114,7 +118,7 @@ class OutboxRelay:
             for row in rows:
                 span, trace_headers = self._trace(row.id, row.subject, row.payload)
                 spans.append(span)
-                header = {"Nats-Msg-Id": str(row.id), **trace_headers}
+                header = {"Nats-Msg-Id": row.id, **trace_headers}
                 if row.position is not None:
                     header[POSITION_HEADER] = str(row.position)
                 headers.append(header)
@@ -141,11 +145,11 @@ class OutboxRelay:
             if sent:
                 # One array parameter (not an IN list of one placeholder per row, which
                 # SQLAlchemy renders anew for every batch size).
-                await session.execute(_MARK_PUBLISHED, {"ids": sent})
+                await session.execute(_MARK_PUBLISHED, {"ids": array_literal(sent)})
             for row_id, error in failed:
                 await session.execute(
                     update(ob)
-                    .where(ob.c.id == row_id)
+                    .where(ob.c.id == uuid.UUID(row_id))
                     .values(attempts=ob.c.attempts + 1, last_error=repr(error)[:500])
                 )
         if self.metrics:
@@ -158,33 +162,35 @@ class OutboxRelay:
         return len(sent)
 
     async def _publish_all(
-        self, js: JetStreamContext, messages: list[tuple[str, bytes, dict[str, str]]]
+        self, js: AckedPublisher, messages: list[tuple[str, bytes, dict[str, str]]]
     ) -> list[object]:
-        """Publish every message at once (``publish_async``: no task or timer per
-        message), then wait for all acknowledgements; the whole of it bounded by
-        ``publish_timeout`` (one timer per batch). Each result is the stream's
-        acknowledgement or the exception in its place (a ``TimeoutError`` when none came
-        in time).
+        """Publish every message at once (no task or timer per message), then wait for
+        all acknowledgements; the whole of it bounded by ``publish_timeout`` (one timer
+        per batch). Each result is the stream's sequence or the exception in its place (a
+        ``TimeoutError`` when none came in time).
 
         However the pass ends (an error, a timeout, the lane cancelled because the other
-        one failed), every acknowledgement still awaited is cancelled, which frees its
-        slot in the context's bounded count of pending publishes: a slot kept by a
-        publish that never reached the server would, over many outages, leave the relay
-        waiting for a free slot for ever."""
+        one failed), every acknowledgement still awaited is cancelled and forgotten: one
+        that never comes (a publish that never reached the server) must not be kept for
+        ever over many outages."""
         futures: list[asyncio.Future[Any]] = []
         failure: BaseException | None = None
         try:
             async with asyncio.timeout(self.publish_timeout):
                 for subject, payload, headers in messages:
-                    futures.append(await js.publish_async(subject, payload, headers=headers))
+                    futures.append(await js.publish(subject, payload, headers))
                 if futures:
                     await asyncio.wait(futures)
         except Exception as exc:  # timed out, or the connection failed mid-batch
             failure = exc
         finally:
+            abandoned = False
             for future in futures:
                 if not future.done():
-                    future.cancel()  # frees its slot; the row stays unpublished
+                    future.cancel()  # the row stays unpublished
+                    abandoned = True
+            if abandoned:
+                js.forget_done()
         results: list[object] = [
             TimeoutError("no acknowledgement in time")
             if future.cancelled()
