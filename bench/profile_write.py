@@ -1,6 +1,7 @@
 """Profile a hot write: a stack of its own, then only that write's load for ``--seconds``
 (``--kind submit``: section 6's quiz submissions through the gateway; ``complete``:
 section 2's mark complete / uncomplete, direct to progress; ``floor``: progress's write
+floor; ``document``: section 2's progress document, direct; ``read-floor``: its read
 floor), printing the CPU each process spent per request, while py-spy (``--py-spy PATH``)
 records the named processes (collapsed stacks in ``--out-dir``).
 
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import assessment
 import drivers
+import httpx
 import stack as stackmod
 
 _HZ = os.sysconf("SC_CLK_TCK")
@@ -55,7 +57,8 @@ def _cpu(stack: stackmod.Stack) -> dict[str, int]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--kind", choices=["submit", "complete", "floor"], default="submit")
+    kinds = ["submit", "complete", "floor", "document", "read-floor"]
+    ap.add_argument("--kind", choices=kinds, default="submit")
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--py-spy", default="")
@@ -66,8 +69,13 @@ def main() -> int:
     stack = stackmod.start(data_dir, assessment.say)
     try:
         api = stackmod.Api(stack.gateway)
+        reads = args.kind in ("document", "read-floor")  # section 2's course: 5 x 4 posts
         fx = stackmod.build(
-            api, students=args.connections, modules=1, posts_per_module=1, lag_pairs=0
+            api,
+            students=args.connections,
+            modules=5 if reads else 1,
+            posts_per_module=4 if reads else 1,
+            lag_pairs=0,
         )
         base = stack.services["progress"]
         if args.kind == "submit":
@@ -75,6 +83,11 @@ def main() -> int:
             scripts = assessment.submission_scripts(fx, assessment.quiz_fixture(api, fx))
         elif args.kind == "complete":
             scripts = stackmod.completion_scripts(fx)
+        elif args.kind == "document":
+            scripts = stackmod.document_scripts(fx)
+        elif args.kind == "read-floor":
+            key = httpx.post(f"{base}/api/v1/_floor/write", timeout=10).json()["key"]
+            scripts = [[("GET", f"/api/v1/_floor/read/{key}", {}, None)]]
         else:
             scripts = [[("POST", "/api/v1/_floor/write", {}, None)]]
         drivers.load("python", base, scripts, args.connections, 2.0, 0.5)
