@@ -46,8 +46,8 @@ from syllabus_shared.problems import Problem, forbidden, not_found, not_yet_visi
 from syllabus_shared.unit_of_work import UnitOfWork
 
 from syllabus_progress import derivation, schemas
-from syllabus_progress.decisions import BY_IDS, Decider, decide, decision_due, enqueue
-from syllabus_progress.evaluation import Standing, standings, with_done
+from syllabus_progress.decisions import Decider, decide, decision_due, enqueue, standings_of
+from syllabus_progress.evaluation import Standing, with_done
 from syllabus_progress.models import (
     GROUPS,
     Completion,
@@ -369,7 +369,7 @@ async def _complete_post(
         if not enrollments:
             raise forbidden("you are not enrolled in a course that contains this post")
         check_markable(post.rule)
-        before = await standings(session, BY_IDS, {"ids": enrollments})
+        before = await standings_of(session, enrollments)
         check_unlocked(post_id, before)
         changed = await derivation.mark(uow, who.user_id, post_id, new_id())
         mine = [row for row in changed if row.user_id == who.user_id]
