@@ -12,6 +12,7 @@ from nats.js.errors import NoStreamResponseError
 from sqlalchemy import func, insert, select
 from syllabus_shared.contracts.catalog import ModuleCreated
 from syllabus_shared.faults import InjectedFault
+from syllabus_shared.messaging.nats_link import PublishBatch
 
 from conftest import Kernel
 
@@ -243,17 +244,22 @@ async def test_unanswered_publishes_time_out_and_free_their_slots(kernel: Kernel
 
 
 async def test_acknowledgements_carry_the_sequence_or_the_streams_refusal(kernel: Kernel) -> None:
-    """The relay's publisher: a stream's acknowledgement resolves to its sequence, a
-    duplicate id to the first one's, a subject no stream takes to NoStreamResponseError,
-    and nothing stays pending once answered."""
+    """The relay's publisher: a stream's acknowledgement is its sequence, a duplicate id's
+    the first one's, a subject no stream takes NoStreamResponseError; the batch is done
+    once sealed and answered, and nothing stays pending."""
     js = await kernel.nats.publisher()
     subject = f"{kernel.namespace}.catalog.probe"
-    first = await js.publish(subject, b"{}", {"Nats-Msg-Id": "probe-1"})
-    second = await js.publish(subject, b"{}", {"Nats-Msg-Id": "probe-2"})
-    again = await js.publish(subject, b"{}", {"Nats-Msg-Id": "probe-1"})
-    nowhere = await js.publish("nostream.probe", b"{}", {})
-    assert await asyncio.wait_for(first, 5) + 1 == await asyncio.wait_for(second, 5)
-    assert await asyncio.wait_for(again, 5) == first.result()  # the duplicate window
-    with pytest.raises(NoStreamResponseError):
-        await asyncio.wait_for(nowhere, 5)
+    batch = PublishBatch()
+    await js.publish(batch, subject, b"{}", {"Nats-Msg-Id": "probe-1"})
+    await js.publish(batch, subject, b"{}", {"Nats-Msg-Id": "probe-2"})
+    await js.publish(batch, subject, b"{}", {"Nats-Msg-Id": "probe-1"})
+    await js.publish(batch, "nostream.probe", b"{}", {})
+    await asyncio.sleep(0.2)
+    assert not batch.done.done()  # not sealed: more may come
+    batch.seal()
+    await asyncio.wait_for(batch.done, 5)
+    first, second, again, nowhere = batch.results
+    assert isinstance(first, int) and second == first + 1
+    assert again == first  # the duplicate window
+    assert isinstance(nowhere, NoStreamResponseError)
     assert js.pending() == 0

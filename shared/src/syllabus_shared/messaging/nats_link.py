@@ -17,7 +17,6 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -100,22 +99,53 @@ def _server_tried(nc: Client) -> str:
     return "?"
 
 
-class AckedPublisher:
-    """JetStream publishes whose acknowledgements come back as futures, on one connection:
-    what nats-py's ``publish_async`` does, without what it costs per message (a task for
-    the ``wait_for`` around its pending-count semaphore, a ``SystemRandom`` token, a done
-    callback): about a third of the relay's CPU (py-spy, docs/performance.md). The caller
-    bounds what is in flight (the relay: a batch per lane, each awaited within its
-    ``publish_timeout``) and calls :meth:`forget_done` after abandoning futures.
+class PublishBatch:
+    """Messages published together, each answered in :attr:`results` (the stream's
+    sequence, or the exception in its place) as its acknowledgement comes; :attr:`done`
+    resolves once the batch is :meth:`sealed <seal>` (nothing more to publish) and every
+    message in it has been answered."""
 
-    A future's result is the stream sequence; its exception the stream's API error
-    (:class:`~nats.js.errors.APIError`), or ``NoStreamResponseError`` when no stream
-    takes the subject. The reply subscription survives reconnects (nats-py resubscribes)."""
+    def __init__(self) -> None:
+        self.results: list[object] = []
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.tokens: list[str] = []
+        self.waiting = 0
+        self.sealed = False
+
+    def answer(self, index: int, result: object) -> None:
+        self.results[index] = result
+        self.waiting -= 1
+        self._check()
+
+    def seal(self) -> None:
+        self.sealed = True
+        self._check()
+
+    def _check(self) -> None:
+        if self.sealed and self.waiting == 0 and not self.done.done():
+            self.done.set_result(None)
+
+
+UNANSWERED = object()  # a result slot whose acknowledgement has not come (yet)
+
+
+class AckedPublisher:
+    """JetStream publishes with their acknowledgements, by the batch, on one connection:
+    what nats-py's ``publish_async`` does per message (a task for the ``wait_for`` around
+    its pending-count semaphore, a ``SystemRandom`` token, a future with a done callback,
+    then ``asyncio.wait`` over them all: about a third of the relay's CPU, py-spy in
+    docs/performance.md), done once per batch. The caller bounds what is in flight (the
+    relay: a batch per lane, awaited within its ``publish_timeout``) and calls
+    :meth:`abandon` for a batch it stops waiting for.
+
+    A result is the stream's sequence, the stream's API error
+    (:class:`~nats.js.errors.APIError`), or ``NoStreamResponseError`` when no stream takes
+    the subject. The reply subscription survives reconnects (nats-py resubscribes)."""
 
     def __init__(self, nc: Client, prefix: str) -> None:
         self.nc = nc
         self._prefix = prefix  # "<inbox>." ; a reply subject is the prefix + a counter
-        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._pending: dict[str, tuple[PublishBatch, int]] = {}
         self._next = 0
 
     @classmethod
@@ -125,47 +155,56 @@ class AckedPublisher:
         return publisher
 
     async def publish(
-        self, subject: str, payload: bytes, headers: dict[str, str]
-    ) -> asyncio.Future[Any]:
+        self, batch: PublishBatch, subject: str, payload: bytes, headers: dict[str, str]
+    ) -> None:
+        """Hand one message to the connection; its answer goes to ``batch``."""
         self._next += 1
         token = str(self._next)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[token] = future
+        # The slot first: the answer can come while the publish is still being written.
+        self._pending[token] = (batch, len(batch.results))
+        batch.results.append(UNANSWERED)
+        batch.tokens.append(token)
+        batch.waiting += 1
         try:
             await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
         except BaseException:
+            # Not handed to the connection: the batch does not wait for it.
             del self._pending[token]
+            batch.results.pop()
+            batch.tokens.pop()
+            batch.waiting -= 1
             raise
-        return future
+
+    def abandon(self, batch: PublishBatch) -> None:
+        """Stop waiting for ``batch``: answers that come later are dropped."""
+        for token in batch.tokens:
+            self._pending.pop(token, None)
 
     def pending(self) -> int:
-        """Publishes still waiting for their acknowledgement (abandoned ones included
-        until :meth:`forget_done`)."""
+        """Messages still waiting for their acknowledgement."""
         return len(self._pending)
 
-    def forget_done(self) -> None:
-        """Drop the futures the caller gave up on (cancelled: their acknowledgement
-        never came, or comes too late to matter)."""
-        self._pending = {t: f for t, f in self._pending.items() if not f.done()}
-
     async def _on_reply(self, msg: Msg) -> None:
-        future = self._pending.pop(msg.subject[len(self._prefix) :], None)
-        if future is None or future.done():
+        found = self._pending.pop(msg.subject[len(self._prefix) :], None)
+        if found is None:
             return
-        if msg.headers and msg.headers.get("Status") == "503":
-            future.set_exception(NoStreamResponseError())
-            return
-        try:
-            answer = json.loads(msg.data)
-        except ValueError as exc:
-            future.set_exception(exc)
-            return
-        if not isinstance(answer, dict):
-            future.set_exception(ValueError(f"not an acknowledgement: {msg.data[:200]!r}"))
-        elif "error" in answer:
-            future.set_exception(APIError.from_error(answer["error"]))
-        else:
-            future.set_result(answer.get("seq"))
+        batch, index = found
+        batch.answer(index, _acknowledgement(msg))
+
+
+def _acknowledgement(msg: Msg) -> object:
+    """The stream's sequence from a publish's answer, or the error in its place."""
+    if msg.headers and msg.headers.get("Status") == "503":
+        return NoStreamResponseError()
+    try:
+        answer = json.loads(msg.data)
+    except ValueError as exc:
+        return exc
+    if not isinstance(answer, dict):
+        return ValueError(f"not an acknowledgement: {msg.data[:200]!r}")
+    if "error" in answer:
+        return APIError.from_error(answer["error"])
+    return answer.get("seq")
 
 
 class NatsLink:

@@ -23,14 +23,19 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import psycopg
 from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from sqlalchemy import Text, cast, func, select, text, update
 
 from syllabus_shared.db import Database, array_literal, libpq_url
-from syllabus_shared.messaging.nats_link import AckedPublisher, NatsLink, NatsUnavailable
+from syllabus_shared.messaging.nats_link import (
+    UNANSWERED,
+    AckedPublisher,
+    NatsLink,
+    NatsUnavailable,
+    PublishBatch,
+)
 from syllabus_shared.messaging.outbox import NOTIFY_CHANNEL
 from syllabus_shared.messaging.positions import POSITION_HEADER
 from syllabus_shared.messaging.tables import KernelTables
@@ -170,36 +175,26 @@ class OutboxRelay:
         ``TimeoutError`` when none came in time).
 
         However the pass ends (an error, a timeout, the lane cancelled because the other
-        one failed), every acknowledgement still awaited is cancelled and forgotten: one
-        that never comes (a publish that never reached the server) must not be kept for
-        ever over many outages."""
-        futures: list[asyncio.Future[Any]] = []
+        one failed), the batch is abandoned: an acknowledgement that never comes (a
+        publish that never reached the server) must not be waited for ever over many
+        outages."""
+        batch = PublishBatch()
         failure: BaseException | None = None
         try:
             async with asyncio.timeout(self.publish_timeout):
                 for subject, payload, headers in messages:
-                    futures.append(await js.publish(subject, payload, headers))
-                if futures:
-                    await asyncio.wait(futures)
+                    await js.publish(batch, subject, payload, headers)
+                batch.seal()
+                await batch.done
         except Exception as exc:  # timed out, or the connection failed mid-batch
             failure = exc
         finally:
-            abandoned = False
-            for future in futures:
-                if not future.done():
-                    future.cancel()  # the row stays unpublished
-                    abandoned = True
-            if abandoned:
-                js.forget_done()
-        results: list[object] = [
-            TimeoutError("no acknowledgement in time")
-            if future.cancelled()
-            else (future.exception() or future.result())
-            for future in futures
-        ]
+            js.abandon(batch)  # an answer still to come is dropped; the row stays unpublished
+        late = TimeoutError("no acknowledgement in time")
+        results = [late if r is UNANSWERED else r for r in batch.results]
         # Messages not handed to the connection at all take the pass's failure.
         unsent = failure or TimeoutError("not published")
-        return results + [unsent] * (len(messages) - len(futures))
+        return results + [unsent] * (len(messages) - len(results))
 
     def _trace(
         self, row_id: object, subject: str, payload: bytes
