@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 from nats.errors import NoRespondersError
-from nats.js.errors import NoStreamResponseError
+from nats.js.api import DiscardPolicy, StreamConfig
+from nats.js.errors import APIError, NoStreamResponseError
 from sqlalchemy import func, insert, select
 from syllabus_shared.contracts.catalog import ModuleCreated
 from syllabus_shared.faults import InjectedFault
@@ -263,3 +264,27 @@ async def test_acknowledgements_carry_the_sequence_or_the_streams_refusal(kernel
     assert again == first  # the duplicate window
     assert isinstance(nowhere, NoStreamResponseError)
     assert js.pending() == 0
+
+
+async def test_a_streams_refusal_answers_its_message_at_once(kernel: Kernel) -> None:
+    """A stream that refuses a message (here: full, discard new) answers it with its API
+    error, which reaches the batch at once (not as a timeout)."""
+    js = kernel.nc.jetstream()
+    name = f"{kernel.namespace.upper()}_FULL"
+    subject = f"{kernel.namespace}.full.x"
+    await js.add_stream(
+        StreamConfig(name=name, subjects=[subject], max_msgs=1, discard=DiscardPolicy.NEW)
+    )
+    try:
+        publisher = await kernel.nats.publisher()
+        batch = PublishBatch()
+        await publisher.publish(batch, subject, b"{}", {"Nats-Msg-Id": "full-1"})
+        await publisher.publish(batch, subject, b"{}", {"Nats-Msg-Id": "full-2"})
+        batch.seal()
+        await asyncio.wait_for(batch.done, 2)
+        stored, refused = batch.results
+        assert isinstance(stored, int)
+        assert isinstance(refused, APIError), refused
+        assert publisher.pending() == 0
+    finally:
+        await js.delete_stream(name)

@@ -80,12 +80,20 @@ async def record_user_deleted(uow: UnitOfWork, user_id: uuid.UUID, deleted_at: d
     return True
 
 
-def forgetting(cascade: Cascade) -> Callable[[UnitOfWork, UserDeleted], Awaitable[None]]:
+def forgetting(
+    cascade: Cascade, *, first: Cascade | None = None
+) -> Callable[[UnitOfWork, UserDeleted], Awaitable[None]]:
     """The service's ``UserDeleted`` handler: record the deletion, then run the service's
-    own ``cascade`` (which deletes the user's rows and nulls their authorship)."""
+    own ``cascade`` (which deletes the user's rows and nulls their authorship).
+
+    ``first`` runs in the same transaction *before* the user's lock is taken: row locks
+    that writers take before the user's lock (e.g. a consumer's batch that upserts a row,
+    then checks a user) must be taken in that order here too, or the two deadlock."""
 
     async def handle(uow: UnitOfWork, event: UserDeleted) -> None:
         async with uow:
+            if first is not None:
+                await first(uow, event)
             await record_user_deleted(uow, event.user_id, event.deleted_at)
             await cascade(uow, event)
 

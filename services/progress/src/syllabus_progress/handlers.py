@@ -160,7 +160,7 @@ SUBSCRIPTIONS = [
         name="progress-from-identity",
         source="identity",
         handlers={
-            ie.UserDeleted: forgetting(service.forget_user),
+            ie.UserDeleted: forgetting(service.forget_user, first=service.lock_users_posts),
             ie.UserRegistered: service.on_user,
             ie.UserProfileChanged: service.on_user,
             **GROUP_HANDLERS,

@@ -432,6 +432,29 @@ on_user, on_users = remembering_names(User)
 # ---------------------------------------------------------------- deleted accounts
 
 
+async def lock_users_posts(uow: UnitOfWork, event: ie.UserDeleted) -> None:
+    """Before a deletion takes the user's lock (``accounts.forgetting(first=…)``): the
+    posts the user has facts on, share-locked. A rule change re-deriving every student's
+    completion of a post holds the post's row, so it either committed before the
+    cascade (its rows are deleted) or derives after it, from the facts it deleted. Taken
+    before the user's lock, as writers take them (a consumer's batch upserts a post, then
+    checks a user): the other order deadlocks."""
+    user_id = event.user_id
+    async with uow:
+        await derivation.lock_posts(
+            uow,
+            list(
+                await uow.session.scalars(
+                    union(
+                        select(col(Completion.post_id)).where(col(Completion.user_id) == user_id),
+                        select(col(PostView.post_id)).where(col(PostView.user_id) == user_id),
+                        select(col(Submission.post_id)).where(col(Submission.user_id) == user_id),
+                    )
+                )
+            ),
+        )
+
+
 async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     """A deleted account (identity's ``UserDeleted``, after ``accounts.forgetting``
     recorded it): its enrollments (with their module completions and pending decisions),
@@ -444,22 +467,6 @@ async def forget_user(uow: UnitOfWork, event: ie.UserDeleted) -> None:
     user_id = event.user_id
     async with uow:
         session = uow.session
-        # The posts it has facts on, share-locked first (as a request does): a rule
-        # change re-deriving every student's completion of a post holds the post's row,
-        # so it either committed before this (its rows are deleted below) or derives
-        # after, from facts this deleted.
-        await derivation.lock_posts(
-            uow,
-            list(
-                await session.scalars(
-                    union(
-                        select(col(Completion.post_id)).where(col(Completion.user_id) == user_id),
-                        select(col(PostView.post_id)).where(col(PostView.user_id) == user_id),
-                        select(col(Submission.post_id)).where(col(Submission.user_id) == user_id),
-                    )
-                )
-            ),
-        )
         # The groups' locks the user's memberships name: a follow or a publication
         # enrolling a group's members holds them, so it either committed before this
         # (its enrollment of the user is deleted below) or reads the memberships after.

@@ -168,11 +168,12 @@ class AckedPublisher:
         try:
             await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
         except BaseException:
-            # Not handed to the connection: the batch does not wait for it.
-            del self._pending[token]
-            batch.results.pop()
-            batch.tokens.pop()
-            batch.waiting -= 1
+            # Not handed to the connection: the batch does not wait for it (unless an
+            # answer came meanwhile, which then stands).
+            if self._pending.pop(token, None) is not None:
+                batch.results.pop()
+                batch.tokens.pop()
+                batch.waiting -= 1
             raise
 
     def abandon(self, batch: PublishBatch) -> None:
@@ -193,18 +194,21 @@ class AckedPublisher:
 
 
 def _acknowledgement(msg: Msg) -> object:
-    """The stream's sequence from a publish's answer, or the error in its place."""
-    if msg.headers and msg.headers.get("Status") == "503":
-        return NoStreamResponseError()
+    """The stream's sequence from a publish's answer, or the error in its place (never
+    raised: an answer that cannot be read must still answer its message)."""
     try:
+        if msg.headers and msg.headers.get("Status") == "503":
+            return NoStreamResponseError()
         answer = json.loads(msg.data)
-    except ValueError as exc:
+        if not isinstance(answer, dict):
+            return ValueError(f"not an acknowledgement: {msg.data[:200]!r}")
+        if "error" in answer:
+            # nats-py's APIError.from_error raises the typed error it builds (returned
+            # below); a plain APIError in case it ever returns instead.
+            return APIError.from_error(answer["error"]) or APIError(**answer["error"])
+        return answer.get("seq")
+    except Exception as exc:
         return exc
-    if not isinstance(answer, dict):
-        return ValueError(f"not an acknowledgement: {msg.data[:200]!r}")
-    if "error" in answer:
-        return APIError.from_error(answer["error"])
-    return answer.get("seq")
 
 
 class NatsLink:
