@@ -7,6 +7,8 @@ UV := .tools/bin/uv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 RUN := $(UV) run --frozen --no-sync
+# When this make began (the install included): make test and make bench report their wall time.
+STARTED := $(shell date +%s)
 
 # The browser tests (tests-e2e/test_web_*.py) drive Debian's chromium-headless-shell with
 # Playwright and scan every page with axe-core, fetched from the npm registry (not committed).
@@ -132,7 +134,10 @@ check-consistency: install
 # on two cores three stacks starting together pushed a fault test past a 10 s connect
 # timeout in the next run: CPU, not lanes, is what bounds this suite (performance.md).
 test: lint
-	@$(MAKE) --no-print-directory -j2 --output-sync=recurse test-packages test-stack
+	@$(MAKE) --no-print-directory -j2 --output-sync=recurse test-packages test-stack; \
+	rc=$$?; took=$$(( $$(date +%s) - $(STARTED) )); \
+	echo "make test: $$((took / 60)) min $$((took % 60)) s, install included (performance goal: 7 min)"; \
+	exit $$rc
 
 test-packages: install
 	@$(MAKE) --no-print-directory unit contracts
@@ -152,8 +157,9 @@ client: install
 	$(RUN) python clients/python/generate.py
 
 # Starts its own stack on free ports; uses wrk when installed, else bench/loadgen.py.
+# BENCH_STARTED: the whole command's start, so the report's own row counts the install.
 bench: install
-	$(RUN) python bench/run.py $(ARGS)
+	BENCH_STARTED=$(STARTED) $(RUN) python bench/run.py $(ARGS)
 
 clean:
 	rm -rf .data

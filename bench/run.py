@@ -378,6 +378,12 @@ def main() -> int:
             shutil.rmtree(data_dir, ignore_errors=True)
     report["machine"]["loadavg_end"] = os.getloadavg()
     report["runtime_s"] = round(time.monotonic() - started, 1)
+    # `make bench` passes its own start (the install included); run.py alone counts itself.
+    whole_from = os.environ.get("BENCH_STARTED", "")
+    report["command_s"] = (
+        round(time.time() - int(whole_from), 1) if whole_from.isdigit() else report["runtime_s"]
+    )
+    report["command"] = "make bench (install included)" if whole_from.isdigit() else "run.py"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown(report)
@@ -954,6 +960,18 @@ def markdown(report: dict[str, Any]) -> str:
     rows += live.rows(r, _f, _s)
     rows += web.rows(r, _f, _s)
     rows += groups.rows(r, _f, _s)
+    took = report.get("command_s", report["runtime_s"])
+    rows.append(
+        (
+            "12",
+            f"the whole bench: {report.get('command', 'run.py')}, wall",
+            f"{int(took // 60)} min {int(took % 60)} s",
+            "",
+            "",
+            "< 8 min",
+            took < 480 if not report["config"].get("quick") else None,
+        )
+    )
     lines = [
         "# Syllabus bench",
         "",
