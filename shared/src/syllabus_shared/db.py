@@ -10,7 +10,20 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, Integer, MetaData, Table, Uuid, event, func, select, text
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    TextClause,
+    Uuid,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import InvalidatePoolError
@@ -269,6 +282,68 @@ def _upsert_statement(table: Table, keys: tuple[str, ...], names: tuple[str, ...
         index_elements=list(keys),
         set_={name: stmt.excluded[name] for name in names if name not in keys},
     )
+
+
+async def write_rows(
+    session: AsyncSession,
+    model: type[SQLModel],
+    rows: Sequence[dict[str, Any]],
+    *,
+    upsert: bool = True,
+) -> None:
+    """Insert (``upsert``: or update, of rows with the same key the last wins) ``rows``,
+    all naming the same columns: ONE statement however many, each column one array
+    parameter sent as an :func:`array_literal` (a replay's window writes thousands;
+    :func:`upsert_many`'s multi-row INSERT binds every value apart). For columns whose
+    values :func:`array_literal` writes as PostgreSQL reads them back: UUIDs, numbers,
+    text, booleans, timestamps, arrays of UUIDs (not JSON or enums: use
+    :func:`upsert_many`)."""
+    if not rows:
+        return
+    table = table_of(model)
+    keys = tuple(c.name for c in table.primary_key.columns)
+    if upsert:
+        rows = list({tuple(row[k] for k in keys): row for row in rows}.values())
+    names = tuple(rows[0])
+    arrays = _array_columns(table)
+    params = {
+        name: array_literal(
+            (_array_literal(r[name]) for r in rows) if name in arrays else (r[name] for r in rows)
+        )
+        for name in names
+    }
+    await session.execute(_rows_statement(table, names, upsert), params)
+
+
+def _array_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.columns if isinstance(c.type, postgresql.ARRAY))
+
+
+def _array_literal(values: Sequence[Any]) -> str:
+    """An array column's value as PostgreSQL's array text (``unnest`` would flatten an
+    array of arrays): ``{a,b}`` of uuids, cast back in the statement."""
+    return "{" + ",".join(str(v) for v in values) + "}"
+
+
+@functools.cache
+def _rows_statement(table: Table, names: tuple[str, ...], upsert: bool) -> TextClause:
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays = _array_columns(table)
+    types = {c.name: c.type.compile(dialect=dialect) for c in table.columns}
+    keys = [c.name for c in table.primary_key.columns]
+    quoted = ", ".join(f'"{n}"' for n in names)
+    order = ", ".join(f't."{k}"' for k in keys)
+    params = ", ".join(f"CAST(:{n} AS {'text' if n in arrays else types[n]}[])" for n in names)
+    values = ", ".join(f'CAST(t."{n}" AS {types[n]})' if n in arrays else f't."{n}"' for n in names)
+    sql = (
+        f'INSERT INTO "{table.name}" ({quoted}) SELECT {values} FROM unnest({params}) '
+        f"AS t({quoted}) ORDER BY {order}"
+    )
+    if upsert:
+        updates = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in names if n not in keys)
+        conflict = ", ".join(f'"{k}"' for k in keys)
+        sql += f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    return text(sql)
 
 
 async def lock_for_transaction(session: AsyncSession, name: str) -> None:

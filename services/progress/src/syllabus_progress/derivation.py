@@ -189,19 +189,15 @@ def _completion_event(row: Row[Any], post_id: uuid.UUID) -> tuple[ev.CompletionE
 # post's row (row-locked until it commits); a fact's derivation first takes the post's row
 # in share mode, so one waits for the other and its next statement (a new snapshot in
 # READ COMMITTED) sees what the other committed. Posts in key order (no cycles).
-_LOCK_POSTS = text("""
+_LOCK_POSTS_SQL = """
 SELECT count(*) FROM (
     SELECT 1 FROM posts WHERE post_id = ANY(CAST(:post_ids AS uuid[]))
-    ORDER BY post_id FOR SHARE
+    ORDER BY post_id FOR {mode}
 ) AS locked
-""")
-
-_LOCK_POSTS_EXCLUSIVE = text("""
-SELECT count(*) FROM (
-    SELECT 1 FROM posts WHERE post_id = ANY(CAST(:post_ids AS uuid[]))
-    ORDER BY post_id FOR NO KEY UPDATE
-) AS locked
-""")
+"""
+_LOCK_POSTS = text(_LOCK_POSTS_SQL.format(mode="SHARE"))
+# A re-derivation of every student's completion of the posts (as a rule change's upsert).
+_LOCK_POSTS_EXCLUSIVE = text(_LOCK_POSTS_SQL.format(mode="NO KEY UPDATE"))
 
 
 async def lock_posts(uow: UnitOfWork, post_ids: Sequence[uuid.UUID]) -> None:
@@ -228,10 +224,10 @@ async def derive_posts(uow: UnitOfWork, post_ids: Sequence[uuid.UUID]) -> None:
     if post_ids:
         ids = sorted(set(post_ids))
         async with uow:
-            # The posts' rows held against an account's deletion (``forget_user``
-            # share-locks the posts it has facts on): without it, this statement's
-            # snapshot could still hold the facts that deletion removes, and write their
-            # completions after it. (``on_posts`` already holds them: its upsert.)
+            # The posts' rows held against an account's deletion (it share-locks the
+            # posts the user has facts on, ``service.lock_users_posts``): without it,
+            # this statement's snapshot could still hold the facts that deletion removes,
+            # and write their completions after it. (``on_posts`` already holds them.)
             await uow.session.execute(_LOCK_POSTS_EXCLUSIVE, {"post_ids": ids})
             await _derived(uow, DERIVE_POSTS, {"post_ids": array_literal(ids)})
 

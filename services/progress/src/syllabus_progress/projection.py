@@ -24,19 +24,17 @@ before the modules it names. Two rules keep the result independent of interleavi
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, TextClause, delete, select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel, col
+from sqlmodel import col
 from syllabus_shared.accounts import deleted_among, is_deleted
 from syllabus_shared.contracts import catalog as ce
 from syllabus_shared.contracts import content as pe
-from syllabus_shared.db import array_literal, table_of, upsert
+from syllabus_shared.db import upsert, write_rows
 from syllabus_shared.messaging.replay import defer
 from syllabus_shared.unit_of_work import UnitOfWork
 
@@ -75,65 +73,6 @@ SELECT pg_advisory_xact_lock(hashtextextended('progress:course:' || k, 0))
 FROM (SELECT DISTINCT CAST(k AS text) AS k FROM unnest(CAST(:course_ids AS uuid[])) AS t(k)) s
 ORDER BY k
 """)
-
-
-async def _write_rows(
-    session: AsyncSession,
-    model: type[SQLModel],
-    rows: Sequence[dict[str, Any]],
-    *,
-    upsert: bool = True,
-) -> None:
-    """Insert (``upsert``: or update, of rows with the same key the last wins) ``rows``,
-    all naming the same columns: ONE statement however many, each column one array
-    parameter, sent as an array literal (a replay's window writes thousands; an
-    executemany is a statement a row)."""
-    if not rows:
-        return
-    table = table_of(model)
-    keys = tuple(c.name for c in table.primary_key.columns)
-    if upsert:
-        rows = list({tuple(row[k] for k in keys): row for row in rows}.values())
-    names = tuple(rows[0])
-    arrays = _array_columns(table)
-    params = {
-        name: array_literal(
-            (_array_literal(r[name]) for r in rows) if name in arrays else (r[name] for r in rows)
-        )
-        for name in names
-    }
-    await session.execute(_rows_statement(table, names, upsert), params)
-
-
-def _array_columns(table: Table) -> frozenset[str]:
-    return frozenset(c.name for c in table.columns if isinstance(c.type, postgresql.ARRAY))
-
-
-def _array_literal(values: Sequence[Any]) -> str:
-    """An array column's value as PostgreSQL's array text (``unnest`` would flatten an
-    array of arrays): ``{a,b}`` of uuids, cast back in the statement."""
-    return "{" + ",".join(str(v) for v in values) + "}"
-
-
-@functools.cache
-def _rows_statement(table: Table, names: tuple[str, ...], upsert: bool) -> TextClause:
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    arrays = _array_columns(table)
-    types = {c.name: c.type.compile(dialect=dialect) for c in table.columns}
-    keys = [c.name for c in table.primary_key.columns]
-    quoted = ", ".join(f'"{n}"' for n in names)
-    order = ", ".join(f't."{k}"' for k in keys)
-    params = ", ".join(f"CAST(:{n} AS {'text' if n in arrays else types[n]}[])" for n in names)
-    values = ", ".join(f'CAST(t."{n}" AS {types[n]})' if n in arrays else f't."{n}"' for n in names)
-    sql = (
-        f'INSERT INTO "{table.name}" ({quoted}) SELECT {values} FROM unnest({params}) '
-        f"AS t({quoted}) ORDER BY {order}"
-    )
-    if upsert:
-        updates = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in names if n not in keys)
-        conflict = ", ".join(f'"{k}"' for k in keys)
-        sql += f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-    return text(sql)
 
 
 async def _lock_courses(session: AsyncSession, course_ids: Sequence[uuid.UUID]) -> None:
@@ -180,7 +119,7 @@ async def on_courses(uow: UnitOfWork, events: Sequence[ce.CourseState]) -> None:
         gone = await deleted_among(
             session, uow.tables, [e.creator_id for e in events if e.creator_id is not None]
         )
-        await _write_rows(
+        await write_rows(
             session,
             Course,
             [
@@ -260,7 +199,7 @@ async def on_outlines(uow: UnitOfWork, events: Sequence[ce.OutlineEvent]) -> Non
         )
         rows = [row for e in events for row in _outline_rows(e)]
         if rows:
-            await _write_rows(session, CourseModule, rows, upsert=False)
+            await write_rows(session, CourseModule, rows, upsert=False)
         # A detach, a lifted prerequisite, an earlier unlock or a new order (sequential
         # courses) can complete a module or the course with nothing done by the students;
         # an attach only adds work.
@@ -290,7 +229,7 @@ async def on_module(uow: UnitOfWork, event: ce.ModuleState) -> None:
 async def on_modules(uow: UnitOfWork, events: Sequence[ce.ModuleState]) -> None:
     """Modules' titles, one or many (one multi-row upsert)."""
     async with uow:
-        await _write_rows(
+        await write_rows(
             uow.session,
             Module,
             [{"module_id": e.module_id, "title": e.title, "deleted": False} for e in events],
@@ -333,7 +272,7 @@ async def on_posts(uow: UnitOfWork, events: Sequence[pe.PostState]) -> None:
                 ).where(col(Post.post_id).in_(list(rules)))
             )
         }
-        await _write_rows(session, Post, [_post_row(e, *rules[e.post_id]) for e in events])
+        await write_rows(session, Post, [_post_row(e, *rules[e.post_id]) for e in events])
         rederive: list[uuid.UUID] = []
         stopped_counting: list[uuid.UUID] = []  # modules
         for e in events:
@@ -429,7 +368,7 @@ async def on_posts_reorderings(uow: UnitOfWork, events: Sequence[pe.ModulePostsR
             for post_id, position in first_of_each((p.post_id, p.position) for p in e.posts)
         ]
         if rows:
-            await _write_rows(session, ModulePost, rows, upsert=False)
+            await write_rows(session, ModulePost, rows, upsert=False)
 
 
 # ---------------------------------------------------------------- dates per group and student
